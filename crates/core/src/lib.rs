@@ -1,0 +1,16 @@
+//! Types every pobridge crate shares: tenant and record identifiers, the
+//! injected clock, and the per-account settings the sync engine reads.
+//!
+//! This crate does no I/O.
+
+pub mod clock;
+pub mod connection;
+pub mod ids;
+pub mod settings;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use connection::{api_base_from_domain, Connection, ConnectionAuth, ConnectionStatus};
+pub use ids::{AccountId, AccountSlug, BuyerId, DocumentId, JobId, PoId, PoNumber, RevisionId};
+pub use settings::{
+    AccountSettings, BrightpearlIdField, ContactMatch, CoupaIdField, ShippingTreatment,
+};

@@ -1,0 +1,112 @@
+//! The per-account settings that decide how a purchase order becomes a
+//! Brightpearl sales order. Keys are the names `pobridge settings SLUG set`
+//! takes; values are checked against Brightpearl's reference data by the
+//! engine before they are stored.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Which Coupa identifier a line is matched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CoupaIdField {
+    #[default]
+    SupplierPartId,
+    SupplierPartAuxiliaryId,
+    ManufacturerPartId,
+    BuyerPartId,
+}
+
+/// Which Brightpearl product identifier the Coupa value must equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BrightpearlIdField {
+    #[default]
+    Sku,
+    Barcode,
+    Ean,
+    Upc,
+    Mpn,
+    Isbn,
+}
+
+/// How a customer is found when no mapping exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactMatch {
+    /// Exact, case-insensitive company name of the BillTo address.
+    #[default]
+    CompanyName,
+    /// Exact, case-insensitive e-mail of the BillTo address.
+    Email,
+    /// Only explicit mappings; never search.
+    None,
+}
+
+/// What happens to the PO's header Shipping amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ShippingTreatment {
+    /// A free-text row on the shipping nominal code.
+    #[default]
+    Row,
+    /// Left out of the sales order.
+    Omit,
+}
+
+/// Settings of one account. Every field has a default so that a new account
+/// works once its Brightpearl connection exists and a channel and warehouse
+/// are chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountSettings {
+    pub channel_id: Option<i64>,
+    pub warehouse_id: Option<i64>,
+    pub price_list_id: Option<i64>,
+    pub order_status_id: Option<i64>,
+    pub staff_owner_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub lead_source_id: Option<i64>,
+    /// Tax code (the code string, such as `T20`) used for rows whose product has none.
+    pub default_tax_code: Option<String>,
+    pub shipping: ShippingTreatment,
+    /// Nominal code (such as `4040`) of the shipping row.
+    pub shipping_nominal_code: Option<String>,
+    pub coupa_id_field: CoupaIdField,
+    pub brightpearl_id_field: BrightpearlIdField,
+    pub contact_match: ContactMatch,
+    /// Whether pobridge may create a contact in Brightpearl when none matches.
+    pub create_contacts: bool,
+    /// Whether test-mode buyers' orders are written to a Brightpearl account
+    /// that is not a sandbox.
+    pub sync_test_orders: bool,
+    /// Order custom fields set on every created order: code (`PCF_...`) to value.
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// How long a transiently failing job is retried before it fails, in hours.
+    pub retry_hours: u32,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            channel_id: None,
+            warehouse_id: None,
+            price_list_id: None,
+            order_status_id: None,
+            staff_owner_id: None,
+            project_id: None,
+            lead_source_id: None,
+            default_tax_code: None,
+            shipping: ShippingTreatment::Row,
+            shipping_nominal_code: None,
+            coupa_id_field: CoupaIdField::SupplierPartId,
+            brightpearl_id_field: BrightpearlIdField::Sku,
+            contact_match: ContactMatch::CompanyName,
+            create_contacts: true,
+            sync_test_orders: false,
+            custom_fields: BTreeMap::new(),
+            retry_hours: 72,
+        }
+    }
+}

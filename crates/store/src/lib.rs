@@ -1,0 +1,255 @@
+//! Durable state of pobridge: accounts, buyers, received documents, purchase
+//! orders and their revisions, mappings, Brightpearl reference data and the
+//! job queue.
+//!
+//! [`Store`] is the only way other crates reach the database. Every call that
+//! reads or writes tenant data takes the [`AccountId`] first, and a record of
+//! another account is reported as [`StoreError::NotFound`], never as
+//! forbidden. Implementations: [`sqlite::SqliteStore`]; the shared behaviour
+//! suite in `tests/` runs against each.
+
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pobridge_core::{
+    AccountId, AccountSlug, BuyerId, DocumentId, JobId, PoId, PoNumber, RevisionId,
+};
+
+pub use model::*;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist, or belongs to another account.
+    #[error("{entity} not found: {key}")]
+    NotFound { entity: &'static str, key: String },
+    /// A unique key already exists.
+    #[error("{entity} already exists: {key}")]
+    Conflict { entity: &'static str, key: String },
+    /// A stored value could not be decoded (a bug or a hand-edited database).
+    #[error("stored {entity} is corrupt: {detail}")]
+    Corrupt {
+        entity: &'static str,
+        detail: String,
+    },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the store named by a database URL: `sqlite://PATH` (created when
+/// missing) or `sqlite::memory:`. Runs pending migrations.
+// `open(url)` is written with the SQLite implementation.
+
+/// Everything pobridge keeps. See the module documentation for the tenant rule.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- accounts -------------------------------------------------------
+    async fn create_account(
+        &self,
+        slug: &AccountSlug,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Account>;
+    async fn account_by_slug(&self, slug: &AccountSlug) -> StoreResult<Account>;
+    async fn account(&self, id: AccountId) -> StoreResult<Account>;
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+    async fn save_settings(
+        &self,
+        account: AccountId,
+        settings: &pobridge_core::AccountSettings,
+    ) -> StoreResult<()>;
+
+    // ---- Brightpearl connection ----------------------------------------
+    async fn save_connection(&self, account: AccountId, connection: &Connection)
+        -> StoreResult<()>;
+    /// Returns `None` when the account has never been connected.
+    async fn connection(&self, account: AccountId) -> StoreResult<Option<Connection>>;
+
+    // ---- buyers ----------------------------------------------------------
+    async fn create_buyer(
+        &self,
+        account: AccountId,
+        buyer: &NewBuyer,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Buyer>;
+    async fn update_buyer(&self, account: AccountId, buyer: &Buyer) -> StoreResult<()>;
+    async fn buyer(&self, account: AccountId, id: BuyerId) -> StoreResult<Buyer>;
+    async fn buyer_by_name(&self, account: AccountId, name: &str) -> StoreResult<Buyer>;
+    async fn list_buyers(&self, account: AccountId) -> StoreResult<Vec<Buyer>>;
+    /// Finds the buyer whose per-buyer URL token equals `token` (constant-time
+    /// comparison is the caller's job; this is an indexed lookup).
+    async fn buyer_by_url_token(&self, account: AccountId, token: &str) -> StoreResult<Buyer>;
+
+    // ---- inbound documents and purchase orders ---------------------------
+    /// Finds an earlier document with the same buyer, payloadID and body hash.
+    async fn find_duplicate_document(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        payload_id: &str,
+        body_sha256: &str,
+    ) -> StoreResult<Option<DocumentId>>;
+    /// Stores a document, its attachments and (when present) the parsed
+    /// revision in one transaction, creating the purchase order on first
+    /// sight, marking older revisions superseded and queueing `job` when given.
+    /// Nothing is stored if any part fails.
+    async fn record_document(
+        &self,
+        account: AccountId,
+        document: &NewDocument,
+        revision: Option<&NewRevision>,
+        job: Option<&NewJob>,
+    ) -> StoreResult<RecordedDocument>;
+    async fn document(&self, account: AccountId, id: DocumentId) -> StoreResult<Document>;
+    async fn attachments(
+        &self,
+        account: AccountId,
+        document: DocumentId,
+    ) -> StoreResult<Vec<Attachment>>;
+
+    async fn purchase_order(&self, account: AccountId, id: PoId) -> StoreResult<PurchaseOrder>;
+    async fn purchase_order_by_number(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        number: &PoNumber,
+    ) -> StoreResult<Option<PurchaseOrder>>;
+    async fn list_purchase_orders(
+        &self,
+        account: AccountId,
+        filter: &PoFilter,
+    ) -> StoreResult<Vec<PurchaseOrder>>;
+    async fn revisions(&self, account: AccountId, po: PoId) -> StoreResult<Vec<Revision>>;
+    async fn revision(&self, account: AccountId, id: RevisionId) -> StoreResult<Revision>;
+    /// Sets the order's status and reason and appends an event to its timeline.
+    async fn set_po_status(
+        &self,
+        account: AccountId,
+        po: PoId,
+        update: &PoStatusUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Records that a Brightpearl create was attempted for this order, before
+    /// the request is sent, so a later attempt knows to search first.
+    async fn mark_create_attempted(
+        &self,
+        account: AccountId,
+        po: PoId,
+        external_ref: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn events(&self, account: AccountId, po: PoId) -> StoreResult<Vec<PoEvent>>;
+    async fn set_revision_status(
+        &self,
+        account: AccountId,
+        revision: RevisionId,
+        status: RevisionStatus,
+    ) -> StoreResult<()>;
+
+    // ---- items, mappings, reference data ----------------------------------
+    /// Inserts or refreshes the Coupa items seen on an order.
+    async fn record_coupa_items(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        items: &[CoupaItem],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn list_coupa_items(
+        &self,
+        account: AccountId,
+        filter: &ItemFilter,
+    ) -> StoreResult<Vec<CoupaItemRow>>;
+    async fn upsert_item_mapping(
+        &self,
+        account: AccountId,
+        mapping: &ItemMapping,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn item_mappings(
+        &self,
+        account: AccountId,
+        part_id: &str,
+    ) -> StoreResult<Vec<ItemMapping>>;
+    async fn upsert_customer_mapping(
+        &self,
+        account: AccountId,
+        mapping: &CustomerMapping,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn customer_mappings(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+    ) -> StoreResult<Vec<CustomerMapping>>;
+
+    /// Inserts or replaces products of the local product index.
+    async fn upsert_products(&self, account: AccountId, products: &[Product]) -> StoreResult<()>;
+    /// Products whose identifier `field` equals `value` exactly.
+    async fn products_by_identifier(
+        &self,
+        account: AccountId,
+        field: pobridge_core::BrightpearlIdField,
+        value: &str,
+    ) -> StoreResult<Vec<Product>>;
+    async fn product(&self, account: AccountId, product_id: i64) -> StoreResult<Option<Product>>;
+    async fn list_products(
+        &self,
+        account: AccountId,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Product>>;
+    async fn upsert_contacts(&self, account: AccountId, contacts: &[Contact]) -> StoreResult<()>;
+    async fn list_contacts(&self, account: AccountId) -> StoreResult<Vec<Contact>>;
+    /// Replaces one kind of reference data (channels, warehouses, ...) with `data`.
+    async fn save_reference_data(
+        &self,
+        account: AccountId,
+        kind: ReferenceKind,
+        data: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn reference_data(
+        &self,
+        account: AccountId,
+        kind: ReferenceKind,
+    ) -> StoreResult<Option<ReferenceData>>;
+
+    // ---- job queue ----------------------------------------------------------
+    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;
+    /// Claims up to `limit` jobs that are due at `now`, including jobs whose
+    /// previous claim expired (its worker died). A claim lasts until `now + lease`.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
+    /// Ends a claimed job with `outcome`. Ignored (returns false) when the
+    /// claim is no longer `worker`'s, so a worker whose lease ran out cannot
+    /// overwrite the newer claim.
+    async fn finish_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        outcome: &JobOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Makes waiting jobs of the account runnable now (after a mapping, a
+    /// customer or a reconnection) and returns how many were released.
+    async fn release_waiting_jobs(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    async fn list_jobs(&self, account: AccountId) -> StoreResult<Vec<Job>>;
+    /// Counts jobs still queued, claimed or waiting, across all accounts.
+    async fn pending_job_count(&self) -> StoreResult<i64>;
+}

@@ -1,0 +1,492 @@
+//! Records the store reads and writes. Status enums are stored as their
+//! snake_case names.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use pobridge_core::{
+    AccountId, AccountSettings, AccountSlug, BuyerId, DocumentId, JobId, PoId, PoNumber, RevisionId,
+};
+pub use pobridge_core::{Connection, ConnectionAuth, ConnectionStatus};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// One supplier using pobridge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: AccountId,
+    pub slug: AccountSlug,
+    /// Where notices for the account's users go.
+    pub email: String,
+    pub settings: AccountSettings,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One cXML credential: domain (compared case-insensitively) and identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRef {
+    pub domain: String,
+    pub identity: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerMode {
+    Test,
+    Production,
+}
+
+/// A buyer as given to [`crate::Store::create_buyer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBuyer {
+    /// Short name used in the CLI and the portal; unique within the account.
+    pub name: String,
+    pub from: CredentialRef,
+    pub to: CredentialRef,
+    pub sender: CredentialRef,
+    /// `None` only for a buyer configured explicitly without a secret; such a
+    /// buyer is reached through its `url_token`.
+    pub shared_secret: Option<String>,
+    pub url_token: Option<String>,
+    pub mode: BuyerMode,
+    pub invoice_url: Option<String>,
+}
+
+/// A Coupa buyer of an account, with the credentials its documents carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Buyer {
+    pub id: BuyerId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub from: CredentialRef,
+    pub to: CredentialRef,
+    pub sender: CredentialRef,
+    pub shared_secret: Option<String>,
+    pub url_token: Option<String>,
+    pub mode: BuyerMode,
+    pub invoice_url: Option<String>,
+    /// Invoicing settings, owned by the invoicing code; `{}` until set.
+    pub invoicing: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What happened to an inbound document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentOutcome {
+    /// A new revision of a purchase order was stored.
+    Accepted,
+    /// Same buyer, payloadID and body hash as an earlier document.
+    Duplicate,
+    /// A `deploymentMode="test"` document from a production buyer.
+    TestNotSynced,
+    /// Stored, but not an order (a ProfileRequest).
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    /// Content-ID without angle brackets, as `cid:` URLs name it.
+    pub content_id: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub content_id: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An inbound document as given to [`crate::Store::record_document`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocument {
+    pub buyer: Option<BuyerId>,
+    pub payload_id: String,
+    /// Hex SHA-256 of the bytes exactly as received, before masking.
+    pub body_sha256: String,
+    /// The document with shared secrets and card numbers masked.
+    pub masked_body: Vec<u8>,
+    pub content_type: String,
+    /// `OrderRequest`, `ProfileRequest`, ...
+    pub request_kind: String,
+    pub deployment_test: bool,
+    pub outcome: DocumentOutcome,
+    pub duplicate_of: Option<DocumentId>,
+    pub received_at: DateTime<Utc>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub id: DocumentId,
+    pub account_id: AccountId,
+    pub buyer: Option<BuyerId>,
+    pub payload_id: String,
+    pub body_sha256: String,
+    pub masked_body: Vec<u8>,
+    pub content_type: String,
+    pub request_kind: String,
+    pub deployment_test: bool,
+    pub outcome: DocumentOutcome,
+    pub duplicate_of: Option<DocumentId>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// `OrderRequestHeader@type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    New,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionStatus {
+    /// The latest revision, not yet synced.
+    Pending,
+    /// A later revision exists; this one is never synced.
+    Superseded,
+    Synced,
+    /// An update or delete that arrived after the Brightpearl order existed.
+    HeldForReview,
+    /// A person marked the held revision as handled.
+    Handled,
+    /// From a test buyer into a production Brightpearl: checked, not written.
+    Validated,
+    /// A `deploymentMode="test"` document from a production buyer.
+    TestNotSynced,
+}
+
+/// A parsed purchase-order revision as given to [`crate::Store::record_document`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRevision {
+    pub buyer: BuyerId,
+    pub po_number: PoNumber,
+    pub order_type: OrderType,
+    pub order_version: Option<i64>,
+    /// The document's `timestamp` attribute when it could be read.
+    pub document_timestamp: Option<DateTime<FixedOffset>>,
+    /// Hex SHA-256 of the canonical parsed order, to tell a changed `new`
+    /// from a resend.
+    pub content_sha256: String,
+    /// The parsed order, serialized by the engine.
+    pub order: serde_json::Value,
+    pub status: RevisionStatus,
+    pub test: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub id: RevisionId,
+    pub po_id: PoId,
+    pub document_id: DocumentId,
+    pub order_type: OrderType,
+    pub order_version: Option<i64>,
+    pub document_timestamp: Option<DateTime<FixedOffset>>,
+    pub content_sha256: String,
+    pub order: serde_json::Value,
+    pub status: RevisionStatus,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Result of [`crate::Store::record_document`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedDocument {
+    pub document: DocumentId,
+    pub po: Option<PoId>,
+    pub revision: Option<RevisionId>,
+    /// True when the new revision is the latest of its purchase order.
+    pub is_latest: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoStatus {
+    /// Stored and queued for sync.
+    Received,
+    Synced,
+    AwaitingMapping,
+    AwaitingCustomer,
+    /// A change arrived after the Brightpearl order existed; a person decides.
+    HeldForReview,
+    /// A transient failure; the job retries.
+    Retrying,
+    /// Waiting for a person to reconnect Brightpearl.
+    Paused,
+    Failed,
+    /// A test document from a production buyer.
+    TestNotSynced,
+    /// A test buyer's order checked against a production Brightpearl, not written.
+    Validated,
+    /// Cancelled by a `delete` before any Brightpearl order existed.
+    Cancelled,
+}
+
+impl PoStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoStatus::Received => "received",
+            PoStatus::Synced => "synced",
+            PoStatus::AwaitingMapping => "awaiting_mapping",
+            PoStatus::AwaitingCustomer => "awaiting_customer",
+            PoStatus::HeldForReview => "held_for_review",
+            PoStatus::Retrying => "retrying",
+            PoStatus::Paused => "paused",
+            PoStatus::Failed => "failed",
+            PoStatus::TestNotSynced => "test_not_synced",
+            PoStatus::Validated => "validated",
+            PoStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            PoStatus::Received,
+            PoStatus::Synced,
+            PoStatus::AwaitingMapping,
+            PoStatus::AwaitingCustomer,
+            PoStatus::HeldForReview,
+            PoStatus::Retrying,
+            PoStatus::Paused,
+            PoStatus::Failed,
+            PoStatus::TestNotSynced,
+            PoStatus::Validated,
+            PoStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
+    }
+}
+
+/// A purchase order: one per (buyer, orderID), whatever its revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseOrder {
+    pub id: PoId,
+    pub account_id: AccountId,
+    pub buyer_id: BuyerId,
+    pub number: PoNumber,
+    pub status: PoStatus,
+    pub reason: Option<String>,
+    pub brightpearl_order_id: Option<i64>,
+    pub latest_revision: RevisionId,
+    pub synced_revision: Option<RevisionId>,
+    /// The `externalRef` of a create that was sent (or about to be) and whose
+    /// outcome may be unknown.
+    pub create_attempted_ref: Option<String>,
+    /// Number of revisions received.
+    pub revision_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Change to a purchase order's status, with the line its timeline gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoStatusUpdate {
+    pub status: PoStatus,
+    pub reason: Option<String>,
+    /// Set once, when the Brightpearl order is known; `None` leaves it unchanged.
+    pub brightpearl_order_id: Option<i64>,
+    /// `None` leaves it unchanged.
+    pub synced_revision: Option<RevisionId>,
+    pub event: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoEvent {
+    pub at: DateTime<Utc>,
+    pub status: PoStatus,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoFilter {
+    pub status: Option<PoStatus>,
+    pub buyer: Option<BuyerId>,
+    /// Substring of the PO number.
+    pub search: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A Coupa item as it appears on an order line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoupaItem {
+    pub part_id: String,
+    pub auxiliary_id: Option<String>,
+    pub buyer_part_id: Option<String>,
+    pub manufacturer_part_id: Option<String>,
+    pub unit_of_measure: String,
+    pub description: String,
+}
+
+/// A Coupa item as listed, keyed by (buyer, part id, unit of measure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoupaItemRow {
+    pub buyer_id: BuyerId,
+    pub item: CoupaItem,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub buyer: Option<BuyerId>,
+    /// Substring of the part id or description, case-insensitive.
+    pub search: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A manual mapping from a Coupa part to a Brightpearl product. A mapping
+/// without a buyer applies account-wide; one without a unit applies to every unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMapping {
+    pub buyer: Option<BuyerId>,
+    pub coupa_part_id: String,
+    pub unit_of_measure: Option<String>,
+    pub product_id: i64,
+    /// Brightpearl quantity per Coupa unit (1 unless the units differ).
+    pub quantity_factor: Decimal,
+}
+
+/// Maps a buyer, or one of its BillTo addresses, to a Brightpearl contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerMapping {
+    pub buyer: BuyerId,
+    /// `None` maps the whole buyer.
+    pub bill_to_address_id: Option<String>,
+    pub contact_id: i64,
+}
+
+/// A product of the local product index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub product_id: i64,
+    pub name: String,
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub ean: Option<String>,
+    pub upc: Option<String>,
+    pub mpn: Option<String>,
+    pub isbn: Option<String>,
+    pub stock_tracked: bool,
+    /// Tax code string, such as `T20`.
+    pub tax_code: Option<String>,
+    pub updated_on: Option<DateTime<Utc>>,
+}
+
+/// A Brightpearl contact known locally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub contact_id: i64,
+    pub company_name: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub is_customer: bool,
+}
+
+/// Kinds of Brightpearl reference data kept per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceKind {
+    Channels,
+    Warehouses,
+    PriceLists,
+    OrderStatuses,
+    TaxCodes,
+    NominalCodes,
+    OrderCustomFields,
+    ShippingMethods,
+    /// Cursor of the product index refresh (createdOn/updatedOn windows).
+    ProductSyncCursor,
+}
+
+impl ReferenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferenceKind::Channels => "channels",
+            ReferenceKind::Warehouses => "warehouses",
+            ReferenceKind::PriceLists => "price_lists",
+            ReferenceKind::OrderStatuses => "order_statuses",
+            ReferenceKind::TaxCodes => "tax_codes",
+            ReferenceKind::NominalCodes => "nominal_codes",
+            ReferenceKind::OrderCustomFields => "order_custom_fields",
+            ReferenceKind::ShippingMethods => "shipping_methods",
+            ReferenceKind::ProductSyncCursor => "product_sync_cursor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceData {
+    pub kind: ReferenceKind,
+    pub data: serde_json::Value,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A job as given to [`crate::Store::enqueue_job`]. While an unfinished job
+/// with the same account and `key` exists, enqueueing makes that job due at
+/// `run_at` (if sooner) instead of adding a second one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub account: AccountId,
+    /// `sync_order`, `refresh_reference`, ...
+    pub kind: String,
+    /// De-duplication key, such as `sync_order:42`.
+    pub key: String,
+    pub payload: serde_json::Value,
+    pub run_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    /// Waiting on a person (mapping, customer, reconnection).
+    Waiting,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub account: AccountId,
+    pub kind: String,
+    pub key: String,
+    pub payload: serde_json::Value,
+    pub status: JobStatus,
+    /// Attempts that counted; throttled or disconnected attempts do not.
+    pub attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub claimed_by: Option<String>,
+    pub claim_expires_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// When the current run of transient failures began.
+    pub first_failure_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// How a claimed job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    /// Run again at `run_at`. `counts` is false for throttling and
+    /// disconnection, which must not use up attempts.
+    Retry {
+        run_at: DateTime<Utc>,
+        error: String,
+        counts: bool,
+    },
+    /// Park until [`crate::Store::release_waiting_jobs`].
+    Wait {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
+}
