@@ -222,6 +222,10 @@ pub enum PoStatus {
     Validated,
     /// Cancelled by a `delete` before any Brightpearl order existed.
     Cancelled,
+    /// The Brightpearl order is shipped; updates and deletes are refused.
+    Shipped,
+    /// The Brightpearl order is invoiced; updates and deletes are refused.
+    Invoiced,
 }
 
 impl PoStatus {
@@ -238,6 +242,8 @@ impl PoStatus {
             PoStatus::TestNotSynced => "test_not_synced",
             PoStatus::Validated => "validated",
             PoStatus::Cancelled => "cancelled",
+            PoStatus::Shipped => "shipped",
+            PoStatus::Invoiced => "invoiced",
         }
     }
 
@@ -254,6 +260,8 @@ impl PoStatus {
             PoStatus::TestNotSynced,
             PoStatus::Validated,
             PoStatus::Cancelled,
+            PoStatus::Shipped,
+            PoStatus::Invoiced,
         ]
         .into_iter()
         .find(|status| status.as_str() == value)
