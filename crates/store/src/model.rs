@@ -188,6 +188,8 @@ pub struct Revision {
     pub content_sha256: String,
     pub order: serde_json::Value,
     pub status: RevisionStatus,
+    /// From a test-mode buyer, or a `deploymentMode="test"` document.
+    pub test: bool,
     pub received_at: DateTime<Utc>,
 }
 
