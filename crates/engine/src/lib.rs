@@ -1,1 +1,77 @@
+//! The pobridge sync engine.
+//!
+//! [`Engine::receive_order`] is the order endpoint's whole job: check the
+//! credentials, store the document durably, queue the sync and produce the
+//! cXML answer, without waiting on Brightpearl. [`worker`] runs queued jobs:
+//! it turns the latest revision of a purchase order into exactly one
+//! Brightpearl sales order, or holds it with a reason a person can act on.
+//!
+//! The engine writes no SQL (that is the store's) and speaks no HTTP of its
+//! own (the web crate maps [`intake::IntakeReply`] to a response).
 
+pub mod admin;
+pub mod auth;
+pub mod clients;
+pub mod customers;
+pub mod errors;
+pub mod intake;
+pub mod products;
+pub mod reference;
+pub mod sales_order;
+pub mod settings;
+pub mod sync;
+pub mod worker;
+
+use std::sync::Arc;
+
+use pobridge_core::Clock;
+use pobridge_store::Store;
+
+pub use clients::ClientPool;
+pub use intake::{IntakeReply, IntakeRequest};
+
+/// Engine settings read from the service configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub limits: pobridge_cxml::Limits,
+    /// Host name used in the payloadIDs of the cXML pobridge writes.
+    pub payload_host: String,
+    /// How long a worker's claim on a job lasts before another may take it.
+    pub job_lease: chrono::Duration,
+    /// Jobs a worker claims at once.
+    pub job_batch: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            limits: pobridge_cxml::Limits::default(),
+            payload_host: "pobridge.local".to_owned(),
+            job_lease: chrono::Duration::minutes(5),
+            job_batch: 8,
+        }
+    }
+}
+
+/// The engine: a store, a clock, Brightpearl clients and the configuration.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub clients: ClientPool,
+    pub config: Arc<EngineConfig>,
+    /// Woken when a job is queued, so an idle worker starts at once.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, clients: ClientPool, config: EngineConfig) -> Self {
+        Self {
+            store,
+            clock,
+            clients,
+            config: Arc::new(config),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+}

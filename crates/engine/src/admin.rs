@@ -1,0 +1,1 @@
+//! Operator actions behind the CLI and the portal: accounts, buyers, settings, mappings and listings.

@@ -1,0 +1,85 @@
+//! One Brightpearl client per connected account, sharing one limiter per
+//! account so that every caller in the process spends the same budget.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use pobridge_brightpearl::{BrightpearlClient, ClientConfig, Limiter, TokenSink};
+use pobridge_core::{AccountId, Clock, Connection};
+use pobridge_store::{Store, StoreResult};
+
+/// Builds and caches Brightpearl clients for accounts.
+#[derive(Clone)]
+pub struct ClientPool {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    limiters: Arc<Mutex<HashMap<AccountId, Arc<Limiter>>>>,
+}
+
+impl ClientPool {
+    pub fn new(http: reqwest::Client, config: ClientConfig, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            http,
+            config: Arc::new(config),
+            store,
+            clock,
+            limiters: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Returns a client for the account's stored connection, or `None` when
+    /// the account has never connected Brightpearl.
+    pub async fn client(&self, account: AccountId) -> StoreResult<Option<BrightpearlClient>> {
+        let Some(connection) = self.store.connection(account).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.client_for(account, connection)))
+    }
+
+    /// Builds a client for `connection`, sharing the account's limiter.
+    pub fn client_for(&self, account: AccountId, connection: Connection) -> BrightpearlClient {
+        let sink = Arc::new(StoreTokenSink { store: self.store.clone(), account });
+        BrightpearlClient::new(self.http.clone(), self.config.clone(), connection, self.limiter(account), sink, self.clock.clone())
+    }
+
+    /// The account's limiter, created on first use.
+    pub fn limiter(&self, account: AccountId) -> Arc<Limiter> {
+        let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        limiters
+            .entry(account)
+            .or_insert_with(|| Arc::new(Limiter::new(self.config.requests_per_minute, self.config.throttle_reserve)))
+            .clone()
+    }
+
+    /// Brightpearl requests sent for `account` by this process so far.
+    pub fn requests_sent(&self, account: AccountId) -> u64 {
+        self.limiter(account).requests_sent()
+    }
+}
+
+/// Persists refreshed tokens so a restart keeps them.
+struct StoreTokenSink {
+    store: Arc<dyn Store>,
+    account: AccountId,
+}
+
+#[async_trait]
+impl TokenSink for StoreTokenSink {
+    async fn save(&self, connection: &Connection) -> Result<(), String> {
+        self.store
+            .save_connection(self.account, connection)
+            .await
+            .map_err(|error| format!("could not store refreshed Brightpearl tokens: {error}"))
+    }
+}

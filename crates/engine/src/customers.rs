@@ -1,0 +1,142 @@
+//! Finding the Brightpearl contact a purchase order is for.
+//!
+//! In order: the contact mapped to (buyer, BillTo addressID); the contact
+//! mapped to the buyer; one contact whose company name or e-mail (as the
+//! account chooses) equals the BillTo's; a new contact created from the
+//! BillTo when the account allows it. Two matching contacts hold the order,
+//! naming both. A found or created contact is mapped to (buyer, addressID)
+//! so later orders do not search again.
+
+use pobridge_brightpearl::{BrightpearlClient, ContactQuery, ContactRow, NewContact, PostalAddress};
+use pobridge_core::{AccountId, AccountSettings, BuyerId, ContactMatch};
+use pobridge_cxml::Address;
+use pobridge_store::{CustomerMapping, Store};
+
+use crate::sync::SyncError;
+
+/// The outcome of resolving the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerMatch {
+    Found(i64),
+    /// A person must choose or create the contact; the reason says why.
+    Held(String),
+    /// No contact exists and one would be created, but this is a validation run.
+    WouldCreate,
+}
+
+/// Whether the resolution may write to Brightpearl (create a contact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    Allowed,
+    DryRun,
+}
+
+pub async fn resolve_customer(
+    store: &dyn Store,
+    client: &BrightpearlClient,
+    account: AccountId,
+    buyer: BuyerId,
+    settings: &AccountSettings,
+    bill_to: Option<&Address>,
+    writes: Writes,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<CustomerMatch, SyncError> {
+    let address_id = bill_to.and_then(|address| address.address_id.as_deref()).map(str::trim).filter(|id| !id.is_empty());
+    let mappings = store.customer_mappings(account, buyer).await?;
+    let mapped = mappings
+        .iter()
+        .find(|mapping| address_id.is_some() && mapping.bill_to_address_id.as_deref() == address_id)
+        .or_else(|| mappings.iter().find(|mapping| mapping.bill_to_address_id.is_none()));
+    if let Some(mapping) = mapped {
+        return Ok(CustomerMatch::Found(mapping.contact_id));
+    }
+
+    if settings.contact_match == ContactMatch::None {
+        return Ok(CustomerMatch::Held(
+            "awaiting customer: the buyer is not mapped to a contact and automatic matching is off; map the buyer to a Brightpearl contact".to_owned(),
+        ));
+    }
+    let Some(bill_to) = bill_to else {
+        return Ok(CustomerMatch::Held("the PO has no BillTo and the buyer is not mapped to a contact; map the buyer to a Brightpearl contact".to_owned()));
+    };
+    let found = search(client, settings.contact_match, bill_to).await?;
+    let contact = match found.as_slice() {
+        [one] => one.contact_id,
+        [first, second, ..] => {
+            return Ok(CustomerMatch::Held(format!(
+                "awaiting customer: contacts {} ({}) and {} ({}) both match the BillTo {:?}; map the buyer to one of them",
+                first.contact_id,
+                contact_label(first),
+                second.contact_id,
+                contact_label(second),
+                bill_to.name.trim()
+            )));
+        }
+        [] if !settings.create_contacts => {
+            return Ok(CustomerMatch::Held(format!(
+                "awaiting customer: no Brightpearl contact matches the BillTo {:?} and creating contacts is off; map the buyer to a contact",
+                bill_to.name.trim()
+            )));
+        }
+        [] if writes == Writes::DryRun => return Ok(CustomerMatch::WouldCreate),
+        [] => create_contact(client, bill_to).await?,
+    };
+
+    let mapping = CustomerMapping {
+        buyer,
+        bill_to_address_id: address_id.map(str::to_owned),
+        contact_id: contact,
+    };
+    store.upsert_customer_mapping(account, &mapping, now).await?;
+    Ok(CustomerMatch::Found(contact))
+}
+
+async fn search(client: &BrightpearlClient, rule: ContactMatch, bill_to: &Address) -> Result<Vec<ContactRow>, SyncError> {
+    let email = bill_to.email.as_deref().map(str::trim).filter(|email| !email.is_empty());
+    let company = Some(bill_to.name.trim()).filter(|name| !name.is_empty());
+    let query = match rule {
+        ContactMatch::CompanyName => company.map(|name| ContactQuery::CompanyName(name.to_owned())),
+        ContactMatch::Email => email.map(|email| ContactQuery::Email(email.to_owned())),
+        ContactMatch::None => None,
+    };
+    let Some(query) = query else {
+        return Ok(Vec::new());
+    };
+    let mut rows = client.search_contacts(&query).await.map_err(SyncError::Brightpearl)?;
+    rows.sort_by_key(|row| row.contact_id);
+    Ok(rows)
+}
+
+async fn create_contact(client: &BrightpearlClient, bill_to: &Address) -> Result<i64, SyncError> {
+    let postal = bill_to.postal_address.as_ref();
+    let streets: Vec<String> = postal
+        .map(|postal| postal.streets.iter().map(|street| street.trim().to_owned()).filter(|street| !street.is_empty()).collect())
+        .unwrap_or_default();
+    let address = PostalAddress {
+        address_line1: streets.first().cloned().unwrap_or_else(|| bill_to.name.trim().to_owned()),
+        address_line2: Some(streets.iter().skip(1).cloned().collect::<Vec<_>>().join(", ")).filter(|text| !text.is_empty()),
+        address_line3: postal.map(|postal| postal.city.trim().to_owned()).filter(|text| !text.is_empty()),
+        address_line4: postal.and_then(|postal| postal.state.clone()).filter(|text| !text.trim().is_empty()),
+        postal_code: postal.and_then(|postal| postal.postal_code.clone()).filter(|text| !text.trim().is_empty()),
+        country_iso_code: postal.and_then(|postal| postal.country_code.clone()).or_else(|| bill_to.iso_country_code.clone()),
+    };
+    let address_id = client.create_postal_address(&address).await.map_err(SyncError::Brightpearl)?;
+    let contact = NewContact {
+        first_name: None,
+        last_name: Some(bill_to.name.trim().to_owned()),
+        company_name: Some(bill_to.name.trim().to_owned()),
+        email: bill_to.email.as_ref().map(|email| email.trim().to_owned()),
+        telephone: bill_to.phone.clone(),
+        postal_address_id: address_id,
+    };
+    let contact_id = client.create_contact(&contact).await.map_err(SyncError::Brightpearl)?;
+    tracing::info!(contact.id = contact_id, "created Brightpearl contact for a Coupa BillTo");
+    Ok(contact_id)
+}
+
+fn contact_label(row: &ContactRow) -> String {
+    row.company_name
+        .clone()
+        .or_else(|| row.email.clone())
+        .unwrap_or_else(|| format!("{} {}", row.first_name.clone().unwrap_or_default(), row.last_name.clone().unwrap_or_default()).trim().to_owned())
+}

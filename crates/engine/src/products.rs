@@ -1,0 +1,246 @@
+//! Matching PO lines to Brightpearl products.
+//!
+//! A manual mapping wins: (buyer, part, unit), then (buyer, part, any unit),
+//! then the account-wide (part, unit) and (part, any unit). Without one, the
+//! line's chosen Coupa identifier must equal the chosen Brightpearl
+//! identifier of exactly one product in the local index, with one live
+//! search on a miss. Anything else holds the line with the reason.
+
+use pobridge_brightpearl::{BrightpearlClient, BrightpearlError, IdentifierColumn, ProductQuery};
+use pobridge_core::{AccountId, AccountSettings, BrightpearlIdField, BuyerId, CoupaIdField};
+use pobridge_cxml::ItemOut;
+use pobridge_store::{CoupaItem, ItemMapping, Product, Store};
+use rust_decimal::Decimal;
+
+use crate::sales_order::ResolvedLine;
+use crate::sync::SyncError;
+
+/// The line's number: `lineNumber`, or its 1-based position.
+pub fn line_number(item: &ItemOut) -> u32 {
+    item.line_number.unwrap_or(item.position)
+}
+
+/// The Coupa item a line carries, as the item list records it.
+pub fn coupa_item(item: &ItemOut) -> CoupaItem {
+    let detail = item.detail.as_ref();
+    CoupaItem {
+        part_id: item.item_id.supplier_part_id.trim().to_owned(),
+        auxiliary_id: item.item_id.supplier_part_auxiliary_id.clone(),
+        buyer_part_id: item.item_id.buyer_part_id.clone(),
+        manufacturer_part_id: detail.and_then(|detail| detail.manufacturer_part_id.clone()),
+        unit_of_measure: detail.map(|detail| detail.unit_of_measure.trim().to_owned()).unwrap_or_default(),
+        description: detail
+            .and_then(|detail| detail.descriptions.first())
+            .map(|description| description.text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default(),
+    }
+}
+
+/// The value of the Coupa identifier the account matches on.
+pub fn coupa_value(item: &ItemOut, field: CoupaIdField) -> Option<String> {
+    let value = match field {
+        CoupaIdField::SupplierPartId => Some(item.item_id.supplier_part_id.clone()),
+        CoupaIdField::SupplierPartAuxiliaryId => item.item_id.supplier_part_auxiliary_id.clone(),
+        CoupaIdField::BuyerPartId => item.item_id.buyer_part_id.clone(),
+        CoupaIdField::ManufacturerPartId => item.detail.as_ref().and_then(|detail| detail.manufacturer_part_id.clone()),
+    };
+    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+}
+
+/// The outcome of matching every line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineMatch {
+    Resolved(Vec<ResolvedLine>),
+    /// One reason per line that could not be matched.
+    Held(Vec<String>),
+}
+
+/// Matches every line of the PO, or lists the lines that hold it.
+pub async fn resolve_lines(
+    store: &dyn Store,
+    client: &BrightpearlClient,
+    account: AccountId,
+    buyer: BuyerId,
+    settings: &AccountSettings,
+    items: &[ItemOut],
+) -> Result<LineMatch, SyncError> {
+    let mut resolved = Vec::with_capacity(items.len());
+    let mut held = Vec::new();
+    for item in items {
+        match resolve_line(store, client, account, buyer, settings, item).await? {
+            Ok(line) => resolved.push(line),
+            Err(reason) => held.push(reason),
+        }
+    }
+    if held.is_empty() {
+        Ok(LineMatch::Resolved(resolved))
+    } else {
+        Ok(LineMatch::Held(held))
+    }
+}
+
+async fn resolve_line(
+    store: &dyn Store,
+    client: &BrightpearlClient,
+    account: AccountId,
+    buyer: BuyerId,
+    settings: &AccountSettings,
+    item: &ItemOut,
+) -> Result<Result<ResolvedLine, String>, SyncError> {
+    let number = line_number(item);
+    let part = item.item_id.supplier_part_id.trim();
+    let unit = item.detail.as_ref().map(|detail| detail.unit_of_measure.trim()).unwrap_or("");
+    let label = format!("line {number} ({part}, {unit})");
+
+    let mappings = store.item_mappings(account, part).await?;
+    if let Some(mapping) = pick_mapping(&mappings, buyer, unit) {
+        let product = store.product(account, mapping.product_id).await?;
+        return Ok(check_quantity(&label, item, product.as_ref(), mapping.product_id, mapping.quantity_factor));
+    }
+    if !mappings.is_empty() {
+        return Ok(Err(format!(
+            "{label}: mapped for other units only; map unit {unit} with `pobridge items map SLUG --coupa {part} --uom {unit} --brightpearl SKU`"
+        )));
+    }
+
+    let Some(value) = coupa_value(item, settings.coupa_id_field) else {
+        return Ok(Err(format!("{label}: the {} is empty; map it by hand", coupa_field_name(settings.coupa_id_field))));
+    };
+    let mut products = store.products_by_identifier(account, settings.brightpearl_id_field, &value).await?;
+    if products.is_empty() {
+        products = live_search(store, client, account, settings.brightpearl_id_field, &value).await?;
+    }
+    match products.as_slice() {
+        [product] => Ok(check_quantity(&label, item, Some(product), product.product_id, Decimal::ONE)),
+        [] => Ok(Err(format!(
+            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map SLUG --coupa {part} --brightpearl SKU`",
+            brightpearl_field_name(settings.brightpearl_id_field)
+        ))),
+        [first, second, ..] => Ok(Err(format!(
+            "{label}: {} {value:?} matches several Brightpearl products ({} and {}); map it by hand",
+            brightpearl_field_name(settings.brightpearl_id_field),
+            first.product_id,
+            second.product_id
+        ))),
+    }
+}
+
+/// Picks the most specific mapping for this buyer and unit.
+pub fn pick_mapping<'a>(mappings: &'a [ItemMapping], buyer: BuyerId, unit: &str) -> Option<&'a ItemMapping> {
+    let unit_matches = |mapping: &ItemMapping, exact: bool| match &mapping.unit_of_measure {
+        Some(mapped) => exact && mapped.trim().eq_ignore_ascii_case(unit),
+        None => !exact,
+    };
+    let candidates = [(Some(buyer), true), (Some(buyer), false), (None, true), (None, false)];
+    candidates
+        .into_iter()
+        .find_map(|(wanted_buyer, exact)| mappings.iter().find(|mapping| mapping.buyer == wanted_buyer && unit_matches(mapping, exact)))
+}
+
+fn check_quantity(label: &str, item: &ItemOut, product: Option<&Product>, product_id: i64, factor: Decimal) -> Result<ResolvedLine, String> {
+    let quantity = item.quantity * factor;
+    if let Some(product) = product {
+        if product.stock_tracked && !quantity.fract().is_zero() {
+            return Err(format!(
+                "{label}: quantity {quantity} is fractional but product {} ({}) is stock-tracked; map it with a quantity factor or to a product that is not stock-tracked",
+                product.product_id,
+                product.sku.as_deref().unwrap_or("no SKU")
+            ));
+        }
+    }
+    Ok(ResolvedLine {
+        line_number: line_number(item),
+        product_id,
+        quantity_factor: factor,
+        tax_code: product.and_then(|product| product.tax_code.clone()),
+    })
+}
+
+async fn live_search(store: &dyn Store, client: &BrightpearlClient, account: AccountId, field: BrightpearlIdField, value: &str) -> Result<Vec<Product>, SyncError> {
+    let query = ProductQuery {
+        identifier: Some((identifier_column(field), value.to_owned())),
+        ..ProductQuery::default()
+    };
+    let rows = client.search_products(&query).await.map_err(SyncError::Brightpearl)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|row| row.product_id).collect();
+    let products: Vec<Product> = client
+        .get_products(&ids)
+        .await
+        .map_err(SyncError::Brightpearl)?
+        .into_iter()
+        .map(crate::reference::product_record)
+        .collect();
+    store.upsert_products(account, &products).await?;
+    Ok(products)
+}
+
+pub fn identifier_column(field: BrightpearlIdField) -> IdentifierColumn {
+    match field {
+        BrightpearlIdField::Sku => IdentifierColumn::Sku,
+        BrightpearlIdField::Barcode => IdentifierColumn::Barcode,
+        BrightpearlIdField::Ean => IdentifierColumn::Ean,
+        BrightpearlIdField::Upc => IdentifierColumn::Upc,
+        BrightpearlIdField::Mpn => IdentifierColumn::Mpn,
+        BrightpearlIdField::Isbn => IdentifierColumn::Isbn,
+    }
+}
+
+fn coupa_field_name(field: CoupaIdField) -> &'static str {
+    match field {
+        CoupaIdField::SupplierPartId => "SupplierPartID",
+        CoupaIdField::SupplierPartAuxiliaryId => "SupplierPartAuxiliaryID",
+        CoupaIdField::ManufacturerPartId => "ManufacturerPartID",
+        CoupaIdField::BuyerPartId => "BuyerPartID",
+    }
+}
+
+fn brightpearl_field_name(field: BrightpearlIdField) -> &'static str {
+    match field {
+        BrightpearlIdField::Sku => "SKU",
+        BrightpearlIdField::Barcode => "barcode",
+        BrightpearlIdField::Ean => "EAN",
+        BrightpearlIdField::Upc => "UPC",
+        BrightpearlIdField::Mpn => "MPN",
+        BrightpearlIdField::Isbn => "ISBN",
+    }
+}
+
+/// Keeps errors from the store distinct from holds in `resolve_line`.
+impl From<pobridge_store::StoreError> for SyncError {
+    fn from(error: pobridge_store::StoreError) -> Self {
+        SyncError::Store(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(buyer: Option<i64>, unit: Option<&str>, product: i64) -> ItemMapping {
+        ItemMapping {
+            buyer: buyer.map(BuyerId),
+            coupa_part_id: "P-1".to_owned(),
+            unit_of_measure: unit.map(str::to_owned),
+            product_id: product,
+            quantity_factor: Decimal::ONE,
+        }
+    }
+
+    #[test]
+    fn mapping_prefers_buyer_and_unit() {
+        let mappings = vec![mapping(None, None, 1), mapping(None, Some("EA"), 2), mapping(Some(7), None, 3), mapping(Some(7), Some("EA"), 4)];
+        assert_eq!(pick_mapping(&mappings, BuyerId(7), "EA").map(|m| m.product_id), Some(4));
+        assert_eq!(pick_mapping(&mappings, BuyerId(7), "CS").map(|m| m.product_id), Some(3));
+        assert_eq!(pick_mapping(&mappings, BuyerId(8), "EA").map(|m| m.product_id), Some(2));
+        assert_eq!(pick_mapping(&mappings, BuyerId(8), "CS").map(|m| m.product_id), Some(1));
+    }
+
+    #[test]
+    fn mapping_for_other_unit_does_not_apply() {
+        let mappings = vec![mapping(Some(7), Some("EA"), 4)];
+        assert!(pick_mapping(&mappings, BuyerId(7), "BOX").is_none());
+    }
+}

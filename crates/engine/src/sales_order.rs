@@ -1,0 +1,281 @@
+//! Building the Brightpearl sales order for a purchase order: a pure
+//! function of the PO, the resolved customer and lines, the account's
+//! settings and its tax codes.
+
+use std::collections::HashMap;
+
+use pobridge_core::{AccountSettings, ShippingTreatment};
+use pobridge_cxml::{Address, OrderRequest};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+/// A PO line resolved to a Brightpearl product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedLine {
+    /// `ItemOut@lineNumber`, or the 1-based position when the PO has none.
+    pub line_number: u32,
+    pub product_id: i64,
+    /// Brightpearl quantity per Coupa unit.
+    pub quantity_factor: Decimal,
+    pub tax_code: Option<String>,
+}
+
+/// The sales order pobridge will create, before it becomes a request body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedOrder {
+    pub customer_id: i64,
+    /// The Coupa PO number, as the customer reference.
+    pub reference: String,
+    pub external_ref: String,
+    pub placed_on: Option<String>,
+    pub currency: String,
+    pub delivery_date: Option<String>,
+    pub delivery_address: Option<PlannedAddress>,
+    pub channel_id: Option<i64>,
+    pub warehouse_id: Option<i64>,
+    pub price_list_id: Option<i64>,
+    pub status_id: Option<i64>,
+    pub staff_owner_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub lead_source_id: Option<i64>,
+    pub rows: Vec<PlannedRow>,
+    /// Differences worth a person's attention that do not stop the order.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedAddress {
+    pub full_name: Option<String>,
+    pub company_name: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub line3: Option<String>,
+    pub line4: Option<String>,
+    pub postal_code: Option<String>,
+    pub country_iso_code: Option<String>,
+    pub telephone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRow {
+    pub product_id: Option<i64>,
+    pub name: String,
+    pub quantity: Decimal,
+    pub tax_code: String,
+    /// Row total before tax: quantity × unit price.
+    pub net: Decimal,
+    pub tax: Decimal,
+    pub nominal_code: Option<String>,
+    /// The Coupa line number, or `shipping`.
+    pub external_ref: String,
+    pub sequence: u32,
+}
+
+/// Why a sales order cannot be planned; each names the setting to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("line {line}: no tax code: the product has none and the account has no default_tax_code; set one with `pobridge settings SLUG set default_tax_code CODE`")]
+    NoTaxCode { line: u32 },
+    #[error("tax code {code:?} is not one of this Brightpearl account's tax codes; run `pobridge refresh SLUG` or choose another")]
+    UnknownTaxCode { code: String },
+    #[error("the PO has a shipping charge but shipping_nominal_code is not set; set it, or set shipping to omit")]
+    NoShippingNominal,
+    #[error("line {line} has no unit price")]
+    NoPrice { line: u32 },
+}
+
+/// Tax rates by tax code, from the account's reference data.
+pub type TaxRates = HashMap<String, Decimal>;
+
+/// Everything [`plan`] needs besides the PO.
+pub struct PlanInput<'a> {
+    pub order: &'a OrderRequest,
+    pub customer_id: i64,
+    pub external_ref: String,
+    pub lines: &'a [ResolvedLine],
+    pub settings: &'a AccountSettings,
+    pub tax_rates: &'a TaxRates,
+}
+
+/// Plans the sales order: one row per PO line (quantity × factor, net =
+/// quantity × unit price, tax from the row's tax code), the shipping row as
+/// the account chooses, the account's defaults, and warnings where the PO's
+/// own Tax differs from the computed tax.
+pub fn plan(input: &PlanInput<'_>) -> Result<PlannedOrder, PlanError> {
+    let order = input.order;
+    let mut rows = Vec::with_capacity(order.items.len() + 1);
+    let mut warnings = Vec::new();
+
+    for (item, line) in order.items.iter().zip(input.lines) {
+        let detail = item.detail.as_ref().ok_or(PlanError::NoPrice { line: line.line_number })?;
+        let tax_code = line
+            .tax_code
+            .clone()
+            .or_else(|| input.settings.default_tax_code.clone())
+            .ok_or(PlanError::NoTaxCode { line: line.line_number })?;
+        let net = round_money(item.quantity * detail.unit_price.amount);
+        let tax = row_tax(net, &tax_code, input.tax_rates)?;
+        rows.push(PlannedRow {
+            product_id: Some(line.product_id),
+            name: description(item),
+            quantity: item.quantity * line.quantity_factor,
+            tax_code,
+            net,
+            tax,
+            nominal_code: None,
+            external_ref: line.line_number.to_string(),
+            sequence: rows.len() as u32 + 1,
+        });
+    }
+
+    if let Some(row) = shipping_row(input, rows.len() as u32 + 1)? {
+        rows.push(row);
+    }
+    compare_tax(order, &rows, &mut warnings);
+    compare_total(order, &rows, &mut warnings);
+
+    let settings = input.settings;
+    Ok(PlannedOrder {
+        customer_id: input.customer_id,
+        reference: order.header.order_id.clone(),
+        external_ref: input.external_ref.clone(),
+        placed_on: order.header.order_date.map(|date| date.to_rfc3339()),
+        currency: order_currency(order),
+        delivery_date: delivery_date(order),
+        delivery_address: order.header.ship_to.as_ref().map(planned_address),
+        channel_id: settings.channel_id,
+        warehouse_id: settings.warehouse_id,
+        price_list_id: settings.price_list_id,
+        status_id: settings.order_status_id,
+        staff_owner_id: settings.staff_owner_id,
+        project_id: settings.project_id,
+        lead_source_id: settings.lead_source_id,
+        rows,
+        warnings,
+    })
+}
+
+fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRow>, PlanError> {
+    let Some(shipping) = &input.order.header.shipping else {
+        return Ok(None);
+    };
+    if shipping.money.amount.is_zero() || input.settings.shipping == ShippingTreatment::Omit {
+        return Ok(None);
+    }
+    let nominal = input.settings.shipping_nominal_code.clone().ok_or(PlanError::NoShippingNominal)?;
+    let tax_code = input.settings.default_tax_code.clone().ok_or(PlanError::NoTaxCode { line: 0 })?;
+    let net = round_money(shipping.money.amount);
+    let name = match shipping.description.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => format!("Shipping: {text}"),
+        _ => "Shipping".to_owned(),
+    };
+    Ok(Some(PlannedRow {
+        product_id: None,
+        name,
+        quantity: Decimal::ONE,
+        tax: row_tax(net, &tax_code, input.tax_rates)?,
+        tax_code,
+        net,
+        nominal_code: Some(nominal),
+        external_ref: "shipping".to_owned(),
+        sequence,
+    }))
+}
+
+fn row_tax(net: Decimal, tax_code: &str, rates: &TaxRates) -> Result<Decimal, PlanError> {
+    let rate = rates.get(tax_code).ok_or_else(|| PlanError::UnknownTaxCode { code: tax_code.to_owned() })?;
+    Ok(round_money(net * rate / Decimal::ONE_HUNDRED))
+}
+
+fn round_money(value: Decimal) -> Decimal {
+    value.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn compare_tax(order: &OrderRequest, rows: &[PlannedRow], warnings: &mut Vec<String>) {
+    let Some(po_tax) = &order.header.tax else {
+        return;
+    };
+    let computed: Decimal = rows.iter().map(|row| row.tax).sum();
+    let computed = computed.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    if computed != po_tax.money.amount.round_dp(2) {
+        warnings.push(format!(
+            "the PO's Tax is {} {} but the rows' tax codes give {} {}",
+            po_tax.money.amount, po_tax.money.currency, computed, po_tax.money.currency
+        ));
+    }
+}
+
+fn compare_total(order: &OrderRequest, rows: &[PlannedRow], warnings: &mut Vec<String>) {
+    let Some(total) = &order.header.total else {
+        return;
+    };
+    let lines: Decimal = rows.iter().filter(|row| row.product_id.is_some()).map(|row| row.net).sum();
+    if lines.round_dp(2) != total.amount.round_dp(2) {
+        warnings.push(format!(
+            "the PO's Total is {} {} but its lines add up to {} {}",
+            total.amount, total.currency, lines.round_dp(2), total.currency
+        ));
+    }
+}
+
+fn order_currency(order: &OrderRequest) -> String {
+    order
+        .header
+        .total
+        .as_ref()
+        .map(|money| money.currency.clone())
+        .or_else(|| order.items.iter().find_map(|item| item.detail.as_ref().map(|detail| detail.unit_price.currency.clone())))
+        .unwrap_or_default()
+}
+
+/// The earliest requested delivery date of the PO's lines, or the header's.
+fn delivery_date(order: &OrderRequest) -> Option<String> {
+    order
+        .items
+        .iter()
+        .filter_map(|item| item.requested_delivery_date)
+        .min()
+        .or(order.header.requested_delivery_date)
+        .map(|date| date.to_rfc3339())
+}
+
+fn description(item: &pobridge_cxml::ItemOut) -> String {
+    let text = item
+        .detail
+        .as_ref()
+        .and_then(|detail| detail.descriptions.first())
+        .map(|description| description.short_name.clone().unwrap_or_else(|| description.text.clone()))
+        .unwrap_or_default();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        item.item_id.supplier_part_id.trim().to_owned()
+    } else {
+        text
+    }
+}
+
+fn planned_address(address: &Address) -> PlannedAddress {
+    let postal = address.postal_address.as_ref();
+    let streets: Vec<String> = postal
+        .map(|postal| postal.streets.iter().map(|street| street.trim().to_owned()).filter(|street| !street.is_empty()).collect())
+        .unwrap_or_default();
+    let deliver_to = postal.map(|postal| postal.deliver_to.join(", ")).filter(|text| !text.trim().is_empty());
+    let name = non_empty(Some(address.name.clone()));
+    PlannedAddress {
+        full_name: deliver_to.or_else(|| name.clone()),
+        company_name: name,
+        line1: streets.first().cloned(),
+        line2: non_empty(Some(streets.iter().skip(1).cloned().collect::<Vec<_>>().join(", "))),
+        line3: non_empty(postal.map(|postal| postal.city.clone())),
+        line4: non_empty(postal.and_then(|postal| postal.state.clone())),
+        postal_code: non_empty(postal.and_then(|postal| postal.postal_code.clone())),
+        country_iso_code: non_empty(postal.and_then(|postal| postal.country_code.clone())).or_else(|| non_empty(address.iso_country_code.clone())),
+        telephone: non_empty(address.phone.clone()),
+        email: non_empty(address.email.clone()),
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+}

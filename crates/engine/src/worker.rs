@@ -1,0 +1,99 @@
+//! The job worker: claims due jobs from the durable queue and runs them.
+//!
+//! Claims are leases in the store, so a worker that dies (even by SIGKILL)
+//! leaves its jobs to be claimed again once the lease runs out; the sync
+//! job itself is safe to repeat.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pobridge_store::{Job, JobOutcome};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::sync::SYNC_ORDER;
+use crate::Engine;
+
+/// Job kind that pulls an account's Brightpearl reference data.
+pub const REFRESH_REFERENCE: &str = "refresh_reference";
+
+/// Runs queued jobs until told to stop.
+#[derive(Clone)]
+pub struct Worker {
+    engine: Engine,
+    id: String,
+    wake: Arc<Notify>,
+    idle_poll: Duration,
+}
+
+impl Worker {
+    /// `id` names this worker in job claims; use one per process.
+    pub fn new(engine: Engine, id: impl Into<String>) -> Self {
+        Self { wake: engine.wake.clone(), engine, id: id.into(), idle_poll: Duration::from_millis(500) }
+    }
+
+    /// Claims one batch of due jobs, runs them concurrently and returns how
+    /// many ran.
+    pub async fn run_once(&self) -> usize {
+        let now = self.engine.clock.now();
+        let config = &self.engine.config;
+        let jobs = match self.engine.store.claim_jobs(&self.id, now, config.job_lease, config.job_batch).await {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                tracing::error!(worker = %self.id, error = %error, "could not claim jobs");
+                return 0;
+            }
+        };
+        let count = jobs.len();
+        let mut running = JoinSet::new();
+        for job in jobs {
+            let worker = self.clone();
+            running.spawn(async move { worker.run_job(job).await });
+        }
+        while running.join_next().await.is_some() {}
+        count
+    }
+
+    /// Runs until `shutdown` becomes true, waking early when new work is queued.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "job worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if self.run_once().await > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.idle_poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(worker = %self.id, "job worker stopped");
+    }
+
+    async fn run_job(&self, job: Job) {
+        let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, tenant.id = %job.account, attempt = job.attempts + 1);
+        let _entered = span.enter();
+        let started = std::time::Instant::now();
+        let outcome = match job.kind.as_str() {
+            SYNC_ORDER => self.engine.run_sync_job(&job).await,
+            REFRESH_REFERENCE => self.engine.run_refresh_job(&job).await,
+            other => JobOutcome::Failed { error: format!("unknown job kind {other:?}") },
+        };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match &outcome {
+            JobOutcome::Done => tracing::info!(duration_ms, "job done"),
+            JobOutcome::Retry { run_at, error, .. } => tracing::warn!(duration_ms, %run_at, %error, "job will retry"),
+            JobOutcome::Wait { reason } => tracing::info!(duration_ms, %reason, "job waits for a person"),
+            JobOutcome::Failed { error } => tracing::warn!(duration_ms, %error, "job failed"),
+        }
+        let now = self.engine.clock.now();
+        match self.engine.store.finish_job(job.id, &self.id, &outcome, now).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("job claim had expired; another worker owns it now"),
+            Err(error) => tracing::error!(error = %error, "could not record the job outcome"),
+        }
+    }
+}
