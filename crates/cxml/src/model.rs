@@ -109,6 +109,9 @@ impl Credential {
 }
 
 /// The content of the document: one request, a message or a response.
+// One Body exists per document read, so the size of the order variant costs
+// nothing worth a Box in every caller's pattern.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Body {
     /// `Request/OrderRequest`. `deployment_test` is true for
@@ -135,6 +138,10 @@ pub struct OrderRequest {
     pub header: OrderHeader,
     /// The `ItemOut` lines in document order.
     pub items: Vec<ItemOut>,
+    /// Deviations that did not stop the reading, such as children out of
+    /// DTD order, for logging.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The `type` attribute of `OrderRequestHeader`.

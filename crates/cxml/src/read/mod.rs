@@ -1,0 +1,58 @@
+//! Reading inbound cXML: bytes to text, text to an element tree under
+//! limits, the tree to the model.
+
+mod decode;
+mod envelope;
+mod order;
+mod sequence;
+mod tree;
+mod values;
+
+use crate::error::ReadError;
+use crate::model::Envelope;
+
+/// Bounds on what [`read_envelope`] accepts, checked while reading so a
+/// hostile document is rejected early and with little memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body accepted, in bytes. Default 32 MiB.
+    pub max_body_bytes: usize,
+    /// Deepest element nesting accepted; the root is depth 1. Default 64.
+    pub max_depth: usize,
+    /// Longest attribute value accepted, in bytes before unescaping.
+    /// Default 64 KiB.
+    pub max_attribute_bytes: usize,
+    /// Most `ItemOut` elements accepted in one document. Default 20,000.
+    pub max_item_out: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_depth: 64,
+            max_attribute_bytes: 64 * 1024,
+            max_item_out: 20_000,
+        }
+    }
+}
+
+/// Reads a cXML document.
+///
+/// Accepts any cXML version, with or without an XML declaration or DOCTYPE,
+/// a UTF-8 byte-order mark, any encoding the declaration names, elements in
+/// any order and a default namespace on the root. Never fetches or expands
+/// a DTD: an entity declaration or an unknown entity reference is an error.
+/// See [`ReadError::status`] for the status code each failure maps to.
+pub fn read_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, ReadError> {
+    if bytes.len() > limits.max_body_bytes {
+        return Err(ReadError::TooLarge {
+            size: bytes.len(),
+            max: limits.max_body_bytes,
+        });
+    }
+
+    let text = decode::decode(bytes)?;
+    let root = tree::parse(&text, limits)?;
+    envelope::envelope(&text, &root)
+}

@@ -1,0 +1,311 @@
+//! `OrderRequest`: the header and the lines of a purchase order.
+
+use super::sequence;
+use super::tree::Element;
+use super::values::{parse_decimal, Doc};
+use crate::error::ReadError;
+use crate::mask::mask_card_number;
+use crate::model::{
+    Classification, Distribution, ItemDetail, ItemId, ItemOut, OrderHeader, OrderKind,
+    OrderRequest, PCard, Secret, Segment,
+};
+use crate::time::parse_timestamp;
+
+const HEADER: &str = "OrderRequestHeader";
+
+/// Reads `OrderRequest`. It must have a header with an `orderID` and at
+/// least one `ItemOut`, each with a readable quantity and price.
+pub(crate) fn order_request(doc: &Doc<'_>, order: &Element) -> Result<OrderRequest, ReadError> {
+    let Some(header) = order.child(HEADER) else {
+        return Err(ReadError::missing(
+            "OrderRequest",
+            "element <OrderRequestHeader>",
+        ));
+    };
+    let mut warnings: Vec<String> = sequence::check_order_header(header).into_iter().collect();
+    let header = order_header(doc, header)?;
+
+    let mut items = Vec::new();
+    for (index, item) in order.all("ItemOut").enumerate() {
+        let position = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let line = item_out(doc, item, position)?;
+        warnings.extend(sequence::check_item_out(item, &line_location(&line)));
+        items.push(line);
+    }
+    if items.is_empty() {
+        return Err(ReadError::missing(
+            format!("OrderRequest {}", header.order_id),
+            "<ItemOut>: an order needs at least one line",
+        ));
+    }
+    Ok(OrderRequest {
+        header,
+        items,
+        warnings,
+    })
+}
+
+fn order_header(doc: &Doc<'_>, header: &Element) -> Result<OrderHeader, ReadError> {
+    let order_id = match header.attr("orderID") {
+        Some(id) if !id.trim().is_empty() => id.to_string(),
+        _ => {
+            return Err(ReadError::missing(
+                HEADER,
+                "attribute orderID (the buyer's PO number)",
+            ))
+        }
+    };
+    let order_date_raw = header.attr("orderDate").unwrap_or_default().to_string();
+    let requested_delivery_date_raw = header.attr("requestedDeliveryDate").map(str::to_string);
+    let total = match header.child("Total") {
+        Some(total) => Some(doc.money_child(total, &format!("{HEADER}/Total"))?),
+        None => None,
+    };
+    let shipping = match header.child("Shipping") {
+        Some(shipping) => Some(doc.charge(shipping, &format!("{HEADER}/Shipping"))?),
+        None => None,
+    };
+    let tax = match header.child("Tax") {
+        Some(tax) => Some(doc.tax(tax, &format!("{HEADER}/Tax"))?),
+        None => None,
+    };
+
+    Ok(OrderHeader {
+        order_type: order_kind(header.attr("type"))?,
+        order_version: order_version(header.attr("orderVersion"))?,
+        order_date: parse_timestamp(&order_date_raw),
+        order_date_raw,
+        total,
+        ship_to: doc.address_child(header.child("ShipTo")),
+        bill_to: doc.address_child(header.child("BillTo")),
+        shipping,
+        tax,
+        payment: header
+            .child("Payment")
+            .and_then(|payment| payment.child("PCard"))
+            .map(pcard),
+        contacts: header
+            .all("Contact")
+            .map(|contact| doc.contact(contact))
+            .collect(),
+        comments: header
+            .all("Comments")
+            .map(|comments| doc.comments(comments))
+            .collect(),
+        document_reference: header
+            .child("DocumentReference")
+            .and_then(|reference| reference.attr("payloadID"))
+            .map(str::to_string),
+        extrinsics: doc.extrinsics(header),
+        requested_delivery_date: requested_delivery_date_raw
+            .as_deref()
+            .and_then(parse_timestamp),
+        requested_delivery_date_raw,
+        order_id,
+    })
+}
+
+/// Reads `type`: absent means `new`, and only the exact lower-case values
+/// are accepted, so `Update` is an error rather than a silent `new`.
+fn order_kind(raw: Option<&str>) -> Result<OrderKind, ReadError> {
+    match raw {
+        None | Some("new") => Ok(OrderKind::New),
+        Some("update") => Ok(OrderKind::Update),
+        Some("delete") => Ok(OrderKind::Delete),
+        Some(other) => Err(ReadError::invalid(
+            format!("{HEADER} type"),
+            other,
+            "new, update or delete, in lower case",
+        )),
+    }
+}
+
+fn order_version(raw: Option<&str>) -> Result<Option<i64>, ReadError> {
+    let Some(raw) = raw.filter(|raw| !raw.trim().is_empty()) else {
+        return Ok(None);
+    };
+    raw.trim().parse().map(Some).map_err(|_| {
+        ReadError::invalid(
+            format!("{HEADER} orderVersion"),
+            raw,
+            "a whole number such as 2",
+        )
+    })
+}
+
+fn pcard(card: &Element) -> PCard {
+    PCard {
+        number: mask_card_number(card.attr("number").unwrap_or_default()),
+        expiration: Secret::new(card.attr("expiration").unwrap_or_default()),
+        name: card.attr("name").map(str::to_string),
+    }
+}
+
+fn item_out(doc: &Doc<'_>, item: &Element, position: u32) -> Result<ItemOut, ReadError> {
+    let line_number = line_number(item.attr("lineNumber"), position)?;
+    let line = describe_line(line_number, position);
+    let quantity = match item.attr("quantity") {
+        Some(raw) => parse_decimal(raw)
+            .map_err(|expected| ReadError::invalid(format!("{line} quantity"), raw, expected))?,
+        None => return Err(ReadError::missing(line, "attribute quantity")),
+    };
+    let Some(item_id) = item.child("ItemID") else {
+        return Err(ReadError::missing(line, "element <ItemID>"));
+    };
+    let requested_delivery_date_raw = item.attr("requestedDeliveryDate").map(str::to_string);
+
+    Ok(ItemOut {
+        line_number,
+        position,
+        quantity,
+        requested_delivery_date: requested_delivery_date_raw
+            .as_deref()
+            .and_then(parse_timestamp),
+        requested_delivery_date_raw,
+        item_id: self::item_id(item_id, &line)?,
+        detail: match item.child("ItemDetail") {
+            Some(detail) => Some(item_detail(doc, detail, &line)?),
+            None => None,
+        },
+        ship_to: doc.address_child(item.child("ShipTo")),
+        shipping: match item.child("Shipping") {
+            Some(shipping) => Some(doc.charge(shipping, &format!("{line}/Shipping"))?),
+            None => None,
+        },
+        tax: match item.child("Tax") {
+            Some(tax) => Some(doc.tax(tax, &format!("{line}/Tax"))?),
+            None => None,
+        },
+        distributions: distributions(doc, item, &line)?,
+        contacts: item
+            .all("Contact")
+            .map(|contact| doc.contact(contact))
+            .collect(),
+        comments: item
+            .all("Comments")
+            .map(|comments| doc.comments(comments))
+            .collect(),
+        extrinsics: doc.extrinsics(item),
+    })
+}
+
+/// Names a line in messages by its `lineNumber`, or by its position when it
+/// has none.
+fn describe_line(line_number: Option<u32>, position: u32) -> String {
+    match line_number {
+        Some(number) => format!("ItemOut lineNumber=\"{number}\""),
+        None => format!("ItemOut #{position} (no lineNumber)"),
+    }
+}
+
+fn line_location(item: &ItemOut) -> String {
+    describe_line(item.line_number, item.position)
+}
+
+fn line_number(raw: Option<&str>, position: u32) -> Result<Option<u32>, ReadError> {
+    let Some(raw) = raw.filter(|raw| !raw.trim().is_empty()) else {
+        return Ok(None);
+    };
+    raw.trim().parse().map(Some).map_err(|_| {
+        ReadError::invalid(
+            format!("ItemOut #{position} lineNumber"),
+            raw,
+            "a positive whole number such as 1",
+        )
+    })
+}
+
+fn item_id(item_id: &Element, line: &str) -> Result<ItemId, ReadError> {
+    let Some(supplier_part_id) = item_id.child_text("SupplierPartID") else {
+        return Err(ReadError::missing(
+            format!("{line}/ItemID"),
+            "element <SupplierPartID>",
+        ));
+    };
+    Ok(ItemId {
+        supplier_part_id,
+        supplier_part_auxiliary_id: item_id.child_text("SupplierPartAuxiliaryID"),
+        buyer_part_id: item_id.child_text("BuyerPartID"),
+    })
+}
+
+/// Reads `ItemDetail`. A missing `UnitOfMeasure` is kept as an empty
+/// string: the line is still usable and the engine decides what to do.
+fn item_detail(doc: &Doc<'_>, detail: &Element, line: &str) -> Result<ItemDetail, ReadError> {
+    let price_location = format!("{line}/ItemDetail/UnitPrice");
+    let Some(unit_price) = detail.child("UnitPrice") else {
+        return Err(ReadError::missing(
+            format!("{line}/ItemDetail"),
+            "element <UnitPrice>",
+        ));
+    };
+    Ok(ItemDetail {
+        unit_price: doc.money_child(unit_price, &price_location)?,
+        descriptions: detail
+            .all("Description")
+            .map(|description| doc.description(description))
+            .collect(),
+        unit_of_measure: detail.child_text("UnitOfMeasure").unwrap_or_default(),
+        classifications: detail
+            .all("Classification")
+            .map(|classification| Classification {
+                domain: classification
+                    .attr("domain")
+                    .unwrap_or_default()
+                    .to_string(),
+                value: classification.text(),
+            })
+            .collect(),
+        manufacturer_part_id: detail.child_text("ManufacturerPartID"),
+        manufacturer_name: detail.child_text("ManufacturerName"),
+        url: detail.child_text("URL"),
+        extrinsics: doc.extrinsics(detail),
+    })
+}
+
+fn distributions(
+    doc: &Doc<'_>,
+    item: &Element,
+    line: &str,
+) -> Result<Vec<Distribution>, ReadError> {
+    let mut distributions = Vec::new();
+    for (index, distribution) in item.all("Distribution").enumerate() {
+        let location = format!("{line}/Distribution[{}]", index + 1);
+        let accounting = distribution.child("Accounting");
+        let Some(charge) = distribution.child("Charge") else {
+            return Err(ReadError::missing(location, "element <Charge>"));
+        };
+        distributions.push(Distribution {
+            accounting_name: accounting
+                .and_then(|accounting| accounting.attr("name"))
+                .unwrap_or_default()
+                .to_string(),
+            segments: accounting.map(segments).unwrap_or_default(),
+            charge: doc.money_child(charge, &format!("{location}/Charge"))?,
+        });
+    }
+    Ok(distributions)
+}
+
+/// Reads `Segment` (attributes) and `AccountingSegment` (child elements,
+/// later DTDs) in document order.
+fn segments(accounting: &Element) -> Vec<Segment> {
+    let attribute =
+        |element: &Element, name: &str| element.attr(name).unwrap_or_default().to_string();
+    accounting
+        .elements()
+        .filter_map(|segment| match segment.name.as_str() {
+            "Segment" => Some(Segment {
+                segment_type: attribute(segment, "type"),
+                id: attribute(segment, "id"),
+                description: attribute(segment, "description"),
+            }),
+            "AccountingSegment" => Some(Segment {
+                segment_type: segment.child_text("Name").unwrap_or_default(),
+                id: attribute(segment, "id"),
+                description: segment.child_text("Description").unwrap_or_default(),
+            }),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,383 @@
+//! Builds a small element tree from quick-xml events, enforcing the limits
+//! while streaming so hostile input is rejected before it costs much.
+
+use std::ops::Range;
+
+use quick_xml::escape::EscapeError;
+use quick_xml::events::attributes::Attribute;
+use quick_xml::events::{BytesStart, BytesText, Event};
+use quick_xml::Reader;
+
+use super::Limits;
+use crate::error::ReadError;
+
+/// Elements whose text is secret: errors inside them never quote content.
+const SECRET_ELEMENTS: [&str; 3] = ["SharedSecret", "CredentialMac", "DigitalSignature"];
+
+/// An element with its local name, attributes and children.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Element {
+    /// The local name: a namespace prefix is dropped.
+    pub name: String,
+    /// Attributes by qualified name (`xml:lang` keeps its prefix), values
+    /// unescaped.
+    pub attributes: Vec<(String, String)>,
+    pub children: Vec<Node>,
+    /// Byte range of the content between the start and end tags in the
+    /// decoded text.
+    pub inner: Range<usize>,
+    /// Byte offset of the start tag in the decoded text.
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    Element(Element),
+    /// Text and CDATA, with entity and character references resolved.
+    Text(String),
+}
+
+impl Element {
+    /// Returns the value of attribute `name`.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Returns the child elements in document order.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|node| match node {
+            Node::Element(element) => Some(element),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Returns the child elements named `name`.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.elements().filter(move |element| element.name == name)
+    }
+
+    /// Returns the first child element named `name`, wherever it is among
+    /// its siblings.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.elements().find(|element| element.name == name)
+    }
+
+    /// Returns the text directly inside this element, skipping children.
+    pub fn own_text(&self) -> String {
+        let mut text = String::new();
+        for node in &self.children {
+            if let Node::Text(part) = node {
+                text.push_str(part);
+            }
+        }
+        text
+    }
+
+    /// Returns all text inside this element, children included.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        self.collect_text(&mut text);
+        text
+    }
+
+    fn collect_text(&self, text: &mut String) {
+        for node in &self.children {
+            match node {
+                Node::Text(part) => text.push_str(part),
+                Node::Element(element) => element.collect_text(text),
+            }
+        }
+    }
+
+    /// Returns the text of the first child named `name`.
+    pub fn child_text(&self, name: &str) -> Option<String> {
+        self.child(name).map(Element::text)
+    }
+}
+
+/// Parses `text` into the tree under its root element.
+pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Element, ReadError> {
+    let mut builder = Builder {
+        text,
+        limits,
+        stack: Vec::new(),
+        root: None,
+        item_outs: 0,
+    };
+    let mut reader = Reader::from_str(text);
+    let config = reader.config_mut();
+    config.trim_text(false);
+    config.expand_empty_elements = false;
+    config.check_end_names = true;
+    config.check_comments = true;
+
+    loop {
+        let before = position(reader.buffer_position());
+        let event = reader
+            .read_event()
+            .map_err(|error| builder.malformed(position(reader.error_position()), error))?;
+        let after = position(reader.buffer_position());
+        if builder.take(event, before, after)? {
+            break;
+        }
+    }
+    builder.finish()
+}
+
+fn position(offset: u64) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    limits: &'a Limits,
+    stack: Vec<Element>,
+    root: Option<Element>,
+    item_outs: usize,
+}
+
+impl Builder<'_> {
+    /// Handles one event; returns true at the end of input.
+    fn take(&mut self, event: Event<'_>, before: usize, after: usize) -> Result<bool, ReadError> {
+        match event {
+            Event::Start(start) => self.open(&start, before, after)?,
+            Event::Empty(start) => {
+                self.open(&start, before, after)?;
+                self.close(after)?;
+            }
+            Event::End(_) => self.close(before)?,
+            Event::Text(text) => self.add_text(&text, before)?,
+            Event::CData(cdata) => {
+                let content = String::from_utf8_lossy(&cdata.into_inner()).into_owned();
+                self.add_str(content, before)?;
+            }
+            Event::DocType(doctype) => self.check_doctype(&doctype, before)?,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => return Ok(true),
+        }
+        Ok(false)
+    }
+
+    fn open(
+        &mut self,
+        start: &BytesStart<'_>,
+        before: usize,
+        after: usize,
+    ) -> Result<(), ReadError> {
+        let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+        if self.root.is_some() {
+            return Err(self.not_well_formed(before, format!("a second root element <{name}>")));
+        }
+        if self.stack.is_empty() && name != "cXML" {
+            return Err(ReadError::NotCxml { root: name });
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(ReadError::LimitExceeded {
+                what: format!("element nesting depth at <{name}> ({})", self.place(before)),
+                max: self.limits.max_depth,
+            });
+        }
+        if name == "ItemOut" {
+            self.item_outs += 1;
+            if self.item_outs > self.limits.max_item_out {
+                return Err(ReadError::LimitExceeded {
+                    what: "the number of ItemOut elements".to_string(),
+                    max: self.limits.max_item_out,
+                });
+            }
+        }
+        let attributes = self.attributes(start, &name, before)?;
+        self.stack.push(Element {
+            name,
+            attributes,
+            children: Vec::new(),
+            inner: after..after,
+            offset: before,
+        });
+        Ok(())
+    }
+
+    fn attributes(
+        &self,
+        start: &BytesStart<'_>,
+        element: &str,
+        offset: usize,
+    ) -> Result<Vec<(String, String)>, ReadError> {
+        let mut attributes = Vec::new();
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|error| {
+                self.not_well_formed(offset, format!("invalid attribute in <{element}>: {error}"))
+            })?;
+            attributes.push(self.attribute(&attribute, element, offset)?);
+        }
+        Ok(attributes)
+    }
+
+    fn attribute(
+        &self,
+        attribute: &Attribute<'_>,
+        element: &str,
+        offset: usize,
+    ) -> Result<(String, String), ReadError> {
+        let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
+        if attribute.value.len() > self.limits.max_attribute_bytes {
+            return Err(ReadError::LimitExceeded {
+                what: format!(
+                    "attribute {key} of <{element}> ({}, {} bytes)",
+                    self.place(offset),
+                    attribute.value.len()
+                ),
+                max: self.limits.max_attribute_bytes,
+            });
+        }
+        let raw = String::from_utf8_lossy(&attribute.value);
+        let secret = element == "PCard";
+        let value = quick_xml::escape::unescape(&raw).map_err(|error| {
+            self.bad_reference(
+                offset,
+                &format!("attribute {key} of <{element}>"),
+                &error,
+                secret,
+            )
+        })?;
+        Ok((key, value.into_owned()))
+    }
+
+    fn close(&mut self, before: usize) -> Result<(), ReadError> {
+        let Some(mut element) = self.stack.pop() else {
+            return Err(self.not_well_formed(before, "an end tag without a start tag".into()));
+        };
+        element.inner.end = before.max(element.inner.start);
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(Node::Element(element)),
+            None => self.root = Some(element),
+        }
+        Ok(())
+    }
+
+    fn add_text(&mut self, text: &BytesText<'_>, before: usize) -> Result<(), ReadError> {
+        let raw = String::from_utf8_lossy(text.as_ref());
+        let in_secret = self
+            .stack
+            .last()
+            .is_some_and(|element| SECRET_ELEMENTS.contains(&element.name.as_str()));
+        let where_ = match self.stack.last() {
+            Some(element) => format!("text of <{}>", element.name),
+            None => "text outside the root element".to_string(),
+        };
+        let content = quick_xml::escape::unescape(&raw)
+            .map_err(|error| self.bad_reference(before, &where_, &error, in_secret))?
+            .into_owned();
+        self.add_str(content, before)
+    }
+
+    fn add_str(&mut self, content: String, before: usize) -> Result<(), ReadError> {
+        let Some(parent) = self.stack.last_mut() else {
+            if content.trim().is_empty() {
+                return Ok(());
+            }
+            return Err(self.not_well_formed(
+                before,
+                "text outside the root element; expected an XML document such as <cXML ...>".into(),
+            ));
+        };
+        if let Some(Node::Text(previous)) = parent.children.last_mut() {
+            previous.push_str(&content);
+        } else {
+            parent.children.push(Node::Text(content));
+        }
+        Ok(())
+    }
+
+    /// Accepts a DOCTYPE that only names an external DTD (never fetched) and
+    /// rejects any internal subset that declares entities, so no entity can
+    /// expand or reach outside the document.
+    fn check_doctype(&self, doctype: &BytesText<'_>, before: usize) -> Result<(), ReadError> {
+        if !self.stack.is_empty() || self.root.is_some() {
+            return Err(
+                self.not_well_formed(before, "a DOCTYPE after the root element starts".into())
+            );
+        }
+        let content = doctype.as_ref();
+        let declares_entity = content
+            .windows(8)
+            .any(|window| window.eq_ignore_ascii_case(b"<!ENTITY"));
+        if declares_entity {
+            return Err(ReadError::ForbiddenDtd {
+                construct: "an entity declaration (<!ENTITY ...>) in the DOCTYPE".to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Element, ReadError> {
+        if let Some(open) = self.stack.last() {
+            let message = format!("the document ends before </{}>", open.name);
+            return Err(self.not_well_formed(self.text.len(), message));
+        }
+        match self.root {
+            Some(root) => Ok(root),
+            None => Err(self.not_well_formed(
+                self.text.len(),
+                "no root element; expected a cXML document".into(),
+            )),
+        }
+    }
+
+    fn bad_reference(
+        &self,
+        offset: usize,
+        location: &str,
+        error: &EscapeError,
+        secret: bool,
+    ) -> ReadError {
+        let detail = match error {
+            EscapeError::UnrecognizedEntity(_, entity) if !secret => format!(
+                "unknown entity reference &{};, only &amp; &lt; &gt; &quot; &apos; and character references are allowed",
+                crate::error::shown(entity).trim_matches('"')
+            ),
+            EscapeError::UnrecognizedEntity(..) => {
+                "unknown entity reference, only &amp; &lt; &gt; &quot; &apos; and character references are allowed".to_string()
+            }
+            EscapeError::UnterminatedEntity(_) => {
+                "'&' without a closing ';', write a literal & as &amp;".to_string()
+            }
+            EscapeError::InvalidCharRef(_) => "invalid character reference".to_string(),
+        };
+        self.not_well_formed(offset, format!("{location}: {detail}"))
+    }
+
+    fn malformed(&self, offset: usize, error: quick_xml::Error) -> ReadError {
+        self.not_well_formed(offset, error.to_string())
+    }
+
+    fn not_well_formed(&self, offset: usize, message: String) -> ReadError {
+        let (line, column) = line_and_column(self.text, offset);
+        ReadError::NotWellFormed {
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn place(&self, offset: usize) -> String {
+        let (line, column) = line_and_column(self.text, offset);
+        format!("line {line}, column {column}")
+    }
+}
+
+/// Returns the 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |index| index + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
