@@ -9,7 +9,10 @@
 //! suite in `tests/` runs against each.
 
 pub mod model;
+pub mod revision_order;
 pub mod sqlite;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -42,9 +45,28 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Opens the store named by a database URL: `sqlite://PATH` (created when
-/// missing) or `sqlite::memory:`. Runs pending migrations.
-// `open(url)` is written with the SQLite implementation.
+/// Opens the store named by a database URL: `sqlite://PATH` or
+/// `sqlite:PATH` (created when missing), or `sqlite::memory:`. Runs pending
+/// migrations.
+///
+/// A `postgres://` or `postgresql://` URL fails because that backend is not
+/// built yet, and so does any other scheme. Both errors are
+/// [`StoreError::Database`] wrapping an `sqlx::Error::Configuration` that
+/// names the problem.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
+    }
+    let message = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        "the PostgreSQL backend is not built yet; use a sqlite:// database URL".to_owned()
+    } else {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        format!("unsupported database URL scheme {scheme:?}: expected sqlite://PATH")
+    };
+    Err(StoreError::Database(sqlx::Error::Configuration(
+        message.into(),
+    )))
+}
 
 /// Everything pobridge keeps. See the module documentation for the tenant rule.
 #[async_trait]

@@ -1,0 +1,212 @@
+//! Inbound documents, their attachments, and the transaction that records a
+//! document together with its purchase-order revision and sync job.
+
+use pobridge_core::{AccountId, BuyerId, DocumentId};
+use sqlx::SqliteConnection;
+
+use super::buyers::ensure_buyer;
+use super::codec::{decode_enum, decode_time, encode_enum, encode_time, not_found};
+use super::SqliteStore;
+use crate::{
+    Attachment, Document, NewDocument, NewJob, NewRevision, RecordedDocument, StoreResult,
+};
+
+pub(super) async fn record_document(
+    store: &SqliteStore,
+    account: AccountId,
+    document: &NewDocument,
+    revision: Option<&NewRevision>,
+    job: Option<&NewJob>,
+) -> StoreResult<RecordedDocument> {
+    // Any early return drops the transaction, which rolls everything back.
+    let mut tx = store.begin_write().await?;
+    let document_id = insert_document(&mut tx, account, document).await?;
+    let mut recorded = RecordedDocument {
+        document: document_id,
+        po: None,
+        revision: None,
+        is_latest: false,
+    };
+
+    if let Some(revision) = revision {
+        let added = super::revisions::add_revision(
+            &mut tx,
+            account,
+            document_id,
+            document.received_at,
+            revision,
+        )
+        .await?;
+        recorded.po = Some(added.po);
+        recorded.revision = Some(added.revision);
+        recorded.is_latest = added.is_latest;
+    }
+    if let Some(job) = job {
+        super::jobs::enqueue_in(&mut tx, job, document.received_at).await?;
+    }
+
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+async fn insert_document(
+    conn: &mut SqliteConnection,
+    account: AccountId,
+    document: &NewDocument,
+) -> StoreResult<DocumentId> {
+    super::accounts::ensure_account(conn, account).await?;
+    if let Some(buyer) = document.buyer {
+        ensure_buyer(conn, account, buyer).await?;
+    }
+    if let Some(original) = document.duplicate_of {
+        ensure_document(conn, account, original).await?;
+    }
+
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO documents (account_id, buyer_id, payload_id, body_sha256, masked_body, \
+             content_type, request_kind, deployment_test, outcome, duplicate_of, received_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(account.0)
+    .bind(document.buyer.map(|buyer| buyer.0))
+    .bind(&document.payload_id)
+    .bind(&document.body_sha256)
+    .bind(&document.masked_body)
+    .bind(&document.content_type)
+    .bind(&document.request_kind)
+    .bind(document.deployment_test)
+    .bind(encode_enum(&document.outcome))
+    .bind(document.duplicate_of.map(|original| original.0))
+    .bind(encode_time(document.received_at))
+    .fetch_one(&mut *conn)
+    .await?;
+
+    for attachment in &document.attachments {
+        sqlx::query(
+            "INSERT INTO attachments (document_id, content_id, content_type, bytes) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(&attachment.content_id)
+        .bind(&attachment.content_type)
+        .bind(&attachment.bytes)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(DocumentId(id))
+}
+
+async fn ensure_document(
+    conn: &mut SqliteConnection,
+    account: AccountId,
+    document: DocumentId,
+) -> StoreResult<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM documents WHERE id = ? AND account_id = ?")
+            .bind(document.0)
+            .bind(account.0)
+            .fetch_optional(conn)
+            .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| not_found("document", document))
+}
+
+/// Returns the earliest document with the same buyer, payloadID and body hash.
+pub(super) async fn find_duplicate_document(
+    store: &SqliteStore,
+    account: AccountId,
+    buyer: BuyerId,
+    payload_id: &str,
+    body_sha256: &str,
+) -> StoreResult<Option<DocumentId>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM documents \
+         WHERE account_id = ? AND buyer_id = ? AND payload_id = ? AND body_sha256 = ? \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(account.0)
+    .bind(buyer.0)
+    .bind(payload_id)
+    .bind(body_sha256)
+    .fetch_optional(&store.reader)
+    .await?;
+    Ok(id.map(DocumentId))
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRow {
+    id: i64,
+    account_id: i64,
+    buyer_id: Option<i64>,
+    payload_id: String,
+    body_sha256: String,
+    masked_body: Vec<u8>,
+    content_type: String,
+    request_kind: String,
+    deployment_test: bool,
+    outcome: String,
+    duplicate_of: Option<i64>,
+    received_at: String,
+}
+
+impl DocumentRow {
+    fn into_document(self) -> StoreResult<Document> {
+        Ok(Document {
+            id: DocumentId(self.id),
+            account_id: AccountId(self.account_id),
+            buyer: self.buyer_id.map(BuyerId),
+            payload_id: self.payload_id,
+            body_sha256: self.body_sha256,
+            masked_body: self.masked_body,
+            content_type: self.content_type,
+            request_kind: self.request_kind,
+            deployment_test: self.deployment_test,
+            outcome: decode_enum("document", &self.outcome)?,
+            duplicate_of: self.duplicate_of.map(DocumentId),
+            received_at: decode_time("document", &self.received_at)?,
+        })
+    }
+}
+
+pub(super) async fn document(
+    store: &SqliteStore,
+    account: AccountId,
+    id: DocumentId,
+) -> StoreResult<Document> {
+    sqlx::query_as::<_, DocumentRow>(
+        "SELECT id, account_id, buyer_id, payload_id, body_sha256, masked_body, content_type, \
+             request_kind, deployment_test, outcome, duplicate_of, received_at \
+         FROM documents WHERE id = ? AND account_id = ?",
+    )
+    .bind(id.0)
+    .bind(account.0)
+    .fetch_optional(&store.reader)
+    .await?
+    .ok_or_else(|| not_found("document", id))?
+    .into_document()
+}
+
+/// Lists a document's attachments in the order they were stored.
+pub(super) async fn attachments(
+    store: &SqliteStore,
+    account: AccountId,
+    document: DocumentId,
+) -> StoreResult<Vec<Attachment>> {
+    let mut conn = store.reader.acquire().await?;
+    ensure_document(&mut conn, account, document).await?;
+    let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT content_id, content_type, bytes FROM attachments WHERE document_id = ? ORDER BY id",
+    )
+    .bind(document.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(content_id, content_type, bytes)| Attachment {
+            content_id,
+            content_type,
+            bytes,
+        })
+        .collect())
+}

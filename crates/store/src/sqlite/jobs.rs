@@ -1,0 +1,397 @@
+//! The durable job queue.
+//!
+//! At most one unfinished (queued, running or waiting) job exists per
+//! account and key. A job enqueued again while it runs is not duplicated:
+//! the earliest requested time is kept in `rerun_at`, and finishing the run
+//! queues the job again for that time, so a change that arrived during the
+//! run is not lost.
+
+use chrono::{DateTime, Utc};
+use pobridge_core::{AccountId, JobId};
+use sqlx::SqliteConnection;
+
+use super::codec::{
+    decode_enum, decode_json, decode_optional_time, decode_time, encode_json, encode_time,
+    missing_on_foreign_key,
+};
+use super::SqliteStore;
+use crate::{Job, JobOutcome, JobStatus, NewJob, StoreResult};
+
+const JOB_COLUMNS: &str = "id, account_id, kind, job_key, payload, status, attempts, run_at, \
+    claimed_by, claim_expires_at, last_error, first_failure_at, created_at";
+
+pub(super) async fn enqueue_job(store: &SqliteStore, job: &NewJob) -> StoreResult<JobId> {
+    let mut tx = store.begin_write().await?;
+    // NOTE: the trait passes no current time, so a job's created_at is the
+    // run_at of its first enqueue.
+    let id = enqueue_in(&mut tx, job, job.run_at).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Adds the job, or merges it into the unfinished job with the same account
+/// and key: a queued or waiting job becomes queued for the earlier of the two
+/// times, and a running job is marked to run again.
+pub(super) async fn enqueue_in(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    created_at: DateTime<Utc>,
+) -> StoreResult<JobId> {
+    let existing: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, status FROM jobs \
+         WHERE account_id = ? AND job_key = ? AND status IN ('queued', 'running', 'waiting')",
+    )
+    .bind(job.account.0)
+    .bind(&job.key)
+    .fetch_optional(&mut *conn)
+    .await?;
+
+    let run_at = encode_time(job.run_at);
+    let Some((id, status)) = existing else {
+        return insert_job(conn, job, &run_at, created_at).await;
+    };
+    let sql = if status == "running" {
+        "UPDATE jobs SET rerun_at = min(coalesce(rerun_at, ?1), ?1) WHERE id = ?2"
+    } else {
+        "UPDATE jobs SET status = 'queued', run_at = min(run_at, ?1) WHERE id = ?2"
+    };
+    sqlx::query(sql)
+        .bind(&run_at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(JobId(id))
+}
+
+async fn insert_job(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    run_at: &str,
+    created_at: DateTime<Utc>,
+) -> StoreResult<JobId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (account_id, kind, job_key, payload, status, run_at, created_at) \
+         VALUES (?, ?, ?, ?, 'queued', ?, ?) RETURNING id",
+    )
+    .bind(job.account.0)
+    .bind(&job.kind)
+    .bind(&job.key)
+    .bind(encode_json(&job.payload))
+    .bind(run_at)
+    .bind(encode_time(created_at))
+    .fetch_one(conn)
+    .await
+    .map_err(|err| missing_on_foreign_key(err, "account", job.account))?;
+    Ok(JobId(id))
+}
+
+/// Claims due jobs in one write transaction, so two processes on the same
+/// file never claim the same job.
+pub(super) async fn claim_jobs(
+    store: &SqliteStore,
+    worker: &str,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    // An unrepresentable expiry (a lease of centuries) becomes the maximum time.
+    let expires_at = now
+        .checked_add_signed(lease)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', claimed_by = ?1, claim_expires_at = ?2 \
+         WHERE id IN ( \
+             SELECT id FROM jobs \
+             WHERE (status = 'queued' AND run_at <= ?3) \
+                 OR (status = 'running' AND claim_expires_at <= ?3) \
+             ORDER BY run_at, id LIMIT ?4) \
+         RETURNING {JOB_COLUMNS}"
+    );
+
+    let mut tx = store.begin_write().await?;
+    let rows = sqlx::query_as::<_, JobRow>(&sql)
+        .bind(worker)
+        .bind(encode_time(expires_at))
+        .bind(encode_time(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    let mut jobs = rows
+        .into_iter()
+        .map(JobRow::into_job)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING gives rows in no particular order.
+    jobs.sort_by_key(|job| (job.run_at, job.id));
+    Ok(jobs)
+}
+
+/// The column values that finishing a job writes.
+#[derive(Debug, PartialEq, Eq)]
+struct Finish<'a> {
+    status: JobStatus,
+    /// `None` keeps the current run_at.
+    run_at: Option<DateTime<Utc>>,
+    /// `None` keeps the current error.
+    last_error: Option<&'a str>,
+    counts_attempt: bool,
+    first_failure: FirstFailure,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum FirstFailure {
+    Keep,
+    Clear,
+    /// Set to the finish time unless already set.
+    SetIfUnset,
+}
+
+/// Decides the job's new state from the outcome and, when the job was
+/// enqueued again during the run, the earliest requested time.
+fn plan_finish(outcome: &JobOutcome, rerun_at: Option<DateTime<Utc>>) -> Finish<'_> {
+    let mut finish = match outcome {
+        JobOutcome::Done => Finish {
+            status: JobStatus::Done,
+            run_at: None,
+            last_error: None,
+            counts_attempt: false,
+            first_failure: FirstFailure::Clear,
+        },
+        JobOutcome::Retry {
+            run_at,
+            error,
+            counts,
+        } => Finish {
+            status: JobStatus::Queued,
+            run_at: Some(*run_at),
+            last_error: Some(error),
+            counts_attempt: *counts,
+            first_failure: FirstFailure::SetIfUnset,
+        },
+        JobOutcome::Wait { reason } => Finish {
+            status: JobStatus::Waiting,
+            run_at: None,
+            last_error: Some(reason),
+            counts_attempt: false,
+            first_failure: FirstFailure::Keep,
+        },
+        JobOutcome::Failed { error } => Finish {
+            status: JobStatus::Failed,
+            run_at: None,
+            last_error: Some(error),
+            counts_attempt: false,
+            first_failure: FirstFailure::Keep,
+        },
+    };
+    if let Some(rerun_at) = rerun_at {
+        finish.status = JobStatus::Queued;
+        finish.run_at = Some(
+            finish
+                .run_at
+                .map_or(rerun_at, |run_at| run_at.min(rerun_at)),
+        );
+    }
+    finish
+}
+
+pub(super) async fn finish_job(
+    store: &SqliteStore,
+    job: JobId,
+    worker: &str,
+    outcome: &JobOutcome,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let mut tx = store.begin_write().await?;
+    let claim: Option<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT status, claimed_by, rerun_at FROM jobs WHERE id = ?")
+            .bind(job.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, claimed_by, rerun_at)) = claim else {
+        return Ok(false);
+    };
+    if status != "running" || claimed_by.as_deref() != Some(worker) {
+        return Ok(false);
+    }
+
+    let finish = plan_finish(outcome, decode_optional_time("job", rerun_at)?);
+    write_finish(&mut tx, job, &finish, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn write_finish(
+    conn: &mut SqliteConnection,
+    job: JobId,
+    finish: &Finish<'_>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let first_failure = match finish.first_failure {
+        FirstFailure::Keep => "keep",
+        FirstFailure::Clear => "clear",
+        FirstFailure::SetIfUnset => "set",
+    };
+    sqlx::query(
+        "UPDATE jobs SET status = ?1, run_at = coalesce(?2, run_at), \
+             last_error = coalesce(?3, last_error), attempts = attempts + ?4, \
+             first_failure_at = CASE ?5 WHEN 'clear' THEN NULL \
+                 WHEN 'set' THEN coalesce(first_failure_at, ?6) \
+                 ELSE first_failure_at END, \
+             claimed_by = NULL, claim_expires_at = NULL, rerun_at = NULL \
+         WHERE id = ?7",
+    )
+    .bind(super::codec::encode_enum(&finish.status))
+    .bind(finish.run_at.map(encode_time))
+    .bind(finish.last_error)
+    .bind(i32::from(finish.counts_attempt))
+    .bind(first_failure)
+    .bind(encode_time(now))
+    .bind(job.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn release_waiting_jobs(
+    store: &SqliteStore,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let result = sqlx::query(
+        "UPDATE jobs SET status = 'queued', run_at = ? WHERE account_id = ? AND status = 'waiting'",
+    )
+    .bind(encode_time(now))
+    .bind(account.0)
+    .execute(&store.writer)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Lists the account's jobs, oldest first.
+pub(super) async fn list_jobs(store: &SqliteStore, account: AccountId) -> StoreResult<Vec<Job>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE account_id = ? ORDER BY id");
+    sqlx::query_as::<_, JobRow>(&sql)
+        .bind(account.0)
+        .fetch_all(&store.reader)
+        .await?
+        .into_iter()
+        .map(JobRow::into_job)
+        .collect()
+}
+
+pub(super) async fn pending_job_count(store: &SqliteStore) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running', 'waiting')",
+    )
+    .fetch_one(&store.reader)
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    account_id: i64,
+    kind: String,
+    job_key: String,
+    payload: String,
+    status: String,
+    attempts: i32,
+    run_at: String,
+    claimed_by: Option<String>,
+    claim_expires_at: Option<String>,
+    last_error: Option<String>,
+    first_failure_at: Option<String>,
+    created_at: String,
+}
+
+impl JobRow {
+    fn into_job(self) -> StoreResult<Job> {
+        Ok(Job {
+            id: JobId(self.id),
+            account: AccountId(self.account_id),
+            kind: self.kind,
+            key: self.job_key,
+            payload: decode_json("job", &self.payload)?,
+            status: decode_enum("job", &self.status)?,
+            attempts: self.attempts,
+            run_at: decode_time("job", &self.run_at)?,
+            claimed_by: self.claimed_by,
+            claim_expires_at: decode_optional_time("job", self.claim_expires_at)?,
+            last_error: self.last_error,
+            first_failure_at: decode_optional_time("job", self.first_failure_at)?,
+            created_at: decode_time("job", &self.created_at)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 5, 1, 9, minute, 0).unwrap()
+    }
+
+    #[test]
+    fn finish_without_rerun_follows_the_outcome() {
+        let retry = JobOutcome::Retry {
+            run_at: at(5),
+            error: "timed out".into(),
+            counts: true,
+        };
+        let finish = plan_finish(&retry, None);
+        assert_eq!(finish.status, JobStatus::Queued);
+        assert_eq!(finish.run_at, Some(at(5)));
+        assert!(finish.counts_attempt);
+        assert_eq!(finish.first_failure, FirstFailure::SetIfUnset);
+
+        let done = plan_finish(&JobOutcome::Done, None);
+        assert_eq!(done.status, JobStatus::Done);
+        assert_eq!(done.first_failure, FirstFailure::Clear);
+    }
+
+    #[test]
+    fn finish_with_rerun_queues_the_job_again() {
+        let cases = [
+            (JobOutcome::Done, at(3)),
+            (
+                JobOutcome::Wait {
+                    reason: "unmapped".into(),
+                },
+                at(3),
+            ),
+            (
+                JobOutcome::Failed {
+                    error: "rejected".into(),
+                },
+                at(3),
+            ),
+            (
+                JobOutcome::Retry {
+                    run_at: at(1),
+                    error: "throttled".into(),
+                    counts: false,
+                },
+                at(1),
+            ),
+            (
+                JobOutcome::Retry {
+                    run_at: at(9),
+                    error: "throttled".into(),
+                    counts: false,
+                },
+                at(3),
+            ),
+        ];
+        for (outcome, expected_run_at) in cases {
+            let finish = plan_finish(&outcome, Some(at(3)));
+            assert_eq!(finish.status, JobStatus::Queued, "{outcome:?}");
+            assert_eq!(finish.run_at, Some(expected_run_at), "{outcome:?}");
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Recording inbound documents, duplicate lookup and tenant isolation.
+
+use pobridge_core::{DocumentId, PoId, PoNumber, RevisionId};
+use pobridge_store::{
+    DocumentOutcome, JobStatus, OrderType, PoFilter, PoStatus, PoStatusUpdate, RevisionStatus,
+    Store,
+};
+
+use super::*;
+
+pub async fn record_document_stores_everything(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let mut document = with_attachment(new_document(buyer_id, "p-1@coupa", "sha-1"), "a1@coupa");
+    document = with_attachment(document, "a2@coupa");
+    document.attachments[1].bytes = "second – ✓".as_bytes().to_vec();
+    let revision = new_revision(buyer_id, "PO-1001", Some(1), Some(at_plus_two(-5)));
+    let job = new_job(account_id, "sync_order:PO-1001", at(1));
+
+    let recorded = store
+        .record_document(account_id, &document, Some(&revision), Some(&job))
+        .await
+        .unwrap();
+
+    assert!(recorded.is_latest);
+    let stored = store.document(account_id, recorded.document).await.unwrap();
+    assert_eq!(stored.account_id, account_id);
+    assert_eq!(stored.buyer, Some(buyer_id));
+    assert_eq!(stored.payload_id, "p-1@coupa");
+    assert_eq!(stored.body_sha256, "sha-1");
+    assert_eq!(stored.masked_body, corpus_order());
+    assert_eq!(stored.content_type, document.content_type);
+    assert_eq!(stored.outcome, DocumentOutcome::Accepted);
+    assert_eq!(stored.received_at, document.received_at);
+
+    let attachments = store
+        .attachments(account_id, recorded.document)
+        .await
+        .unwrap();
+    assert_eq!(attachments.len(), 2);
+    assert_eq!(attachments[0].content_id, "a1@coupa");
+    assert_eq!(attachments[0].bytes, attachment_bytes());
+    assert_eq!(attachments[1].bytes, "second – ✓".as_bytes());
+
+    let po = store
+        .purchase_order(account_id, recorded.po.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(po.number, PoNumber("PO-1001".to_owned()));
+    assert_eq!(po.buyer_id, buyer_id);
+    assert_eq!(po.status, PoStatus::Received);
+    assert_eq!(po.latest_revision, recorded.revision.unwrap());
+    assert_eq!(po.revision_count, 1);
+    assert_eq!(po.created_at, document.received_at);
+
+    let stored_revision = store
+        .revision(account_id, recorded.revision.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored_revision.po_id, po.id);
+    assert_eq!(stored_revision.document_id, recorded.document);
+    assert_eq!(stored_revision.order_type, OrderType::New);
+    assert_eq!(stored_revision.order_version, Some(1));
+    assert_eq!(
+        stored_revision.document_timestamp,
+        revision.document_timestamp
+    );
+    assert_eq!(
+        stored_revision.document_timestamp.unwrap().offset(),
+        at_plus_two(0).offset()
+    );
+    assert_eq!(stored_revision.order, revision.order);
+    assert_eq!(stored_revision.status, RevisionStatus::Pending);
+    assert!(!stored_revision.test);
+    assert_eq!(stored_revision.received_at, document.received_at);
+
+    let jobs = store.list_jobs(account_id).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].key, "sync_order:PO-1001");
+    assert_eq!(jobs[0].status, JobStatus::Queued);
+}
+
+pub async fn document_without_revision_stores_no_order(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let mut document = new_document(buyer_id, "profile-1", "sha-p");
+    document.request_kind = "ProfileRequest".to_owned();
+    document.outcome = DocumentOutcome::Other;
+    document.buyer = None;
+
+    let recorded = store
+        .record_document(account_id, &document, None, None)
+        .await
+        .unwrap();
+
+    assert_eq!(recorded.po, None);
+    assert_eq!(recorded.revision, None);
+    assert!(!recorded.is_latest);
+    let stored = store.document(account_id, recorded.document).await.unwrap();
+    assert_eq!(stored.buyer, None);
+    assert_eq!(stored.request_kind, "ProfileRequest");
+    assert!(store
+        .list_purchase_orders(account_id, &PoFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn failed_record_document_stores_nothing(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let acme_buyer = buyer(store, acme, "initech").await;
+    let globex_buyer = buyer(store, globex, "initech").await;
+    let document = with_attachment(new_document(acme_buyer, "p-1", "sha-1"), "a1");
+
+    // The revision names a buyer of another account.
+    let foreign_revision = new_revision(globex_buyer, "PO-1", Some(1), None);
+    let job = new_job(acme, "sync_order:PO-1", at(1));
+    assert_not_found(
+        store
+            .record_document(acme, &document, Some(&foreign_revision), Some(&job))
+            .await,
+    );
+
+    // The job names an account that does not exist.
+    let revision = new_revision(acme_buyer, "PO-1", Some(1), None);
+    let orphan_job = new_job(AccountId(999), "sync_order:PO-1", at(1));
+    assert!(store
+        .record_document(acme, &document, Some(&revision), Some(&orphan_job))
+        .await
+        .is_err());
+
+    assert_eq!(
+        store
+            .find_duplicate_document(acme, acme_buyer, "p-1", "sha-1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_not_found(store.document(acme, DocumentId(1)).await);
+    assert!(store
+        .list_purchase_orders(acme, &PoFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .purchase_order_by_number(acme, acme_buyer, &PoNumber("PO-1".to_owned()))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.list_jobs(acme).await.unwrap().is_empty());
+    assert_eq!(store.pending_job_count().await.unwrap(), 0);
+
+    // The store still works after the rollbacks.
+    let recorded = store
+        .record_document(acme, &document, Some(&revision), Some(&job))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .attachments(acme, recorded.document)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+pub async fn duplicate_lookup_matches_buyer_payload_and_hash(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let initech = buyer(store, account_id, "initech").await;
+    let hooli = buyer(store, account_id, "hooli").await;
+    let first = store
+        .record_document(
+            account_id,
+            &new_document(initech, "p-1", "sha-1"),
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .document;
+    let mut resent = new_document(initech, "p-1", "sha-1");
+    resent.outcome = DocumentOutcome::Duplicate;
+    resent.duplicate_of = Some(first);
+    let second = store
+        .record_document(account_id, &resent, None, None)
+        .await
+        .unwrap()
+        .document;
+
+    let found = store
+        .find_duplicate_document(account_id, initech, "p-1", "sha-1")
+        .await
+        .unwrap();
+    assert_eq!(found, Some(first));
+    assert_eq!(
+        store
+            .document(account_id, second)
+            .await
+            .unwrap()
+            .duplicate_of,
+        Some(first)
+    );
+    let lookups = [
+        (initech, "p-1", "sha-2"),
+        (initech, "p-2", "sha-1"),
+        (hooli, "p-1", "sha-1"),
+    ];
+    for (buyer_id, payload_id, sha) in lookups {
+        let found = store
+            .find_duplicate_document(account_id, buyer_id, payload_id, sha)
+            .await
+            .unwrap();
+        assert_eq!(found, None, "{buyer_id} {payload_id} {sha}");
+    }
+}
+
+pub async fn duplicate_of_another_account_is_rejected(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let acme_buyer = buyer(store, acme, "initech").await;
+    let globex_buyer = buyer(store, globex, "initech").await;
+    let original = store
+        .record_document(
+            globex,
+            &new_document(globex_buyer, "p-1", "sha-1"),
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .document;
+    let mut copy = new_document(acme_buyer, "p-1", "sha-1");
+    copy.duplicate_of = Some(original);
+
+    assert_not_found(store.record_document(acme, &copy, None, None).await);
+}
+
+/// Checks that every read and write of account A's records through account
+/// B behaves as if the record did not exist.
+pub async fn other_accounts_records_are_not_found(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let acme_buyer = buyer(store, acme, "initech").await;
+    let document = with_attachment(new_document(acme_buyer, "p-1", "sha-1"), "a1");
+    let revision = new_revision(acme_buyer, "PO-1", Some(1), None);
+    let job = new_job(acme, "sync_order:PO-1", at(0));
+    let recorded = store
+        .record_document(acme, &document, Some(&revision), Some(&job))
+        .await
+        .unwrap();
+    let po = recorded.po.unwrap();
+    let revision_id = recorded.revision.unwrap();
+    let number = PoNumber("PO-1".to_owned());
+
+    assert_buyer_hidden(store, acme, globex, acme_buyer).await;
+    assert_not_found(store.document(globex, recorded.document).await);
+    assert_not_found(store.attachments(globex, recorded.document).await);
+    assert_eq!(
+        store
+            .find_duplicate_document(globex, acme_buyer, "p-1", "sha-1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_order_hidden(store, globex, po, revision_id).await;
+    assert!(store
+        .purchase_order_by_number(globex, acme_buyer, &number)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .list_purchase_orders(globex, &PoFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.list_jobs(globex).await.unwrap().is_empty());
+
+    // Nothing of account A changed.
+    let po_row = store.purchase_order(acme, po).await.unwrap();
+    assert_eq!(po_row.status, PoStatus::Received);
+    assert_eq!(po_row.create_attempted_ref, None);
+    assert!(store.events(acme, po).await.unwrap().is_empty());
+    assert_eq!(
+        store.revision(acme, revision_id).await.unwrap().status,
+        RevisionStatus::Pending
+    );
+    let jobs = store.list_jobs(acme).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status, JobStatus::Queued);
+}
+
+async fn assert_buyer_hidden(
+    store: &dyn Store,
+    owner: AccountId,
+    other: AccountId,
+    buyer_id: BuyerId,
+) {
+    let hidden = store.buyer(owner, buyer_id).await.unwrap();
+    assert_not_found(store.buyer(other, buyer_id).await);
+    assert_not_found(store.buyer_by_name(other, &hidden.name).await);
+    let token = hidden.url_token.as_deref().unwrap();
+    assert_not_found(store.buyer_by_url_token(other, token).await);
+    assert_not_found(store.update_buyer(other, &hidden).await);
+    assert!(store.list_buyers(other).await.unwrap().is_empty());
+    assert_not_found(store.customer_mappings(other, buyer_id).await);
+    assert_not_found(store.record_coupa_items(other, buyer_id, &[], at(0)).await);
+}
+
+async fn assert_order_hidden(store: &dyn Store, other: AccountId, po: PoId, revision: RevisionId) {
+    let update = PoStatusUpdate {
+        status: PoStatus::Failed,
+        reason: Some("hijacked".to_owned()),
+        brightpearl_order_id: None,
+        synced_revision: None,
+        event: "hijacked".to_owned(),
+    };
+    assert_not_found(store.purchase_order(other, po).await);
+    assert_not_found(store.revisions(other, po).await);
+    assert_not_found(store.revision(other, revision).await);
+    assert_not_found(store.events(other, po).await);
+    assert_not_found(store.set_po_status(other, po, &update, at(5)).await);
+    assert_not_found(store.mark_create_attempted(other, po, "ref", at(5)).await);
+    assert_not_found(
+        store
+            .set_revision_status(other, revision, RevisionStatus::Synced)
+            .await,
+    );
+}

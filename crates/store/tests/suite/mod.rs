@@ -1,0 +1,185 @@
+//! Storage behaviour every [`Store`] implementation must show. Each
+//! scenario takes a fresh, empty store; scenarios that reopen a database
+//! take an [`Opener`] instead. Backends run them from their own test file.
+
+#![allow(dead_code)]
+
+mod accounts;
+mod catalog;
+mod documents;
+mod jobs;
+mod orders;
+
+pub use accounts::*;
+pub use catalog::*;
+pub use documents::*;
+pub use jobs::*;
+pub use orders::*;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use pobridge_core::{AccountId, AccountSlug, BuyerId, PoNumber};
+use pobridge_store::{
+    BuyerMode, CredentialRef, DocumentOutcome, NewAttachment, NewBuyer, NewDocument, NewJob,
+    NewRevision, OrderType, RevisionStatus, Store,
+};
+
+/// Opens another handle on the same database as the scenario's other handles.
+pub type Opener = dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn Store>> + Send>> + Send + Sync;
+
+/// Reads a real order from the corpus, with an en dash in its text, to use as a stored body.
+pub fn corpus_order() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus/cxml/order/ariba-style-orderrequest-1.2.060-split-attributes-enDash.xml"
+    );
+    std::fs::read(path).expect("corpus order is readable")
+}
+
+pub fn attachment_bytes() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/attachment.pdf"
+    ))
+    .expect("attachment fixture is readable")
+}
+
+/// 2024-05-01 09:00 UTC plus `minutes`.
+pub fn at(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 9, 0, 0).unwrap() + Duration::minutes(minutes)
+}
+
+/// Returns the same instant as [`at`], written with a +02:00 offset.
+pub fn at_plus_two(minutes: i64) -> DateTime<FixedOffset> {
+    at(minutes).with_timezone(&FixedOffset::east_opt(2 * 3600).unwrap())
+}
+
+pub async fn account(store: &dyn Store, slug: &str) -> AccountId {
+    let slug = AccountSlug::parse(slug).unwrap();
+    store
+        .create_account(&slug, &format!("ops@{slug}.example"), at(0))
+        .await
+        .unwrap()
+        .id
+}
+
+pub fn credential(domain: &str, identity: &str) -> CredentialRef {
+    CredentialRef {
+        domain: domain.to_owned(),
+        identity: identity.to_owned(),
+    }
+}
+
+pub fn new_buyer(name: &str) -> NewBuyer {
+    NewBuyer {
+        name: name.to_owned(),
+        from: credential("DUNS", &format!("{name}-from")),
+        to: credential("DUNS", "supplier-1"),
+        sender: credential("NetworkID", &format!("{name}-sender")),
+        shared_secret: Some(format!("{name}-secret")),
+        url_token: Some(format!("{name}-token")),
+        mode: BuyerMode::Production,
+        invoice_url: Some(format!("https://{name}.example/cxml/invoices")),
+    }
+}
+
+pub async fn buyer(store: &dyn Store, account: AccountId, name: &str) -> BuyerId {
+    store
+        .create_buyer(account, &new_buyer(name), at(0))
+        .await
+        .unwrap()
+        .id
+}
+
+pub fn new_document(buyer: BuyerId, payload_id: &str, body_sha256: &str) -> NewDocument {
+    NewDocument {
+        buyer: Some(buyer),
+        payload_id: payload_id.to_owned(),
+        body_sha256: body_sha256.to_owned(),
+        masked_body: corpus_order(),
+        content_type: "text/xml; charset=UTF-8".to_owned(),
+        request_kind: "OrderRequest".to_owned(),
+        deployment_test: false,
+        outcome: DocumentOutcome::Accepted,
+        duplicate_of: None,
+        received_at: at(1),
+        attachments: Vec::new(),
+    }
+}
+
+pub fn with_attachment(mut document: NewDocument, content_id: &str) -> NewDocument {
+    document.attachments.push(NewAttachment {
+        content_id: content_id.to_owned(),
+        content_type: "application/pdf".to_owned(),
+        bytes: attachment_bytes(),
+    });
+    document
+}
+
+pub fn new_revision(
+    buyer: BuyerId,
+    number: &str,
+    version: Option<i64>,
+    timestamp: Option<DateTime<FixedOffset>>,
+) -> NewRevision {
+    NewRevision {
+        buyer,
+        po_number: PoNumber(number.to_owned()),
+        order_type: if version.unwrap_or(1) > 1 {
+            OrderType::Update
+        } else {
+            OrderType::New
+        },
+        order_version: version,
+        document_timestamp: timestamp,
+        content_sha256: format!("content-{number}-{version:?}-{timestamp:?}"),
+        order: serde_json::json!({ "number": number, "note": "Zürich – 2 × ½\" pipe" }),
+        status: RevisionStatus::Pending,
+        test: false,
+    }
+}
+
+pub fn new_job(account: AccountId, key: &str, run_at: DateTime<Utc>) -> NewJob {
+    NewJob {
+        account,
+        kind: "sync_order".to_owned(),
+        key: key.to_owned(),
+        payload: serde_json::json!({ "key": key }),
+        run_at,
+    }
+}
+
+/// Records a document carrying one revision and returns what was recorded.
+pub async fn receive(
+    store: &dyn Store,
+    account: AccountId,
+    revision: &NewRevision,
+    payload_id: &str,
+) -> pobridge_store::RecordedDocument {
+    let document = new_document(revision.buyer, payload_id, &format!("sha-{payload_id}"));
+    store
+        .record_document(account, &document, Some(revision), None)
+        .await
+        .unwrap()
+}
+
+/// Asserts that `result` is `StoreError::NotFound`.
+#[track_caller]
+pub fn assert_not_found<T: std::fmt::Debug>(result: pobridge_store::StoreResult<T>) {
+    match result {
+        Err(pobridge_store::StoreError::NotFound { .. }) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+/// Asserts that `result` is `StoreError::Conflict`.
+#[track_caller]
+pub fn assert_conflict<T: std::fmt::Debug>(result: pobridge_store::StoreResult<T>) {
+    match result {
+        Err(pobridge_store::StoreError::Conflict { .. }) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
