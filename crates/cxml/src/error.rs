@@ -1,12 +1,12 @@
 //! Why an inbound document could not be read, with the cXML status code to
-//! answer.
+//! send back.
 
-/// The longest value, in characters, that an error message quotes.
+/// Maximum number of characters of a value that an error message quotes.
 const MAX_SHOWN_CHARS: usize = 64;
 
 /// An inbound document that cannot be used. `Display` names the element or
-/// attribute, quotes the bad value (truncated, never a secret) and says what
-/// was expected, so the text can go into a cXML `Status` as it is.
+/// attribute, quotes the bad value (truncated, never a secret) and states
+/// what was expected, so the text can go into a cXML `Status` as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReadError {
     /// The body is larger than [`crate::Limits::max_body_bytes`].
@@ -80,7 +80,7 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    /// Returns the cXML status code to answer with: 406 when the body is not
+    /// Returns the cXML status code to send back: 406 when the body is not
     /// usable XML or not cXML, 400 when it is cXML but its content is
     /// unusable.
     pub fn status(&self) -> u16 {

@@ -15,14 +15,16 @@ use crate::model::Envelope;
 /// hostile document is rejected early and with little memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest body accepted, in bytes. Default 32 MiB.
+    /// Maximum body size accepted, in bytes. Default 32 MiB.
     pub max_body_bytes: usize,
-    /// Deepest element nesting accepted; the root is depth 1. Default 64.
+    /// Maximum element nesting depth accepted, counting the root as 1.
+    /// Default 64.
     pub max_depth: usize,
-    /// Longest attribute value accepted, in bytes before unescaping.
-    /// Default 64 KiB.
+    /// Maximum attribute value length accepted, in bytes before
+    /// unescaping. Default 64 KiB.
     pub max_attribute_bytes: usize,
-    /// Most `ItemOut` elements accepted in one document. Default 20,000.
+    /// Maximum number of `ItemOut` elements in one document. Default
+    /// 20,000.
     pub max_item_out: usize,
 }
 

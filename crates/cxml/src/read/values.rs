@@ -12,10 +12,10 @@ use crate::model::{
     TaxDetail,
 };
 
-/// What a decimal value must look like, for error messages.
+/// The expected form of a decimal value, quoted in error messages.
 const DECIMAL_EXPECTED: &str = "a decimal number with '.' as the decimal separator, such as 1505.0";
 
-/// Converts elements to model values; holds the decoded text so an
+/// Converts elements to model values. It keeps the decoded text so an
 /// `Extrinsic` can keep its inner XML as received.
 pub(crate) struct Doc<'a> {
     pub source: &'a str,
@@ -222,8 +222,8 @@ fn telephone(phone: &Element) -> Option<String> {
 }
 
 /// Parses a cXML decimal such as `1505.0`, `.34`, `-2` or ` 2.00 `.
-/// Rejects a comma separator, exponents, grouping and empty text; the error
-/// says what was expected.
+/// Rejects a comma separator, exponents, grouping and empty text, and the
+/// error states what was expected.
 pub(crate) fn parse_decimal(raw: &str) -> Result<Decimal, &'static str> {
     let text = raw.trim();
     if text.contains(',') {
