@@ -155,7 +155,7 @@ fn post(ctx: &mut Ctx<'_>, request: &ApiRequest<'_>) -> Reply {
     Reply::ok(json!(id), "post-webhook")
 }
 
-/// The captured checks: unknown resource `INTC-064` (alone), otherwise one
+/// Validates a subscription as captured: unknown resource `INTC-064` (alone), otherwise one
 /// `INTC-057` per missing template variable and `INTC-062` for a lifecycle
 /// the resource does not offer.
 fn validate(webhook: &Webhook) -> Vec<ApiError> {
@@ -245,7 +245,7 @@ fn render(template: &str, account: &str, event: &Event, ids: &str) -> String {
 
 impl Sandbox {
     /// Sends the deliveries for `events` in the background, retrying as the
-    /// subscription's quality of service says.
+    /// subscription's quality of service requires.
     pub(crate) fn deliver_webhooks(&self, account: &str, events: Vec<Event>) {
         if events.is_empty() {
             return;

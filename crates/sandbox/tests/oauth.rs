@@ -62,7 +62,7 @@ async fn token(t: &TestSandbox, path: &str, form: &[(&str, &str)]) -> (u16, Valu
 }
 
 #[tokio::test]
-async fn approve_redirects_with_code_and_state_and_deny_with_error() {
+async fn approval_page_redirects() {
     let t = TestSandbox::default().await;
     let approved = approve(&t, "approve").await;
     assert!(approved.contains_key("code"));
@@ -187,7 +187,7 @@ async fn wrong_client_and_json_bodies_are_rejected() {
 }
 
 #[tokio::test]
-async fn refresh_omits_instance_id_reports_remaining_life_and_rotates() {
+async fn refresh_reply_and_rotation() {
     let t = TestSandbox::default().await;
     t.clock.advance(chrono::Duration::seconds(67_573));
     let path = format!("/token/{ACCOUNT}");

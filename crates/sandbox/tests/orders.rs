@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn sales_order_post_returns_id_and_order_get_matches_capture_shape() {
+async fn sales_order_matches_captured_shape() {
     let t = TestSandbox::default().await;
     let (status, body) = t
         .post(
@@ -50,7 +50,7 @@ async fn sales_order_post_returns_id_and_order_get_matches_capture_shape() {
 }
 
 #[tokio::test]
-async fn new_order_has_empty_invoice_reference_and_no_updated_on() {
+async fn new_order_not_yet_invoiced() {
     let t = TestSandbox::default().await;
     let (_, body) = t
         .post(
@@ -120,7 +120,7 @@ async fn sales_order_validation_errors() {
 }
 
 #[tokio::test]
-async fn missing_order_is_empty_200_and_idset_is_unsorted_subset() {
+async fn order_get_missing_and_idset() {
     let t = TestSandbox::default().await;
     let (status, body) = t.get("order-service/order/999").await;
     assert_eq!(status, 200);
@@ -153,7 +153,7 @@ async fn missing_order_is_empty_200_and_idset_is_unsorted_subset() {
 }
 
 #[tokio::test]
-async fn order_search_finds_by_external_ref_with_null_updated_on() {
+async fn order_search_by_external_ref() {
     let t = TestSandbox::default().await;
     let (_, body) = t
         .post(
@@ -294,7 +294,7 @@ async fn order_post_errors_match_captures() {
 }
 
 #[tokio::test]
-async fn status_put_checks_order_type_and_replies_empty_object() {
+async fn status_put_checks_order_type() {
     let t = TestSandbox::default().await;
     let (_, body) = t
         .post("order-service/sales-order", &sales_order_body("st", "13"))

@@ -6,7 +6,7 @@ use common::{corpus, sales_order_body, shape, TestSandbox};
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn product_search_columns_match_capture_and_duplicate_sku_shows_twice() {
+async fn product_search_duplicate_sku() {
     let t = TestSandbox::default().await;
     let (status, body) = t.get("product-service/product-search?SKU=CT-200").await;
     assert_eq!(status, 200);
@@ -172,7 +172,7 @@ async fn reference_data_gets() {
 }
 
 #[tokio::test]
-async fn contact_post_with_new_address_then_legacy_prefix_reads_it() {
+async fn contact_post_then_legacy_get() {
     let t = TestSandbox::default().await;
     let (status, body) = t
         .post(

@@ -37,7 +37,7 @@ async fn headers(t: &TestSandbox) -> (u16, u32, u64) {
 }
 
 #[tokio::test]
-async fn calendar_minute_counts_down_refuses_then_resets_at_the_minute() {
+async fn calendar_minute_resets_on_boundary() {
     let t = TestSandbox::start(small(WindowModel::CalendarMinute)).await;
     assert_eq!(headers(&t).await, (200, 2, 55_000));
     assert_eq!(headers(&t).await.1, 1);
@@ -61,7 +61,7 @@ async fn calendar_minute_counts_down_refuses_then_resets_at_the_minute() {
 }
 
 #[tokio::test]
-async fn rolling_window_frees_quota_one_request_at_a_time() {
+async fn rolling_window_frees_slots() {
     let t = TestSandbox::start(small(WindowModel::Rolling)).await;
     headers(&t).await;
     t.clock.advance(chrono::Duration::seconds(20));

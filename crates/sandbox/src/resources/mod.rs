@@ -42,7 +42,7 @@ impl<'a> ApiRequest<'a> {
         }
     }
 
-    /// The first value of a query parameter.
+    /// Returns the first value of a query parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
@@ -57,7 +57,7 @@ impl<'a> ApiRequest<'a> {
     }
 }
 
-/// What a handler may touch while serving one call.
+/// The state a handler may change while serving one call.
 pub(crate) struct Ctx<'a> {
     pub account: &'a mut Account,
     pub config: &'a SandboxConfig,
@@ -97,7 +97,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, request: &ApiRequest<'_>) -> Reply {
         "contact-service" => contacts::dispatch(ctx, request, rest),
         "order-service" => crate::orders::dispatch(ctx, request, rest),
         "accounting-service" | "warehouse-service" => {
-            reference::dispatch(ctx, request, *service, rest)
+            reference::dispatch(ctx, request, service, rest)
         }
         "integration-service" => crate::webhooks::dispatch(ctx, request, rest),
         _ => None,
@@ -154,7 +154,7 @@ pub(crate) fn unsorted<T>(mut items: Vec<(u64, T)>) -> Vec<T> {
     items.into_iter().map(|(_, item)| item).collect()
 }
 
-/// The id segment after a resource name: `""` when the path ends there.
+/// Returns the id segment after a resource name: `""` when the path ends there.
 pub(crate) fn id_segment<'s>(rest: &[&'s str]) -> &'s str {
     rest.first().copied().unwrap_or("")
 }

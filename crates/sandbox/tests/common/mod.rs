@@ -92,7 +92,7 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
-/// The shape of a JSON value: object keys with their shapes, the first
+/// Reduces a JSON value to its shape: object keys with their shapes, the first
 /// element of arrays, and type names for leaves.
 pub fn shape(value: &Value) -> Value {
     match value {
@@ -107,7 +107,7 @@ pub fn shape(value: &Value) -> Value {
     }
 }
 
-/// A sales order for the seeded customer 200, written as the engine would.
+/// Builds a sales order for the seeded customer 200, written as the engine would.
 pub fn sales_order_body(external_ref: &str, instance: &str) -> Value {
     let mut body = fixture("sales-order-post.json");
     body["externalRef"] = Value::from(external_ref);
