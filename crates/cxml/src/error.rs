@@ -1,5 +1,5 @@
-//! Why an inbound document could not be read, with the cXML status code to
-//! send back.
+//! Errors for inbound documents that cannot be read, each with the cXML
+//! status code to send back.
 
 /// Maximum number of characters of a value that an error message quotes.
 const MAX_SHOWN_CHARS: usize = 64;
@@ -48,8 +48,8 @@ pub enum ReadError {
     ForbiddenDtd { construct: String },
 
     /// A [`crate::Limits`] value was exceeded.
-    #[error("limit exceeded: {what} is more than the maximum of {max}")]
-    LimitExceeded { what: String, max: usize },
+    #[error("limit exceeded: {measured} is more than the maximum of {max}")]
+    LimitExceeded { measured: String, max: usize },
 
     /// Well-formed XML whose root element is not `cXML`.
     #[error("not a cXML document: the root element is <{root}>, expected <cXML>")]
@@ -71,8 +71,8 @@ pub enum ReadError {
 
     /// A readable document that lacks a part the order needs, such as
     /// `orderID` or any `ItemOut`.
-    #[error("missing {what} in {location}")]
-    Missing { location: String, what: String },
+    #[error("missing {part} in {location}")]
+    Missing { location: String, part: String },
 
     /// A `multipart/related` body that cannot be split into its parts.
     #[error("invalid multipart/related body: {problem}")]
@@ -102,10 +102,10 @@ impl ReadError {
         }
     }
 
-    pub(crate) fn missing(location: impl Into<String>, what: impl Into<String>) -> Self {
+    pub(crate) fn missing(location: impl Into<String>, part: impl Into<String>) -> Self {
         ReadError::Missing {
             location: location.into(),
-            what: what.into(),
+            part: part.into(),
         }
     }
 

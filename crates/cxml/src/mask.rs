@@ -32,6 +32,8 @@ pub fn mask_secrets(bytes: &[u8]) -> Vec<u8> {
         Some((encoding, bom_len)) if encoding == UTF_16LE || encoding == UTF_16BE => {
             mask_utf16(encoding, &bytes[..bom_len], &bytes[bom_len..])
         }
+        // NOTE: other encodings that are not ASCII-compatible (UTF-32,
+        // EBCDIC) are scanned as bytes and their secrets are not found.
         _ => mask_ascii_compatible(bytes),
     }
 }

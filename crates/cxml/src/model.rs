@@ -316,8 +316,9 @@ pub struct Address {
     pub address_id: Option<String>,
     /// `isoCountryCode` of `Address`.
     pub iso_country_code: Option<String>,
-    /// `Name` text.
-    pub name: Option<String>,
+    /// `Name` text, required by the DTD. It is empty when a sender leaves it
+    /// out.
+    pub name: String,
     pub postal_address: Option<PostalAddress>,
     /// `Email` text.
     pub email: Option<String>,
@@ -340,7 +341,9 @@ pub struct PostalAddress {
     pub deliver_to: Vec<String>,
     /// `Street` lines, raw. Some senders send empty or whitespace-only ones.
     pub streets: Vec<String>,
-    pub city: Option<String>,
+    /// `City` text, required by the DTD. It is empty when a sender leaves it
+    /// out.
+    pub city: String,
     pub state: Option<String>,
     pub postal_code: Option<String>,
     /// `Country@isoCountryCode`.

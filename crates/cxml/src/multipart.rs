@@ -19,8 +19,9 @@ pub struct MultipartDocument {
 /// One attachment of a `multipart/related` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {
-    /// `Content-ID` without the angle brackets, such as `inv123.pdf`.
-    pub content_id: Option<String>,
+    /// `Content-ID` without the angle brackets, such as `inv123.pdf`, or
+    /// empty when the part has none.
+    pub content_id: String,
     /// The media type in lower case, such as `application/pdf`.
     pub content_type: String,
     /// The content with its transfer encoding (base64, quoted-printable)
@@ -34,15 +35,16 @@ impl MultipartDocument {
     /// then a case-insensitive one, because senders are not consistent
     /// about the case of Content-IDs.
     pub fn attachment(&self, reference: &str) -> Option<&Part> {
-        let wanted = content_id_of(reference);
+        let target_id = content_id_of(reference);
+        if target_id.is_empty() {
+            return None;
+        }
         let matches = |part: &&Part, exact: bool| {
-            part.content_id.as_deref().is_some_and(|id| {
-                if exact {
-                    id == wanted
-                } else {
-                    id.eq_ignore_ascii_case(&wanted)
-                }
-            })
+            if exact {
+                part.content_id == target_id
+            } else {
+                part.content_id.eq_ignore_ascii_case(&target_id)
+            }
         };
         self.attachments
             .iter()
@@ -103,6 +105,9 @@ fn split(content_type: &str, body: &[u8]) -> Result<Vec<Part>, ReadError> {
         ));
     }
 
+    // NOTE: a part's `charset` parameter is not kept. The cXML part is
+    // decoded from its BOM or XML declaration, else as UTF-8, so a part
+    // that names its charset only in the MIME header is misread.
     let mut parts = Vec::with_capacity(parsed.subparts.len());
     for (index, subpart) in parsed.subparts.iter().enumerate() {
         let bytes = subpart
@@ -110,7 +115,8 @@ fn split(content_type: &str, body: &[u8]) -> Result<Vec<Part>, ReadError> {
             .map_err(|error| invalid(format!("cannot decode part {}: {error}", index + 1)))?;
         let content_id =
             mailparse::MailHeaderMap::get_first_value(subpart.headers.as_slice(), "Content-ID")
-                .map(|id| content_id_of(&id));
+                .map(|id| content_id_of(&id))
+                .unwrap_or_default();
         parts.push(Part {
             content_id,
             content_type: subpart.ctype.mimetype.to_ascii_lowercase(),
@@ -122,13 +128,11 @@ fn split(content_type: &str, body: &[u8]) -> Result<Vec<Part>, ReadError> {
 
 fn root_index(parts: &[Part], start: Option<&String>) -> Result<usize, ReadError> {
     if let Some(start) = start {
-        let wanted = content_id_of(start);
+        let target_id = content_id_of(start);
         return parts
             .iter()
             .position(|part| {
-                part.content_id
-                    .as_deref()
-                    .is_some_and(|id| id.eq_ignore_ascii_case(&wanted))
+                !target_id.is_empty() && part.content_id.eq_ignore_ascii_case(&target_id)
             })
             .ok_or_else(|| {
                 invalid(format!(
@@ -136,7 +140,7 @@ fn root_index(parts: &[Part], start: Option<&String>) -> Result<usize, ReadError
                     crate::error::shown(start),
                     parts
                         .iter()
-                        .filter_map(|part| part.content_id.as_deref())
+                        .map(|part| part.content_id.as_str())
                         .collect::<Vec<_>>()
                 ))
             });

@@ -74,11 +74,11 @@ fn deep_nesting_is_rejected() {
 
     let error = timed(text.as_bytes()).unwrap_err();
     assert_eq!(error.status(), 406);
-    let ReadError::LimitExceeded { what, max } = &error else {
+    let ReadError::LimitExceeded { measured, max } = &error else {
         panic!("{error:?}");
     };
     assert_eq!(*max, 64);
-    assert!(what.contains("nesting depth"), "{what}");
+    assert!(measured.contains("nesting depth"), "{measured}");
 }
 
 #[test]
@@ -100,15 +100,18 @@ fn huge_attribute_is_rejected() {
     text.push_str("\"/></Request></cXML>");
 
     let error = timed(text.as_bytes()).unwrap_err();
-    let ReadError::LimitExceeded { what, max } = &error else {
+    let ReadError::LimitExceeded { measured, max } = &error else {
         panic!("{error:?}");
     };
     assert_eq!(*max, 64 * 1024);
     assert!(
-        what.contains("attribute note of <ProfileRequest>"),
-        "{what}"
+        measured.contains("attribute note of <ProfileRequest>"),
+        "{measured}"
     );
-    assert!(!what.contains("xxxx"), "the value is not quoted: {what}");
+    assert!(
+        !measured.contains("xxxx"),
+        "the value is not quoted: {measured}"
+    );
 }
 
 #[test]

@@ -52,10 +52,10 @@ fn coupa_staging_order_reads_every_value() {
     let ship_to = head.ship_to.as_ref().unwrap();
     assert_eq!(ship_to.address_id.as_deref(), Some("21444"));
     assert_eq!(ship_to.iso_country_code.as_deref(), Some("US"));
-    assert_eq!(ship_to.name.as_deref(), Some("Network"));
+    assert_eq!(ship_to.name, "Network");
     assert_eq!(postal(ship_to).deliver_to, ["Buyer Person"]);
     assert_eq!(postal(ship_to).streets, ["Main Street"]);
-    assert_eq!(postal(ship_to).city.as_deref(), Some("New York"));
+    assert_eq!(postal(ship_to).city, "New York");
     assert_eq!(postal(ship_to).state.as_deref(), Some("NY"));
     assert_eq!(postal(ship_to).postal_code.as_deref(), Some("10018"));
     assert_eq!(postal(ship_to).country_code.as_deref(), Some("US"));
@@ -152,14 +152,14 @@ fn coupa_annotated_order_reads_through_comments() {
     assert_eq!(head.total, Some(money("1505.0", "USD")));
     let ship_to = head.ship_to.as_ref().unwrap();
     assert_eq!(ship_to.address_id.as_deref(), Some("3119"));
-    assert_eq!(ship_to.name.as_deref(), Some("jdoe"));
+    assert_eq!(ship_to.name, "jdoe");
     assert_eq!(postal(ship_to).name.as_deref(), Some("default"));
     assert_eq!(postal(ship_to).deliver_to, ["j doe"]);
     assert_eq!(postal(ship_to).streets, ["333 East Hill Dr"]);
-    assert_eq!(postal(ship_to).city.as_deref(), Some("san leandro"));
+    assert_eq!(postal(ship_to).city, "san leandro");
     let bill_to = head.bill_to.as_ref().unwrap();
     assert_eq!(bill_to.address_id.as_deref(), Some("142"));
-    assert_eq!(bill_to.name.as_deref(), Some("SOB1"));
+    assert_eq!(bill_to.name, "SOB1");
     assert_eq!(postal(bill_to).deliver_to, ["Buyer Org Attn: Buyer Person"]);
     assert_eq!(postal(bill_to).streets, ["3420 Flatiron Way"]);
     assert_eq!(head.contacts[0].name.as_deref(), Some("j doe"));
@@ -319,7 +319,7 @@ fn eur_order_reads_phones_and_attachment_comment() {
         Some("+1 800 5551212")
     );
     let bill_to = head.bill_to.as_ref().unwrap();
-    assert_eq!(bill_to.name.as_deref(), Some("Zinc GmbH"));
+    assert_eq!(bill_to.name, "Zinc GmbH");
     assert_eq!(postal(bill_to).streets, ["An den Eichen 18"]);
     assert_eq!(postal(bill_to).state, None);
     assert_eq!(postal(bill_to).country_code.as_deref(), Some("DE"));
@@ -379,7 +379,7 @@ fn builder_order_reads_buyer_part_ids() {
     assert_eq!(head.order_date, Some(time("2022-09-14T16:12:13+00:00")));
     assert_eq!(head.total, Some(money("3420.60", "USD")));
     let bill_to = head.bill_to.as_ref().unwrap();
-    assert_eq!(bill_to.name.as_deref(), Some("name"));
+    assert_eq!(bill_to.name, "name");
     assert!(bill_to.postal_address.is_none());
 
     let expected = [

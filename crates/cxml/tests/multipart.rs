@@ -25,7 +25,7 @@ fn crlf_body_splits_into_cxml_and_decoded_attachments() {
 
     assert_eq!(document.attachments.len(), 2);
     let pdf = &document.attachments[0];
-    assert_eq!(pdf.content_id.as_deref(), Some("spec.pdf@pobridge.test"));
+    assert_eq!(pdf.content_id, "spec.pdf@pobridge.test");
     assert_eq!(pdf.content_type, "application/pdf");
     assert_eq!(pdf.bytes, fixture("multipart/spec.pdf"));
     let note = &document.attachments[1];
@@ -46,7 +46,7 @@ fn cid_reference_with_other_case_finds_the_attachment() {
     let part = document
         .attachment(url)
         .expect("attachment found despite case");
-    assert_eq!(part.content_id.as_deref(), Some("spec.pdf@pobridge.test"));
+    assert_eq!(part.content_id, "spec.pdf@pobridge.test");
     assert!(document.attachment("cid:missing@pobridge.test").is_none());
 }
 

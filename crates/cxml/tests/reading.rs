@@ -327,7 +327,7 @@ fn namespaced_order_with_single_quotes_is_read() {
     );
     assert_eq!(order.header.total, Some(money("0.50", "EUR")));
     let bill_to = order.header.bill_to.as_ref().unwrap();
-    assert_eq!(bill_to.name.as_deref(), Some("Müller & Söhne"));
+    assert_eq!(bill_to.name, "Müller & Söhne");
     let item = &order.items[0];
     assert_eq!(item.quantity, decimal("1.5"));
     assert_eq!(item.item_id.supplier_part_id, "\n          P-9\n        ");
@@ -344,7 +344,7 @@ fn latin9_declaration_with_spaces_is_decoded() {
 
     assert_eq!(envelope.timestamp, Some(time("2020-09-25T15:30:43+00:00")));
     let bill_to = order.header.bill_to.as_ref().unwrap();
-    assert_eq!(bill_to.name.as_deref(), Some("Société Générale"));
+    assert_eq!(bill_to.name, "Société Générale");
     let description = &order.items[0].detail.as_ref().unwrap().descriptions[0];
     assert_eq!(description.text, "Café € la livre");
 }

@@ -86,6 +86,8 @@ fn declared_encoding(bytes: &[u8]) -> Result<Option<&'static Encoding>, ReadErro
     let Some(label) = pseudo_attribute(declaration, b"encoding") else {
         return Ok(None);
     };
+    // NOTE: encoding_rs follows the WHATWG labels, so `ISO-8859-1` decodes
+    // as windows-1252: bytes 0x80-0x9F become punctuation, not C1 controls.
     match Encoding::for_label(label) {
         Some(encoding) => Ok(Some(encoding)),
         None => Err(ReadError::UnsupportedEncoding {

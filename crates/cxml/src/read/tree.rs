@@ -26,8 +26,6 @@ pub(crate) struct Element {
     /// Byte range of the content between the start and end tags in the
     /// decoded text.
     pub inner: Range<usize>,
-    /// Byte offset of the start tag in the decoded text.
-    pub offset: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +110,9 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Element, ReadError> {
     config.trim_text(false);
     config.expand_empty_elements = false;
     config.check_end_names = true;
-    config.check_comments = true;
+    // `--` inside a comment is not well-formed, but rejecting an order over
+    // a comment would gain nothing, so comments are not checked.
+    config.check_comments = false;
 
     loop {
         let before = position(reader.buffer_position());
@@ -168,15 +168,25 @@ impl Builder<'_> {
         after: usize,
     ) -> Result<(), ReadError> {
         let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+        let shown_name = if self.in_secret() {
+            "an element inside a secret".to_string()
+        } else {
+            format!("<{}>", truncate(&name))
+        };
         if self.root.is_some() {
-            return Err(self.not_well_formed(before, format!("a second root element <{name}>")));
+            return Err(self.not_well_formed(before, format!("a second root element {shown_name}")));
         }
         if self.stack.is_empty() && name != "cXML" {
-            return Err(ReadError::NotCxml { root: name });
+            return Err(ReadError::NotCxml {
+                root: truncate(&name),
+            });
         }
         if self.stack.len() >= self.limits.max_depth {
             return Err(ReadError::LimitExceeded {
-                what: format!("element nesting depth at <{name}> ({})", self.place(before)),
+                measured: format!(
+                    "element nesting depth at {shown_name} ({})",
+                    self.place(before)
+                ),
                 max: self.limits.max_depth,
             });
         }
@@ -184,7 +194,7 @@ impl Builder<'_> {
             self.item_outs += 1;
             if self.item_outs > self.limits.max_item_out {
                 return Err(ReadError::LimitExceeded {
-                    what: "the number of ItemOut elements".to_string(),
+                    measured: "the number of ItemOut elements".to_string(),
                     max: self.limits.max_item_out,
                 });
             }
@@ -195,7 +205,6 @@ impl Builder<'_> {
             attributes,
             children: Vec::new(),
             inner: after..after,
-            offset: before,
         });
         Ok(())
     }
@@ -225,7 +234,7 @@ impl Builder<'_> {
         let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
         if attribute.value.len() > self.limits.max_attribute_bytes {
             return Err(ReadError::LimitExceeded {
-                what: format!(
+                measured: format!(
                     "attribute {key} of <{element}> ({}, {} bytes)",
                     self.place(offset),
                     attribute.value.len()
@@ -260,10 +269,7 @@ impl Builder<'_> {
 
     fn add_text(&mut self, text: &BytesText<'_>, before: usize) -> Result<(), ReadError> {
         let raw = String::from_utf8_lossy(text.as_ref());
-        let in_secret = self
-            .stack
-            .last()
-            .is_some_and(|element| SECRET_ELEMENTS.contains(&element.name.as_str()));
+        let in_secret = self.in_secret();
         let where_ = match self.stack.last() {
             Some(element) => format!("text of <{}>", element.name),
             None => "text outside the root element".to_string(),
@@ -351,7 +357,20 @@ impl Builder<'_> {
     }
 
     fn malformed(&self, offset: usize, error: quick_xml::Error) -> ReadError {
+        // quick-xml quotes tag names, which inside a secret may be pieces of
+        // the secret.
+        if self.in_secret() {
+            let message = "malformed markup inside a secret element (not shown)".to_string();
+            return self.not_well_formed(offset, message);
+        }
         self.not_well_formed(offset, error.to_string())
+    }
+
+    /// Returns true inside `SharedSecret` and the other secret elements.
+    fn in_secret(&self) -> bool {
+        self.stack
+            .iter()
+            .any(|element| SECRET_ELEMENTS.contains(&element.name.as_str()))
     }
 
     fn not_well_formed(&self, offset: usize, message: String) -> ReadError {
@@ -369,6 +388,15 @@ impl Builder<'_> {
     }
 }
 
+/// Cuts a name from the input to 64 characters for an error message.
+fn truncate(name: &str) -> String {
+    if name.chars().count() <= 64 {
+        return name.to_string();
+    }
+    let head: String = name.chars().take(64).collect();
+    format!("{head}...")
+}
+
 /// Returns the 1-based line and column (in characters) of a byte offset.
 pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let mut end = offset.min(text.len());
@@ -380,4 +408,64 @@ pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |index| index + 1);
     let column = before[line_start..].chars().count() + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(text: &str) -> Result<Element, ReadError> {
+        parse(text, &Limits::default())
+    }
+
+    #[test]
+    fn inner_range_covers_content_exactly() {
+        let text = "<cXML><a x='1'> <b/>t&amp;</a><c/></cXML>";
+        let root = tree(text).unwrap();
+        let a = root.child("a").unwrap();
+        assert_eq!(&text[a.inner.clone()], " <b/>t&amp;");
+        assert_eq!(a.text(), " t&");
+        let c = root.child("c").unwrap();
+        assert_eq!(&text[c.inner.clone()], "");
+    }
+
+    #[test]
+    fn namespace_prefixes_are_dropped_from_names() {
+        let root = tree("<x:cXML xmlns:x='urn:x'><x:Request/></x:cXML>").unwrap();
+        assert_eq!(root.name, "cXML");
+        assert!(root.child("Request").is_some());
+    }
+
+    #[test]
+    fn malformed_secret_content_is_not_quoted() {
+        let error = tree("<cXML><SharedSecret>pa<ss</SharedSecret></cXML>").unwrap_err();
+        let message = error.to_string();
+        assert!(!message.contains("ss"), "{message}");
+        assert!(message.contains("secret"), "{message}");
+    }
+
+    #[test]
+    fn long_root_names_are_truncated() {
+        let name = "r".repeat(1000);
+        let error = tree(&format!("<{name}/>")).unwrap_err();
+        let ReadError::NotCxml { root } = error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(root.len(), 67);
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_and_column("ab\ncé", 6), (2, 3));
+        assert_eq!(line_and_column("ab\ncé", 5), (2, 2));
+        assert_eq!(line_and_column("abc", 0), (1, 1));
+        assert_eq!(line_and_column("abc", 99), (1, 4));
+    }
+
+    #[test]
+    fn second_root_and_trailing_text_are_rejected() {
+        assert!(tree("<cXML/><cXML/>").is_err());
+        assert!(tree("<cXML/>junk").is_err());
+        assert!(tree("junk<cXML/>").is_err());
+    }
 }

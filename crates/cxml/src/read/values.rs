@@ -116,7 +116,7 @@ impl Doc<'_> {
         Address {
             address_id: address.attr("addressID").map(str::to_string),
             iso_country_code: address.attr("isoCountryCode").map(str::to_string),
-            name: address.child_text("Name"),
+            name: address.child_text("Name").unwrap_or_default(),
             postal_address: address
                 .child("PostalAddress")
                 .map(|postal| self.postal_address(postal)),
@@ -140,7 +140,7 @@ impl Doc<'_> {
             name: postal.attr("name").map(str::to_string),
             deliver_to: postal.all("DeliverTo").map(Element::text).collect(),
             streets: postal.all("Street").map(Element::text).collect(),
-            city: postal.child_text("City"),
+            city: postal.child_text("City").unwrap_or_default(),
             state: postal.child_text("State"),
             postal_code: postal.child_text("PostalCode"),
             country_code: country
