@@ -29,7 +29,11 @@ pub enum AuthError {
 /// Finds the buyer whose From credential appears in `header` and checks the
 /// Sender and To credentials against it. `url_token_buyer` is the buyer named
 /// by a per-buyer URL token, when the request came in through one.
-pub fn authenticate<'a>(header: Option<&Header>, buyers: &'a [Buyer], url_token_buyer: Option<&'a Buyer>) -> Result<&'a Buyer, AuthError> {
+pub fn authenticate<'a>(
+    header: Option<&Header>,
+    buyers: &'a [Buyer],
+    url_token_buyer: Option<&'a Buyer>,
+) -> Result<&'a Buyer, AuthError> {
     let header = header.ok_or(AuthError::MissingHeader)?;
 
     let candidates: Vec<&Buyer> = match url_token_buyer {
@@ -38,30 +42,48 @@ pub fn authenticate<'a>(header: Option<&Header>, buyers: &'a [Buyer], url_token_
     };
     let buyer = candidates
         .into_iter()
-        .find(|buyer| header.from.iter().any(|credential| same_party(credential, &buyer.from)))
+        .find(|buyer| {
+            header
+                .from
+                .iter()
+                .any(|credential| same_party(credential, &buyer.from))
+        })
         .ok_or_else(|| AuthError::UnknownFrom(describe(header.from.first())))?;
 
     match &buyer.shared_secret {
         Some(secret) => {
-            let sender_ok = header
-                .sender
-                .iter()
-                .any(|credential| same_party(credential, &buyer.sender) && secret_matches(credential, secret));
+            let sender_ok = header.sender.iter().any(|credential| {
+                same_party(credential, &buyer.sender) && secret_matches(credential, secret)
+            });
             if !sender_ok {
-                return Err(AuthError::SenderMismatch(describe(header.sender.first()), buyer.name.clone()));
+                return Err(AuthError::SenderMismatch(
+                    describe(header.sender.first()),
+                    buyer.name.clone(),
+                ));
             }
         }
         None => {
             if url_token_buyer.is_none() {
                 return Err(AuthError::TokenRequired(buyer.name.clone()));
             }
-            if !header.sender.iter().any(|credential| same_party(credential, &buyer.sender)) {
-                return Err(AuthError::SenderMismatch(describe(header.sender.first()), buyer.name.clone()));
+            if !header
+                .sender
+                .iter()
+                .any(|credential| same_party(credential, &buyer.sender))
+            {
+                return Err(AuthError::SenderMismatch(
+                    describe(header.sender.first()),
+                    buyer.name.clone(),
+                ));
             }
         }
     }
 
-    if !header.to.iter().any(|credential| same_party(credential, &buyer.to)) {
+    if !header
+        .to
+        .iter()
+        .any(|credential| same_party(credential, &buyer.to))
+    {
         return Err(AuthError::ToMismatch(
             describe(header.to.first()),
             buyer.name.clone(),
@@ -72,7 +94,11 @@ pub fn authenticate<'a>(header: Option<&Header>, buyers: &'a [Buyer], url_token_
 }
 
 fn same_party(credential: &Credential, configured: &CredentialRef) -> bool {
-    credential.domain.trim().eq_ignore_ascii_case(configured.domain.trim()) && credential.identity.trim() == configured.identity.trim()
+    credential
+        .domain
+        .trim()
+        .eq_ignore_ascii_case(configured.domain.trim())
+        && credential.identity.trim() == configured.identity.trim()
 }
 
 fn secret_matches(credential: &Credential, secret: &str) -> bool {

@@ -20,7 +20,12 @@ pub struct ClientPool {
 }
 
 impl ClientPool {
-    pub fn new(http: reqwest::Client, config: ClientConfig, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        config: ClientConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             http,
             config: Arc::new(config),
@@ -49,16 +54,34 @@ impl ClientPool {
 
     /// Builds a client for `connection`, sharing the account's limiter.
     pub fn client_for(&self, account: AccountId, connection: Connection) -> BrightpearlClient {
-        let sink = Arc::new(StoreTokenSink { store: self.store.clone(), account });
-        BrightpearlClient::new(self.http.clone(), self.config.clone(), connection, self.limiter(account), sink, self.clock.clone())
+        let sink = Arc::new(StoreTokenSink {
+            store: self.store.clone(),
+            account,
+        });
+        BrightpearlClient::new(
+            self.http.clone(),
+            self.config.clone(),
+            connection,
+            self.limiter(account),
+            sink,
+            self.clock.clone(),
+        )
     }
 
     /// The account's limiter, created on first use.
     pub fn limiter(&self, account: AccountId) -> Arc<Limiter> {
-        let mut limiters = self.limiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut limiters = self
+            .limiters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         limiters
             .entry(account)
-            .or_insert_with(|| Arc::new(Limiter::new(self.config.requests_per_minute, self.config.throttle_reserve)))
+            .or_insert_with(|| {
+                Arc::new(Limiter::new(
+                    self.config.requests_per_minute,
+                    self.config.throttle_reserve,
+                ))
+            })
             .clone()
     }
 

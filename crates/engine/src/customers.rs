@@ -7,7 +7,9 @@
 //! naming both. A found or created contact is mapped to (buyer, addressID)
 //! so later orders do not search again.
 
-use pobridge_brightpearl::{BrightpearlClient, ContactQuery, ContactRow, NewContact, PostalAddress};
+use pobridge_brightpearl::{
+    BrightpearlClient, ContactQuery, ContactRow, NewContact, PostalAddress,
+};
 use pobridge_core::{AccountId, AccountSettings, BuyerId, ContactMatch};
 use pobridge_cxml::Address;
 use pobridge_store::{CustomerMapping, Store};
@@ -41,12 +43,19 @@ pub async fn resolve_customer(
     writes: Writes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CustomerMatch, SyncError> {
-    let address_id = bill_to.and_then(|address| address.address_id.as_deref()).map(str::trim).filter(|id| !id.is_empty());
+    let address_id = bill_to
+        .and_then(|address| address.address_id.as_deref())
+        .map(str::trim)
+        .filter(|id| !id.is_empty());
     let mappings = store.customer_mappings(account, buyer).await?;
     let mapped = mappings
         .iter()
         .find(|mapping| address_id.is_some() && mapping.bill_to_address_id.as_deref() == address_id)
-        .or_else(|| mappings.iter().find(|mapping| mapping.bill_to_address_id.is_none()));
+        .or_else(|| {
+            mappings
+                .iter()
+                .find(|mapping| mapping.bill_to_address_id.is_none())
+        });
     if let Some(mapping) = mapped {
         return Ok(CustomerMatch::Found(mapping.contact_id));
     }
@@ -87,12 +96,22 @@ pub async fn resolve_customer(
         bill_to_address_id: address_id.map(str::to_owned),
         contact_id: contact,
     };
-    store.upsert_customer_mapping(account, &mapping, now).await?;
+    store
+        .upsert_customer_mapping(account, &mapping, now)
+        .await?;
     Ok(CustomerMatch::Found(contact))
 }
 
-async fn search(client: &BrightpearlClient, rule: ContactMatch, bill_to: &Address) -> Result<Vec<ContactRow>, SyncError> {
-    let email = bill_to.email.as_deref().map(str::trim).filter(|email| !email.is_empty());
+async fn search(
+    client: &BrightpearlClient,
+    rule: ContactMatch,
+    bill_to: &Address,
+) -> Result<Vec<ContactRow>, SyncError> {
+    let email = bill_to
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|email| !email.is_empty());
     let company = Some(bill_to.name.trim()).filter(|name| !name.is_empty());
     let query = match rule {
         ContactMatch::CompanyName => company.map(|name| ContactQuery::CompanyName(name.to_owned())),
@@ -102,7 +121,10 @@ async fn search(client: &BrightpearlClient, rule: ContactMatch, bill_to: &Addres
     let Some(query) = query else {
         return Ok(Vec::new());
     };
-    let mut rows = client.search_contacts(&query).await.map_err(SyncError::Brightpearl)?;
+    let mut rows = client
+        .search_contacts(&query)
+        .await
+        .map_err(SyncError::Brightpearl)?;
     rows.sort_by_key(|row| row.contact_id);
     Ok(rows)
 }
@@ -110,17 +132,46 @@ async fn search(client: &BrightpearlClient, rule: ContactMatch, bill_to: &Addres
 async fn create_contact(client: &BrightpearlClient, bill_to: &Address) -> Result<i64, SyncError> {
     let postal = bill_to.postal_address.as_ref();
     let streets: Vec<String> = postal
-        .map(|postal| postal.streets.iter().map(|street| street.trim().to_owned()).filter(|street| !street.is_empty()).collect())
+        .map(|postal| {
+            postal
+                .streets
+                .iter()
+                .map(|street| street.trim().to_owned())
+                .filter(|street| !street.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let address = PostalAddress {
-        address_line1: streets.first().cloned().unwrap_or_else(|| bill_to.name.trim().to_owned()),
-        address_line2: Some(streets.iter().skip(1).cloned().collect::<Vec<_>>().join(", ")).filter(|text| !text.is_empty()),
-        address_line3: postal.map(|postal| postal.city.trim().to_owned()).filter(|text| !text.is_empty()),
-        address_line4: postal.and_then(|postal| postal.state.clone()).filter(|text| !text.trim().is_empty()),
-        postal_code: postal.and_then(|postal| postal.postal_code.clone()).filter(|text| !text.trim().is_empty()),
-        country_iso_code: postal.and_then(|postal| postal.country_code.clone()).or_else(|| bill_to.iso_country_code.clone()),
+        address_line1: streets
+            .first()
+            .cloned()
+            .unwrap_or_else(|| bill_to.name.trim().to_owned()),
+        address_line2: Some(
+            streets
+                .iter()
+                .skip(1)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+        .filter(|text| !text.is_empty()),
+        address_line3: postal
+            .map(|postal| postal.city.trim().to_owned())
+            .filter(|text| !text.is_empty()),
+        address_line4: postal
+            .and_then(|postal| postal.state.clone())
+            .filter(|text| !text.trim().is_empty()),
+        postal_code: postal
+            .and_then(|postal| postal.postal_code.clone())
+            .filter(|text| !text.trim().is_empty()),
+        country_iso_code: postal
+            .and_then(|postal| postal.country_code.clone())
+            .or_else(|| bill_to.iso_country_code.clone()),
     };
-    let address_id = client.create_postal_address(&address).await.map_err(SyncError::Brightpearl)?;
+    let address_id = client
+        .create_postal_address(&address)
+        .await
+        .map_err(SyncError::Brightpearl)?;
     let contact = NewContact {
         first_name: None,
         last_name: Some(bill_to.name.trim().to_owned()),
@@ -129,8 +180,14 @@ async fn create_contact(client: &BrightpearlClient, bill_to: &Address) -> Result
         telephone: bill_to.phone.clone(),
         postal_address_id: address_id,
     };
-    let contact_id = client.create_contact(&contact).await.map_err(SyncError::Brightpearl)?;
-    tracing::info!(contact.id = contact_id, "created Brightpearl contact for a Coupa BillTo");
+    let contact_id = client
+        .create_contact(&contact)
+        .await
+        .map_err(SyncError::Brightpearl)?;
+    tracing::info!(
+        contact.id = contact_id,
+        "created Brightpearl contact for a Coupa BillTo"
+    );
     Ok(contact_id)
 }
 
@@ -138,5 +195,13 @@ fn contact_label(row: &ContactRow) -> String {
     row.company_name
         .clone()
         .or_else(|| row.email.clone())
-        .unwrap_or_else(|| format!("{} {}", row.first_name.clone().unwrap_or_default(), row.last_name.clone().unwrap_or_default()).trim().to_owned())
+        .unwrap_or_else(|| {
+            format!(
+                "{} {}",
+                row.first_name.clone().unwrap_or_default(),
+                row.last_name.clone().unwrap_or_default()
+            )
+            .trim()
+            .to_owned()
+        })
 }

@@ -28,7 +28,9 @@ pub fn classify(error: &BrightpearlError) -> FailureClass {
         ErrorKind::Transient { throttled } => FailureClass::Transient { counts: !throttled },
         ErrorKind::Ambiguous => FailureClass::Ambiguous,
         ErrorKind::Unauthorized => FailureClass::Reauthorize,
-        ErrorKind::Validation { .. } | ErrorKind::NotFound | ErrorKind::Other => FailureClass::Permanent,
+        ErrorKind::Validation { .. } | ErrorKind::NotFound | ErrorKind::Other => {
+            FailureClass::Permanent
+        }
     }
 }
 
@@ -41,15 +43,29 @@ pub fn backoff(attempts: i32) -> Duration {
 
 /// The job outcome for a transient or ambiguous failure: retried until
 /// `retry_hours` have passed since the first failure of this run, then failed.
-pub fn retry_or_fail(job: &Job, now: DateTime<Utc>, retry_hours: u32, counts: bool, error: String) -> JobOutcome {
+pub fn retry_or_fail(
+    job: &Job,
+    now: DateTime<Utc>,
+    retry_hours: u32,
+    counts: bool,
+    error: String,
+) -> JobOutcome {
     let first_failure = job.first_failure_at.unwrap_or(now);
     if now - first_failure >= Duration::hours(i64::from(retry_hours)) {
         return JobOutcome::Failed {
             error: format!("{error} (gave up after retrying for {retry_hours} hours)"),
         };
     }
-    let delay = if counts { backoff(job.attempts) } else { Duration::seconds(60) };
-    JobOutcome::Retry { run_at: now + delay, error, counts }
+    let delay = if counts {
+        backoff(job.attempts)
+    } else {
+        Duration::seconds(60)
+    };
+    JobOutcome::Retry {
+        run_at: now + delay,
+        error,
+        counts,
+    }
 }
 
 #[cfg(test)]
@@ -58,9 +74,24 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_caps_at_one_hour() {
-        let table = [(0, 1), (1, 2), (2, 4), (3, 8), (4, 16), (5, 32), (6, 60), (7, 60), (100, 60), (-3, 1)];
+        let table = [
+            (0, 1),
+            (1, 2),
+            (2, 4),
+            (3, 8),
+            (4, 16),
+            (5, 32),
+            (6, 60),
+            (7, 60),
+            (100, 60),
+            (-3, 1),
+        ];
         for (attempts, minutes) in table {
-            assert_eq!(backoff(attempts), Duration::minutes(minutes), "attempts = {attempts}");
+            assert_eq!(
+                backoff(attempts),
+                Duration::minutes(minutes),
+                "attempts = {attempts}"
+            );
         }
     }
 }

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use pobridge_core::{AccountSlug, PoNumber};
 use pobridge_cxml::{Body, Envelope, OrderKind, OrderRequest, ReadError};
 use pobridge_store::{
-    Account, Buyer, BuyerMode, CoupaItem, DocumentOutcome, NewAttachment, NewDocument, NewRevision, OrderType, PoStatus,
-    RecordedDocument, RevisionStatus, StoreError,
+    Account, Buyer, BuyerMode, CoupaItem, DocumentOutcome, NewAttachment, NewDocument, NewRevision,
+    OrderType, PoStatus, RecordedDocument, RevisionStatus, StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -53,7 +53,11 @@ impl Engine {
     async fn receive(&self, request: IntakeRequest) -> Result<IntakeReply, StoreError> {
         let limits = &self.config.limits;
         if request.body.len() > limits.max_body_bytes {
-            let text = format!("the request body is {} bytes; the limit is {} bytes", request.body.len(), limits.max_body_bytes);
+            let text = format!(
+                "the request body is {} bytes; the limit is {} bytes",
+                request.body.len(),
+                limits.max_body_bytes
+            );
             return Ok(self.reply(413, "Request Entity Too Large", Some(&text), text.clone()));
         }
 
@@ -73,7 +77,12 @@ impl Engine {
             Ok(buyer) => buyer,
             Err(error) => {
                 tracing::warn!(account.slug = %account.slug, payload_id = %envelope.payload_id, reason = %error, "cXML credentials rejected");
-                return Ok(self.reply(401, "Unauthorized", Some(&error.to_string()), error.to_string()));
+                return Ok(self.reply(
+                    401,
+                    "Unauthorized",
+                    Some(&error.to_string()),
+                    error.to_string(),
+                ));
             }
         };
 
@@ -89,49 +98,93 @@ impl Engine {
         self.dispatch(context, envelope).await
     }
 
-    async fn dispatch(&self, context: Received, envelope: Envelope) -> Result<IntakeReply, StoreError> {
+    async fn dispatch(
+        &self,
+        context: Received,
+        envelope: Envelope,
+    ) -> Result<IntakeReply, StoreError> {
         match envelope.body {
-            Body::OrderRequest { deployment_test, ref order } => {
+            Body::OrderRequest {
+                deployment_test,
+                ref order,
+            } => {
                 let order = order.clone();
-                self.receive_order_request(context, &envelope, deployment_test, order).await
+                self.receive_order_request(context, &envelope, deployment_test, order)
+                    .await
             }
             Body::ProfileRequest { deployment_test } => {
-                self.store_other(&context, &envelope, "ProfileRequest", deployment_test).await?;
+                self.store_other(&context, &envelope, "ProfileRequest", deployment_test)
+                    .await?;
                 let body = pobridge_cxml::write_profile_response(
                     &self.new_payload_id(),
                     self.clock.now().fixed_offset(),
                     &[("OrderRequest", None), ("ProfileRequest", None)],
                 );
-                Ok(IntakeReply { status: 200, body, log: "profile request answered".to_owned() })
+                Ok(IntakeReply {
+                    status: 200,
+                    body,
+                    log: "profile request answered".to_owned(),
+                })
             }
             Body::OtherRequest { ref name, .. } => {
                 let text = format!("pobridge accepts OrderRequest and ProfileRequest, not {name}");
                 Ok(self.reply(450, "Not Implemented", Some(&text), text.clone()))
             }
             Body::Response { .. } | Body::Message { .. } => {
-                let text = "pobridge accepts cXML requests; this document is a Response or Message".to_owned();
+                let text = "pobridge accepts cXML requests; this document is a Response or Message"
+                    .to_owned();
                 Ok(self.reply(450, "Not Implemented", Some(&text), text.clone()))
             }
         }
     }
 
-    async fn receive_order_request(&self, context: Received, envelope: &Envelope, deployment_test: bool, mut order: OrderRequest) -> Result<IntakeReply, StoreError> {
+    async fn receive_order_request(
+        &self,
+        context: Received,
+        envelope: &Envelope,
+        deployment_test: bool,
+        mut order: OrderRequest,
+    ) -> Result<IntakeReply, StoreError> {
         mask_card(&mut order);
         let store = &self.store;
         let account = context.account.id;
         let buyer = &context.buyer;
 
-        if let Some(original) = store.find_duplicate_document(account, buyer.id, &envelope.payload_id, &context.body_sha256).await? {
-            let document = self.new_document(&context, envelope, deployment_test, DocumentOutcome::Duplicate, Some(original));
-            store.record_document(account, &document, None, None).await?;
+        if let Some(original) = store
+            .find_duplicate_document(
+                account,
+                buyer.id,
+                &envelope.payload_id,
+                &context.body_sha256,
+            )
+            .await?
+        {
+            let document = self.new_document(
+                &context,
+                envelope,
+                deployment_test,
+                DocumentOutcome::Duplicate,
+                Some(original),
+            );
+            store
+                .record_document(account, &document, None, None)
+                .await?;
             let log = format!("duplicate of document {original}");
             tracing::info!(account.slug = %context.account.slug, payload_id = %envelope.payload_id, duplicate_of = %original, "duplicate cXML document");
             return Ok(self.reply(200, "OK", None, log));
         }
 
         if deployment_test && buyer.mode == BuyerMode::Production {
-            let document = self.new_document(&context, envelope, deployment_test, DocumentOutcome::TestNotSynced, None);
-            store.record_document(account, &document, None, None).await?;
+            let document = self.new_document(
+                &context,
+                envelope,
+                deployment_test,
+                DocumentOutcome::TestNotSynced,
+                None,
+            );
+            store
+                .record_document(account, &document, None, None)
+                .await?;
             tracing::info!(account.slug = %context.account.slug, order_id = %order.header.order_id, "test document from a production buyer, not synced");
             return Ok(self.reply(200, "OK", None, "test, not synced".to_owned()));
         }
@@ -142,26 +195,44 @@ impl Engine {
         }
 
         let revision = new_revision(buyer, &number, &order, envelope, deployment_test)?;
-        let document = self.new_document(&context, envelope, deployment_test, DocumentOutcome::Accepted, None);
+        let document = self.new_document(
+            &context,
+            envelope,
+            deployment_test,
+            DocumentOutcome::Accepted,
+            None,
+        );
         let job = sync_job(account, buyer.id, &number, self.clock.now());
-        let recorded = store.record_document(account, &document, Some(&revision), Some(&job)).await?;
+        let recorded = store
+            .record_document(account, &document, Some(&revision), Some(&job))
+            .await?;
         self.wake.notify_one();
         self.after_recorded(&context, &order, &recorded).await?;
 
         let log = if recorded.is_latest {
             format!("stored PO {number} and queued it for sync")
         } else {
-            format!("stored PO {number}; a later revision is already stored, so this one is superseded")
+            format!(
+                "stored PO {number}; a later revision is already stored, so this one is superseded"
+            )
         };
         Ok(self.reply(200, "OK", None, log))
     }
 
     /// Answers 409 for an update or delete of a PO that is already shipped or invoiced.
-    async fn conflict(&self, context: &Received, number: &PoNumber, order: &OrderRequest) -> Result<Option<IntakeReply>, StoreError> {
+    async fn conflict(
+        &self,
+        context: &Received,
+        number: &PoNumber,
+        order: &OrderRequest,
+    ) -> Result<Option<IntakeReply>, StoreError> {
         if order.header.order_type == OrderKind::New {
             return Ok(None);
         }
-        let existing = self.store.purchase_order_by_number(context.account.id, context.buyer.id, number).await?;
+        let existing = self
+            .store
+            .purchase_order_by_number(context.account.id, context.buyer.id, number)
+            .await?;
         match existing {
             Some(po) if matches!(po.status, PoStatus::Shipped | PoStatus::Invoiced) => {
                 let text = format!(
@@ -175,16 +246,36 @@ impl Engine {
         }
     }
 
-    async fn after_recorded(&self, context: &Received, order: &OrderRequest, recorded: &RecordedDocument) -> Result<(), StoreError> {
-        let items: Vec<CoupaItem> = order.items.iter().map(crate::products::coupa_item).collect();
-        self.store.record_coupa_items(context.account.id, context.buyer.id, &items, context.received_at).await?;
+    async fn after_recorded(
+        &self,
+        context: &Received,
+        order: &OrderRequest,
+        recorded: &RecordedDocument,
+    ) -> Result<(), StoreError> {
+        let items: Vec<CoupaItem> = order
+            .items
+            .iter()
+            .map(crate::products::coupa_item)
+            .collect();
+        self.store
+            .record_coupa_items(
+                context.account.id,
+                context.buyer.id,
+                &items,
+                context.received_at,
+            )
+            .await?;
         if let Some(po) = recorded.po {
             tracing::info!(account.slug = %context.account.slug, po.id = %po, order_id = %order.header.order_id, is_latest = recorded.is_latest, "purchase order stored");
         }
         Ok(())
     }
 
-    async fn identify(&self, request: &IntakeRequest, envelope: &Envelope) -> Result<Option<(Account, Result<Buyer, AuthError>)>, StoreError> {
+    async fn identify(
+        &self,
+        request: &IntakeRequest,
+        envelope: &Envelope,
+    ) -> Result<Option<(Account, Result<Buyer, AuthError>)>, StoreError> {
         let Ok(slug) = AccountSlug::parse(&request.account) else {
             return Ok(None);
         };
@@ -197,7 +288,12 @@ impl Engine {
         let token_buyer = match &request.url_token {
             Some(token) => match find_by_token(&buyers, token) {
                 Some(buyer) => Some(buyer),
-                None => return Ok(Some((account, Err(AuthError::UnknownFrom("(unknown order URL)".to_owned()))))),
+                None => {
+                    return Ok(Some((
+                        account,
+                        Err(AuthError::UnknownFrom("(unknown order URL)".to_owned())),
+                    )))
+                }
             },
             None => None,
         };
@@ -205,14 +301,35 @@ impl Engine {
         Ok(Some((account, buyer)))
     }
 
-    async fn store_other(&self, context: &Received, envelope: &Envelope, kind: &str, deployment_test: bool) -> Result<(), StoreError> {
-        let mut document = self.new_document(context, envelope, deployment_test, DocumentOutcome::Other, None);
+    async fn store_other(
+        &self,
+        context: &Received,
+        envelope: &Envelope,
+        kind: &str,
+        deployment_test: bool,
+    ) -> Result<(), StoreError> {
+        let mut document = self.new_document(
+            context,
+            envelope,
+            deployment_test,
+            DocumentOutcome::Other,
+            None,
+        );
         document.request_kind = kind.to_owned();
-        self.store.record_document(context.account.id, &document, None, None).await?;
+        self.store
+            .record_document(context.account.id, &document, None, None)
+            .await?;
         Ok(())
     }
 
-    fn new_document(&self, context: &Received, envelope: &Envelope, deployment_test: bool, outcome: DocumentOutcome, duplicate_of: Option<pobridge_core::DocumentId>) -> NewDocument {
+    fn new_document(
+        &self,
+        context: &Received,
+        envelope: &Envelope,
+        deployment_test: bool,
+        outcome: DocumentOutcome,
+        duplicate_of: Option<pobridge_core::DocumentId>,
+    ) -> NewDocument {
         NewDocument {
             buyer: Some(context.buyer.id),
             payload_id: envelope.payload_id.clone(),
@@ -241,16 +358,31 @@ impl Engine {
 
     fn unknown_account_reply(&self) -> IntakeReply {
         let text = "From: no configured buyer matches this order URL and credential; check the order URL and the From credential configured in Coupa";
-        self.reply(401, "Unauthorized", Some(text), "unknown account".to_owned())
+        self.reply(
+            401,
+            "Unauthorized",
+            Some(text),
+            "unknown account".to_owned(),
+        )
     }
 
     fn reply(&self, status: u16, text: &str, detail: Option<&str>, log: String) -> IntakeReply {
-        let body = pobridge_cxml::write_response(&self.new_payload_id(), self.clock.now().fixed_offset(), status, text, detail);
+        let body = pobridge_cxml::write_response(
+            &self.new_payload_id(),
+            self.clock.now().fixed_offset(),
+            status,
+            text,
+            detail,
+        );
         IntakeReply { status, body, log }
     }
 
     pub(crate) fn new_payload_id(&self) -> String {
-        pobridge_cxml::new_payload_id(self.clock.now(), rand::random::<u64>(), &self.config.payload_host)
+        pobridge_cxml::new_payload_id(
+            self.clock.now(),
+            rand::random::<u64>(),
+            &self.config.payload_host,
+        )
     }
 }
 
@@ -265,16 +397,27 @@ struct Received {
     received_at: DateTime<Utc>,
 }
 
-fn split_multipart(request: &IntakeRequest, limits: &pobridge_cxml::Limits) -> Result<(Vec<u8>, Vec<NewAttachment>), ReadError> {
+fn split_multipart(
+    request: &IntakeRequest,
+    limits: &pobridge_cxml::Limits,
+) -> Result<(Vec<u8>, Vec<NewAttachment>), ReadError> {
     let content_type = request.content_type.as_deref().unwrap_or("");
-    if !content_type.trim_start().to_ascii_lowercase().starts_with("multipart/") {
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/")
+    {
         return Ok((request.body.clone(), Vec::new()));
     }
     let document = pobridge_cxml::read_multipart_related(content_type, &request.body, limits)?;
     let attachments = document
         .attachments
         .into_iter()
-        .map(|part| NewAttachment { content_id: part.content_id, content_type: part.content_type, bytes: part.bytes })
+        .map(|part| NewAttachment {
+            content_id: part.content_id,
+            content_type: part.content_type,
+            bytes: part.bytes,
+        })
         .collect();
     Ok((document.cxml, attachments))
 }
@@ -289,8 +432,17 @@ fn find_by_token<'a>(buyers: &'a [Buyer], token: &str) -> Option<&'a Buyer> {
     })
 }
 
-fn new_revision(buyer: &Buyer, number: &PoNumber, order: &OrderRequest, envelope: &Envelope, deployment_test: bool) -> Result<NewRevision, StoreError> {
-    let json = serde_json::to_value(order).map_err(|error| StoreError::Corrupt { entity: "order", detail: error.to_string() })?;
+fn new_revision(
+    buyer: &Buyer,
+    number: &PoNumber,
+    order: &OrderRequest,
+    envelope: &Envelope,
+    deployment_test: bool,
+) -> Result<NewRevision, StoreError> {
+    let json = serde_json::to_value(order).map_err(|error| StoreError::Corrupt {
+        entity: "order",
+        detail: error.to_string(),
+    })?;
     let content_sha256 = hex::encode(Sha256::digest(json.to_string().as_bytes()));
     Ok(NewRevision {
         buyer: buyer.id,
@@ -318,14 +470,22 @@ fn order_type_name(kind: OrderKind) -> &'static str {
 }
 
 fn uuid_like(engine: &Engine) -> String {
-    format!("{:x}-{:08x}", engine.clock.now().timestamp_millis(), rand::random::<u32>())
+    format!(
+        "{:x}-{:08x}",
+        engine.clock.now().timestamp_millis(),
+        rand::random::<u32>()
+    )
 }
 
 /// Masks the payment card in the parsed order before it is stored: the
 /// number keeps its last four digits and the expiry date is hidden.
 fn mask_card(order: &mut OrderRequest) {
     if let Some(card) = order.header.payment.as_mut() {
-        let digits: Vec<char> = card.number.chars().filter(char::is_ascii_alphanumeric).collect();
+        let digits: Vec<char> = card
+            .number
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
         let keep = digits.len().saturating_sub(4);
         let last_four: String = digits[keep..].iter().collect();
         card.number = format!("{}{last_four}", "*".repeat(keep.max(4)));

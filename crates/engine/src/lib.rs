@@ -65,7 +65,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, clients: ClientPool, config: EngineConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        clients: ClientPool,
+        config: EngineConfig,
+    ) -> Self {
         Self {
             store,
             clock,

@@ -6,7 +6,7 @@
 //! identifier of exactly one product in the local index, with one live
 //! search on a miss. Anything else holds the line with the reason.
 
-use pobridge_brightpearl::{BrightpearlClient, BrightpearlError, IdentifierColumn, ProductQuery};
+use pobridge_brightpearl::{BrightpearlClient, IdentifierColumn, ProductQuery};
 use pobridge_core::{AccountId, AccountSettings, BrightpearlIdField, BuyerId, CoupaIdField};
 use pobridge_cxml::ItemOut;
 use pobridge_store::{CoupaItem, ItemMapping, Product, Store};
@@ -28,10 +28,18 @@ pub fn coupa_item(item: &ItemOut) -> CoupaItem {
         auxiliary_id: item.item_id.supplier_part_auxiliary_id.clone(),
         buyer_part_id: item.item_id.buyer_part_id.clone(),
         manufacturer_part_id: detail.and_then(|detail| detail.manufacturer_part_id.clone()),
-        unit_of_measure: detail.map(|detail| detail.unit_of_measure.trim().to_owned()).unwrap_or_default(),
+        unit_of_measure: detail
+            .map(|detail| detail.unit_of_measure.trim().to_owned())
+            .unwrap_or_default(),
         description: detail
             .and_then(|detail| detail.descriptions.first())
-            .map(|description| description.text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|description| {
+                description
+                    .text
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_default(),
     }
 }
@@ -42,9 +50,14 @@ pub fn coupa_value(item: &ItemOut, field: CoupaIdField) -> Option<String> {
         CoupaIdField::SupplierPartId => Some(item.item_id.supplier_part_id.clone()),
         CoupaIdField::SupplierPartAuxiliaryId => item.item_id.supplier_part_auxiliary_id.clone(),
         CoupaIdField::BuyerPartId => item.item_id.buyer_part_id.clone(),
-        CoupaIdField::ManufacturerPartId => item.detail.as_ref().and_then(|detail| detail.manufacturer_part_id.clone()),
+        CoupaIdField::ManufacturerPartId => item
+            .detail
+            .as_ref()
+            .and_then(|detail| detail.manufacturer_part_id.clone()),
     };
-    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+    value
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
 }
 
 /// The outcome of matching every line.
@@ -89,13 +102,23 @@ async fn resolve_line(
 ) -> Result<Result<ResolvedLine, String>, SyncError> {
     let number = line_number(item);
     let part = item.item_id.supplier_part_id.trim();
-    let unit = item.detail.as_ref().map(|detail| detail.unit_of_measure.trim()).unwrap_or("");
+    let unit = item
+        .detail
+        .as_ref()
+        .map(|detail| detail.unit_of_measure.trim())
+        .unwrap_or("");
     let label = format!("line {number} ({part}, {unit})");
 
     let mappings = store.item_mappings(account, part).await?;
     if let Some(mapping) = pick_mapping(&mappings, buyer, unit) {
         let product = store.product(account, mapping.product_id).await?;
-        return Ok(check_quantity(&label, item, product.as_ref(), mapping.product_id, mapping.quantity_factor));
+        return Ok(check_quantity(
+            &label,
+            item,
+            product.as_ref(),
+            mapping.product_id,
+            mapping.quantity_factor,
+        ));
     }
     if !mappings.is_empty() {
         return Ok(Err(format!(
@@ -104,11 +127,23 @@ async fn resolve_line(
     }
 
     let Some(value) = coupa_value(item, settings.coupa_id_field) else {
-        return Ok(Err(format!("{label}: the {} is empty; map it by hand", coupa_field_name(settings.coupa_id_field))));
+        return Ok(Err(format!(
+            "{label}: the {} is empty; map it by hand",
+            coupa_field_name(settings.coupa_id_field)
+        )));
     };
-    let mut products = store.products_by_identifier(account, settings.brightpearl_id_field, &value).await?;
+    let mut products = store
+        .products_by_identifier(account, settings.brightpearl_id_field, &value)
+        .await?;
     if products.is_empty() {
-        products = live_search(store, client, account, settings.brightpearl_id_field, &value).await?;
+        products = live_search(
+            store,
+            client,
+            account,
+            settings.brightpearl_id_field,
+            &value,
+        )
+        .await?;
     }
     match products.as_slice() {
         [product] => Ok(check_quantity(&label, item, Some(product), product.product_id, Decimal::ONE)),
@@ -126,18 +161,35 @@ async fn resolve_line(
 }
 
 /// Picks the most specific mapping for this buyer and unit.
-pub fn pick_mapping<'a>(mappings: &'a [ItemMapping], buyer: BuyerId, unit: &str) -> Option<&'a ItemMapping> {
+pub fn pick_mapping<'a>(
+    mappings: &'a [ItemMapping],
+    buyer: BuyerId,
+    unit: &str,
+) -> Option<&'a ItemMapping> {
     let unit_matches = |mapping: &ItemMapping, exact: bool| match &mapping.unit_of_measure {
         Some(mapped) => exact && mapped.trim().eq_ignore_ascii_case(unit),
         None => !exact,
     };
-    let candidates = [(Some(buyer), true), (Some(buyer), false), (None, true), (None, false)];
-    candidates
-        .into_iter()
-        .find_map(|(wanted_buyer, exact)| mappings.iter().find(|mapping| mapping.buyer == wanted_buyer && unit_matches(mapping, exact)))
+    let candidates = [
+        (Some(buyer), true),
+        (Some(buyer), false),
+        (None, true),
+        (None, false),
+    ];
+    candidates.into_iter().find_map(|(wanted_buyer, exact)| {
+        mappings
+            .iter()
+            .find(|mapping| mapping.buyer == wanted_buyer && unit_matches(mapping, exact))
+    })
 }
 
-fn check_quantity(label: &str, item: &ItemOut, product: Option<&Product>, product_id: i64, factor: Decimal) -> Result<ResolvedLine, String> {
+fn check_quantity(
+    label: &str,
+    item: &ItemOut,
+    product: Option<&Product>,
+    product_id: i64,
+    factor: Decimal,
+) -> Result<ResolvedLine, String> {
     let quantity = item.quantity * factor;
     if let Some(product) = product {
         if product.stock_tracked && !quantity.fract().is_zero() {
@@ -156,12 +208,21 @@ fn check_quantity(label: &str, item: &ItemOut, product: Option<&Product>, produc
     })
 }
 
-async fn live_search(store: &dyn Store, client: &BrightpearlClient, account: AccountId, field: BrightpearlIdField, value: &str) -> Result<Vec<Product>, SyncError> {
+async fn live_search(
+    store: &dyn Store,
+    client: &BrightpearlClient,
+    account: AccountId,
+    field: BrightpearlIdField,
+    value: &str,
+) -> Result<Vec<Product>, SyncError> {
     let query = ProductQuery {
         identifier: Some((identifier_column(field), value.to_owned())),
         ..ProductQuery::default()
     };
-    let rows = client.search_products(&query).await.map_err(SyncError::Brightpearl)?;
+    let rows = client
+        .search_products(&query)
+        .await
+        .map_err(SyncError::Brightpearl)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -231,11 +292,28 @@ mod tests {
 
     #[test]
     fn mapping_prefers_buyer_and_unit() {
-        let mappings = vec![mapping(None, None, 1), mapping(None, Some("EA"), 2), mapping(Some(7), None, 3), mapping(Some(7), Some("EA"), 4)];
-        assert_eq!(pick_mapping(&mappings, BuyerId(7), "EA").map(|m| m.product_id), Some(4));
-        assert_eq!(pick_mapping(&mappings, BuyerId(7), "CS").map(|m| m.product_id), Some(3));
-        assert_eq!(pick_mapping(&mappings, BuyerId(8), "EA").map(|m| m.product_id), Some(2));
-        assert_eq!(pick_mapping(&mappings, BuyerId(8), "CS").map(|m| m.product_id), Some(1));
+        let mappings = vec![
+            mapping(None, None, 1),
+            mapping(None, Some("EA"), 2),
+            mapping(Some(7), None, 3),
+            mapping(Some(7), Some("EA"), 4),
+        ];
+        assert_eq!(
+            pick_mapping(&mappings, BuyerId(7), "EA").map(|m| m.product_id),
+            Some(4)
+        );
+        assert_eq!(
+            pick_mapping(&mappings, BuyerId(7), "CS").map(|m| m.product_id),
+            Some(3)
+        );
+        assert_eq!(
+            pick_mapping(&mappings, BuyerId(8), "EA").map(|m| m.product_id),
+            Some(2)
+        );
+        assert_eq!(
+            pick_mapping(&mappings, BuyerId(8), "CS").map(|m| m.product_id),
+            Some(1)
+        );
     }
 
     #[test]

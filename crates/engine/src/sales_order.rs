@@ -108,12 +108,16 @@ pub fn plan(input: &PlanInput<'_>) -> Result<PlannedOrder, PlanError> {
     let mut warnings = Vec::new();
 
     for (item, line) in order.items.iter().zip(input.lines) {
-        let detail = item.detail.as_ref().ok_or(PlanError::NoPrice { line: line.line_number })?;
+        let detail = item.detail.as_ref().ok_or(PlanError::NoPrice {
+            line: line.line_number,
+        })?;
         let tax_code = line
             .tax_code
             .clone()
             .or_else(|| input.settings.default_tax_code.clone())
-            .ok_or(PlanError::NoTaxCode { line: line.line_number })?;
+            .ok_or(PlanError::NoTaxCode {
+                line: line.line_number,
+            })?;
         let net = round_money(item.quantity * detail.unit_price.amount);
         let tax = row_tax(net, &tax_code, input.tax_rates)?;
         rows.push(PlannedRow {
@@ -163,8 +167,16 @@ fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRo
     if shipping.money.amount.is_zero() || input.settings.shipping == ShippingTreatment::Omit {
         return Ok(None);
     }
-    let nominal = input.settings.shipping_nominal_code.clone().ok_or(PlanError::NoShippingNominal)?;
-    let tax_code = input.settings.default_tax_code.clone().ok_or(PlanError::NoTaxCode { line: 0 })?;
+    let nominal = input
+        .settings
+        .shipping_nominal_code
+        .clone()
+        .ok_or(PlanError::NoShippingNominal)?;
+    let tax_code = input
+        .settings
+        .default_tax_code
+        .clone()
+        .ok_or(PlanError::NoTaxCode { line: 0 })?;
     let net = round_money(shipping.money.amount);
     let name = match shipping.description.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() => format!("Shipping: {text}"),
@@ -184,7 +196,11 @@ fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRo
 }
 
 fn row_tax(net: Decimal, tax_code: &str, rates: &TaxRates) -> Result<Decimal, PlanError> {
-    let rate = rates.get(tax_code).ok_or_else(|| PlanError::UnknownTaxCode { code: tax_code.to_owned() })?;
+    let rate = rates
+        .get(tax_code)
+        .ok_or_else(|| PlanError::UnknownTaxCode {
+            code: tax_code.to_owned(),
+        })?;
     Ok(round_money(net * rate / Decimal::ONE_HUNDRED))
 }
 
@@ -210,11 +226,18 @@ fn compare_total(order: &OrderRequest, rows: &[PlannedRow], warnings: &mut Vec<S
     let Some(total) = &order.header.total else {
         return;
     };
-    let lines: Decimal = rows.iter().filter(|row| row.product_id.is_some()).map(|row| row.net).sum();
+    let lines: Decimal = rows
+        .iter()
+        .filter(|row| row.product_id.is_some())
+        .map(|row| row.net)
+        .sum();
     if lines.round_dp(2) != total.amount.round_dp(2) {
         warnings.push(format!(
             "the PO's Total is {} {} but its lines add up to {} {}",
-            total.amount, total.currency, lines.round_dp(2), total.currency
+            total.amount,
+            total.currency,
+            lines.round_dp(2),
+            total.currency
         ));
     }
 }
@@ -225,7 +248,13 @@ fn order_currency(order: &OrderRequest) -> String {
         .total
         .as_ref()
         .map(|money| money.currency.clone())
-        .or_else(|| order.items.iter().find_map(|item| item.detail.as_ref().map(|detail| detail.unit_price.currency.clone())))
+        .or_else(|| {
+            order.items.iter().find_map(|item| {
+                item.detail
+                    .as_ref()
+                    .map(|detail| detail.unit_price.currency.clone())
+            })
+        })
         .unwrap_or_default()
 }
 
@@ -245,7 +274,12 @@ fn description(item: &pobridge_cxml::ItemOut) -> String {
         .detail
         .as_ref()
         .and_then(|detail| detail.descriptions.first())
-        .map(|description| description.short_name.clone().unwrap_or_else(|| description.text.clone()))
+        .map(|description| {
+            description
+                .short_name
+                .clone()
+                .unwrap_or_else(|| description.text.clone())
+        })
         .unwrap_or_default();
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
@@ -258,24 +292,43 @@ fn description(item: &pobridge_cxml::ItemOut) -> String {
 fn planned_address(address: &Address) -> PlannedAddress {
     let postal = address.postal_address.as_ref();
     let streets: Vec<String> = postal
-        .map(|postal| postal.streets.iter().map(|street| street.trim().to_owned()).filter(|street| !street.is_empty()).collect())
+        .map(|postal| {
+            postal
+                .streets
+                .iter()
+                .map(|street| street.trim().to_owned())
+                .filter(|street| !street.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    let deliver_to = postal.map(|postal| postal.deliver_to.join(", ")).filter(|text| !text.trim().is_empty());
+    let deliver_to = postal
+        .map(|postal| postal.deliver_to.join(", "))
+        .filter(|text| !text.trim().is_empty());
     let name = non_empty(Some(address.name.clone()));
     PlannedAddress {
         full_name: deliver_to.or_else(|| name.clone()),
         company_name: name,
         line1: streets.first().cloned(),
-        line2: non_empty(Some(streets.iter().skip(1).cloned().collect::<Vec<_>>().join(", "))),
+        line2: non_empty(Some(
+            streets
+                .iter()
+                .skip(1)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
         line3: non_empty(postal.map(|postal| postal.city.clone())),
         line4: non_empty(postal.and_then(|postal| postal.state.clone())),
         postal_code: non_empty(postal.and_then(|postal| postal.postal_code.clone())),
-        country_iso_code: non_empty(postal.and_then(|postal| postal.country_code.clone())).or_else(|| non_empty(address.iso_country_code.clone())),
+        country_iso_code: non_empty(postal.and_then(|postal| postal.country_code.clone()))
+            .or_else(|| non_empty(address.iso_country_code.clone())),
         telephone: non_empty(address.phone.clone()),
         email: non_empty(address.email.clone()),
     }
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty())
+    value
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
 }

@@ -13,9 +13,18 @@ pub enum SettingError {
     #[error("unknown setting {0:?}; known settings: {KNOWN}")]
     UnknownKey(String),
     #[error("{key}: {value:?} is not valid: {expected}")]
-    Invalid { key: String, value: String, expected: String },
+    Invalid {
+        key: String,
+        value: String,
+        expected: String,
+    },
     #[error("{key}: {value:?} is not one of this Brightpearl account's {what}; known: {known}. Run `pobridge refresh SLUG` if it was added recently")]
-    NotInBrightpearl { key: String, value: String, what: &'static str, known: String },
+    NotInBrightpearl {
+        key: String,
+        value: String,
+        what: &'static str,
+        known: String,
+    },
 }
 
 const KNOWN: &str = "channel_id, warehouse_id, price_list_id, order_status_id, staff_owner_id, project_id, lead_source_id, \
@@ -24,22 +33,85 @@ sync_test_orders, retry_hours, custom_fields.CODE";
 
 /// Returns `settings` with `key` set to `value`, or why not. `value` is
 /// text as typed on the command line; `none` clears optional settings.
-pub async fn apply(store: &dyn Store, account: AccountId, settings: &AccountSettings, key: &str, value: &str) -> Result<Result<AccountSettings, SettingError>, StoreError> {
+pub async fn apply(
+    store: &dyn Store,
+    account: AccountId,
+    settings: &AccountSettings,
+    key: &str,
+    value: &str,
+) -> Result<Result<AccountSettings, SettingError>, StoreError> {
     let mut updated = settings.clone();
     let checked = match key {
-        "channel_id" => reference_id(store, account, key, value, ReferenceKind::Channels, "id", "channels").await?.map(|id| updated.channel_id = id),
-        "warehouse_id" => reference_id(store, account, key, value, ReferenceKind::Warehouses, "id", "warehouses").await?.map(|id| updated.warehouse_id = id),
-        "price_list_id" => reference_id(store, account, key, value, ReferenceKind::PriceLists, "id", "price lists").await?.map(|id| updated.price_list_id = id),
-        "order_status_id" => sales_order_status(store, account, value).await?.map(|id| updated.order_status_id = id),
+        "channel_id" => reference_id(
+            store,
+            account,
+            key,
+            value,
+            ReferenceKind::Channels,
+            "id",
+            "channels",
+        )
+        .await?
+        .map(|id| updated.channel_id = id),
+        "warehouse_id" => reference_id(
+            store,
+            account,
+            key,
+            value,
+            ReferenceKind::Warehouses,
+            "id",
+            "warehouses",
+        )
+        .await?
+        .map(|id| updated.warehouse_id = id),
+        "price_list_id" => reference_id(
+            store,
+            account,
+            key,
+            value,
+            ReferenceKind::PriceLists,
+            "id",
+            "price lists",
+        )
+        .await?
+        .map(|id| updated.price_list_id = id),
+        "order_status_id" => sales_order_status(store, account, value)
+            .await?
+            .map(|id| updated.order_status_id = id),
         "staff_owner_id" => optional_integer(key, value).map(|id| updated.staff_owner_id = id),
         "project_id" => optional_integer(key, value).map(|id| updated.project_id = id),
         "lead_source_id" => optional_integer(key, value).map(|id| updated.lead_source_id = id),
-        "default_tax_code" => reference_code(store, account, key, value, ReferenceKind::TaxCodes, "tax codes").await?.map(|code| updated.default_tax_code = code),
-        "shipping_nominal_code" => reference_code(store, account, key, value, ReferenceKind::NominalCodes, "nominal codes").await?.map(|code| updated.shipping_nominal_code = code),
+        "default_tax_code" => reference_code(
+            store,
+            account,
+            key,
+            value,
+            ReferenceKind::TaxCodes,
+            "tax codes",
+        )
+        .await?
+        .map(|code| updated.default_tax_code = code),
+        "shipping_nominal_code" => reference_code(
+            store,
+            account,
+            key,
+            value,
+            ReferenceKind::NominalCodes,
+            "nominal codes",
+        )
+        .await?
+        .map(|code| updated.shipping_nominal_code = code),
         "shipping" => enum_value(key, value, "row or omit").map(|parsed| updated.shipping = parsed),
-        "coupa_id_field" => enum_value(key, value, "supplier_part_id, supplier_part_auxiliary_id, manufacturer_part_id or buyer_part_id").map(|parsed| updated.coupa_id_field = parsed),
-        "brightpearl_id_field" => enum_value(key, value, "sku, barcode, ean, upc, mpn or isbn").map(|parsed| updated.brightpearl_id_field = parsed),
-        "contact_match" => enum_value(key, value, "company_name, email or none").map(|parsed| updated.contact_match = parsed),
+        "coupa_id_field" => enum_value(
+            key,
+            value,
+            "supplier_part_id, supplier_part_auxiliary_id, manufacturer_part_id or buyer_part_id",
+        )
+        .map(|parsed| updated.coupa_id_field = parsed),
+        "brightpearl_id_field" => enum_value(key, value, "sku, barcode, ean, upc, mpn or isbn")
+            .map(|parsed| updated.brightpearl_id_field = parsed),
+        "contact_match" => enum_value(key, value, "company_name, email or none")
+            .map(|parsed| updated.contact_match = parsed),
         "create_contacts" => boolean(key, value).map(|flag| updated.create_contacts = flag),
         "sync_test_orders" => boolean(key, value).map(|flag| updated.sync_test_orders = flag),
         "retry_hours" => value
@@ -48,34 +120,67 @@ pub async fn apply(store: &dyn Store, account: AccountId, settings: &AccountSett
             .filter(|hours| (1..=24 * 30).contains(hours))
             .map(|hours| updated.retry_hours = hours)
             .ok_or_else(|| invalid(key, value, "a whole number of hours from 1 to 720")),
-        _ => match key.strip_prefix("custom_fields.") {
-            Some(code) => custom_field(store, account, code, value).await?.map(|parsed| match parsed {
-                Some(parsed) => {
-                    updated.custom_fields.insert(code.to_owned(), parsed);
-                }
-                None => {
-                    updated.custom_fields.remove(code);
-                }
-            }),
-            None => Err(SettingError::UnknownKey(key.to_owned())),
-        },
+        _ => {
+            match key.strip_prefix("custom_fields.") {
+                Some(code) => custom_field(store, account, code, value)
+                    .await?
+                    .map(|parsed| match parsed {
+                        Some(parsed) => {
+                            updated.custom_fields.insert(code.to_owned(), parsed);
+                        }
+                        None => {
+                            updated.custom_fields.remove(code);
+                        }
+                    }),
+                None => Err(SettingError::UnknownKey(key.to_owned())),
+            }
+        }
     };
     Ok(checked.map(|()| updated))
 }
 
 /// Checks the stored defaults against the current reference data, so that a
 /// channel deleted in Brightpearl fails the order with a clear reason.
-pub async fn check_defaults(store: &dyn Store, account: AccountId, settings: &AccountSettings) -> Result<Result<(), String>, StoreError> {
+pub async fn check_defaults(
+    store: &dyn Store,
+    account: AccountId,
+    settings: &AccountSettings,
+) -> Result<Result<(), String>, StoreError> {
     let checks = [
-        ("channel_id", settings.channel_id, ReferenceKind::Channels, "id"),
-        ("warehouse_id", settings.warehouse_id, ReferenceKind::Warehouses, "id"),
-        ("price_list_id", settings.price_list_id, ReferenceKind::PriceLists, "id"),
-        ("order_status_id", settings.order_status_id, ReferenceKind::OrderStatuses, "statusId"),
+        (
+            "channel_id",
+            settings.channel_id,
+            ReferenceKind::Channels,
+            "id",
+        ),
+        (
+            "warehouse_id",
+            settings.warehouse_id,
+            ReferenceKind::Warehouses,
+            "id",
+        ),
+        (
+            "price_list_id",
+            settings.price_list_id,
+            ReferenceKind::PriceLists,
+            "id",
+        ),
+        (
+            "order_status_id",
+            settings.order_status_id,
+            ReferenceKind::OrderStatuses,
+            "statusId",
+        ),
     ];
     for (key, value, kind, field) in checks {
         let Some(value) = value else { continue };
-        let Some(items) = reference_items(store, account, kind).await? else { continue };
-        if !items.iter().any(|item| item.get(field).and_then(Value::as_i64) == Some(value)) {
+        let Some(items) = reference_items(store, account, kind).await? else {
+            continue;
+        };
+        if !items
+            .iter()
+            .any(|item| item.get(field).and_then(Value::as_i64) == Some(value))
+        {
             return Ok(Err(format!(
                 "setting {key} = {value} is no longer in this Brightpearl account; choose another with `pobridge settings SLUG set {key} ID`"
             )));
@@ -84,28 +189,40 @@ pub async fn check_defaults(store: &dyn Store, account: AccountId, settings: &Ac
     Ok(Ok(()))
 }
 
-/// The JSON Patch operations that set the account's fixed custom-field values.
-pub async fn custom_field_operations(store: &dyn Store, account: AccountId, settings: &AccountSettings) -> Result<Vec<CustomFieldOp>, StoreError> {
-    Ok(settings
+/// The JSON Patch operations that set the account's fixed custom-field
+/// values. Values were typed against the field metadata when they were set.
+pub fn custom_field_operations(settings: &AccountSettings) -> Vec<CustomFieldOp> {
+    settings
         .custom_fields
         .iter()
         .filter(|(_, value)| !value.is_null())
-        .map(|(code, value)| CustomFieldOp::Add { code: code.clone(), value: value.clone() })
-        .collect::<Vec<_>>())
-    .map(|operations| {
-        let _ = (store, account);
-        operations
-    })
+        .map(|(code, value)| CustomFieldOp::Add {
+            code: code.clone(),
+            value: value.clone(),
+        })
+        .collect()
 }
 
-async fn reference_items(store: &dyn Store, account: AccountId, kind: ReferenceKind) -> Result<Option<Vec<Value>>, StoreError> {
+async fn reference_items(
+    store: &dyn Store,
+    account: AccountId,
+    kind: ReferenceKind,
+) -> Result<Option<Vec<Value>>, StoreError> {
     Ok(store
         .reference_data(account, kind)
         .await?
         .and_then(|data| data.data.as_array().cloned()))
 }
 
-async fn reference_id(store: &dyn Store, account: AccountId, key: &str, value: &str, kind: ReferenceKind, field: &str, what: &'static str) -> Result<Result<Option<i64>, SettingError>, StoreError> {
+async fn reference_id(
+    store: &dyn Store,
+    account: AccountId,
+    key: &str,
+    value: &str,
+    kind: ReferenceKind,
+    field: &str,
+    what: &'static str,
+) -> Result<Result<Option<i64>, SettingError>, StoreError> {
     let id = match optional_integer(key, value) {
         Ok(Some(id)) => id,
         other => return Ok(other),
@@ -113,13 +230,25 @@ async fn reference_id(store: &dyn Store, account: AccountId, key: &str, value: &
     let Some(items) = reference_items(store, account, kind).await? else {
         return Ok(Err(not_loaded(key, value, what)));
     };
-    if items.iter().any(|item| item.get(field).and_then(Value::as_i64) == Some(id)) {
+    if items
+        .iter()
+        .any(|item| item.get(field).and_then(Value::as_i64) == Some(id))
+    {
         return Ok(Ok(Some(id)));
     }
-    Ok(Err(SettingError::NotInBrightpearl { key: key.to_owned(), value: value.to_owned(), what, known: list(&items, field) }))
+    Ok(Err(SettingError::NotInBrightpearl {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        what,
+        known: list(&items, field),
+    }))
 }
 
-async fn sales_order_status(store: &dyn Store, account: AccountId, value: &str) -> Result<Result<Option<i64>, SettingError>, StoreError> {
+async fn sales_order_status(
+    store: &dyn Store,
+    account: AccountId,
+    value: &str,
+) -> Result<Result<Option<i64>, SettingError>, StoreError> {
     let key = "order_status_id";
     let id = match optional_integer(key, value) {
         Ok(Some(id)) => id,
@@ -128,14 +257,32 @@ async fn sales_order_status(store: &dyn Store, account: AccountId, value: &str) 
     let Some(items) = reference_items(store, account, ReferenceKind::OrderStatuses).await? else {
         return Ok(Err(not_loaded(key, value, "order statuses")));
     };
-    let sales: Vec<Value> = items.into_iter().filter(|item| item.get("orderTypeCode").and_then(Value::as_str) == Some("SO")).collect();
-    if sales.iter().any(|item| item.get("statusId").and_then(Value::as_i64) == Some(id)) {
+    let sales: Vec<Value> = items
+        .into_iter()
+        .filter(|item| item.get("orderTypeCode").and_then(Value::as_str) == Some("SO"))
+        .collect();
+    if sales
+        .iter()
+        .any(|item| item.get("statusId").and_then(Value::as_i64) == Some(id))
+    {
         return Ok(Ok(Some(id)));
     }
-    Ok(Err(SettingError::NotInBrightpearl { key: key.to_owned(), value: value.to_owned(), what: "sales order statuses", known: list(&sales, "statusId") }))
+    Ok(Err(SettingError::NotInBrightpearl {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        what: "sales order statuses",
+        known: list(&sales, "statusId"),
+    }))
 }
 
-async fn reference_code(store: &dyn Store, account: AccountId, key: &str, value: &str, kind: ReferenceKind, what: &'static str) -> Result<Result<Option<String>, SettingError>, StoreError> {
+async fn reference_code(
+    store: &dyn Store,
+    account: AccountId,
+    key: &str,
+    value: &str,
+    kind: ReferenceKind,
+    what: &'static str,
+) -> Result<Result<Option<String>, SettingError>, StoreError> {
     if is_none(value) {
         return Ok(Ok(None));
     }
@@ -143,25 +290,55 @@ async fn reference_code(store: &dyn Store, account: AccountId, key: &str, value:
         return Ok(Err(not_loaded(key, value, what)));
     };
     let code = value.trim();
-    if items.iter().any(|item| code_of(item).as_deref() == Some(code)) {
+    if items
+        .iter()
+        .any(|item| code_of(item).as_deref() == Some(code))
+    {
         return Ok(Ok(Some(code.to_owned())));
     }
-    let known = items.iter().filter_map(code_of).collect::<Vec<_>>().join(", ");
-    Ok(Err(SettingError::NotInBrightpearl { key: key.to_owned(), value: value.to_owned(), what, known }))
+    let known = items
+        .iter()
+        .filter_map(code_of)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Err(SettingError::NotInBrightpearl {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        what,
+        known,
+    }))
 }
 
 /// Parses a custom-field value into the JSON its field type takes; `None` clears it.
-async fn custom_field(store: &dyn Store, account: AccountId, code: &str, value: &str) -> Result<Result<Option<Value>, SettingError>, StoreError> {
+async fn custom_field(
+    store: &dyn Store,
+    account: AccountId,
+    code: &str,
+    value: &str,
+) -> Result<Result<Option<Value>, SettingError>, StoreError> {
     let key = format!("custom_fields.{code}");
     if is_none(value) {
         return Ok(Ok(None));
     }
-    let Some(fields) = reference_items(store, account, ReferenceKind::OrderCustomFields).await? else {
+    let Some(fields) = reference_items(store, account, ReferenceKind::OrderCustomFields).await?
+    else {
         return Ok(Err(not_loaded(&key, value, "order custom fields")));
     };
-    let Some(field) = fields.iter().find(|field| field.get("code").and_then(Value::as_str) == Some(code)) else {
-        let known = fields.iter().filter_map(|field| field.get("code").and_then(Value::as_str)).collect::<Vec<_>>().join(", ");
-        return Ok(Err(SettingError::NotInBrightpearl { key, value: value.to_owned(), what: "order custom fields", known }));
+    let Some(field) = fields
+        .iter()
+        .find(|field| field.get("code").and_then(Value::as_str) == Some(code))
+    else {
+        let known = fields
+            .iter()
+            .filter_map(|field| field.get("code").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Ok(Err(SettingError::NotInBrightpearl {
+            key,
+            value: value.to_owned(),
+            what: "order custom fields",
+            known,
+        }));
     };
     Ok(typed_custom_value(&key, value, field).map(Some))
 }
@@ -170,9 +347,16 @@ async fn custom_field(store: &dyn Store, account: AccountId, code: &str, value: 
 /// TEXT and TEXT_AREA a string, INTEGER a number, YES_NO a boolean, DATE a
 /// date string, SELECT `{"id": n}` found by option id or option text.
 pub fn typed_custom_value(key: &str, value: &str, field: &Value) -> Result<Value, SettingError> {
-    let field_type = field.get("customFieldType").and_then(Value::as_str).unwrap_or("TEXT");
+    let field_type = field
+        .get("customFieldType")
+        .and_then(Value::as_str)
+        .unwrap_or("TEXT");
     match field_type {
-        "INTEGER" => value.trim().parse::<i64>().map(Value::from).map_err(|_| invalid(key, value, "a whole number")),
+        "INTEGER" => value
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| invalid(key, value, "a whole number")),
         "YES_NO" => boolean(key, value).map(Value::from),
         "DATE" => chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
             .map(|date| Value::from(date.format("%Y-%m-%d").to_string()))
@@ -186,11 +370,21 @@ fn select_option(key: &str, value: &str, field: &Value) -> Result<Value, Setting
     let options: Vec<(i64, String)> = match field.get("options") {
         Some(Value::Object(map)) => map
             .values()
-            .filter_map(|option| Some((option.get("id")?.as_i64()?, option.get("value")?.as_str()?.to_owned())))
+            .filter_map(|option| {
+                Some((
+                    option.get("id")?.as_i64()?,
+                    option.get("value")?.as_str()?.to_owned(),
+                ))
+            })
             .collect(),
         Some(Value::Array(items)) => items
             .iter()
-            .filter_map(|option| Some((option.get("id")?.as_i64()?, option.get("value")?.as_str()?.to_owned())))
+            .filter_map(|option| {
+                Some((
+                    option.get("id")?.as_i64()?,
+                    option.get("value")?.as_str()?.to_owned(),
+                ))
+            })
             .collect(),
         _ => Vec::new(),
     };
@@ -200,7 +394,11 @@ fn select_option(key: &str, value: &str, field: &Value) -> Result<Value, Setting
         .find(|(id, text)| id.to_string() == wanted || text.eq_ignore_ascii_case(wanted))
         .map(|(id, _)| serde_json::json!({ "id": id }))
         .ok_or_else(|| {
-            let known = options.iter().map(|(id, text)| format!("{id} ({text})")).collect::<Vec<_>>().join(", ");
+            let known = options
+                .iter()
+                .map(|(id, text)| format!("{id} ({text})"))
+                .collect::<Vec<_>>()
+                .join(", ");
             invalid(key, value, &format!("one of the options: {known}"))
         })
 }
@@ -209,7 +407,11 @@ fn optional_integer(key: &str, value: &str) -> Result<Option<i64>, SettingError>
     if is_none(value) {
         return Ok(None);
     }
-    value.trim().parse::<i64>().map(Some).map_err(|_| invalid(key, value, "a Brightpearl id (a whole number) or none"))
+    value
+        .trim()
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| invalid(key, value, "a Brightpearl id (a whole number) or none"))
 }
 
 fn boolean(key: &str, value: &str) -> Result<bool, SettingError> {
@@ -220,20 +422,37 @@ fn boolean(key: &str, value: &str) -> Result<bool, SettingError> {
     }
 }
 
-fn enum_value<T: serde::de::DeserializeOwned>(key: &str, value: &str, expected: &str) -> Result<T, SettingError> {
-    serde_json::from_value(Value::from(value.trim().to_ascii_lowercase())).map_err(|_| invalid(key, value, expected))
+fn enum_value<T: serde::de::DeserializeOwned>(
+    key: &str,
+    value: &str,
+    expected: &str,
+) -> Result<T, SettingError> {
+    serde_json::from_value(Value::from(value.trim().to_ascii_lowercase()))
+        .map_err(|_| invalid(key, value, expected))
 }
 
 fn invalid(key: &str, value: &str, expected: &str) -> SettingError {
-    SettingError::Invalid { key: key.to_owned(), value: value.to_owned(), expected: expected.to_owned() }
+    SettingError::Invalid {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: expected.to_owned(),
+    }
 }
 
 fn not_loaded(key: &str, value: &str, what: &'static str) -> SettingError {
-    SettingError::NotInBrightpearl { key: key.to_owned(), value: value.to_owned(), what, known: "(none loaded yet: connect Brightpearl and run `pobridge refresh SLUG`)".to_owned() }
+    SettingError::NotInBrightpearl {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        what,
+        known: "(none loaded yet: connect Brightpearl and run `pobridge refresh SLUG`)".to_owned(),
+    }
 }
 
 fn is_none(value: &str) -> bool {
-    matches!(value.trim().to_ascii_lowercase().as_str(), "" | "none" | "null")
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "" | "none" | "null"
+    )
 }
 
 fn code_of(item: &Value) -> Option<String> {
@@ -266,12 +485,19 @@ fn list(items: &[Value], field: &str) -> String {
 /// A readable summary of what changed between the synced revision and a new
 /// one: header total, delivery address and each line by line number.
 pub fn revision_diff(old: Option<&Value>, new: &Value) -> String {
-    let (Some(old), Ok(new)) = (old.and_then(|old| serde_json::from_value::<pobridge_cxml::OrderRequest>(old.clone()).ok()), serde_json::from_value::<pobridge_cxml::OrderRequest>(new.clone())) else {
+    let (Some(old), Ok(new)) = (
+        old.and_then(|old| serde_json::from_value::<pobridge_cxml::OrderRequest>(old.clone()).ok()),
+        serde_json::from_value::<pobridge_cxml::OrderRequest>(new.clone()),
+    ) else {
         return "the earlier revision is not available to compare".to_owned();
     };
     let mut changes = Vec::new();
     if old.header.total != new.header.total {
-        changes.push(format!("total {} → {}", money(old.header.total.as_ref()), money(new.header.total.as_ref())));
+        changes.push(format!(
+            "total {} → {}",
+            money(old.header.total.as_ref()),
+            money(new.header.total.as_ref())
+        ));
     }
     if old.header.ship_to != new.header.ship_to {
         changes.push("ship-to address changed".to_owned());
@@ -279,17 +505,39 @@ pub fn revision_diff(old: Option<&Value>, new: &Value) -> String {
     let key = |item: &pobridge_cxml::ItemOut| crate::products::line_number(item);
     for item in &new.items {
         match old.items.iter().find(|previous| key(previous) == key(item)) {
-            None => changes.push(format!("line {} added ({} × {})", key(item), item.quantity, item.item_id.supplier_part_id.trim())),
+            None => changes.push(format!(
+                "line {} added ({} × {})",
+                key(item),
+                item.quantity,
+                item.item_id.supplier_part_id.trim()
+            )),
             Some(previous) => {
                 if previous.quantity != item.quantity {
-                    changes.push(format!("line {} quantity {} → {}", key(item), previous.quantity, item.quantity));
+                    changes.push(format!(
+                        "line {} quantity {} → {}",
+                        key(item),
+                        previous.quantity,
+                        item.quantity
+                    ));
                 }
-                let price = |item: &pobridge_cxml::ItemOut| item.detail.as_ref().map(|detail| detail.unit_price.clone());
+                let price = |item: &pobridge_cxml::ItemOut| {
+                    item.detail.as_ref().map(|detail| detail.unit_price.clone())
+                };
                 if price(previous) != price(item) {
-                    changes.push(format!("line {} unit price {} → {}", key(item), money(price(previous).as_ref()), money(price(item).as_ref())));
+                    changes.push(format!(
+                        "line {} unit price {} → {}",
+                        key(item),
+                        money(price(previous).as_ref()),
+                        money(price(item).as_ref())
+                    ));
                 }
                 if previous.item_id.supplier_part_id != item.item_id.supplier_part_id {
-                    changes.push(format!("line {} part {} → {}", key(item), previous.item_id.supplier_part_id.trim(), item.item_id.supplier_part_id.trim()));
+                    changes.push(format!(
+                        "line {} part {} → {}",
+                        key(item),
+                        previous.item_id.supplier_part_id.trim(),
+                        item.item_id.supplier_part_id.trim()
+                    ));
                 }
             }
         }

@@ -15,7 +15,8 @@ use pobridge_brightpearl::{BrightpearlClient, BrightpearlError};
 use pobridge_core::{AccountId, BuyerId, Connection, ConnectionStatus, PoNumber};
 use pobridge_cxml::OrderRequest;
 use pobridge_store::{
-    Account, Job, JobOutcome, NewJob, OrderType, PoStatus, PoStatusUpdate, PurchaseOrder, Revision, RevisionStatus, StoreError,
+    Account, Job, JobOutcome, NewJob, OrderType, PoStatus, PoStatusUpdate, PurchaseOrder, Revision,
+    RevisionStatus, StoreError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -37,8 +38,16 @@ pub struct SyncPayload {
 
 /// The job that syncs one purchase order. Its key makes a second enqueue of
 /// the same order while one is unfinished a no-op.
-pub fn sync_job(account: AccountId, buyer: BuyerId, number: &PoNumber, now: DateTime<Utc>) -> NewJob {
-    let payload = SyncPayload { buyer, po_number: number.clone() };
+pub fn sync_job(
+    account: AccountId,
+    buyer: BuyerId,
+    number: &PoNumber,
+    now: DateTime<Utc>,
+) -> NewJob {
+    let payload = SyncPayload {
+        buyer,
+        po_number: number.clone(),
+    };
     NewJob {
         account,
         kind: SYNC_ORDER.to_owned(),
@@ -77,7 +86,11 @@ impl Engine {
     pub async fn run_sync_job(&self, job: &Job) -> JobOutcome {
         let payload: SyncPayload = match serde_json::from_value(job.payload.clone()) {
             Ok(payload) => payload,
-            Err(error) => return JobOutcome::Failed { error: format!("unreadable sync job payload: {error}") },
+            Err(error) => {
+                return JobOutcome::Failed {
+                    error: format!("unreadable sync job payload: {error}"),
+                }
+            }
         };
         let attempt = match self.load_attempt(job.account, &payload).await {
             Ok(Some(attempt)) => attempt,
@@ -89,21 +102,40 @@ impl Engine {
         match self.sync(&attempt).await {
             Ok(outcome) => outcome,
             Err(SyncError::Store(error)) => self.store_failure(job, error),
-            Err(SyncError::Brightpearl(error)) => self.brightpearl_failure(job, po, settings_retry_hours, error).await,
+            Err(SyncError::Brightpearl(error)) => {
+                self.brightpearl_failure(job, po, settings_retry_hours, error)
+                    .await
+            }
         }
     }
 
-    async fn load_attempt(&self, account: AccountId, payload: &SyncPayload) -> Result<Option<Attempt>, StoreError> {
+    async fn load_attempt(
+        &self,
+        account: AccountId,
+        payload: &SyncPayload,
+    ) -> Result<Option<Attempt>, StoreError> {
         let account = self.store.account(account).await?;
-        let Some(po) = self.store.purchase_order_by_number(account.id, payload.buyer, &payload.po_number).await? else {
+        let Some(po) = self
+            .store
+            .purchase_order_by_number(account.id, payload.buyer, &payload.po_number)
+            .await?
+        else {
             return Ok(None);
         };
         let revision = self.store.revision(account.id, po.latest_revision).await?;
-        let order: OrderRequest = serde_json::from_value(revision.order.clone()).map_err(|error| StoreError::Corrupt {
-            entity: "purchase order revision",
-            detail: error.to_string(),
-        })?;
-        Ok(Some(Attempt { account, po, revision, order }))
+        let order: OrderRequest =
+            serde_json::from_value(revision.order.clone()).map_err(|error| {
+                StoreError::Corrupt {
+                    entity: "purchase order revision",
+                    detail: error.to_string(),
+                }
+            })?;
+        Ok(Some(Attempt {
+            account,
+            po,
+            revision,
+            order,
+        }))
     }
 
     async fn sync(&self, attempt: &Attempt) -> Result<JobOutcome, SyncError> {
@@ -111,49 +143,122 @@ impl Engine {
             return self.sync_existing(attempt).await;
         }
         if attempt.revision.order_type == OrderType::Delete {
-            self.set_status(attempt, PoStatus::Cancelled, None, "cancelled by the buyer before a sales order was created").await?;
-            self.store.set_revision_status(attempt.account.id, attempt.revision.id, RevisionStatus::Synced).await?;
+            self.set_status(
+                attempt,
+                PoStatus::Cancelled,
+                None,
+                "cancelled by the buyer before a sales order was created",
+            )
+            .await?;
+            self.store
+                .set_revision_status(
+                    attempt.account.id,
+                    attempt.revision.id,
+                    RevisionStatus::Synced,
+                )
+                .await?;
             return Ok(JobOutcome::Done);
         }
 
         let Some(connection) = self.store.connection(attempt.account.id).await? else {
-            return self.pause(attempt, "Brightpearl is not connected; connect it to sync this order").await;
+            return self
+                .pause(
+                    attempt,
+                    "Brightpearl is not connected; connect it to sync this order",
+                )
+                .await;
         };
         if connection.status == ConnectionStatus::NeedsReauthorization {
-            return self.pause(attempt, "Brightpearl authorization was lost; reconnect Brightpearl to resume").await;
+            return self
+                .pause(
+                    attempt,
+                    "Brightpearl authorization was lost; reconnect Brightpearl to resume",
+                )
+                .await;
         }
-        let client = self.clients.client_for(attempt.account.id, connection.clone());
-        let dry_run = attempt.revision_is_test() && !(connection.is_sandbox || attempt.account.settings.sync_test_orders);
+        let client = self
+            .clients
+            .client_for(attempt.account.id, connection.clone());
+        let dry_run = attempt.revision_is_test()
+            && !(connection.is_sandbox || attempt.account.settings.sync_test_orders);
 
         if let Some(reference) = &attempt.po.create_attempted_ref {
-            if let Some(order_id) = self.recover(&client, &connection, reference, &attempt.po.number).await? {
-                self.record_created(attempt, order_id, "found the sales order an earlier attempt created").await?;
+            if let Some(order_id) = self
+                .recover(&client, &connection, reference, &attempt.po.number)
+                .await?
+            {
+                self.record_created(
+                    attempt,
+                    order_id,
+                    "found the sales order an earlier attempt created",
+                )
+                .await?;
                 return self.finish(attempt, &client, order_id).await;
             }
         }
         self.create(attempt, &client, &connection, dry_run).await
     }
 
-    async fn create(&self, attempt: &Attempt, client: &BrightpearlClient, connection: &Connection, dry_run: bool) -> Result<JobOutcome, SyncError> {
+    async fn create(
+        &self,
+        attempt: &Attempt,
+        client: &BrightpearlClient,
+        connection: &Connection,
+        dry_run: bool,
+    ) -> Result<JobOutcome, SyncError> {
         let account = &attempt.account;
-        let writes = if dry_run { Writes::DryRun } else { Writes::Allowed };
+        let writes = if dry_run {
+            Writes::DryRun
+        } else {
+            Writes::Allowed
+        };
         let now = self.clock.now();
-        let customer = resolve_customer(&*self.store, client, account.id, attempt.po.buyer_id, &account.settings, attempt.order.header.bill_to.as_ref(), writes, now).await?;
+        let customer = resolve_customer(
+            &*self.store,
+            client,
+            account.id,
+            attempt.po.buyer_id,
+            &account.settings,
+            attempt.order.header.bill_to.as_ref(),
+            writes,
+            now,
+        )
+        .await?;
         let customer_id = match customer {
             CustomerMatch::Found(id) => id,
             CustomerMatch::WouldCreate => 0,
-            CustomerMatch::Held(reason) => return self.hold(attempt, PoStatus::AwaitingCustomer, reason).await,
+            CustomerMatch::Held(reason) => {
+                return self.hold(attempt, PoStatus::AwaitingCustomer, reason).await
+            }
         };
 
-        let lines = match resolve_lines(&*self.store, client, account.id, attempt.po.buyer_id, &account.settings, &attempt.order.items).await? {
+        let lines = match resolve_lines(
+            &*self.store,
+            client,
+            account.id,
+            attempt.po.buyer_id,
+            &account.settings,
+            &attempt.order.items,
+        )
+        .await?
+        {
             LineMatch::Resolved(lines) => lines,
-            LineMatch::Held(reasons) => return self.hold(attempt, PoStatus::AwaitingMapping, format!("awaiting mapping: {}", reasons.join("; "))).await,
+            LineMatch::Held(reasons) => {
+                return self
+                    .hold(
+                        attempt,
+                        PoStatus::AwaitingMapping,
+                        format!("awaiting mapping: {}", reasons.join("; ")),
+                    )
+                    .await
+            }
         };
 
         let planned = match self.plan_order(attempt, customer_id, &lines).await? {
             Ok(planned) => planned,
             Err(reason) => {
-                self.set_status(attempt, PoStatus::Failed, Some(reason.clone()), &reason).await?;
+                self.set_status(attempt, PoStatus::Failed, Some(reason.clone()), &reason)
+                    .await?;
                 return Ok(JobOutcome::Failed { error: reason });
             }
         };
@@ -163,24 +268,48 @@ impl Engine {
                 "validated, not written: the buyer is in test mode and this Brightpearl account is not a sandbox ({} rows planned)",
                 planned.rows.len()
             );
-            self.set_status(attempt, PoStatus::Validated, Some(reason.clone()), &reason).await?;
-            self.store.set_revision_status(account.id, attempt.revision.id, RevisionStatus::Validated).await?;
+            self.set_status(attempt, PoStatus::Validated, Some(reason.clone()), &reason)
+                .await?;
+            self.store
+                .set_revision_status(account.id, attempt.revision.id, RevisionStatus::Validated)
+                .await?;
             return Ok(JobOutcome::Done);
         }
 
-        self.store.mark_create_attempted(account.id, attempt.po.id, &planned.external_ref, now).await?;
-        let request = crate::reference::sales_order_request(&planned, connection.installation_instance_id.as_deref());
-        let order_id = client.create_sales_order(&request).await.map_err(SyncError::Brightpearl)?;
-        self.record_created(attempt, order_id, &format!("created Brightpearl sales order {order_id}")).await?;
+        self.store
+            .mark_create_attempted(account.id, attempt.po.id, &planned.external_ref, now)
+            .await?;
+        let request = crate::reference::sales_order_request(
+            &planned,
+            connection.installation_instance_id.as_deref(),
+        );
+        let order_id = client
+            .create_sales_order(&request)
+            .await
+            .map_err(SyncError::Brightpearl)?;
+        self.record_created(
+            attempt,
+            order_id,
+            &format!("created Brightpearl sales order {order_id}"),
+        )
+        .await?;
         for warning in &planned.warnings {
-            self.event(attempt, PoStatus::Received, &format!("warning: {warning}")).await?;
+            self.event(attempt, PoStatus::Received, &format!("warning: {warning}"))
+                .await?;
         }
         self.finish(attempt, client, order_id).await
     }
 
-    async fn plan_order(&self, attempt: &Attempt, customer_id: i64, lines: &[crate::sales_order::ResolvedLine]) -> Result<Result<PlannedOrder, String>, SyncError> {
+    async fn plan_order(
+        &self,
+        attempt: &Attempt,
+        customer_id: i64,
+        lines: &[crate::sales_order::ResolvedLine],
+    ) -> Result<Result<PlannedOrder, String>, SyncError> {
         let account = &attempt.account;
-        if let Err(reason) = crate::settings::check_defaults(&*self.store, account.id, &account.settings).await? {
+        if let Err(reason) =
+            crate::settings::check_defaults(&*self.store, account.id, &account.settings).await?
+        {
             return Ok(Err(reason));
         }
         let tax_rates = crate::reference::tax_rates(&*self.store, account.id).await?;
@@ -196,10 +325,18 @@ impl Engine {
     }
 
     /// Applies the fixed custom-field values and marks the order synced.
-    async fn finish(&self, attempt: &Attempt, client: &BrightpearlClient, order_id: i64) -> Result<JobOutcome, SyncError> {
-        let operations = crate::settings::custom_field_operations(&*self.store, attempt.account.id, &attempt.account.settings).await?;
+    async fn finish(
+        &self,
+        attempt: &Attempt,
+        client: &BrightpearlClient,
+        order_id: i64,
+    ) -> Result<JobOutcome, SyncError> {
+        let operations = crate::settings::custom_field_operations(&attempt.account.settings);
         if !operations.is_empty() {
-            client.patch_order_custom_fields(order_id, &operations).await.map_err(SyncError::Brightpearl)?;
+            client
+                .patch_order_custom_fields(order_id, &operations)
+                .await
+                .map_err(SyncError::Brightpearl)?;
         }
         let update = PoStatusUpdate {
             status: PoStatus::Synced,
@@ -208,8 +345,16 @@ impl Engine {
             synced_revision: Some(attempt.revision.id),
             event: format!("synced as Brightpearl sales order {order_id}"),
         };
-        self.store.set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now()).await?;
-        self.store.set_revision_status(attempt.account.id, attempt.revision.id, RevisionStatus::Synced).await?;
+        self.store
+            .set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now())
+            .await?;
+        self.store
+            .set_revision_status(
+                attempt.account.id,
+                attempt.revision.id,
+                RevisionStatus::Synced,
+            )
+            .await?;
         tracing::info!(account.slug = %attempt.account.slug, po.id = %attempt.po.id, brightpearl.order_id = order_id, "purchase order synced");
         Ok(JobOutcome::Done)
     }
@@ -224,7 +369,12 @@ impl Engine {
                 return Ok(JobOutcome::Done);
             }
             let Some(client) = self.clients.client(account).await? else {
-                return self.pause(attempt, "Brightpearl is not connected; connect it to finish this order").await;
+                return self
+                    .pause(
+                        attempt,
+                        "Brightpearl is not connected; connect it to finish this order",
+                    )
+                    .await;
             };
             return self.finish(attempt, &client, order_id).await;
         }
@@ -233,7 +383,10 @@ impl Engine {
             Some(id) => Some(self.store.revision(account, id).await?),
             None => None,
         };
-        if synced.as_ref().is_some_and(|synced| synced.content_sha256 == attempt.revision.content_sha256) {
+        if synced
+            .as_ref()
+            .is_some_and(|synced| synced.content_sha256 == attempt.revision.content_sha256)
+        {
             let update = PoStatusUpdate {
                 status: attempt.po.status,
                 reason: attempt.po.reason.clone(),
@@ -241,12 +394,19 @@ impl Engine {
                 synced_revision: Some(attempt.revision.id),
                 event: "a resend with unchanged content; nothing to do".to_owned(),
             };
-            self.store.set_po_status(account, attempt.po.id, &update, self.clock.now()).await?;
-            self.store.set_revision_status(account, attempt.revision.id, RevisionStatus::Synced).await?;
+            self.store
+                .set_po_status(account, attempt.po.id, &update, self.clock.now())
+                .await?;
+            self.store
+                .set_revision_status(account, attempt.revision.id, RevisionStatus::Synced)
+                .await?;
             return Ok(JobOutcome::Done);
         }
 
-        let diff = crate::settings::revision_diff(synced.as_ref().map(|revision| &revision.order), &attempt.revision.order);
+        let diff = crate::settings::revision_diff(
+            synced.as_ref().map(|revision| &revision.order),
+            &attempt.revision.order,
+        );
         let reason = format!(
             "held for review: {} arrived after Brightpearl sales order {order_id} was created; apply it by hand and mark it handled. Changes: {diff}",
             match attempt.revision.order_type {
@@ -255,13 +415,27 @@ impl Engine {
                 OrderType::Delete => "a cancellation",
             }
         );
-        self.store.set_revision_status(account, attempt.revision.id, RevisionStatus::HeldForReview).await?;
-        self.set_status(attempt, PoStatus::HeldForReview, Some(reason.clone()), &reason).await?;
+        self.store
+            .set_revision_status(account, attempt.revision.id, RevisionStatus::HeldForReview)
+            .await?;
+        self.set_status(
+            attempt,
+            PoStatus::HeldForReview,
+            Some(reason.clone()),
+            &reason,
+        )
+        .await?;
         Ok(JobOutcome::Done)
     }
 
     /// Looks for a sales order an earlier attempt may have created.
-    async fn recover(&self, client: &BrightpearlClient, connection: &Connection, reference: &str, number: &PoNumber) -> Result<Option<i64>, SyncError> {
+    async fn recover(
+        &self,
+        client: &BrightpearlClient,
+        connection: &Connection,
+        reference: &str,
+        number: &PoNumber,
+    ) -> Result<Option<i64>, SyncError> {
         let by_external = client
             .find_orders_by_external_ref(reference, connection.installation_instance_id.as_deref())
             .await
@@ -269,15 +443,28 @@ impl Engine {
         if let Some(id) = by_external.into_iter().min() {
             return Ok(Some(id));
         }
-        let by_customer_ref = client.find_orders_by_customer_ref(number.as_str()).await.map_err(SyncError::Brightpearl)?;
+        let by_customer_ref = client
+            .find_orders_by_customer_ref(number.as_str())
+            .await
+            .map_err(SyncError::Brightpearl)?;
         Ok(by_customer_ref
             .into_iter()
-            .filter(|found| found.external_ref.as_deref().is_none_or(|external| external == reference))
+            .filter(|found| {
+                found
+                    .external_ref
+                    .as_deref()
+                    .is_none_or(|external| external == reference)
+            })
             .map(|found| found.id)
             .min())
     }
 
-    async fn record_created(&self, attempt: &Attempt, order_id: i64, message: &str) -> Result<(), SyncError> {
+    async fn record_created(
+        &self,
+        attempt: &Attempt,
+        order_id: i64,
+        message: &str,
+    ) -> Result<(), SyncError> {
         let update = PoStatusUpdate {
             status: PoStatus::Received,
             reason: None,
@@ -285,59 +472,138 @@ impl Engine {
             synced_revision: Some(attempt.revision.id),
             event: message.to_owned(),
         };
-        self.store.set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now()).await?;
+        self.store
+            .set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now())
+            .await?;
         Ok(())
     }
 
-    async fn hold(&self, attempt: &Attempt, status: PoStatus, reason: String) -> Result<JobOutcome, SyncError> {
-        self.set_status(attempt, status, Some(reason.clone()), &reason).await?;
+    async fn hold(
+        &self,
+        attempt: &Attempt,
+        status: PoStatus,
+        reason: String,
+    ) -> Result<JobOutcome, SyncError> {
+        self.set_status(attempt, status, Some(reason.clone()), &reason)
+            .await?;
         Ok(JobOutcome::Wait { reason })
     }
 
     async fn pause(&self, attempt: &Attempt, reason: &str) -> Result<JobOutcome, SyncError> {
-        self.hold(attempt, PoStatus::Paused, reason.to_owned()).await
+        self.hold(attempt, PoStatus::Paused, reason.to_owned())
+            .await
     }
 
-    async fn set_status(&self, attempt: &Attempt, status: PoStatus, reason: Option<String>, event: &str) -> Result<(), SyncError> {
-        let update = PoStatusUpdate { status, reason, brightpearl_order_id: None, synced_revision: None, event: event.to_owned() };
-        self.store.set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now()).await?;
+    async fn set_status(
+        &self,
+        attempt: &Attempt,
+        status: PoStatus,
+        reason: Option<String>,
+        event: &str,
+    ) -> Result<(), SyncError> {
+        let update = PoStatusUpdate {
+            status,
+            reason,
+            brightpearl_order_id: None,
+            synced_revision: None,
+            event: event.to_owned(),
+        };
+        self.store
+            .set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now())
+            .await?;
         Ok(())
     }
 
-    async fn event(&self, attempt: &Attempt, status: PoStatus, message: &str) -> Result<(), SyncError> {
-        let current = self.store.purchase_order(attempt.account.id, attempt.po.id).await?;
+    async fn event(
+        &self,
+        attempt: &Attempt,
+        status: PoStatus,
+        message: &str,
+    ) -> Result<(), SyncError> {
+        let current = self
+            .store
+            .purchase_order(attempt.account.id, attempt.po.id)
+            .await?;
         let update = PoStatusUpdate {
-            status: if current.status == status { status } else { current.status },
+            status: if current.status == status {
+                status
+            } else {
+                current.status
+            },
             reason: current.reason,
             brightpearl_order_id: None,
             synced_revision: None,
             event: message.to_owned(),
         };
-        self.store.set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now()).await?;
+        self.store
+            .set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now())
+            .await?;
         Ok(())
     }
 
     fn store_failure(&self, job: &Job, error: StoreError) -> JobOutcome {
         tracing::error!(job.id = %job.id, error = %error, "sync job hit a store error");
-        retry_or_fail(job, self.clock.now(), 72, true, format!("storage error: {error}"))
+        retry_or_fail(
+            job,
+            self.clock.now(),
+            72,
+            true,
+            format!("storage error: {error}"),
+        )
     }
 
-    async fn brightpearl_failure(&self, job: &Job, po: pobridge_core::PoId, retry_hours: u32, error: BrightpearlError) -> JobOutcome {
+    async fn brightpearl_failure(
+        &self,
+        job: &Job,
+        po: pobridge_core::PoId,
+        retry_hours: u32,
+        error: BrightpearlError,
+    ) -> JobOutcome {
         let now = self.clock.now();
         let message = error.to_string();
         let (outcome, status) = match classify(&error) {
-            FailureClass::Transient { counts } => (retry_or_fail(job, now, retry_hours, counts, message.clone()), PoStatus::Retrying),
-            FailureClass::Ambiguous => (retry_or_fail(job, now, retry_hours, true, message.clone()), PoStatus::Retrying),
+            FailureClass::Transient { counts } => (
+                retry_or_fail(job, now, retry_hours, counts, message.clone()),
+                PoStatus::Retrying,
+            ),
+            FailureClass::Ambiguous => (
+                retry_or_fail(job, now, retry_hours, true, message.clone()),
+                PoStatus::Retrying,
+            ),
             FailureClass::Reauthorize => {
                 self.lose_authorization(job.account).await;
-                (JobOutcome::Wait { reason: message.clone() }, PoStatus::Paused)
+                (
+                    JobOutcome::Wait {
+                        reason: message.clone(),
+                    },
+                    PoStatus::Paused,
+                )
             }
-            FailureClass::Permanent => (JobOutcome::Failed { error: message.clone() }, PoStatus::Failed),
+            FailureClass::Permanent => (
+                JobOutcome::Failed {
+                    error: message.clone(),
+                },
+                PoStatus::Failed,
+            ),
         };
-        let status = if matches!(outcome, JobOutcome::Failed { .. }) { PoStatus::Failed } else { status };
+        let status = if matches!(outcome, JobOutcome::Failed { .. }) {
+            PoStatus::Failed
+        } else {
+            status
+        };
         tracing::warn!(job.id = %job.id, po.id = %po, attempt = job.attempts + 1, error = %message, status = status.as_str(), "sync attempt failed");
-        let update = PoStatusUpdate { status, reason: Some(message.clone()), brightpearl_order_id: None, synced_revision: None, event: message };
-        if let Err(error) = self.store.set_po_status(job.account, po, &update, now).await {
+        let update = PoStatusUpdate {
+            status,
+            reason: Some(message.clone()),
+            brightpearl_order_id: None,
+            synced_revision: None,
+            event: message,
+        };
+        if let Err(error) = self
+            .store
+            .set_po_status(job.account, po, &update, now)
+            .await
+        {
             tracing::error!(job.id = %job.id, error = %error, "could not record the sync failure");
         }
         outcome
@@ -353,7 +619,9 @@ impl Engine {
                 tracing::warn!(account.id = %account, "Brightpearl authorization lost; the account's queue is paused until it reconnects");
             }
             Ok(None) => {}
-            Err(error) => tracing::error!(account.id = %account, error = %error, "could not load the Brightpearl connection"),
+            Err(error) => {
+                tracing::error!(account.id = %account, error = %error, "could not load the Brightpearl connection")
+            }
         }
     }
 }

@@ -29,7 +29,12 @@ pub struct Worker {
 impl Worker {
     /// `id` names this worker in job claims; use one per process.
     pub fn new(engine: Engine, id: impl Into<String>) -> Self {
-        Self { wake: engine.wake.clone(), engine, id: id.into(), idle_poll: Duration::from_millis(500) }
+        Self {
+            wake: engine.wake.clone(),
+            engine,
+            id: id.into(),
+            idle_poll: Duration::from_millis(500),
+        }
     }
 
     /// Claims one batch of due jobs, runs them concurrently and returns how
@@ -37,7 +42,12 @@ impl Worker {
     pub async fn run_once(&self) -> usize {
         let now = self.engine.clock.now();
         let config = &self.engine.config;
-        let jobs = match self.engine.store.claim_jobs(&self.id, now, config.job_lease, config.job_batch).await {
+        let jobs = match self
+            .engine
+            .store
+            .claim_jobs(&self.id, now, config.job_lease, config.job_batch)
+            .await
+        {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::error!(worker = %self.id, error = %error, "could not claim jobs");
@@ -80,17 +90,28 @@ impl Worker {
         let outcome = match job.kind.as_str() {
             SYNC_ORDER => self.engine.run_sync_job(&job).await,
             REFRESH_REFERENCE => self.engine.run_refresh_job(&job).await,
-            other => JobOutcome::Failed { error: format!("unknown job kind {other:?}") },
+            other => JobOutcome::Failed {
+                error: format!("unknown job kind {other:?}"),
+            },
         };
         let duration_ms = started.elapsed().as_millis() as u64;
         match &outcome {
             JobOutcome::Done => tracing::info!(duration_ms, "job done"),
-            JobOutcome::Retry { run_at, error, .. } => tracing::warn!(duration_ms, %run_at, %error, "job will retry"),
-            JobOutcome::Wait { reason } => tracing::info!(duration_ms, %reason, "job waits for a person"),
+            JobOutcome::Retry { run_at, error, .. } => {
+                tracing::warn!(duration_ms, %run_at, %error, "job will retry")
+            }
+            JobOutcome::Wait { reason } => {
+                tracing::info!(duration_ms, %reason, "job waits for a person")
+            }
             JobOutcome::Failed { error } => tracing::warn!(duration_ms, %error, "job failed"),
         }
         let now = self.engine.clock.now();
-        match self.engine.store.finish_job(job.id, &self.id, &outcome, now).await {
+        match self
+            .engine
+            .store
+            .finish_job(job.id, &self.id, &outcome, now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => tracing::warn!("job claim had expired; another worker owns it now"),
             Err(error) => tracing::error!(error = %error, "could not record the job outcome"),
