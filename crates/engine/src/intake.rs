@@ -25,7 +25,8 @@ pub struct IntakeRequest {
     /// The per-buyer URL token, when the request used a buyer's own URL.
     pub url_token: Option<String>,
     pub content_type: Option<String>,
-    pub body: Vec<u8>,
+    /// The body exactly as received; shared, not copied, on its way through.
+    pub body: bytes::Bytes,
 }
 
 /// The answer: the HTTP status equals the cXML status code.
@@ -400,7 +401,7 @@ struct Received {
 fn split_multipart(
     request: &IntakeRequest,
     limits: &pobridge_cxml::Limits,
-) -> Result<(Vec<u8>, Vec<NewAttachment>), ReadError> {
+) -> Result<(bytes::Bytes, Vec<NewAttachment>), ReadError> {
     let content_type = request.content_type.as_deref().unwrap_or("");
     if !content_type
         .trim_start()
@@ -419,7 +420,7 @@ fn split_multipart(
             bytes: part.bytes,
         })
         .collect();
-    Ok((document.cxml, attachments))
+    Ok((bytes::Bytes::from(document.cxml), attachments))
 }
 
 fn find_by_token<'a>(buyers: &'a [Buyer], token: &str) -> Option<&'a Buyer> {

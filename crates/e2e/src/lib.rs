@@ -1,0 +1,243 @@
+//! A test harness that runs pobridge for real on loopback: the web layer,
+//! the engine and its worker, a SQLite store in a temporary folder and the
+//! sandbox Brightpearl, each bound to port 0.
+
+pub mod corpus;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use pobridge_brightpearl::ClientConfig;
+use pobridge_core::{
+    api_base_from_domain, AccountSlug, Clock, Connection, ConnectionAuth, ConnectionStatus,
+    SystemClock,
+};
+use pobridge_engine::worker::Worker;
+use pobridge_engine::{ClientPool, Engine, EngineConfig};
+use pobridge_sandbox::{Sandbox, SandboxConfig};
+use pobridge_store::{Account, Buyer, BuyerMode, CredentialRef, NewBuyer, Store};
+
+/// Account slug every harness starts with.
+pub const ACCOUNT: &str = "acme";
+
+/// One running pobridge with its sandbox Brightpearl.
+pub struct TestApp {
+    /// Base URL of pobridge, such as `http://127.0.0.1:41234`.
+    pub base_url: String,
+    pub sandbox: Sandbox,
+    /// Base URL of the sandbox Brightpearl.
+    pub sandbox_url: String,
+    pub engine: Engine,
+    pub worker: Worker,
+    pub account: Account,
+    /// The Brightpearl account code the sandbox knows this account by.
+    pub brightpearl_code: String,
+    pub database: PathBuf,
+    pub http: reqwest::Client,
+    _directory: tempfile::TempDir,
+}
+
+/// Knobs of [`TestApp::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub sandbox: SandboxConfig,
+    pub engine: Option<EngineConfig>,
+}
+
+impl TestApp {
+    /// Starts pobridge on a fresh SQLite file, with one account connected
+    /// to its own sandbox Brightpearl account and its reference data loaded.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Result<Self> {
+        let directory = tempfile::tempdir()?;
+        let database = directory.path().join("pobridge.db");
+        let store = pobridge_store::open(&format!("sqlite://{}", database.display())).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+        let mut sandbox_config = options.sandbox.clone();
+        let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let sandbox_url = format!("http://{}", sandbox_listener.local_addr()?);
+        sandbox_config.api_domain = sandbox_url.clone();
+        let app_ref = sandbox_config.app_ref.clone();
+        let sandbox = Sandbox::new(sandbox_config, clock.clone());
+        serve(sandbox_listener, sandbox.router());
+
+        let client_config = ClientConfig {
+            token_url_template: format!("{sandbox_url}/token/{{account}}"),
+            authorize_url_template: format!("{sandbox_url}/authorize/{{account}}"),
+            app_ref,
+            ..ClientConfig::default()
+        };
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        let clients = ClientPool::new(http.clone(), client_config, store.clone(), clock.clone());
+        let engine = Engine::new(
+            store.clone(),
+            clock.clone(),
+            clients,
+            options.engine.clone().unwrap_or_default(),
+        );
+        let worker = Worker::new(engine.clone(), "test-worker");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address: SocketAddr = listener.local_addr()?;
+        serve(
+            listener,
+            pobridge_web::router(pobridge_web::AppState {
+                engine: engine.clone(),
+            }),
+        );
+
+        let slug = AccountSlug::parse(ACCOUNT)?;
+        let account = store
+            .create_account(&slug, "ops@acme.example", clock.now())
+            .await?;
+        let brightpearl_code = "acmesandbox".to_owned();
+        let grant = sandbox.connect(&brightpearl_code);
+        let connection = Connection {
+            account_code: brightpearl_code.clone(),
+            api_base: api_base_from_domain(&grant.api_domain),
+            auth: ConnectionAuth::OAuth {
+                access_token: grant.access_token.clone(),
+                refresh_token: grant.refresh_token.clone(),
+                expires_at: clock.now() + chrono::Duration::seconds(grant.expires_in as i64),
+            },
+            installation_instance_id: Some(grant.installation_instance_id.clone()),
+            is_sandbox: true,
+            status: ConnectionStatus::Connected,
+            connected_at: clock.now(),
+        };
+        store.save_connection(account.id, &connection).await?;
+        engine
+            .refresh_reference(account.id)
+            .await
+            .context("refreshing sandbox reference data")?;
+
+        Ok(Self {
+            base_url: format!("http://{address}"),
+            sandbox,
+            sandbox_url,
+            engine,
+            worker,
+            account,
+            brightpearl_code,
+            database,
+            http,
+            _directory: directory,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.engine.store
+    }
+
+    /// Sets account settings as `pobridge settings SLUG set` would, failing on a rejected value.
+    pub async fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let updated = pobridge_engine::settings::apply(
+            &**self.store(),
+            self.account.id,
+            &self.account.settings,
+            key,
+            value,
+        )
+        .await?
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+        self.store()
+            .save_settings(self.account.id, &updated)
+            .await?;
+        self.account = self.store().account(self.account.id).await?;
+        Ok(())
+    }
+
+    /// Adds a buyer with these credentials, or returns the existing one of that name.
+    pub async fn buyer(&self, new: NewBuyer) -> Result<Buyer> {
+        if let Ok(buyer) = self.store().buyer_by_name(self.account.id, &new.name).await {
+            return Ok(buyer);
+        }
+        Ok(self
+            .store()
+            .create_buyer(self.account.id, &new, self.engine.clock.now())
+            .await?)
+    }
+
+    /// Posts a cXML body to the account's order URL and returns the HTTP
+    /// status and body.
+    pub async fn post_cxml(&self, body: Vec<u8>) -> Result<(u16, String)> {
+        self.post_to(
+            &format!("{}/cxml/{ACCOUNT}", self.base_url),
+            "text/xml; charset=UTF-8",
+            body,
+        )
+        .await
+    }
+
+    pub async fn post_to(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, String)> {
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await?))
+    }
+
+    /// Runs the worker until no job is due, at most `max_rounds` batches.
+    pub async fn drain(&self, max_rounds: usize) -> usize {
+        let mut total = 0;
+        for _ in 0..max_rounds {
+            let ran = self.worker.run_once().await;
+            if ran == 0 {
+                break;
+            }
+            total += ran;
+        }
+        total
+    }
+}
+
+/// A buyer built from a document's header credentials.
+pub fn buyer_from_header(
+    name: &str,
+    header: &pobridge_cxml::Header,
+    secret: &str,
+    mode: BuyerMode,
+) -> NewBuyer {
+    let credential = |list: &[pobridge_cxml::Credential]| {
+        let first = &list[0];
+        CredentialRef {
+            domain: first.domain.clone(),
+            identity: first.identity.clone(),
+        }
+    };
+    NewBuyer {
+        name: name.to_owned(),
+        from: credential(&header.from),
+        to: credential(&header.to),
+        sender: credential(&header.sender),
+        shared_secret: Some(secret.to_owned()),
+        url_token: None,
+        mode,
+        invoice_url: None,
+    }
+}
+
+fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "test server stopped");
+        }
+    });
+}

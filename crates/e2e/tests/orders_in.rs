@@ -1,0 +1,313 @@
+//! Every corpus purchase order, posted to a running pobridge, becomes one
+//! Brightpearl sales order in the sandbox or is held naming what is missing.
+
+use std::collections::BTreeMap;
+
+use pobridge_cxml::{Body, Limits, OrderRequest};
+use pobridge_e2e::corpus::{order_documents, with_sender_secret};
+use pobridge_e2e::{buyer_from_header, TestApp};
+use pobridge_store::{BuyerMode, PoFilter, PoStatus};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// A corpus document prepared for posting: its buyer and the bytes sent.
+struct Prepared {
+    name: String,
+    body: Vec<u8>,
+    order: OrderRequest,
+}
+
+/// Adds one buyer per From identity (test mode if any of its documents is a
+/// test document) and gives documents without a SharedSecret the buyer's.
+async fn prepare(app: &TestApp) -> Vec<Prepared> {
+    let documents = order_documents();
+    assert_eq!(
+        documents.len(),
+        7,
+        "the corpus has seven OrderRequest documents"
+    );
+
+    let mut buyers: BTreeMap<String, (String, BuyerMode)> = BTreeMap::new();
+    let mut parsed = Vec::new();
+    for (name, bytes) in &documents {
+        let envelope = pobridge_cxml::read_envelope(bytes, &Limits::default())
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+        let header = envelope
+            .header
+            .clone()
+            .expect("every corpus order has a header");
+        let Body::OrderRequest {
+            deployment_test,
+            order,
+        } = envelope.body.clone()
+        else {
+            panic!("{name} is not an OrderRequest");
+        };
+        let from = header.from[0].identity.clone();
+        let secret = header.sender.iter().find_map(|credential| {
+            credential
+                .shared_secret
+                .as_ref()
+                .map(|secret| secret.expose().to_owned())
+        });
+        let entry = buyers
+            .entry(from.clone())
+            .or_insert_with(|| (format!("test-secret-{}", from.len()), BuyerMode::Production));
+        if let Some(secret) = secret {
+            entry.0 = secret;
+        }
+        if deployment_test {
+            entry.1 = BuyerMode::Test;
+        }
+        parsed.push((name.clone(), bytes.clone(), header, order));
+    }
+
+    let mut prepared = Vec::new();
+    for (name, bytes, header, order) in parsed {
+        let from = header.from[0].identity.clone();
+        let (secret, mode) = buyers[&from].clone();
+        app.buyer(buyer_from_header(&from, &header, &secret, mode))
+            .await
+            .expect("buyer is stored");
+        prepared.push(Prepared {
+            name,
+            body: with_sender_secret(&bytes, &secret),
+            order,
+        });
+    }
+    prepared
+}
+
+/// Chooses the first channel and warehouse, a default tax code and a
+/// shipping nominal code from the sandbox's reference data.
+async fn configure(app: &mut TestApp) {
+    let store = app.store().clone();
+    let account = app.account.id;
+    let first_id = |items: &Value, field: &str| {
+        items
+            .as_array()
+            .and_then(|items| items.first())
+            .and_then(|item| item.get(field))
+            .and_then(Value::as_i64)
+            .expect("reference data has items")
+    };
+    let channels = store
+        .reference_data(account, pobridge_store::ReferenceKind::Channels)
+        .await
+        .unwrap()
+        .unwrap()
+        .data;
+    let warehouses = store
+        .reference_data(account, pobridge_store::ReferenceKind::Warehouses)
+        .await
+        .unwrap()
+        .unwrap()
+        .data;
+    let tax_codes = store
+        .reference_data(account, pobridge_store::ReferenceKind::TaxCodes)
+        .await
+        .unwrap()
+        .unwrap()
+        .data;
+    let nominal_codes = store
+        .reference_data(account, pobridge_store::ReferenceKind::NominalCodes)
+        .await
+        .unwrap()
+        .unwrap()
+        .data;
+    let zero_rated = tax_codes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|code| code.get("rate").is_none())
+        .and_then(|code| code.get("code"))
+        .and_then(Value::as_str)
+        .expect("the sandbox has a tax code without a rate")
+        .to_owned();
+    let nominal = nominal_codes.as_array().unwrap()[0]
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+
+    app.set("channel_id", &first_id(&channels, "id").to_string())
+        .await
+        .unwrap();
+    app.set("warehouse_id", &first_id(&warehouses, "id").to_string())
+        .await
+        .unwrap();
+    app.set("default_tax_code", &zero_rated).await.unwrap();
+    app.set("shipping_nominal_code", &nominal).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corpus_orders_sync_or_hold_then_release() {
+    let mut app = TestApp::start().await.expect("pobridge starts");
+    configure(&mut app).await;
+    let documents = prepare(&app).await;
+
+    for document in &documents {
+        let (status, body) = app.post_cxml(document.body.clone()).await.unwrap();
+        assert_eq!(status, 200, "{}: {body}", document.name);
+        assert!(body.contains(r#"code="200""#), "{}: {body}", document.name);
+    }
+    app.drain(100).await;
+
+    let orders = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        orders.len(),
+        6,
+        "seven documents, two of them revisions of one PO"
+    );
+    for po in &orders {
+        eprintln!(
+            "PO {} after the first drain: {:?}: {:?}",
+            po.number, po.status, po.reason
+        );
+        match po.status {
+            PoStatus::Synced => {}
+            PoStatus::AwaitingMapping => {
+                let reason = po.reason.clone().unwrap_or_default();
+                assert!(
+                    reason.contains("no Brightpearl product has SKU"),
+                    "PO {}: {reason}",
+                    po.number
+                );
+            }
+            other => panic!("PO {} ended {:?}: {:?}", po.number, other, po.reason),
+        }
+    }
+
+    map_every_unmapped_item(&app).await;
+    app.drain(100).await;
+
+    let orders = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap();
+    let sandbox_orders = app.sandbox.sales_orders(&app.brightpearl_code);
+    assert_eq!(sandbox_orders.len(), orders.len(), "one sales order per PO");
+    for po in &orders {
+        assert_eq!(
+            po.status,
+            PoStatus::Synced,
+            "PO {} is {:?}: {:?}",
+            po.number,
+            po.status,
+            po.reason
+        );
+        let revision = app
+            .store()
+            .revision(app.account.id, po.latest_revision)
+            .await
+            .unwrap();
+        let order: OrderRequest = serde_json::from_value(revision.order).unwrap();
+        let id = po
+            .brightpearl_order_id
+            .expect("synced PO has a sales order");
+        let sales_order = sandbox_orders
+            .iter()
+            .find(|candidate| candidate["id"].as_i64() == Some(id))
+            .expect("the sales order exists");
+        assert_matches_po(&order, sales_order);
+    }
+    let _ = documents;
+}
+
+/// Maps every Coupa item that no product matches to a sandbox product, the
+/// way `pobridge items map` does, which releases the waiting orders.
+async fn map_every_unmapped_item(app: &TestApp) {
+    let products = app
+        .store()
+        .list_products(app.account.id, 1000, 0)
+        .await
+        .unwrap();
+    let candidate = products
+        .iter()
+        .find(|product| !product.stock_tracked && product.sku.is_some())
+        .expect("the sandbox has a product that is not stock-tracked");
+    let items = pobridge_engine::admin::list_items(&app.engine, pobridge_e2e::ACCOUNT, true)
+        .await
+        .unwrap();
+    assert!(!items.is_empty(), "some corpus items are unmapped");
+    for item in items {
+        let request = pobridge_engine::admin::MapItem {
+            coupa_part_id: item.part_id.clone(),
+            unit_of_measure: None,
+            buyer: None,
+            brightpearl: candidate.sku.clone().unwrap(),
+            quantity_factor: None,
+        };
+        pobridge_engine::admin::map_item(&app.engine, pobridge_e2e::ACCOUNT, &request)
+            .await
+            .unwrap();
+    }
+}
+
+fn assert_matches_po(order: &OrderRequest, sales_order: &Value) {
+    let number = &order.header.order_id;
+    assert_eq!(
+        sales_order["reference"].as_str(),
+        Some(number.as_str()),
+        "customer reference of PO {number}"
+    );
+    let currency = order
+        .header
+        .total
+        .as_ref()
+        .map(|total| total.currency.clone())
+        .unwrap();
+    assert_eq!(
+        sales_order["currency"]["orderCurrencyCode"].as_str(),
+        Some(currency.as_str()),
+        "currency of PO {number}"
+    );
+
+    let rows: Vec<&Value> = sales_order["orderRows"]
+        .as_object()
+        .expect("orderRows is an object")
+        .values()
+        .collect();
+    for item in &order.items {
+        let price = item.detail.as_ref().unwrap().unit_price.amount;
+        let net = (item.quantity * price).round_dp(2);
+        let found = rows.iter().any(|row| {
+            let quantity: Decimal = row["quantity"]["magnitude"]
+                .as_str()
+                .and_then(|text| text.parse().ok())
+                .unwrap_or_default();
+            let row_net: Decimal = row["rowValue"]["rowNet"]["value"]
+                .as_str()
+                .and_then(|text| text.parse().ok())
+                .unwrap_or_default();
+            quantity == item.quantity && row_net.round_dp(2) == net
+        });
+        assert!(
+            found,
+            "PO {number} line {:?}: no row with quantity {} and net {net} in {rows:?}",
+            item.line_number, item.quantity
+        );
+    }
+
+    if let Some(ship_to) = &order.header.ship_to {
+        let postal = ship_to.postal_address.as_ref().unwrap();
+        let delivery = &sales_order["parties"]["delivery"];
+        assert_eq!(
+            delivery["addressLine1"].as_str().map(str::trim),
+            postal.streets.first().map(|street| street.trim()),
+            "delivery street of PO {number}"
+        );
+        if let Some(code) = &postal.postal_code {
+            assert_eq!(
+                delivery["postalCode"].as_str(),
+                Some(code.trim()),
+                "delivery postal code of PO {number}"
+            );
+        }
+    }
+}
