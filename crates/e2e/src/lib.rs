@@ -44,6 +44,8 @@ pub struct TestApp {
 pub struct Options {
     pub sandbox: SandboxConfig,
     pub engine: Option<EngineConfig>,
+    /// Drive pobridge and the sandbox with this clock instead of the wall clock.
+    pub clock: Option<pobridge_core::ManualClock>,
 }
 
 impl TestApp {
@@ -57,7 +59,10 @@ impl TestApp {
         let directory = tempfile::tempdir()?;
         let database = directory.path().join("pobridge.db");
         let store = pobridge_store::open(&format!("sqlite://{}", database.display())).await?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = match &options.clock {
+            Some(manual) => Arc::new(manual.clone()),
+            None => Arc::new(SystemClock),
+        };
 
         let mut sandbox_config = options.sandbox.clone();
         let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -240,4 +245,127 @@ fn serve(listener: tokio::net::TcpListener, router: axum::Router) {
             tracing::error!(%error, "test server stopped");
         }
     });
+}
+
+/// Adds one buyer per From identity of the corpus orders and returns each
+/// document ready to post, with the buyer's SharedSecret added where the
+/// document carries none. A buyer is in test mode when `all_test` is set or
+/// any of its documents is a test document.
+pub async fn add_corpus_buyers(app: &TestApp, all_test: bool) -> Result<Vec<(String, Vec<u8>)>> {
+    use std::collections::BTreeMap;
+
+    let mut buyers: BTreeMap<String, (Option<String>, BuyerMode, pobridge_cxml::Header)> =
+        BTreeMap::new();
+    let documents = corpus::order_documents();
+    for (name, bytes) in &documents {
+        let envelope = pobridge_cxml::read_envelope(bytes, &pobridge_cxml::Limits::default())
+            .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
+        let header = envelope.header.context("corpus orders have a header")?;
+        let test = all_test
+            || matches!(
+                envelope.body,
+                pobridge_cxml::Body::OrderRequest {
+                    deployment_test: true,
+                    ..
+                }
+            );
+        let secret = header.sender.iter().find_map(|credential| {
+            credential
+                .shared_secret
+                .as_ref()
+                .map(|secret| secret.expose().to_owned())
+        });
+        let entry = buyers.entry(header.from[0].identity.clone()).or_insert((
+            None,
+            BuyerMode::Production,
+            header.clone(),
+        ));
+        if entry.0.is_none() {
+            entry.0 = secret;
+        }
+        if test {
+            entry.1 = BuyerMode::Test;
+        }
+    }
+
+    let mut secrets = BTreeMap::new();
+    for (from, (secret, mode, header)) in buyers {
+        let secret = secret.unwrap_or_else(|| format!("test-secret-for-{}", from.len()));
+        app.buyer(buyer_from_header(&from, &header, &secret, mode))
+            .await?;
+        secrets.insert(from, secret);
+    }
+
+    let mut prepared = Vec::new();
+    for (name, bytes) in documents {
+        let envelope = pobridge_cxml::read_envelope(&bytes, &pobridge_cxml::Limits::default())
+            .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
+        let from = envelope.header.context("corpus orders have a header")?.from[0]
+            .identity
+            .clone();
+        prepared.push((name, corpus::with_sender_secret(&bytes, &secrets[&from])));
+    }
+    Ok(prepared)
+}
+
+/// Maps every part of the corpus orders to one sandbox product that is not
+/// stock-tracked, as `pobridge items map` does.
+pub async fn map_corpus_parts(app: &TestApp) -> Result<()> {
+    let product = app
+        .store()
+        .list_products(app.account.id, 1000, 0)
+        .await?
+        .into_iter()
+        .find(|product| !product.stock_tracked && product.sku.is_some())
+        .context("the sandbox has a product that is not stock-tracked")?;
+    for (name, bytes) in corpus::order_documents() {
+        let envelope = pobridge_cxml::read_envelope(&bytes, &pobridge_cxml::Limits::default())
+            .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
+        let pobridge_cxml::Body::OrderRequest { order, .. } = envelope.body else {
+            continue;
+        };
+        for item in order.items {
+            let part = item.item_id.supplier_part_id.trim().to_owned();
+            if part.is_empty() {
+                continue;
+            }
+            let request = pobridge_engine::admin::MapItem {
+                coupa_part_id: part,
+                unit_of_measure: None,
+                buyer: None,
+                brightpearl: product.sku.clone().unwrap_or_default(),
+                quantity_factor: None,
+            };
+            pobridge_engine::admin::map_item(&app.engine, ACCOUNT, &request).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Chooses the first channel and warehouse, the zero-rated tax code `Z` and
+/// leaves shipping out, so a corpus order needs nothing else to sync.
+pub async fn configure_defaults(app: &mut TestApp) -> Result<()> {
+    let store = app.store().clone();
+    let first_id = |data: Option<pobridge_store::ReferenceData>| -> Result<String> {
+        let data = data.context("reference data is loaded")?;
+        Ok(data.data[0]["id"]
+            .as_i64()
+            .context("reference items have ids")?
+            .to_string())
+    };
+    let channel = first_id(
+        store
+            .reference_data(app.account.id, pobridge_store::ReferenceKind::Channels)
+            .await?,
+    )?;
+    let warehouse = first_id(
+        store
+            .reference_data(app.account.id, pobridge_store::ReferenceKind::Warehouses)
+            .await?,
+    )?;
+    app.set("channel_id", &channel).await?;
+    app.set("warehouse_id", &warehouse).await?;
+    app.set("default_tax_code", "Z").await?;
+    app.set("shipping", "omit").await?;
+    Ok(())
 }

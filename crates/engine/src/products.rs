@@ -7,9 +7,9 @@
 //! search on a miss. Anything else holds the line with the reason.
 
 use pobridge_brightpearl::{BrightpearlClient, IdentifierColumn, ProductQuery};
-use pobridge_core::{AccountId, AccountSettings, BrightpearlIdField, BuyerId, CoupaIdField};
+use pobridge_core::{AccountId, BrightpearlIdField, BuyerId, CoupaIdField};
 use pobridge_cxml::ItemOut;
-use pobridge_store::{CoupaItem, ItemMapping, Product, Store};
+use pobridge_store::{Account, CoupaItem, ItemMapping, Product, Store};
 use rust_decimal::Decimal;
 
 use crate::sales_order::ResolvedLine;
@@ -72,15 +72,14 @@ pub enum LineMatch {
 pub async fn resolve_lines(
     store: &dyn Store,
     client: &BrightpearlClient,
-    account: AccountId,
+    account: &Account,
     buyer: BuyerId,
-    settings: &AccountSettings,
     items: &[ItemOut],
 ) -> Result<LineMatch, SyncError> {
     let mut resolved = Vec::with_capacity(items.len());
     let mut held = Vec::new();
     for item in items {
-        match resolve_line(store, client, account, buyer, settings, item).await? {
+        match resolve_line(store, client, account, buyer, item).await? {
             Ok(line) => resolved.push(line),
             Err(reason) => held.push(reason),
         }
@@ -95,11 +94,13 @@ pub async fn resolve_lines(
 async fn resolve_line(
     store: &dyn Store,
     client: &BrightpearlClient,
-    account: AccountId,
+    account: &Account,
     buyer: BuyerId,
-    settings: &AccountSettings,
     item: &ItemOut,
 ) -> Result<Result<ResolvedLine, String>, SyncError> {
+    let settings = &account.settings;
+    let slug = &account.slug;
+    let account = account.id;
     let number = line_number(item);
     let part = item.item_id.supplier_part_id.trim();
     let unit = item
@@ -122,7 +123,7 @@ async fn resolve_line(
     }
     if !mappings.is_empty() {
         return Ok(Err(format!(
-            "{label}: mapped for other units only; map unit {unit} with `pobridge items map SLUG --coupa {part} --uom {unit} --brightpearl SKU`"
+            "{label}: mapped for other units only; map unit {unit} with `pobridge items map {slug} --coupa {part} --uom {unit} --brightpearl SKU`"
         )));
     }
 
@@ -148,7 +149,7 @@ async fn resolve_line(
     match products.as_slice() {
         [product] => Ok(check_quantity(&label, item, Some(product), product.product_id, Decimal::ONE)),
         [] => Ok(Err(format!(
-            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map SLUG --coupa {part} --brightpearl SKU`",
+            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map {slug} --coupa {part} --brightpearl SKU`",
             brightpearl_field_name(settings.brightpearl_id_field)
         ))),
         [first, second, ..] => Ok(Err(format!(

@@ -235,22 +235,16 @@ impl Engine {
         let lines = match resolve_lines(
             &*self.store,
             client,
-            account.id,
+            account,
             attempt.po.buyer_id,
-            &account.settings,
             &attempt.order.items,
         )
         .await?
         {
             LineMatch::Resolved(lines) => lines,
             LineMatch::Held(reasons) => {
-                return self
-                    .hold(
-                        attempt,
-                        PoStatus::AwaitingMapping,
-                        format!("awaiting mapping: {}", reasons.join("; ")),
-                    )
-                    .await
+                let reason = format!("awaiting mapping: {}", reasons.join("; "));
+                return self.hold(attempt, PoStatus::AwaitingMapping, reason).await;
             }
         };
 
