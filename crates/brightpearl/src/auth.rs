@@ -43,7 +43,7 @@ impl TokenState {
         }
     }
 
-    /// The current connection and its generation.
+    /// Returns the current connection and its generation.
     pub(crate) fn snapshot(&self) -> (Connection, u64) {
         let current = self
             .current
@@ -112,7 +112,7 @@ impl TokenState {
     }
 }
 
-/// The authentication headers of one API request.
+/// Builds the authentication headers of one API request.
 pub(crate) fn headers(
     config: &ClientConfig,
     connection: &Connection,

@@ -60,12 +60,12 @@ impl BrightpearlClient {
         }
     }
 
-    /// The connection with the current tokens, including any refresh.
+    /// Returns the connection with the current tokens, including any refresh.
     pub fn connection(&self) -> Connection {
         self.inner.tokens.snapshot().0
     }
 
-    /// The account's rate limiter.
+    /// Returns the account's rate limiter.
     pub fn limiter(&self) -> &Arc<Limiter> {
         &self.inner.limiter
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 /// The app's identity and the client's limits. One value serves every
-/// account; per-account data lives in [`pobridge_core::Connection`].
+/// account, and per-account data lives in [`pobridge_core::Connection`].
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
@@ -16,7 +16,8 @@ pub struct ClientConfig {
     pub dev_ref: Option<String>,
     /// The OAuth client secret, sent to the token endpoint when set.
     pub client_secret: Option<String>,
-    /// Where the user approves access; `{account}` is replaced by the account code.
+    /// The URL where the user approves access, with `{account}` replaced by
+    /// the account code.
     pub authorize_url_template: String,
     /// The token endpoint. When it contains `{account}` the account code is
     /// put there; otherwise it is sent as `account_code` in the form body.
@@ -27,14 +28,15 @@ pub struct ClientConfig {
     /// When Brightpearl reports this many requests remaining or fewer, the
     /// client waits for the next throttle period.
     pub throttle_reserve: u32,
-    /// The longest one call waits for the rate limit (in seconds in
-    /// configuration files) before it fails as throttled.
+    /// The maximum time one call waits for the rate limit before it fails
+    /// as throttled, in seconds in configuration files.
     #[serde(deserialize_with = "seconds")]
     pub max_throttle_wait: Duration,
     /// Timeout of one HTTP request, in seconds in configuration files.
     #[serde(deserialize_with = "seconds")]
     pub request_timeout: Duration,
-    /// The most discrete ids (a range counts as one) put in one ID-set URL.
+    /// The maximum number of discrete ids (a range counts as one) in one
+    /// ID-set URL.
     pub max_ids_per_request: usize,
 }
 

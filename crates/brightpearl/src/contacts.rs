@@ -291,7 +291,7 @@ fn contact_body(contact: &NewContact) -> Value {
     Value::Object(body)
 }
 
-/// The trimmed text, or `None` when absent or blank.
+/// Trims the text, returning `None` when it is absent or blank.
 fn present(value: &Option<String>) -> Option<&str> {
     value
         .as_deref()

@@ -27,7 +27,7 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// What kind of failure a [`BrightpearlError`] is.
+/// The kind of failure a [`BrightpearlError`] is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Worth retrying later: 502/503/504, a 5xx without an `errors` array,
@@ -102,7 +102,7 @@ impl BrightpearlError {
         self
     }
 
-    /// The classification the engine acts on.
+    /// Returns the classification the engine acts on.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
@@ -113,8 +113,8 @@ impl BrightpearlError {
         self.refresh_failed
     }
 
-    /// How long Brightpearl asked us to wait, when a throttle outlasted
-    /// `max_throttle_wait`.
+    /// Returns how long Brightpearl asked the client to wait, when a
+    /// throttle outlasted `max_throttle_wait`.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }

@@ -12,7 +12,7 @@ use crate::client::BrightpearlClient;
 use crate::error::{BrightpearlError, ErrorKind};
 use crate::transport::Call;
 
-/// The most ids one multi-id GET may cover.
+/// The maximum number of ids one multi-id GET may cover.
 pub(crate) const MAX_ITEMS_PER_REQUEST: usize = 200;
 
 /// Builds the ID-set segments for `ids`, one per request. Ids that are not
@@ -77,7 +77,7 @@ fn render(parts: &[(i64, i64)]) -> String {
 impl BrightpearlClient {
     /// GETs `{path}/{id set}` for every chunk of `ids` and decodes the items,
     /// keeping each item's JSON. Missing ids are simply absent: Brightpearl
-    /// answers them with an empty list (orders) or 404 `CMNC-404`
+    /// replies to them with an empty list (orders) or 404 `CMNC-404`
     /// (contacts), and both mean "not found". Replies are unsorted.
     pub(crate) async fn get_many<T: DeserializeOwned>(
         &self,
@@ -93,7 +93,10 @@ impl BrightpearlClient {
             }
             let body = match self.inner.send(&call).await {
                 Ok(body) => body,
-                Err(error) if error.kind() == &ErrorKind::NotFound => continue,
+                Err(error) if error.kind() == &ErrorKind::NotFound => {
+                    tracing::debug!(%error, "no record exists for this ID set");
+                    continue;
+                }
                 Err(error) => return Err(error),
             };
             let decoded = crate::envelope::decode_items(&body)

@@ -3,7 +3,7 @@
 //! One [`BrightpearlClient`] serves one Brightpearl account. Every call goes
 //! through the account's shared [`Limiter`], refreshes an expired OAuth
 //! token once on a 401 and retries, waits out throttling, and fails with a
-//! [`BrightpearlError`] whose [`ErrorKind`] tells the engine whether to
+//! [`BrightpearlError`] whose [`ErrorKind`] lets the engine decide whether to
 //! retry, search before writing again, pause the account or give up.
 //!
 //! The client never creates a sales order twice on its own: a create whose

@@ -4,13 +4,15 @@
 //! is left in two headers on every reply, as text:
 //! `brightpearl-requests-remaining` (calls left in this window after this
 //! one) and `brightpearl-next-throttle-period` (milliseconds until the
-//! window resets). Once the quota is spent it returns 503. The limiter keeps
-//! within `requests_per_minute` in any sliding 60 seconds, also waits for
-//! the next period whenever the headers say fewer than the reserve are left,
-//! and waits out a 503 (or a 429) before the same request is sent again.
+//! window resets). Once the quota is spent it returns 503.
+//!
+//! The limiter keeps within `requests_per_minute` in any sliding 60 seconds.
+//! It also waits for the next period whenever the headers report no more
+//! than the reserve left. A 503 (or a 429) is waited out before the same
+//! request is sent again.
 //!
 //! Every choice is made by [`decide`], a pure function of the recent send
-//! times, the last headers seen, the response (if any) and the time now;
+//! times, the last headers seen, the response (if any) and the time now.
 //! [`Limiter`] only keeps that state and sleeps.
 
 use std::collections::VecDeque;

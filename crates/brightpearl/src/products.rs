@@ -212,8 +212,8 @@ impl ProductWire {
 
 impl BrightpearlClient {
     /// Searches products. With an identifier, only rows whose identifier
-    /// equals the value exactly (ignoring surrounding spaces) are returned;
-    /// a blank identifier matches nothing and sends no request.
+    /// equals the value exactly, apart from surrounding spaces, are
+    /// returned. A blank identifier matches nothing and sends no request.
     pub async fn search_products(
         &self,
         query: &ProductQuery,

@@ -206,7 +206,7 @@ fn blank_to_none(value: &Option<String>) -> Option<&str> {
     value.as_deref().and_then(blank)
 }
 
-/// The trimmed text, or `None` when it is blank.
+/// Trims the text, returning `None` when it is blank.
 fn blank(value: &str) -> Option<&str> {
     Some(value.trim()).filter(|text| !text.is_empty())
 }

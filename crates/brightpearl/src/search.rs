@@ -18,7 +18,7 @@ use crate::client::BrightpearlClient;
 use crate::error::{BrightpearlError, ErrorKind};
 use crate::transport::Call;
 
-/// Rows asked for per page; Brightpearl's maximum.
+/// Rows requested per page, which is Brightpearl's maximum.
 pub(crate) const PAGE_SIZE: usize = 500;
 /// A bound on paging, so a server that ignores `firstResult` cannot keep
 /// the client busy forever: 2,000 pages are a million rows.

@@ -14,7 +14,7 @@ use crate::client::Inner;
 use crate::encode;
 use crate::envelope;
 use crate::error::{BrightpearlError, ErrorKind};
-use crate::limiter::{Decision, ReplySignal, ThrottleHeaders};
+use crate::limiter::{Decision, Permit, ReplySignal, ThrottleHeaders};
 
 /// Tokens are refreshed ahead of time when they expire within this margin,
 /// because a 401 costs a request of quota.
@@ -87,6 +87,14 @@ impl Call {
     }
 }
 
+/// The state of one call's retries: time spent waiting on throttles, and
+/// whether the call already refreshed the token.
+#[derive(Default)]
+struct Progress {
+    throttled_for: Duration,
+    refreshed: bool,
+}
+
 struct RawReply {
     status: StatusCode,
     headers: HeaderMap,
@@ -103,19 +111,10 @@ impl Inner {
     }
 
     async fn send_inner(&self, call: &Call, name: &str) -> Result<Value, BrightpearlError> {
-        let budget = self.config.max_throttle_wait;
-        let mut throttled_for = Duration::ZERO;
-        let mut refreshed = false;
+        let mut progress = Progress::default();
         loop {
             self.refresh_if_expiring().await?;
-
-            let waiting_since = Instant::now();
-            let permit = self
-                .limiter
-                .acquire(budget.saturating_sub(throttled_for))
-                .await
-                .map_err(throttled)?;
-            throttled_for += waiting_since.elapsed();
+            let permit = self.wait_for_permit(&mut progress).await?;
 
             let (connection, generation) = self.tokens.snapshot();
             let auth_headers = crate::auth::headers(&self.config, &connection)?;
@@ -126,53 +125,74 @@ impl Inner {
                 .map_err(|error| transport_failure(call, error))?;
             log_reply(name, &connection.account_code, &reply, started);
 
-            let signal = ReplySignal {
-                status: reply.status.as_u16(),
-                headers: ThrottleHeaders::from_headers(&reply.headers),
-                retry_after: retry_after(&reply.headers),
-            };
-            if let Decision::RetryAfter(wait) = self.limiter.observe(permit, signal) {
-                if throttled_for + wait > budget {
-                    return Err(throttled(wait));
-                }
-                tracing::warn!(
-                    request = name,
-                    wait_ms = wait.as_millis() as u64,
-                    status = signal.status,
-                    "Brightpearl throttled the request; waiting before sending it again"
-                );
-                tokio::time::sleep(wait).await;
-                throttled_for += wait;
+            if self
+                .wait_out_throttle(name, permit, &reply, &mut progress)
+                .await?
+            {
                 continue;
             }
-
             if reply.status == StatusCode::UNAUTHORIZED {
                 let oauth = matches!(connection.auth, ConnectionAuth::OAuth { .. });
-                if oauth && !refreshed {
+                if oauth && !progress.refreshed {
                     tracing::info!(
                         request = name,
-                        "Brightpearl answered 401; refreshing the token and retrying once"
+                        "Brightpearl returned 401; refreshing the token and retrying once"
                     );
                     self.tokens
                         .refresh(&self.http, &self.config, self.clock.as_ref(), generation)
                         .await?;
-                    refreshed = true;
+                    progress.refreshed = true;
                     continue;
                 }
                 self.tokens.mark_needs_reauthorization();
                 return Err(reauthorization_required(oauth));
             }
-
-            return envelope::classify(reply.status, &reply.body).map_err(|error| {
-                // A 5xx to a creating POST may come after the record was
-                // written, so its outcome is unknown.
-                if call.creates() && error.kind() == &(ErrorKind::Transient { throttled: false }) {
-                    error.with_kind(ErrorKind::Ambiguous)
-                } else {
-                    error
-                }
-            });
+            return classify_reply(call, &reply);
         }
+    }
+
+    /// Waits for the limiter, counting the wait against `max_throttle_wait`.
+    async fn wait_for_permit(&self, progress: &mut Progress) -> Result<Permit, BrightpearlError> {
+        let budget = self.config.max_throttle_wait;
+        let waiting_since = Instant::now();
+        let permit = self
+            .limiter
+            .acquire(budget.saturating_sub(progress.throttled_for))
+            .await
+            .map_err(throttled)?;
+        progress.throttled_for += waiting_since.elapsed();
+        Ok(permit)
+    }
+
+    /// Records the reply's throttle headers and, when the reply is a
+    /// throttle, sleeps before the retry and returns true.
+    async fn wait_out_throttle(
+        &self,
+        name: &str,
+        permit: Permit,
+        reply: &RawReply,
+        progress: &mut Progress,
+    ) -> Result<bool, BrightpearlError> {
+        let signal = ReplySignal {
+            status: reply.status.as_u16(),
+            headers: ThrottleHeaders::from_headers(&reply.headers),
+            retry_after: retry_after(&reply.headers),
+        };
+        let Decision::RetryAfter(wait) = self.limiter.observe(permit, signal) else {
+            return Ok(false);
+        };
+        if progress.throttled_for + wait > self.config.max_throttle_wait {
+            return Err(throttled(wait));
+        }
+        tracing::warn!(
+            request = name,
+            wait_ms = wait.as_millis() as u64,
+            status = signal.status,
+            "Brightpearl throttled the request; waiting before sending it again"
+        );
+        tokio::time::sleep(wait).await;
+        progress.throttled_for += wait;
+        Ok(true)
     }
 
     async fn refresh_if_expiring(&self) -> Result<(), BrightpearlError> {
@@ -214,6 +234,18 @@ impl Inner {
             body,
         })
     }
+}
+
+/// Classifies a final reply. A 5xx to a creating POST may come after the
+/// record was written, so its outcome is unknown.
+fn classify_reply(call: &Call, reply: &RawReply) -> Result<Value, BrightpearlError> {
+    envelope::classify(reply.status, &reply.body).map_err(|error| {
+        if call.creates() && error.kind() == &(ErrorKind::Transient { throttled: false }) {
+            error.with_kind(ErrorKind::Ambiguous)
+        } else {
+            error
+        }
+    })
 }
 
 fn log_reply(name: &str, account: &str, reply: &RawReply, started: Instant) {

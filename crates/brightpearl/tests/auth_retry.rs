@@ -22,7 +22,7 @@ fn refreshed_tokens() -> Reply {
     )
 }
 
-/// Answers 401 to requests carrying the old token and serves `ok` to others.
+/// Returns 401 to requests carrying the old token and serves `ok` to others.
 fn rejecting_old_token(
     flavour: &'static str,
     ok: &'static str,
@@ -95,7 +95,7 @@ async fn second_401_requires_reauthorization() {
 }
 
 #[tokio::test]
-async fn failed_refresh_is_unauthorized_and_marked_as_refresh_failure() {
+async fn failed_refresh_is_unauthorized() {
     let harness = Harness::start(|request| {
         if request.path.starts_with("/token/") {
             return Reply::corpus(

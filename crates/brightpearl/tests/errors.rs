@@ -199,7 +199,7 @@ async fn read_timeout_is_transient() {
     assert_eq!(error.kind(), &ErrorKind::Transient { throttled: false });
 }
 
-/// A client for a server that is not `common::MockServer`.
+/// Builds a client for a server that is not `common::MockServer`.
 fn client_for(base: &str) -> BrightpearlClient {
     BrightpearlClient::new(
         reqwest::Client::new(),

@@ -165,7 +165,7 @@ async fn products_read_from_id_set_capture() {
 }
 
 #[tokio::test]
-async fn contacts_read_by_id_and_missing_ones_are_left_out() {
+async fn contacts_by_id_skip_missing() {
     let harness = Harness::start(|request| match request.api_path() {
         "contact-service/contact/151499" => Reply::corpus(200, "contact-get-single.response.json"),
         _ => Reply::corpus(404, "contact-get-404-not-found.response.json"),
@@ -304,7 +304,7 @@ async fn postal_address_then_contact_are_created() {
 }
 
 #[tokio::test]
-async fn custom_field_patch_types_values_from_metadata_fetched_once() {
+async fn custom_field_patch_fetches_metadata_once() {
     let patches = Counter::default();
     let counter = patches.clone();
     let harness = Harness::start(move |request| match request.api_path() {

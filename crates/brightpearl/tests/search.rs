@@ -9,7 +9,7 @@ use pobridge_brightpearl::{ContactQuery, IdentifierColumn, OrderRef, ProductQuer
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn customer_ref_search_keeps_exact_matches_by_column_name() {
+async fn customer_ref_search_exact_by_column_name() {
     let harness =
         Harness::start(|_| Reply::fixture(200, "order-search-customer-ref-reordered.json")).await;
 
@@ -231,7 +231,7 @@ async fn product_search_sends_period_with_encoded_offset() {
     assert!(!query.contains('+'), "{query}");
 }
 
-/// A product-search page of `count` rows starting at id `first_id`, with the
+/// Builds a product-search page of `count` rows starting at id `first_id`, with the
 /// wrong `resultsAvailable` one search is known to report.
 fn product_page(first_id: i64, count: usize, more_pages: bool) -> Value {
     let template = fixture_json("product-search-sku-near-misses.json");

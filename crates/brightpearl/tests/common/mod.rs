@@ -32,7 +32,7 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// The decoded query parameters.
+    /// Decodes the query parameters.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         let raw = self.query.as_deref().unwrap_or_default();
         url::form_urlencoded::parse(raw.as_bytes())
@@ -47,7 +47,7 @@ impl Recorded {
             .map(|(_, value)| value)
     }
 
-    /// The decoded form body.
+    /// Decodes the form body.
     pub fn form(&self) -> Vec<(String, String)> {
         url::form_urlencoded::parse(&self.body)
             .map(|(name, value)| (name.into_owned(), value.into_owned()))
@@ -69,7 +69,7 @@ impl Recorded {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
-    /// The path after `/public-api/{account}/`.
+    /// Returns the path after `/public-api/{account}/`.
     pub fn api_path(&self) -> &str {
         self.path
             .strip_prefix(&format!("/public-api/{ACCOUNT}/"))
@@ -109,12 +109,12 @@ impl Reply {
         }
     }
 
-    /// A reply whose body is a file of the shared Brightpearl corpus.
+    /// Builds a reply whose body is a file of the shared Brightpearl corpus.
     pub fn corpus(status: u16, name: &str) -> Self {
         Self::text(status, corpus_text(name))
     }
 
-    /// A reply whose body is a file of this crate's `tests/fixtures`.
+    /// Builds a reply whose body is a file of this crate's `tests/fixtures`.
     pub fn fixture(status: u16, name: &str) -> Self {
         Self::text(status, fixture_text(name))
     }
