@@ -1,0 +1,572 @@
+//! The order endpoint's answers and what each leaves behind: credentials,
+//! test and production modes, revisions, conflicts and unusable documents.
+
+use pobridge_e2e::{configure_defaults, TestApp};
+use pobridge_store::{BuyerMode, CredentialRef, NewBuyer, PoFilter, PoStatus, RevisionStatus};
+
+const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+
+fn widgets_buyer(mode: BuyerMode, secret: Option<&str>, url_token: Option<&str>) -> NewBuyer {
+    NewBuyer {
+        name: "widgets-buyer".to_owned(),
+        from: CredentialRef {
+            domain: "networkid".to_owned(),
+            identity: "BUYER-1".to_owned(),
+        },
+        to: CredentialRef {
+            domain: "duns".to_owned(),
+            identity: "123456789".to_owned(),
+        },
+        sender: CredentialRef {
+            domain: "NETWORKID".to_owned(),
+            identity: "BUYER-1".to_owned(),
+        },
+        shared_secret: secret.map(str::to_owned),
+        url_token: url_token.map(str::to_owned),
+        mode,
+        invoice_url: None,
+    }
+}
+
+async fn app_with_buyer(mode: BuyerMode) -> TestApp {
+    let mut app = TestApp::start().await.expect("pobridge starts");
+    configure_defaults(&mut app).await.unwrap();
+    app.set("shipping", "row").await.unwrap();
+    let nominal = app
+        .store()
+        .reference_data(app.account.id, pobridge_store::ReferenceKind::NominalCodes)
+        .await
+        .unwrap()
+        .unwrap()
+        .data[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.set("shipping_nominal_code", &nominal).await.unwrap();
+    app.buyer(widgets_buyer(mode, Some("widgets-s3cret"), None))
+        .await
+        .unwrap();
+    app
+}
+
+fn order(replacements: &[(&str, &str)]) -> Vec<u8> {
+    let mut text = ORDER.to_owned();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "the fixture contains {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text.into_bytes()
+}
+
+fn cxml_code(body: &str) -> &str {
+    let start = body
+        .find("<Status code=\"")
+        .map(|index| index + 14)
+        .unwrap_or(0);
+    &body[start..start + 3]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_checked_and_failures_name_the_element() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let cases = [
+        (
+            "From",
+            order(&[(
+                "<Identity>BUYER-1</Identity>\n      </Credential>\n    </From>",
+                "<Identity>SOMEONE-ELSE</Identity>\n      </Credential>\n    </From>",
+            )]),
+        ),
+        ("Sender", order(&[("widgets-s3cret", "wrong-secret")])),
+        (
+            "To",
+            order(&[(
+                "<Identity>123456789</Identity>",
+                "<Identity>987654321</Identity>",
+            )]),
+        ),
+    ];
+    for (element, body) in cases {
+        let (status, answer) = app.post_cxml(body).await.unwrap();
+        assert_eq!(status, 401, "{element}: {answer}");
+        assert_eq!(cxml_code(&answer), "401");
+        assert!(
+            answer.contains(&format!("{element}:")),
+            "the answer names {element}: {answer}"
+        );
+        assert!(
+            !answer.contains("widgets-s3cret") && !answer.contains("wrong-secret"),
+            "no secret is echoed: {answer}"
+        );
+    }
+    let orders = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap();
+    assert!(orders.is_empty(), "a rejected document stores no order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_in_from_instead_of_sender_is_rejected() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let body = order(&[
+        ("<Identity>BUYER-1</Identity>\n      </Credential>\n    </From>", "<Identity>BUYER-1</Identity><SharedSecret>widgets-s3cret</SharedSecret>\n      </Credential>\n    </From>"),
+        ("<SharedSecret>widgets-s3cret</SharedSecret>\n      </Credential>\n      <UserAgent>", "</Credential>\n      <UserAgent>"),
+    ]);
+    let (status, answer) = app.post_cxml(body).await.unwrap();
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("Sender:"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyer_without_secret_is_reached_only_by_its_url() {
+    let mut app = TestApp::start().await.expect("pobridge starts");
+    configure_defaults(&mut app).await.unwrap();
+    app.buyer(widgets_buyer(
+        BuyerMode::Production,
+        None,
+        Some("k3Jq9vTzXw-unguessable-token"),
+    ))
+    .await
+    .unwrap();
+    let without_secret = order(&[("<SharedSecret>widgets-s3cret</SharedSecret>", "")]);
+
+    let (status, answer) = app.post_cxml(without_secret.clone()).await.unwrap();
+    assert_eq!(status, 401, "the shared URL is refused: {answer}");
+
+    let wrong = format!(
+        "{}/cxml/{}/not-the-token",
+        app.base_url,
+        pobridge_e2e::ACCOUNT
+    );
+    let (status, _) = app
+        .post_to(&wrong, "text/xml", without_secret.clone())
+        .await
+        .unwrap();
+    assert_eq!(status, 401, "a wrong token is refused");
+
+    let url = format!(
+        "{}/cxml/{}/k3Jq9vTzXw-unguessable-token",
+        app.base_url,
+        pobridge_e2e::ACCOUNT
+    );
+    let (status, answer) = app.post_to(&url, "text/xml", without_secret).await.unwrap();
+    assert_eq!(status, 200, "the buyer's own URL is accepted: {answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_syncs_with_rows_tax_and_shipping() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let (status, answer) = app.post_cxml(order(&[])).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    app.drain(20).await;
+
+    let orders = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    let po = &orders[0];
+    // SVC-INSTALL-HR is not stock-tracked, so 1.5 hours are fine.
+    assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
+    let sales_orders = app.sandbox.sales_orders(&app.brightpearl_code);
+    let sales_order = &sales_orders[0];
+    let rows: Vec<&serde_json::Value> = sales_order["orderRows"]
+        .as_object()
+        .unwrap()
+        .values()
+        .collect();
+    assert_eq!(rows.len(), 3, "two lines and the shipping row: {rows:?}");
+    let row = |sku: &str| {
+        rows.iter()
+            .find(|row| row["productSku"].as_str() == Some(sku))
+            .copied()
+    };
+    let widget = row("WID-BLU-10").expect("the widget row");
+    assert_eq!(
+        widget["quantity"]["magnitude"]
+            .as_str()
+            .map(|text| text.parse::<rust_decimal::Decimal>().unwrap()),
+        Some("4".parse().unwrap())
+    );
+    assert_eq!(
+        widget["rowValue"]["rowNet"]["value"]
+            .as_str()
+            .map(|text| text.parse::<rust_decimal::Decimal>().unwrap()),
+        Some("50".parse().unwrap())
+    );
+    assert_eq!(
+        widget["rowValue"]["rowTax"]["value"]
+            .as_str()
+            .map(|text| text.parse::<rust_decimal::Decimal>().unwrap()),
+        Some("10".parse().unwrap()),
+        "T20 on 50.00"
+    );
+    let service = row("SVC-INSTALL-HR").expect("the service row");
+    assert_eq!(
+        service["rowValue"]["rowNet"]["value"]
+            .as_str()
+            .map(|text| text.parse::<rust_decimal::Decimal>().unwrap()),
+        Some("120".parse().unwrap())
+    );
+    assert!(
+        rows.iter()
+            .any(|row| row["productName"].as_str() == Some("Shipping: Ground")),
+        "the shipping row: {rows:?}"
+    );
+    assert_eq!(sales_order["reference"].as_str(), Some("PO-1001"));
+    assert_eq!(
+        sales_order["parties"]["delivery"]["postalCode"].as_str(),
+        Some("62701")
+    );
+
+    let events = app.store().events(app.account.id, po.id).await.unwrap();
+    assert!(
+        events.iter().any(|event| event
+            .message
+            .contains("the PO's Tax is 10.00 USD but the rows' tax codes give")),
+        "the tax difference is a warning: {events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fractional_quantity_of_stock_item_is_held() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let (status, _) = app
+        .post_cxml(order(&[(r#"quantity="4""#, r#"quantity="2.5""#)]))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    app.drain(20).await;
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::AwaitingMapping);
+    let reason = po.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("quantity 2.5 is fractional") && reason.contains("WID-BLU-10"),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_document_from_production_buyer_is_not_synced() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let (status, answer) = app
+        .post_cxml(order(&[(
+            r#"deploymentMode="production""#,
+            r#"deploymentMode="test""#,
+        )]))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    app.drain(20).await;
+    assert!(app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(app.sandbox.sales_orders(&app.brightpearl_code).is_empty());
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database.display()))
+        .await
+        .unwrap();
+    let outcome: String = sqlx::query_scalar("SELECT outcome FROM documents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(outcome, "test_not_synced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_buyer_against_production_brightpearl_is_validated_only() {
+    let app = app_with_buyer(BuyerMode::Test).await;
+    let mut connection = app
+        .store()
+        .connection(app.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    connection.is_sandbox = false;
+    app.store()
+        .save_connection(app.account.id, &connection)
+        .await
+        .unwrap();
+
+    let (status, _) = app.post_cxml(order(&[])).await.unwrap();
+    assert_eq!(status, 200);
+    app.drain(20).await;
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Validated, "{:?}", po.reason);
+    assert!(
+        app.sandbox.sales_orders(&app.brightpearl_code).is_empty(),
+        "nothing is written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_after_sync_is_held_for_review_with_diff() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    app.post_cxml(order(&[])).await.unwrap();
+    app.drain(20).await;
+    let update = order(&[
+        (
+            "1710000000.000001@buyer.example",
+            "1710000000.000002@buyer.example",
+        ),
+        (r#"type="new""#, r#"type="update""#),
+        (r#"quantity="4""#, r#"quantity="6""#),
+    ]);
+    let (status, answer) = app.post_cxml(update).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    app.drain(20).await;
+
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::HeldForReview);
+    let reason = po.reason.clone().unwrap_or_default();
+    assert!(reason.contains("line 1 quantity 4 → 6"), "{reason}");
+    assert_eq!(
+        app.sandbox.sales_orders(&app.brightpearl_code).len(),
+        1,
+        "no second order"
+    );
+    let revisions = app.store().revisions(app.account.id, po.id).await.unwrap();
+    assert_eq!(revisions.len(), 2);
+    assert!(revisions
+        .iter()
+        .any(|revision| revision.status == RevisionStatus::HeldForReview));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_arriving_before_its_new_is_used() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let update = order(&[
+        (
+            "1710000000.000001@buyer.example",
+            "1710000000.000002@buyer.example",
+        ),
+        (
+            "timestamp=\"2026-03-02T10:00:00+01:00\"",
+            "timestamp=\"2026-03-02T11:00:00+01:00\"",
+        ),
+        (r#"type="new""#, r#"type="update""#),
+        (r#"quantity="4""#, r#"quantity="6""#),
+    ]);
+    let (status, _) = app.post_cxml(update).await.unwrap();
+    assert_eq!(status, 200);
+    let (status, _) = app.post_cxml(order(&[])).await.unwrap();
+    assert_eq!(status, 200);
+    app.drain(20).await;
+
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
+    let sales_orders = app.sandbox.sales_orders(&app.brightpearl_code);
+    assert_eq!(sales_orders.len(), 1);
+    let widget = sales_orders[0]["orderRows"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|row| row["productSku"].as_str() == Some("WID-BLU-10"))
+        .cloned()
+        .unwrap();
+    let quantity: rust_decimal::Decimal = widget["quantity"]["magnitude"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        quantity,
+        "6".parse().unwrap(),
+        "the later update's quantity is used"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_before_sync_cancels_without_order() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    app.post_cxml(order(&[])).await.unwrap();
+    let delete = order(&[
+        (
+            "1710000000.000001@buyer.example",
+            "1710000000.000003@buyer.example",
+        ),
+        (
+            "timestamp=\"2026-03-02T10:00:00+01:00\"",
+            "timestamp=\"2026-03-02T12:00:00+01:00\"",
+        ),
+        (r#"type="new""#, r#"type="delete""#),
+    ]);
+    app.post_cxml(delete).await.unwrap();
+    app.drain(20).await;
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Cancelled);
+    assert!(app.sandbox.sales_orders(&app.brightpearl_code).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_of_invoiced_po_is_a_conflict() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    app.post_cxml(order(&[])).await.unwrap();
+    app.drain(20).await;
+    let po = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let invoiced = pobridge_store::PoStatusUpdate {
+        status: PoStatus::Invoiced,
+        reason: None,
+        brightpearl_order_id: None,
+        synced_revision: None,
+        event: "invoiced".to_owned(),
+    };
+    app.store()
+        .set_po_status(app.account.id, po.id, &invoiced, app.engine.clock.now())
+        .await
+        .unwrap();
+
+    let update = order(&[
+        (
+            "1710000000.000001@buyer.example",
+            "1710000000.000009@buyer.example",
+        ),
+        (r#"type="new""#, r#"type="update""#),
+    ]);
+    let (status, answer) = app.post_cxml(update).await.unwrap();
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(cxml_code(&answer), "409");
+    assert!(answer.contains("already invoiced"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_documents_get_the_right_code() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let no_lines = {
+        let text = ORDER.to_owned();
+        let start = text.find("<ItemOut").unwrap();
+        let end = text.rfind("</ItemOut>").unwrap() + "</ItemOut>".len();
+        format!("{}{}", &text[..start], &text[end..]).into_bytes()
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("no ItemOut", no_lines, 400, "ItemOut"),
+        (
+            "no orderID",
+            order(&[(r#"orderID="PO-1001""#, r#"orderID="""#)]),
+            400,
+            "orderID",
+        ),
+        (
+            "bad quantity",
+            order(&[(r#"quantity="4""#, r#"quantity="four""#)]),
+            400,
+            "quantity",
+        ),
+        (
+            "bad price",
+            order(&[(
+                "<Money currency=\"USD\">12.50</Money>",
+                "<Money currency=\"USD\">12,50</Money>",
+            )]),
+            400,
+            "12,50",
+        ),
+        (
+            "bad currency",
+            order(&[(
+                "<Money currency=\"USD\">12.50</Money>",
+                "<Money currency=\"dollars\">12.50</Money>",
+            )]),
+            400,
+            "currency",
+        ),
+        (
+            "wrong-case type",
+            order(&[(r#"type="new""#, r#"type="Update""#)]),
+            400,
+            "Update",
+        ),
+        ("not XML", b"this is not xml".to_vec(), 406, ""),
+        (
+            "not cXML",
+            b"<Invoice><Total>1</Total></Invoice>".to_vec(),
+            406,
+            "cXML",
+        ),
+    ];
+    for (name, body, expected, mentions) in cases {
+        let (status, answer) = app.post_cxml(body).await.unwrap();
+        assert_eq!(status, expected, "{name}: {answer}");
+        assert_eq!(cxml_code(&answer), expected.to_string(), "{name}");
+        assert!(
+            answer.contains(mentions),
+            "{name}: the answer mentions {mentions:?}: {answer}"
+        );
+    }
+    assert!(app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_request_gets_profile_response() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let text = ORDER.to_owned();
+    let start = text.find("<OrderRequest>").unwrap();
+    let end = text.find("</OrderRequest>").unwrap() + "</OrderRequest>".len();
+    let profile = format!("{}<ProfileRequest/>{}", &text[..start], &text[end..]);
+    let (status, answer) = app.post_cxml(profile.into_bytes()).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("<ProfileResponse"), "{answer}");
+    assert!(answer.contains("OrderRequest"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_order_stores_its_attachment() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let boundary = "pobridge-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <payload.xml>\r\n\r\n").as_bytes());
+    body.extend_from_slice(&order(&[]));
+    body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <spec.pdf>\r\n\r\nJVBERi0xLjQK\r\n--{boundary}--\r\n").as_bytes());
+    let content_type = format!(
+        r#"multipart/related; boundary="{boundary}"; type="text/xml"; start="<payload.xml>""#
+    );
+    let url = format!("{}/cxml/{}", app.base_url, pobridge_e2e::ACCOUNT);
+    let (status, answer) = app.post_to(&url, &content_type, body).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database.display()))
+        .await
+        .unwrap();
+    let (content_id, bytes): (String, Vec<u8>) =
+        sqlx::query_as("SELECT content_id, bytes FROM attachments")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(content_id, "spec.pdf");
+    assert_eq!(bytes, b"%PDF-1.4\n");
+}
