@@ -17,6 +17,10 @@ pub struct ClientPool {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     limiters: Arc<Mutex<HashMap<AccountId, Arc<Limiter>>>>,
+    /// Clients kept between jobs, with the stored connection each was built
+    /// from, so that what a client caches (custom-field metadata, fresh
+    /// tokens) is not thrown away after every job.
+    clients: Arc<Mutex<HashMap<AccountId, (Connection, BrightpearlClient)>>>,
 }
 
 impl ClientPool {
@@ -32,6 +36,7 @@ impl ClientPool {
             store,
             clock,
             limiters: Arc::new(Mutex::new(HashMap::new())),
+            clients: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -52,20 +57,34 @@ impl ClientPool {
         Ok(Some(self.client_for(account, connection)))
     }
 
-    /// Builds a client for `connection`, sharing the account's limiter.
+    /// Returns the account's client for `connection`, the stored
+    /// connection. A cached client is reused while the stored connection is
+    /// the one it was built from or the one it has refreshed to; a
+    /// reconnection replaces it.
     pub fn client_for(&self, account: AccountId, connection: Connection) -> BrightpearlClient {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((built_from, client)) = clients.get(&account) {
+            if *built_from == connection || client.connection() == connection {
+                return client.clone();
+            }
+        }
         let sink = Arc::new(StoreTokenSink {
             store: self.store.clone(),
             account,
         });
-        BrightpearlClient::new(
+        let client = BrightpearlClient::new(
             self.http.clone(),
             self.config.clone(),
-            connection,
+            connection.clone(),
             self.limiter(account),
             sink,
             self.clock.clone(),
-        )
+        );
+        clients.insert(account, (connection, client.clone()));
+        client
     }
 
     /// The account's limiter, created on first use.
