@@ -1,1 +1,112 @@
-//! Operator actions behind the CLI and the portal: accounts, buyers, settings, mappings and listings.
+//! Operator actions behind the `pobridge` command line: accounts, buyers,
+//! settings, item mappings, listings and Brightpearl connections.
+//!
+//! Each action returns a typed result or an [`AdminError`] whose message
+//! names the rejected value and tells what to do instead. Accounts are named
+//! by slug, as the operator types them.
+
+mod accounts;
+mod buyers;
+mod items;
+mod orders;
+
+use std::collections::HashMap;
+
+use pobridge_core::{AccountSlug, BuyerId};
+use pobridge_store::{Account, StoreError};
+
+use crate::settings::SettingError;
+use crate::Engine;
+
+pub use accounts::{
+    connect_sandbox, create_account, queue_refresh, refresh_now, set_setting, settings_entries,
+    show_settings, validate_email, GrantedTokens,
+};
+pub use buyers::{add_buyer, list_buyers, parse_credential, AddBuyer, BuyerAuth, BuyerView};
+pub use items::{list_items, list_products, map_item, ItemRow, ItemStatus, MapItem, MappedItem};
+pub use orders::{list_orders, OrderRow};
+
+/// Placeholder that replaces a shared secret wherever a buyer is shown.
+pub const MASKED_SECRET: &str = "********";
+
+/// A rejected operator action. The message names the value and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    InvalidSlug(#[from] pobridge_core::ids::InvalidSlug),
+    #[error("{field}: {value:?} is not valid; expected {expected}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("account {0:?} not found; create it with `pobridge account add {0} --email EMAIL`")]
+    AccountNotFound(String),
+    #[error("account {0:?} already exists; choose another slug")]
+    AccountExists(String),
+    #[error("buyer {value:?} not found in account {account:?}; known buyers: {known}")]
+    BuyerNotFound {
+        account: String,
+        value: String,
+        known: String,
+    },
+    #[error("buyer {0:?} already exists in this account; choose another name with --name")]
+    BuyerExists(String),
+    #[error("--from {credential}: buyer {buyer:?} already uses this From credential; each buyer needs its own")]
+    FromInUse { credential: String, buyer: String },
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    #[error("no product with SKU {sku:?} in the local product index of {account:?}; run `pobridge refresh {account}` if it was added in Brightpearl recently")]
+    ProductNotFound { account: String, sku: String },
+    #[error("SKU {sku:?} belongs to several Brightpearl products ({ids}); give one of them as --brightpearl id:PRODUCT_ID")]
+    SkuNotUnique { sku: String, ids: String },
+    #[error("account {0:?} has no Brightpearl connection; connect Brightpearl first")]
+    NotConnected(String),
+    #[error("Brightpearl request failed")]
+    Brightpearl(#[source] pobridge_brightpearl::BrightpearlError),
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &'static str, value: &str, expected: impl Into<String>) -> AdminError {
+    AdminError::Invalid {
+        field,
+        value: value.to_owned(),
+        expected: expected.into(),
+    }
+}
+
+/// Finds an account by the slug the operator typed.
+pub async fn account(engine: &Engine, slug: &str) -> Result<Account, AdminError> {
+    let parsed = AccountSlug::parse(slug)?;
+    match engine.store.account_by_slug(&parsed).await {
+        Ok(account) => Ok(account),
+        Err(StoreError::NotFound { .. }) => Err(AdminError::AccountNotFound(slug.to_owned())),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Joins names for an error message, or `(none)`.
+fn known_list(names: impl Iterator<Item = String>) -> String {
+    let names: Vec<String> = names.collect();
+    if names.is_empty() {
+        "(none)".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+async fn buyer_names(
+    engine: &Engine,
+    account: &Account,
+) -> Result<HashMap<BuyerId, String>, AdminError> {
+    let buyers = engine.store.list_buyers(account.id).await?;
+    Ok(buyers
+        .into_iter()
+        .map(|buyer| (buyer.id, buyer.name))
+        .collect())
+}
+
+fn name_of(names: &HashMap<BuyerId, String>, id: BuyerId) -> String {
+    names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+}

@@ -1,0 +1,222 @@
+//! Accounts, their settings and their Brightpearl connection.
+
+use chrono::Duration;
+use pobridge_core::{
+    api_base_from_domain, AccountSettings, AccountSlug, Connection, ConnectionAuth,
+    ConnectionStatus, JobId,
+};
+use pobridge_store::{Account, NewJob, StoreError};
+
+use super::{account, invalid, AdminError, MASKED_SECRET};
+use crate::reference::RefreshSummary;
+use crate::settings;
+use crate::sync::SyncError;
+use crate::worker::REFRESH_REFERENCE;
+use crate::Engine;
+
+/// Creates an account with default settings.
+pub async fn create_account(
+    engine: &Engine,
+    slug: &str,
+    email: &str,
+) -> Result<Account, AdminError> {
+    let parsed = AccountSlug::parse(slug)?;
+    validate_email(email)?;
+    let now = engine.clock.now();
+    match engine
+        .store
+        .create_account(&parsed, email.trim(), now)
+        .await
+    {
+        Ok(account) => {
+            tracing::info!(account.slug = %account.slug, tenant.id = %account.id, "account created");
+            Ok(account)
+        }
+        Err(StoreError::Conflict { .. }) => Err(AdminError::AccountExists(slug.to_owned())),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Checks the shape of an e-mail address: one `@` between a non-empty local
+/// part and a domain with a dot, and no white space. Deliverability is not checked.
+pub fn validate_email(email: &str) -> Result<(), AdminError> {
+    let email = email.trim();
+    let expected = "an e-mail address such as ops@example.com";
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(invalid("--email", email, expected));
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@');
+    if local.is_empty() || !domain_ok || email.chars().any(char::is_whitespace) {
+        return Err(invalid("--email", email, expected));
+    }
+    Ok(())
+}
+
+/// Returns an account's settings.
+pub async fn show_settings(engine: &Engine, slug: &str) -> Result<AccountSettings, AdminError> {
+    Ok(account(engine, slug).await?.settings)
+}
+
+/// Sets one setting, checked against the account's Brightpearl reference
+/// data, stores it and returns the new settings.
+pub async fn set_setting(
+    engine: &Engine,
+    slug: &str,
+    key: &str,
+    value: &str,
+) -> Result<AccountSettings, AdminError> {
+    let account = account(engine, slug).await?;
+    let store = &*engine.store;
+    let updated = settings::apply(store, account.id, &account.settings, key, value).await??;
+    store.save_settings(account.id, &updated).await?;
+    tracing::info!(tenant.id = %account.id, setting = %key, "account setting changed");
+    Ok(updated)
+}
+
+/// Flattens settings into `(key, value)` pairs using the keys that
+/// [`set_setting`] takes; an unset optional value is `none`.
+pub fn settings_entries(settings: &AccountSettings) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(settings) else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    for (key, value) in map {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (code, field_value) in fields {
+                    entries.push((format!("{key}.{code}"), value_text(&field_value)));
+                }
+            }
+            other => entries.push((key, value_text(&other))),
+        }
+    }
+    entries
+}
+
+fn value_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "none".to_owned(),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Pulls the account's Brightpearl reference data and product index now.
+pub async fn refresh_now(engine: &Engine, slug: &str) -> Result<RefreshSummary, AdminError> {
+    let account = account(engine, slug).await?;
+    match engine.refresh_reference(account.id).await {
+        Ok(summary) => Ok(summary),
+        Err(SyncError::Store(StoreError::NotFound { .. })) => {
+            Err(AdminError::NotConnected(slug.to_owned()))
+        }
+        Err(SyncError::Store(error)) => Err(error.into()),
+        Err(SyncError::Brightpearl(error)) => Err(AdminError::Brightpearl(error)),
+    }
+}
+
+/// Queues a reference refresh for the running server's worker. While one is
+/// queued, queueing again only makes it due now.
+pub async fn queue_refresh(engine: &Engine, slug: &str) -> Result<JobId, AdminError> {
+    let account = account(engine, slug).await?;
+    let job = NewJob {
+        account: account.id,
+        kind: REFRESH_REFERENCE.to_owned(),
+        key: REFRESH_REFERENCE.to_owned(),
+        payload: serde_json::Value::Null,
+        run_at: engine.clock.now(),
+    };
+    let id = engine.store.enqueue_job(&job).await?;
+    engine.wake.notify_one();
+    Ok(id)
+}
+
+/// The tokens of a completed OAuth authorization-code grant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GrantedTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: i64,
+    pub installation_instance_id: String,
+    /// Host of the account's API, or a full base URL for the sandbox.
+    pub api_domain: String,
+}
+
+impl std::fmt::Debug for GrantedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantedTokens")
+            .field("access_token", &MASKED_SECRET)
+            .field("refresh_token", &MASKED_SECRET)
+            .field("expires_in", &self.expires_in)
+            .field("installation_instance_id", &self.installation_instance_id)
+            .field("api_domain", &self.api_domain)
+            .finish()
+    }
+}
+
+/// Stores a connection to pobridge's own Brightpearl sandbox for the
+/// account, as if its owner had completed the OAuth flow there, and
+/// releases jobs that were waiting for a connection.
+pub async fn connect_sandbox(
+    engine: &Engine,
+    account: &Account,
+    grant: &GrantedTokens,
+) -> Result<Connection, AdminError> {
+    let now = engine.clock.now();
+    let connection = Connection {
+        account_code: account.slug.to_string(),
+        api_base: api_base_from_domain(&grant.api_domain),
+        auth: ConnectionAuth::OAuth {
+            access_token: grant.access_token.clone(),
+            refresh_token: grant.refresh_token.clone(),
+            expires_at: now + Duration::seconds(grant.expires_in),
+        },
+        installation_instance_id: Some(grant.installation_instance_id.clone()),
+        is_sandbox: true,
+        status: ConnectionStatus::Connected,
+        connected_at: now,
+    };
+    engine
+        .store
+        .save_connection(account.id, &connection)
+        .await?;
+    let released_jobs = engine.store.release_waiting_jobs(account.id, now).await?;
+    engine.wake.notify_one();
+    tracing::info!(tenant.id = %account.id, api_base = %connection.api_base, released_jobs, "account connected to the Brightpearl sandbox");
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_shape_is_checked() {
+        assert!(validate_email("ops@example.com").is_ok());
+        for value in [
+            "ops",
+            "@example.com",
+            "ops@example",
+            "ops@.com",
+            "o ps@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(validate_email(value).is_err(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn settings_entries_use_setting_keys() {
+        let mut settings = AccountSettings::default();
+        settings
+            .custom_fields
+            .insert("PCF_SRC".to_owned(), serde_json::json!("coupa"));
+        let entries = settings_entries(&settings);
+        assert!(entries.contains(&("channel_id".to_owned(), "none".to_owned())));
+        assert!(entries.contains(&("custom_fields.PCF_SRC".to_owned(), "coupa".to_owned())));
+        assert!(entries.contains(&("retry_hours".to_owned(), "72".to_owned())));
+    }
+}
