@@ -1,1 +1,43 @@
+//! The HTTP layer of pobridge: the cXML order endpoint buyers post to and
+//! the health checks.
+//!
+//! Handlers only move bytes between HTTP and the engine: the order endpoint
+//! hands the raw body and its content type to
+//! [`pobridge_engine::Engine::receive_order`] and returns its cXML response.
+//! This crate writes no SQL and makes no Brightpearl calls.
 
+mod health;
+mod orders;
+mod tracing_layer;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use pobridge_engine::Engine;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+}
+
+/// Builds the router: `POST /cxml/{account}`, `POST /cxml/{account}/{token}`,
+/// `GET /healthz` and `GET /readyz`, with a request id and a tracing span
+/// per request.
+pub fn router(state: AppState) -> Router {
+    let max_body_bytes = state.engine.config.limits.max_body_bytes;
+    let orders = Router::new()
+        .route("/cxml/{account}", post(orders::receive_order))
+        .route("/cxml/{account}/{token}", post(orders::receive_buyer_order))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            orders::reject_announced_oversize,
+        ));
+
+    let routes = Router::new()
+        .merge(orders)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    tracing_layer::with_request_tracing(routes).with_state(state)
+}
