@@ -1,1 +1,67 @@
-fn main() {}
+//! The `pobridge` command: `serve` runs the service; the other commands
+//! manage accounts, buyers, settings and item mappings in the database.
+
+mod cli;
+mod commands;
+mod config;
+mod logging;
+mod output;
+mod sandbox_link;
+mod serve;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the cause chain on one line: what failed, then why.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Config(ConfigCommand::Example) = cli.command {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+
+    let mut config = config::load(cli.config.as_deref()).context("invalid configuration")?;
+    if let Some(database) = cli.database {
+        config.database_url = database;
+    }
+
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                config.listen = listen;
+            }
+            logging::init(config.log_format, &config.log_level)?;
+            serve::run(config, args.sandbox).await
+        }
+        command => {
+            // Administrative commands print their result on standard output;
+            // only warnings and errors are logged.
+            logging::init(config.log_format, "warn")?;
+            // NOTE: the sandbox URL assumes the server listens on the configured
+            // address, because a `serve --listen` override is not known here.
+            let sandbox_base = config.sandbox_wanted(false).then(|| {
+                format!(
+                    "{}/sandbox",
+                    config::Config::loopback_base_url(config.listen)
+                )
+            });
+            let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
+            commands::run(&engine, &config, command).await
+        }
+    }
+}

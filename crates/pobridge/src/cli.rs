@@ -1,0 +1,275 @@
+//! The command-line interface.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turns Coupa cXML purchase orders into Brightpearl sales orders.
+#[derive(Debug, Parser)]
+#[command(name = "pobridge", version)]
+pub struct Cli {
+    /// TOML configuration file (see `pobridge config example`).
+    #[arg(long, global = true, env = "POBRIDGE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL, such as sqlite://pobridge.db [default: from the
+    /// configuration, else sqlite://pobridge.db in the working directory].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the cXML order endpoint and the job worker.
+    Serve(ServeArgs),
+    /// Manage accounts (one per supplier).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage an account's Coupa buyers.
+    #[command(subcommand)]
+    Buyer(BuyerCommand),
+    /// Show or change an account's settings.
+    Settings(SettingsArgs),
+    /// Pull an account's Brightpearl reference data and product index.
+    Refresh(RefreshArgs),
+    /// List an account's purchase orders.
+    Orders(OrdersArgs),
+    /// List the Coupa items seen on an account's orders, or map one.
+    Items(ItemsArgs),
+    /// List the local index of an account's Brightpearl products.
+    Products(ProductsArgs),
+    /// Work with the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: from the configuration,
+    /// else 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve the built-in Brightpearl sandbox under /sandbox and connect
+    /// every account without a Brightpearl connection to it.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account.
+    Add {
+        /// URL-safe name: lower-case letters, digits and '-'.
+        slug: String,
+        /// E-mail address for notices to the account's users.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuyerCommand {
+    /// Add a Coupa buyer to an account.
+    Add(BuyerAddArgs),
+    /// List an account's buyers (shared secrets are masked).
+    List {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BuyerAddArgs {
+    /// The account.
+    pub slug: String,
+    /// The buyer's From credential, as DOMAIN:IDENTITY.
+    #[arg(long, value_name = "DOMAIN:ID")]
+    pub from: String,
+    /// The supplier's identity the buyer sends to (To), as DOMAIN:IDENTITY.
+    #[arg(long, value_name = "DOMAIN:ID")]
+    pub to: String,
+    /// The Sender credential that carries the shared secret, as DOMAIN:IDENTITY.
+    #[arg(long, value_name = "DOMAIN:ID")]
+    pub sender: String,
+    /// The shared secret configured in Coupa for this supplier.
+    #[arg(
+        long,
+        required_unless_present = "no_secret",
+        conflicts_with = "no_secret"
+    )]
+    pub secret: Option<String>,
+    /// Use no shared secret: the buyer posts to its own unguessable order
+    /// URL, which is printed.
+    #[arg(long)]
+    pub no_secret: bool,
+    /// Whether the buyer's orders are tests (test) or real (production).
+    #[arg(long, default_value = "production", value_parser = ["test", "production"])]
+    pub mode: String,
+    /// URL that invoices for this buyer are posted to.
+    #[arg(long, value_name = "URL")]
+    pub invoice_url: Option<String>,
+    /// Short name for the buyer [default: the From identity].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// The account.
+    pub slug: String,
+    #[command(subcommand)]
+    pub action: SettingsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsAction {
+    /// Print every setting.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one setting; `none` clears an optional one.
+    Set { key: String, value: String },
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// The account.
+    pub slug: String,
+    /// Queue the refresh for the running server's worker instead of
+    /// running it now.
+    #[arg(long)]
+    pub queue: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersArgs {
+    /// The account.
+    pub slug: String,
+    /// Only orders with this status, such as awaiting_mapping or failed.
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ItemsArgs {
+    /// The account.
+    #[arg(required = true)]
+    pub slug: Option<String>,
+    /// Only items that no mapping or unique identifier reaches.
+    #[arg(long)]
+    pub unmapped: bool,
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<ItemsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemsAction {
+    /// Map a Coupa part to a Brightpearl product by hand.
+    Map(MapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// The account.
+    pub slug: String,
+    /// The Coupa supplier part id.
+    #[arg(long, value_name = "PART_ID")]
+    pub coupa: String,
+    /// Only lines in this unit of measure [default: every unit].
+    #[arg(long, value_name = "UOM")]
+    pub uom: Option<String>,
+    /// Only this buyer, by name or id [default: every buyer].
+    #[arg(long, value_name = "ID")]
+    pub buyer: Option<String>,
+    /// The product's SKU in the local product index, or id:PRODUCT_ID.
+    #[arg(long, value_name = "SKU")]
+    pub brightpearl: String,
+    /// Brightpearl quantity per Coupa unit, such as 12 for a case of 12.
+    #[arg(long, value_name = "N")]
+    pub factor: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProductsArgs {
+    /// The account.
+    pub slug: String,
+    /// Maximum number of products to print.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// Products to skip first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the annotated example configuration.
+    Example,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn items_map_is_a_subcommand() {
+        let cli = Cli::try_parse_from([
+            "pobridge",
+            "items",
+            "map",
+            "acme",
+            "--coupa",
+            "P-1",
+            "--brightpearl",
+            "SKU-1",
+        ])
+        .unwrap();
+        let Command::Items(items) = cli.command else {
+            panic!("expected items");
+        };
+        assert!(matches!(items.action, Some(ItemsAction::Map(_))));
+    }
+
+    #[test]
+    fn items_without_slug_is_rejected() {
+        assert!(Cli::try_parse_from(["pobridge", "items"]).is_err());
+    }
+
+    #[test]
+    fn buyer_needs_secret_or_no_secret() {
+        let base = [
+            "pobridge", "buyer", "add", "acme", "--from", "a:b", "--to", "c:d", "--sender", "e:f",
+        ];
+        assert!(Cli::try_parse_from(base).is_err());
+        let both = base.iter().copied().chain(["--secret", "x", "--no-secret"]);
+        assert!(Cli::try_parse_from(both).is_err());
+        let secret = base.iter().copied().chain(["--secret", "x"]);
+        assert!(Cli::try_parse_from(secret).is_ok());
+    }
+}

@@ -1,0 +1,364 @@
+//! The service configuration: built-in defaults, then a TOML file, then
+//! `POBRIDGE_` environment variables, then command-line flags.
+//!
+//! Nested keys are reached from the environment with a double underscore:
+//! `POBRIDGE_BRIGHTPEARL__CLIENT_SECRET` sets `brightpearl.client_secret`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The annotated example configuration that `pobridge config example` prints.
+pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
+
+/// Everything the service reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// Base URL buyers reach this server at, used in printed order URLs.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub payload_host: String,
+    pub log_format: LogFormat,
+    /// `tracing` filter directives for `serve`, such as `info` or `pobridge=debug`.
+    pub log_level: String,
+    pub limits: LimitsConfig,
+    pub worker: WorkerConfig,
+    pub brightpearl: BrightpearlConfig,
+    pub sandbox: SandboxSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            public_url: None,
+            database_url: "sqlite://pobridge.db".to_owned(),
+            payload_host: "pobridge.local".to_owned(),
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            limits: LimitsConfig::default(),
+            worker: WorkerConfig::default(),
+            brightpearl: BrightpearlConfig::default(),
+            sandbox: SandboxSettings::default(),
+        }
+    }
+}
+
+/// Format of the log lines written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Bounds on inbound cXML documents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub max_attribute_bytes: usize,
+    pub max_item_out: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let limits = pobridge_engine::EngineConfig::default().limits;
+        Self {
+            max_body_bytes: limits.max_body_bytes,
+            max_depth: limits.max_depth,
+            max_attribute_bytes: limits.max_attribute_bytes,
+            max_item_out: limits.max_item_out,
+        }
+    }
+}
+
+/// The job worker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// How long a worker's claim on a job lasts before another may take it.
+    pub job_lease_seconds: u32,
+    /// Jobs a worker claims and runs at once.
+    pub job_batch: u16,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let engine = pobridge_engine::EngineConfig::default();
+        Self {
+            job_lease_seconds: u32::try_from(engine.job_lease.num_seconds()).unwrap_or(300),
+            job_batch: u16::try_from(engine.job_batch).unwrap_or(8),
+        }
+    }
+}
+
+/// The Brightpearl app pobridge connects as, and its client's limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrightpearlConfig {
+    /// Empty means no app is registered, so `serve` uses the sandbox.
+    pub app_ref: String,
+    pub dev_ref: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub authorize_url_template: String,
+    pub token_url_template: String,
+    pub requests_per_minute: u32,
+    pub throttle_reserve: u32,
+    pub max_throttle_wait_seconds: u64,
+    pub request_timeout_seconds: u64,
+    pub max_ids_per_request: usize,
+}
+
+impl Default for BrightpearlConfig {
+    fn default() -> Self {
+        let client = pobridge_brightpearl::ClientConfig::default();
+        Self {
+            app_ref: client.app_ref,
+            dev_ref: client.dev_ref,
+            client_secret: client.client_secret.map(SecretString::from),
+            authorize_url_template: client.authorize_url_template,
+            token_url_template: client.token_url_template,
+            requests_per_minute: client.requests_per_minute,
+            throttle_reserve: client.throttle_reserve,
+            max_throttle_wait_seconds: client.max_throttle_wait.as_secs(),
+            request_timeout_seconds: client.request_timeout.as_secs(),
+            max_ids_per_request: client.max_ids_per_request,
+        }
+    }
+}
+
+/// The built-in Brightpearl simulator served under `/sandbox`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    pub enabled: bool,
+    pub requests_per_window: u32,
+    pub window_seconds: u64,
+    pub window_model: WindowModel,
+    /// Delay added to every sandbox API reply.
+    pub latency_ms: u64,
+    /// Delay added per order row of a Sales Order POST.
+    pub latency_per_row_ms: u64,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        let sandbox = pobridge_sandbox::SandboxConfig::default();
+        Self {
+            enabled: false,
+            requests_per_window: sandbox.requests_per_window,
+            window_seconds: sandbox.window.as_secs(),
+            window_model: WindowModel::CalendarMinute,
+            latency_ms: 0,
+            latency_per_row_ms: 0,
+        }
+    }
+}
+
+/// Rule by which the sandbox's request quota resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowModel {
+    /// At the start of each window, as Brightpearl's throttle headers show.
+    CalendarMinute,
+    /// Over any sliding window, as Brightpearl's help page describes it.
+    Rolling,
+}
+
+/// Reads the configuration from the defaults, `file` (when given) and the
+/// environment.
+pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+    // Every field has a serde default, so an empty figment yields `Config::default()`.
+    let mut figment = Figment::new();
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(Box::new(figment::Error::from(format!(
+                "configuration file {} not found; check --config or POBRIDGE_CONFIG",
+                path.display()
+            ))));
+        }
+        figment = figment.merge(Toml::file(path));
+    }
+    // POBRIDGE_CONFIG names the file and is not a setting itself.
+    let env = Env::prefixed("POBRIDGE_").split("__").ignore(&["config"]);
+    figment.merge(env).extract().map_err(Box::new)
+}
+
+impl Config {
+    /// Returns whether `serve` runs the sandbox: when `flag` or the
+    /// configuration enables it, or when no Brightpearl app is configured.
+    pub fn sandbox_wanted(&self, flag: bool) -> bool {
+        flag || self.sandbox.enabled || self.brightpearl.app_ref.trim().is_empty()
+    }
+
+    /// Returns the base URL at which pobridge reaches its own server: the
+    /// listen address, with a wildcard address replaced by loopback.
+    pub fn loopback_base_url(listen: SocketAddr) -> String {
+        let ip = match listen.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, listen.port()))
+    }
+
+    /// Returns the base URL printed in buyers' order URLs.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => Self::loopback_base_url(self.listen),
+        }
+    }
+
+    /// Builds the engine settings.
+    pub fn engine_config(&self) -> pobridge_engine::EngineConfig {
+        let defaults = pobridge_engine::EngineConfig::default();
+        let mut limits = defaults.limits.clone();
+        limits.max_body_bytes = self.limits.max_body_bytes;
+        limits.max_depth = self.limits.max_depth;
+        limits.max_attribute_bytes = self.limits.max_attribute_bytes;
+        limits.max_item_out = self.limits.max_item_out;
+        pobridge_engine::EngineConfig {
+            limits,
+            payload_host: self.payload_host.clone(),
+            job_lease: chrono::Duration::seconds(i64::from(self.worker.job_lease_seconds)),
+            job_batch: i64::from(self.worker.job_batch),
+        }
+    }
+
+    /// Builds the Brightpearl client settings. With `sandbox_base` (such as
+    /// `http://127.0.0.1:8080/sandbox`) the OAuth URLs point at the sandbox
+    /// and an unset app reference becomes the sandbox's default.
+    pub fn client_config(&self, sandbox_base: Option<&str>) -> pobridge_brightpearl::ClientConfig {
+        let settings = &self.brightpearl;
+        let mut client = pobridge_brightpearl::ClientConfig {
+            app_ref: settings.app_ref.trim().to_owned(),
+            dev_ref: non_empty(settings.dev_ref.as_deref()),
+            client_secret: non_empty(
+                settings
+                    .client_secret
+                    .as_ref()
+                    .map(|secret| secret.expose_secret()),
+            ),
+            authorize_url_template: settings.authorize_url_template.clone(),
+            token_url_template: settings.token_url_template.clone(),
+            requests_per_minute: settings.requests_per_minute,
+            throttle_reserve: settings.throttle_reserve,
+            max_throttle_wait: Duration::from_secs(settings.max_throttle_wait_seconds),
+            request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+            max_ids_per_request: settings.max_ids_per_request,
+        };
+        if let Some(base) = sandbox_base {
+            client.authorize_url_template = format!("{base}/authorize/{{account}}");
+            client.token_url_template = format!("{base}/token/{{account}}");
+            if client.app_ref.is_empty() {
+                client.app_ref = pobridge_sandbox::SandboxConfig::default().app_ref;
+            }
+        }
+        client
+    }
+
+    /// Builds the settings of the sandbox served at `api_base` (its `api_domain`),
+    /// accepting the app of `client`.
+    pub fn sandbox_config(
+        &self,
+        api_base: &str,
+        client: &pobridge_brightpearl::ClientConfig,
+    ) -> pobridge_sandbox::SandboxConfig {
+        let settings = &self.sandbox;
+        pobridge_sandbox::SandboxConfig {
+            requests_per_window: settings.requests_per_window,
+            window: Duration::from_secs(settings.window_seconds),
+            window_model: match settings.window_model {
+                WindowModel::CalendarMinute => pobridge_sandbox::WindowModel::CalendarMinute,
+                WindowModel::Rolling => pobridge_sandbox::WindowModel::Rolling,
+            },
+            api_domain: api_base.to_owned(),
+            app_ref: client.app_ref.clone(),
+            client_secret: client.client_secret.clone(),
+            latency: Duration::from_millis(settings.latency_ms),
+            latency_per_row: Duration::from_millis(settings.latency_per_row_ms),
+            ..pobridge_sandbox::SandboxConfig::default()
+        }
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Result<Config, Box<figment::Error>> {
+        Figment::new()
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    #[test]
+    fn example_parses_as_the_config() {
+        let config = from_toml(EXAMPLE).unwrap();
+        assert_eq!(config.listen.port(), 8080);
+        assert_eq!(config.database_url, "sqlite://pobridge.db");
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let config = from_toml("").unwrap();
+        assert_eq!(config.limits.max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(config.brightpearl.requests_per_minute, 190);
+        assert!(config.sandbox_wanted(false), "no app_ref means sandbox");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let error = from_toml("lisen = \"127.0.0.1:1\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn client_secret_is_hidden_from_debug() {
+        let config = from_toml("[brightpearl]\nclient_secret = \"s3cr3t-value\"").unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        let client = config.client_config(None);
+        assert_eq!(client.client_secret.as_deref(), Some("s3cr3t-value"));
+    }
+
+    #[test]
+    fn sandbox_client_uses_sandbox_oauth_urls() {
+        let config = from_toml("").unwrap();
+        let client = config.client_config(Some("http://127.0.0.1:9/sandbox"));
+        assert_eq!(
+            client.token_url_template,
+            "http://127.0.0.1:9/sandbox/token/{account}"
+        );
+        assert!(!client.app_ref.is_empty());
+    }
+
+    #[test]
+    fn wildcard_listen_address_is_reached_on_loopback() {
+        let listen: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(Config::loopback_base_url(listen), "http://127.0.0.1:8080");
+        let listen: SocketAddr = "[::]:8080".parse().unwrap();
+        assert_eq!(Config::loopback_base_url(listen), "http://[::1]:8080");
+    }
+}

@@ -1,0 +1,99 @@
+//! `pobridge serve`: the HTTP server, the job worker and, when wanted, the
+//! Brightpearl sandbox, in one process.
+
+use anyhow::Context;
+use pobridge_engine::worker::Worker;
+use pobridge_sandbox::Sandbox;
+use pobridge_web::AppState;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::commands;
+use crate::config::Config;
+use crate::sandbox_link;
+
+/// Serves until SIGINT or SIGTERM, then stops accepting requests and lets
+/// the worker finish the jobs it is running.
+pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "could not listen on {}; choose another address with --listen",
+            config.listen
+        )
+    })?;
+    let local = listener
+        .local_addr()
+        .context("could not read the bound address")?;
+    let sandbox_base = config
+        .sandbox_wanted(sandbox_flag)
+        .then(|| format!("{}/sandbox", Config::loopback_base_url(local)));
+    let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut app = pobridge_web::router(AppState {
+        engine: engine.clone(),
+    });
+    if let Some(base) = &sandbox_base {
+        let sandbox_config = config.sandbox_config(base, engine.clients.config());
+        let sandbox = Sandbox::new(sandbox_config, engine.clock.clone());
+        app = app.nest("/sandbox", sandbox.router());
+        let connected = sandbox_link::connect_accounts(&engine, &sandbox, true).await?;
+        tracing::info!(accounts = connected, api_base = %base, "accounts connected to the Brightpearl sandbox");
+        tasks.spawn(sandbox_link::keep_connecting(
+            engine.clone(),
+            sandbox,
+            shutdown_rx.clone(),
+        ));
+    }
+    let worker = Worker::new(engine.clone(), format!("pobridge-{}", std::process::id()));
+    tasks.spawn(worker.run(shutdown_rx));
+
+    tracing::info!(listen = %local, sandbox = sandbox_base.is_some(), "pobridge is serving");
+    // Printed after binding, so a supervisor or test that reads it knows the
+    // port (also when --listen asked for port 0) and that requests are accepted.
+    println!("pobridge listening on http://{local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+
+    tracing::info!("stopped accepting requests; waiting for running jobs to finish");
+    // Sending fails only when every receiver is gone, which means every
+    // task has already stopped.
+    let _ = shutdown_tx.send(true);
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("pobridge stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error, "could not listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

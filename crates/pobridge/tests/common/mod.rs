@@ -1,0 +1,104 @@
+//! Runs the built `pobridge` binary against a SQLite file in a temporary
+//! directory.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// A temporary working directory with its own database.
+pub struct Cli {
+    pub dir: TempDir,
+}
+
+/// The outcome of one run.
+pub struct Run {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Cli {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("pobridge.db").display())
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Builds a command with a clean environment: no configuration file,
+    /// no `POBRIDGE_` variables from the caller, and this directory's database.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pobridge"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("POBRIDGE_") || name == "RUST_LOG" {
+                command.env_remove(name);
+            }
+        }
+        command
+            .current_dir(self.dir.path())
+            .env("POBRIDGE_DATABASE_URL", self.database_url());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command().args(args).output().unwrap();
+        Run::from(output)
+    }
+
+    /// Runs and panics with both streams unless the command succeeded.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert!(
+            run.success,
+            "{args:?} failed\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        run.stdout
+    }
+
+    /// Runs, expects failure, and returns the error output.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert!(!run.success, "{args:?} succeeded\nstdout: {}", run.stdout);
+        run.stderr
+    }
+
+    /// Creates the account `acme`.
+    pub fn with_account(self) -> Self {
+        self.ok(&["account", "add", "acme", "--email", "ops@acme.example"]);
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Self {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// Asserts that an error was reported as one `error:` line, not a panic
+/// or a debug dump.
+pub fn assert_one_line_error(stderr: &str) {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
