@@ -134,6 +134,21 @@ async fn oversize_body_gets_cxml_413() {
 }
 
 #[tokio::test]
+async fn announced_oversize_gets_413_before_reading() {
+    let request = Request::post("/cxml/acme")
+        .header(header::CONTENT_TYPE, "text/xml")
+        .header(header::CONTENT_LENGTH, (LIMIT + 1).to_string())
+        .body(Body::from(vec![b' '; 16]))
+        .unwrap();
+    let response = app().await.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers().get(header::CONNECTION).unwrap(), "close");
+    let body = text(response).await;
+    assert!(body.contains("<Status code=\"413\""), "{body}");
+}
+
+#[tokio::test]
 async fn tokened_buyer_accepted_on_own_url() {
     let path = format!("/cxml/{ACCOUNT}/{BUYER_TOKEN}");
     let response = post(
