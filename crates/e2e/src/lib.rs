@@ -165,10 +165,7 @@ impl TestApp {
         if let Ok(buyer) = self.store().buyer_by_name(self.account.id, &new.name).await {
             return Ok(buyer);
         }
-        Ok(self
-            .store()
-            .create_buyer(self.account.id, &new, self.engine.clock.now())
-            .await?)
+        Ok(self.engine.create_buyer(self.account.id, new).await?)
     }
 
     /// Posts a cXML body to the account's order URL and returns the HTTP

@@ -1,82 +1,11 @@
 //! Every corpus purchase order, posted to a running pobridge, becomes one
 //! Brightpearl sales order in the sandbox or is held naming what is missing.
 
-use std::collections::BTreeMap;
-
-use pobridge_cxml::{Body, Limits, OrderRequest};
-use pobridge_e2e::corpus::{order_documents, with_sender_secret};
-use pobridge_e2e::{buyer_from_header, TestApp};
-use pobridge_store::{BuyerMode, PoFilter, PoStatus};
+use pobridge_cxml::OrderRequest;
+use pobridge_e2e::{add_corpus_buyers, TestApp};
+use pobridge_store::{PoFilter, PoStatus};
 use rust_decimal::Decimal;
 use serde_json::Value;
-
-/// A corpus document prepared for posting: its buyer and the bytes sent.
-struct Prepared {
-    name: String,
-    body: Vec<u8>,
-    order: OrderRequest,
-}
-
-/// Adds one buyer per From identity (test mode if any of its documents is a
-/// test document) and gives documents without a SharedSecret the buyer's.
-async fn prepare(app: &TestApp) -> Vec<Prepared> {
-    let documents = order_documents();
-    assert_eq!(
-        documents.len(),
-        7,
-        "the corpus has seven OrderRequest documents"
-    );
-
-    let mut buyers: BTreeMap<String, (String, BuyerMode)> = BTreeMap::new();
-    let mut parsed = Vec::new();
-    for (name, bytes) in &documents {
-        let envelope = pobridge_cxml::read_envelope(bytes, &Limits::default())
-            .unwrap_or_else(|error| panic!("{name}: {error}"));
-        let header = envelope
-            .header
-            .clone()
-            .expect("every corpus order has a header");
-        let Body::OrderRequest {
-            deployment_test,
-            order,
-        } = envelope.body.clone()
-        else {
-            panic!("{name} is not an OrderRequest");
-        };
-        let from = header.from[0].identity.clone();
-        let secret = header.sender.iter().find_map(|credential| {
-            credential
-                .shared_secret
-                .as_ref()
-                .map(|secret| secret.expose().to_owned())
-        });
-        let entry = buyers
-            .entry(from.clone())
-            .or_insert_with(|| (format!("test-secret-{}", from.len()), BuyerMode::Production));
-        if let Some(secret) = secret {
-            entry.0 = secret;
-        }
-        if deployment_test {
-            entry.1 = BuyerMode::Test;
-        }
-        parsed.push((name.clone(), bytes.clone(), header, order));
-    }
-
-    let mut prepared = Vec::new();
-    for (name, bytes, header, order) in parsed {
-        let from = header.from[0].identity.clone();
-        let (secret, mode) = buyers[&from].clone();
-        app.buyer(buyer_from_header(&from, &header, &secret, mode))
-            .await
-            .expect("buyer is stored");
-        prepared.push(Prepared {
-            name,
-            body: with_sender_secret(&bytes, &secret),
-            order,
-        });
-    }
-    prepared
-}
 
 /// Chooses the first channel and warehouse, a default tax code and a
 /// shipping nominal code from the sandbox's reference data.
@@ -142,14 +71,20 @@ async fn configure(app: &mut TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corpus_orders_sync_or_hold_then_release() {
+    let logs = capture_logs();
     let mut app = TestApp::start().await.expect("pobridge starts");
     configure(&mut app).await;
-    let documents = prepare(&app).await;
+    let documents = add_corpus_buyers(&app, false).await.unwrap();
+    assert_eq!(
+        documents.len(),
+        7,
+        "the corpus has seven OrderRequest documents"
+    );
 
-    for document in &documents {
-        let (status, body) = app.post_cxml(document.body.clone()).await.unwrap();
-        assert_eq!(status, 200, "{}: {body}", document.name);
-        assert!(body.contains(r#"code="200""#), "{}: {body}", document.name);
+    for (name, body) in &documents {
+        let (status, answer) = app.post_cxml(body.clone()).await.unwrap();
+        assert_eq!(status, 200, "{name}: {answer}");
+        assert!(answer.contains(r#"code="200""#), "{name}: {answer}");
     }
     app.drain(100).await;
 
@@ -216,7 +151,67 @@ async fn corpus_orders_sync_or_hold_then_release() {
             .expect("the sales order exists");
         assert_matches_po(&order, sales_order);
     }
-    let _ = documents;
+
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("purchase order synced"),
+        "the logs were captured"
+    );
+    for secret in CORPUS_SECRETS {
+        assert!(!logged.contains(secret), "the logs contain {secret:?}");
+        for file in database_files(&app) {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let found = bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes());
+            assert!(!found, "{} contains {secret:?}", file.display());
+        }
+    }
+}
+
+/// Shared secrets and the card number that appear in the corpus orders.
+const CORPUS_SECRETS: [&str; 4] = [
+    "alsdkfjalksdjflaksjdfklj",
+    "abracadabra",
+    "coyote",
+    "1234567890123456",
+];
+
+/// The database file and its write-ahead log.
+fn database_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    let path = app.database.display().to_string();
+    vec![
+        app.database.clone(),
+        format!("{path}-wal").into(),
+        format!("{path}-shm").into(),
+    ]
+}
+
+/// Sends every log line of this test process, at debug level, to a buffer.
+fn capture_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = Buffer(buffer.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber is set");
+    buffer
 }
 
 /// Maps every Coupa item that no product matches to a sandbox product, the

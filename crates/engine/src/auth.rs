@@ -101,16 +101,81 @@ fn same_party(credential: &Credential, configured: &CredentialRef) -> bool {
         && credential.identity.trim() == configured.identity.trim()
 }
 
-fn secret_matches(credential: &Credential, secret: &str) -> bool {
+fn secret_matches(credential: &Credential, stored: &str) -> bool {
     match credential.shared_secret.as_ref() {
-        Some(given) => bool::from(given.expose().trim().as_bytes().ct_eq(secret.as_bytes())),
+        Some(given) => verify_secret(given.expose().trim(), stored),
         None => false,
     }
+}
+
+/// Prefix of a stored shared-secret digest.
+const DIGEST_PREFIX: &str = "sha256$";
+
+/// Turns a buyer's shared secret into what the store keeps: a random salt
+/// and the SHA-256 of salt and secret. pobridge only ever verifies the
+/// inbound secret, so it never needs the secret back. A fast hash is enough
+/// because the secret is a machine credential the supplier generates, not
+/// a person's password.
+pub fn digest_secret(secret: &str) -> String {
+    let salt: [u8; 16] = rand::random();
+    format!(
+        "{DIGEST_PREFIX}{}${}",
+        hex::encode(salt),
+        hex::encode(salted_hash(&salt, secret))
+    )
+}
+
+/// Checks `given` against a stored digest in constant time.
+pub fn verify_secret(given: &str, stored: &str) -> bool {
+    let Some((salt, expected)) = stored
+        .strip_prefix(DIGEST_PREFIX)
+        .and_then(|rest| rest.split_once('$'))
+    else {
+        return false;
+    };
+    let (Ok(salt), Ok(expected)) = (hex::decode(salt), hex::decode(expected)) else {
+        return false;
+    };
+    bool::from(salted_hash(&salt, given).as_slice().ct_eq(&expected))
+}
+
+fn salted_hash(salt: &[u8], secret: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(secret.as_bytes());
+    hasher.finalize().into()
 }
 
 fn describe(credential: Option<&Credential>) -> String {
     match credential {
         Some(credential) => format!("{}:{}", credential.domain, credential.identity),
         None => "(none)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_verifies_only_the_same_secret() {
+        let stored = digest_secret("s3cret");
+        assert!(stored.starts_with(DIGEST_PREFIX));
+        assert!(!stored.contains("s3cret"));
+        assert!(verify_secret("s3cret", &stored));
+        assert!(!verify_secret("s3cret ", &stored));
+        assert!(!verify_secret("other", &stored));
+    }
+
+    #[test]
+    fn digest_is_salted() {
+        assert_ne!(digest_secret("same"), digest_secret("same"));
+    }
+
+    #[test]
+    fn plain_stored_secret_never_verifies() {
+        assert!(!verify_secret("s3cret", "s3cret"));
+        assert!(!verify_secret("s3cret", "sha256$zz$zz"));
     }
 }

@@ -65,6 +65,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Stores a new buyer, keeping only a digest of its shared secret.
+    pub async fn create_buyer(
+        &self,
+        account: pobridge_core::AccountId,
+        mut buyer: pobridge_store::NewBuyer,
+    ) -> pobridge_store::StoreResult<pobridge_store::Buyer> {
+        buyer.shared_secret = buyer.shared_secret.as_deref().map(auth::digest_secret);
+        self.store
+            .create_buyer(account, &buyer, self.clock.now())
+            .await
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,

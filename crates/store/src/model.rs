@@ -42,8 +42,10 @@ pub struct NewBuyer {
     pub from: CredentialRef,
     pub to: CredentialRef,
     pub sender: CredentialRef,
-    /// `None` only for a buyer configured explicitly without a secret; such a
-    /// buyer is reached through its `url_token`.
+    /// A salted digest of the shared secret, never the secret itself (the
+    /// engine makes it when it creates the buyer). `None` only for a buyer
+    /// configured explicitly without a secret; such a buyer is reached
+    /// through its `url_token`.
     pub shared_secret: Option<String>,
     pub url_token: Option<String>,
     pub mode: BuyerMode,
