@@ -570,3 +570,54 @@ async fn multipart_order_stores_its_attachment() {
     assert_eq!(content_id, "spec.pdf");
     assert_eq!(bytes, b"%PDF-1.4\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_setting_holds_order_until_set() {
+    let mut app = TestApp::start().await.expect("pobridge starts");
+    configure_defaults(&mut app).await.unwrap();
+    app.set("shipping", "row").await.unwrap();
+    app.buyer(widgets_buyer(
+        BuyerMode::Production,
+        Some("widgets-s3cret"),
+        None,
+    ))
+    .await
+    .unwrap();
+    app.post_cxml(order(&[])).await.unwrap();
+    app.drain(20).await;
+
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::AwaitingSettings);
+    let reason = po.reason.clone().unwrap_or_default();
+    assert!(reason.contains("shipping_nominal_code"), "{reason}");
+
+    let nominal = app
+        .store()
+        .reference_data(app.account.id, pobridge_store::ReferenceKind::NominalCodes)
+        .await
+        .unwrap()
+        .unwrap()
+        .data[0]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pobridge_engine::admin::set_setting(
+        &app.engine,
+        pobridge_e2e::ACCOUNT,
+        "shipping_nominal_code",
+        &nominal,
+    )
+    .await
+    .unwrap();
+    app.drain(20).await;
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
+}

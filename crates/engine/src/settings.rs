@@ -18,13 +18,38 @@ pub enum SettingError {
         value: String,
         expected: String,
     },
-    #[error("{key}: {value:?} is not one of this Brightpearl account's {what}; known: {known}. Run `pobridge refresh SLUG` if it was added recently")]
+    #[error("{key}: {value:?} is not one of this Brightpearl account's {what}; known: {known}. Run `pobridge refresh {account}` if it was added recently")]
     NotInBrightpearl {
         key: String,
         value: String,
         what: &'static str,
         known: String,
+        /// The account slug, as the suggested command needs it.
+        account: String,
     },
+}
+
+/// Stands for the account in messages until [`name_account`] fills it in.
+const ACCOUNT_PLACEHOLDER: &str = "SLUG";
+
+/// Puts the account's slug into the commands an error suggests.
+pub fn name_account(error: SettingError, slug: &pobridge_core::AccountSlug) -> SettingError {
+    match error {
+        SettingError::NotInBrightpearl {
+            key,
+            value,
+            what,
+            known,
+            ..
+        } => SettingError::NotInBrightpearl {
+            key,
+            value,
+            what,
+            known: known.replace(ACCOUNT_PLACEHOLDER, slug.as_str()),
+            account: slug.to_string(),
+        },
+        other => other,
+    }
 }
 
 const KNOWN: &str = "channel_id, warehouse_id, price_list_id, order_status_id, staff_owner_id, project_id, lead_source_id, \
@@ -144,6 +169,7 @@ pub async fn apply(
 pub async fn check_defaults(
     store: &dyn Store,
     account: AccountId,
+    slug: &pobridge_core::AccountSlug,
     settings: &AccountSettings,
 ) -> Result<Result<(), String>, StoreError> {
     let checks = [
@@ -182,7 +208,7 @@ pub async fn check_defaults(
             .any(|item| item.get(field).and_then(Value::as_i64) == Some(value))
         {
             return Ok(Err(format!(
-                "setting {key} = {value} is no longer in this Brightpearl account; choose another with `pobridge settings SLUG set {key} ID`"
+                "setting {key} = {value} is no longer in this Brightpearl account; choose another with `pobridge settings {slug} set {key} ID`"
             )));
         }
     }
@@ -241,6 +267,7 @@ async fn reference_id(
         value: value.to_owned(),
         what,
         known: list(&items, field),
+        account: ACCOUNT_PLACEHOLDER.to_owned(),
     }))
 }
 
@@ -272,6 +299,7 @@ async fn sales_order_status(
         value: value.to_owned(),
         what: "sales order statuses",
         known: list(&sales, "statusId"),
+        account: ACCOUNT_PLACEHOLDER.to_owned(),
     }))
 }
 
@@ -306,6 +334,7 @@ async fn reference_code(
         value: value.to_owned(),
         what,
         known,
+        account: ACCOUNT_PLACEHOLDER.to_owned(),
     }))
 }
 
@@ -338,6 +367,7 @@ async fn custom_field(
             value: value.to_owned(),
             what: "order custom fields",
             known,
+            account: ACCOUNT_PLACEHOLDER.to_owned(),
         }));
     };
     Ok(typed_custom_value(&key, value, field).map(Some))
@@ -445,6 +475,7 @@ fn not_loaded(key: &str, value: &str, what: &'static str) -> SettingError {
         value: value.to_owned(),
         what,
         known: "(none loaded yet: connect Brightpearl and run `pobridge refresh SLUG`)".to_owned(),
+        account: ACCOUNT_PLACEHOLDER.to_owned(),
     }
 }
 

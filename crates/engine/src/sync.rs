@@ -251,9 +251,8 @@ impl Engine {
         let planned = match self.plan_order(attempt, customer_id, &lines).await? {
             Ok(planned) => planned,
             Err(reason) => {
-                self.set_status(attempt, PoStatus::Failed, Some(reason.clone()), &reason)
-                    .await?;
-                return Ok(JobOutcome::Failed { error: reason });
+                let reason = format!("awaiting settings: {reason}");
+                return self.hold(attempt, PoStatus::AwaitingSettings, reason).await;
             }
         };
 
@@ -301,8 +300,13 @@ impl Engine {
         lines: &[crate::sales_order::ResolvedLine],
     ) -> Result<Result<PlannedOrder, String>, SyncError> {
         let account = &attempt.account;
-        if let Err(reason) =
-            crate::settings::check_defaults(&*self.store, account.id, &account.settings).await?
+        if let Err(reason) = crate::settings::check_defaults(
+            &*self.store,
+            account.id,
+            &account.slug,
+            &account.settings,
+        )
+        .await?
         {
             return Ok(Err(reason));
         }

@@ -213,6 +213,9 @@ pub enum PoStatus {
     Synced,
     AwaitingMapping,
     AwaitingCustomer,
+    /// An account setting is missing or no longer valid; changing it
+    /// releases the order.
+    AwaitingSettings,
     /// A change arrived after the Brightpearl order existed; a person decides.
     HeldForReview,
     /// A transient failure; the job retries.
@@ -239,6 +242,7 @@ impl PoStatus {
             PoStatus::Synced => "synced",
             PoStatus::AwaitingMapping => "awaiting_mapping",
             PoStatus::AwaitingCustomer => "awaiting_customer",
+            PoStatus::AwaitingSettings => "awaiting_settings",
             PoStatus::HeldForReview => "held_for_review",
             PoStatus::Retrying => "retrying",
             PoStatus::Paused => "paused",
@@ -257,6 +261,7 @@ impl PoStatus {
             PoStatus::Synced,
             PoStatus::AwaitingMapping,
             PoStatus::AwaitingCustomer,
+            PoStatus::AwaitingSettings,
             PoStatus::HeldForReview,
             PoStatus::Retrying,
             PoStatus::Paused,
