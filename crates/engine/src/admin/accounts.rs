@@ -70,9 +70,16 @@ pub async fn set_setting(
 ) -> Result<AccountSettings, AdminError> {
     let account = account(engine, slug).await?;
     let store = &*engine.store;
-    let updated = settings::apply(store, account.id, &account.settings, key, value).await??;
+    let updated = settings::apply(store, account.id, &account.settings, key, value)
+        .await?
+        .map_err(|error| settings::name_account(error, &account.slug))?;
     store.save_settings(account.id, &updated).await?;
-    tracing::info!(tenant.id = %account.id, setting = %key, "account setting changed");
+    // Orders held for a missing or invalid setting try again with the new one.
+    let released_jobs = store
+        .release_waiting_jobs(account.id, engine.clock.now())
+        .await?;
+    engine.wake.notify_one();
+    tracing::info!(tenant.id = %account.id, setting = %key, released_jobs, "account setting changed");
     Ok(updated)
 }
 

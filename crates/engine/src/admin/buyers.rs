@@ -122,8 +122,7 @@ pub async fn add_buyer(
         });
     }
 
-    let now = engine.clock.now();
-    let buyer = match engine.store.create_buyer(account.id, &new_buyer, now).await {
+    let buyer = match engine.create_buyer(account.id, new_buyer.clone()).await {
         Ok(buyer) => buyer,
         Err(StoreError::Conflict { .. }) => return Err(AdminError::BuyerExists(new_buyer.name)),
         Err(error) => return Err(error.into()),
