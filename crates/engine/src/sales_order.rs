@@ -195,13 +195,15 @@ fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRo
     }))
 }
 
+/// Row tax at the code's rate, to the cent as Brightpearl keeps row tax.
 fn row_tax(net: Decimal, tax_code: &str, rates: &TaxRates) -> Result<Decimal, PlanError> {
     let rate = rates
         .get(tax_code)
         .ok_or_else(|| PlanError::UnknownTaxCode {
             code: tax_code.to_owned(),
         })?;
-    Ok(round_money(net * rate / Decimal::ONE_HUNDRED))
+    Ok((net * rate / Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
 }
 
 fn round_money(value: Decimal) -> Decimal {
@@ -331,4 +333,176 @@ fn non_empty(value: Option<String>) -> Option<String> {
     value
         .map(|text| text.trim().to_owned())
         .filter(|text| !text.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn widgets_order() -> OrderRequest {
+        let bytes = include_bytes!("../../e2e/tests/fixtures/order-widgets.xml");
+        let envelope =
+            pobridge_cxml::read_envelope(bytes, &pobridge_cxml::Limits::default()).unwrap();
+        match envelope.body {
+            pobridge_cxml::Body::OrderRequest { order, .. } => order,
+            other => panic!("not an order: {other:?}"),
+        }
+    }
+
+    fn lines() -> Vec<ResolvedLine> {
+        vec![
+            ResolvedLine {
+                line_number: 1,
+                product_id: 1001,
+                quantity_factor: Decimal::ONE,
+                tax_code: Some("T20".to_owned()),
+            },
+            ResolvedLine {
+                line_number: 2,
+                product_id: 1019,
+                quantity_factor: dec!(2),
+                tax_code: None,
+            },
+        ]
+    }
+
+    fn rates() -> TaxRates {
+        TaxRates::from([
+            ("T20".to_owned(), dec!(20)),
+            ("Z".to_owned(), Decimal::ZERO),
+            ("T".to_owned(), dec!(8.25)),
+        ])
+    }
+
+    fn settings() -> AccountSettings {
+        AccountSettings {
+            channel_id: Some(1),
+            warehouse_id: Some(2),
+            default_tax_code: Some("T".to_owned()),
+            shipping_nominal_code: Some("4040".to_owned()),
+            ..AccountSettings::default()
+        }
+    }
+
+    fn planned(settings: &AccountSettings) -> Result<PlannedOrder, PlanError> {
+        let order = widgets_order();
+        let lines = lines();
+        let rates = rates();
+        plan(&PlanInput {
+            order: &order,
+            customer_id: 7,
+            external_ref: "coupa-1-PO-1001".to_owned(),
+            lines: &lines,
+            settings,
+            tax_rates: &rates,
+        })
+    }
+
+    #[test]
+    fn rows_carry_net_tax_and_factor() {
+        let order = planned(&settings()).unwrap();
+        assert_eq!(order.rows.len(), 3);
+        let widget = &order.rows[0];
+        assert_eq!(widget.quantity, dec!(4));
+        assert_eq!(widget.net, dec!(50.00));
+        assert_eq!(widget.tax, dec!(10.00));
+        let service = &order.rows[1];
+        assert_eq!(service.quantity, dec!(3.0), "1.5 hours at a factor of 2");
+        assert_eq!(
+            service.net,
+            dec!(120.00),
+            "net stays quantity × unit price of the PO"
+        );
+        assert_eq!(
+            service.tax_code, "T",
+            "the account default when the product has none"
+        );
+        assert_eq!(service.tax, dec!(9.90));
+    }
+
+    #[test]
+    fn shipping_becomes_a_free_text_row() {
+        let order = planned(&settings()).unwrap();
+        let shipping = order.rows.last().unwrap();
+        assert_eq!(shipping.product_id, None);
+        assert_eq!(shipping.name, "Shipping: Ground");
+        assert_eq!(shipping.net, dec!(15.00));
+        assert_eq!(shipping.nominal_code.as_deref(), Some("4040"));
+        assert_eq!(shipping.external_ref, "shipping");
+    }
+
+    #[test]
+    fn shipping_can_be_left_out() {
+        let settings = AccountSettings {
+            shipping: ShippingTreatment::Omit,
+            ..settings()
+        };
+        let order = planned(&settings).unwrap();
+        assert_eq!(order.rows.len(), 2);
+    }
+
+    #[test]
+    fn shipping_without_nominal_code_is_an_error() {
+        let settings = AccountSettings {
+            shipping_nominal_code: None,
+            ..settings()
+        };
+        assert_eq!(
+            planned(&settings).unwrap_err(),
+            PlanError::NoShippingNominal
+        );
+    }
+
+    #[test]
+    fn unknown_tax_code_is_an_error() {
+        let settings = AccountSettings {
+            default_tax_code: Some("VAT99".to_owned()),
+            ..settings()
+        };
+        assert_eq!(
+            planned(&settings).unwrap_err(),
+            PlanError::UnknownTaxCode {
+                code: "VAT99".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn header_fields_come_from_po_and_settings() {
+        let order = planned(&settings()).unwrap();
+        assert_eq!(order.reference, "PO-1001");
+        assert_eq!(order.currency, "USD");
+        assert_eq!(order.channel_id, Some(1));
+        assert_eq!(order.warehouse_id, Some(2));
+        assert_eq!(
+            order.delivery_date.as_deref(),
+            Some("2026-03-09T00:00:00+01:00")
+        );
+        let address = order.delivery_address.unwrap();
+        assert_eq!(address.full_name.as_deref(), Some("Dana Receiver"));
+        assert_eq!(address.company_name.as_deref(), Some("Receiving Dock 3"));
+        assert_eq!(address.line1.as_deref(), Some("1 Warehouse Rd"));
+        assert_eq!(address.line3.as_deref(), Some("Springfield"));
+        assert_eq!(address.country_iso_code.as_deref(), Some("US"));
+    }
+
+    #[test]
+    fn tax_and_total_differences_are_warnings() {
+        let order = planned(&settings()).unwrap();
+        assert!(
+            order.warnings.iter().any(|warning| warning
+                .contains("the PO's Tax is 10.00 USD but the rows' tax codes give 21.14 USD")),
+            "{:?}",
+            order.warnings
+        );
+        assert!(
+            order
+                .warnings
+                .iter()
+                .all(|warning| !warning.contains("Total")),
+            "170.00 equals 50.00 + 120.00: {:?}",
+            order.warnings
+        );
+    }
 }
