@@ -10,8 +10,8 @@ use pobridge_cxml::{Credential, Header};
 use pobridge_store::{Buyer, CredentialRef};
 use subtle::ConstantTimeEq;
 
-/// Which credential check failed. Messages name the element and the
-/// identity, never a secret.
+/// A failed credential check. Messages name the element and the identity,
+/// never a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("the document has no Header with From, To and Sender credentials")]

@@ -1,8 +1,8 @@
-//! The order endpoint's logic: read, authenticate, store, queue, answer.
+//! The order endpoint's logic: read, authenticate, store, queue, respond.
 //!
-//! The answer never waits on Brightpearl: the document and its parsed
+//! The response never waits on Brightpearl: the document and its parsed
 //! revision are committed in one transaction together with the sync job, and
-//! only then is 200 returned. A failure of our own is answered 500 so that
+//! only then is 200 returned. A failure of our own gets a 500 so that
 //! Coupa retries.
 
 use chrono::{DateTime, Utc};
@@ -29,12 +29,12 @@ pub struct IntakeRequest {
     pub body: bytes::Bytes,
 }
 
-/// The answer: the HTTP status equals the cXML status code.
+/// The response to send: the HTTP status equals the cXML status code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntakeReply {
     pub status: u16,
     pub body: String,
-    /// What the order log shows for this document.
+    /// Summary of the outcome for the request log.
     pub log: String,
 }
 
@@ -124,7 +124,7 @@ impl Engine {
                 Ok(IntakeReply {
                     status: 200,
                     body,
-                    log: "profile request answered".to_owned(),
+                    log: "profile request handled".to_owned(),
                 })
             }
             Body::OtherRequest { ref name, .. } => {

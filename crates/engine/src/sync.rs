@@ -1,5 +1,5 @@
 //! The sync job: turns the latest revision of a purchase order into exactly
-//! one Brightpearl sales order, or holds the order with a reason.
+//! one Brightpearl sales order, or parks the order with a reason.
 //!
 //! Exactly-once rests on three layers. The store keeps one purchase order
 //! per (buyer, orderID) and one unfinished sync job per order. Before the
@@ -29,15 +29,15 @@ use crate::Engine;
 /// Job kind of [`sync_job`].
 pub const SYNC_ORDER: &str = "sync_order";
 
-/// What a sync job carries: the purchase order it syncs.
+/// Payload of a sync job: the purchase order it syncs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncPayload {
     pub buyer: BuyerId,
     pub po_number: PoNumber,
 }
 
-/// The job that syncs one purchase order. Its key makes a second enqueue of
-/// the same order while one is unfinished a no-op.
+/// Builds the job that syncs one purchase order. Its key makes a second
+/// enqueue of the same order, while one is unfinished, a no-op.
 pub fn sync_job(
     account: AccountId,
     buyer: BuyerId,
@@ -57,8 +57,8 @@ pub fn sync_job(
     }
 }
 
-/// The stable `externalRef` of a purchase order: the same for every
-/// revision, so a revision can never create a second order.
+/// Returns the stable `externalRef` of a purchase order. It is the same for
+/// every revision, so a revision can never create a second order.
 pub fn external_ref(buyer: BuyerId, number: &PoNumber) -> String {
     format!("coupa-{buyer}-{number}")
 }
@@ -357,8 +357,9 @@ impl Engine {
         Ok(JobOutcome::Done)
     }
 
-    /// A sales order exists: finish an interrupted sync, accept a resend, or
-    /// hold a change for review.
+    /// Handles a revision of an order whose sales order exists: finishes an
+    /// interrupted sync, accepts an unchanged resend, or parks a change for
+    /// review.
     async fn sync_existing(&self, attempt: &Attempt) -> Result<JobOutcome, SyncError> {
         let order_id = attempt.po.brightpearl_order_id.unwrap_or_default();
         let account = attempt.account.id;
