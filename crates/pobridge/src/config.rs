@@ -196,7 +196,7 @@ pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
 impl Config {
     /// Returns whether `serve` runs the sandbox: when `flag` or the
     /// configuration enables it, or when no Brightpearl app is configured.
-    pub fn sandbox_wanted(&self, flag: bool) -> bool {
+    pub fn runs_sandbox(&self, flag: bool) -> bool {
         flag || self.sandbox.enabled || self.brightpearl.app_ref.trim().is_empty()
     }
 
@@ -323,7 +323,7 @@ mod tests {
         let config = from_toml("").unwrap();
         assert_eq!(config.limits.max_body_bytes, 32 * 1024 * 1024);
         assert_eq!(config.brightpearl.requests_per_minute, 190);
-        assert!(config.sandbox_wanted(false), "no app_ref means sandbox");
+        assert!(config.runs_sandbox(false), "no app_ref means sandbox");
     }
 
     #[test]

@@ -70,7 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             logging::init(config.log_format, "warn")?;
             // NOTE: the sandbox URL assumes the server listens on the configured
             // address, because a `serve --listen` override is not known here.
-            let sandbox_base = config.sandbox_wanted(false).then(|| {
+            let sandbox_base = config.runs_sandbox(false).then(|| {
                 format!(
                     "{}/sandbox",
                     config::Config::loopback_base_url(config.listen)

@@ -26,7 +26,7 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         .local_addr()
         .context("could not read the bound address")?;
     let sandbox_base = config
-        .sandbox_wanted(sandbox_flag)
+        .runs_sandbox(sandbox_flag)
         .then(|| format!("{}/sandbox", Config::loopback_base_url(local)));
     let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
 
@@ -51,8 +51,8 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     tasks.spawn(worker.run(shutdown_rx));
 
     tracing::info!(listen = %local, sandbox = sandbox_base.is_some(), "pobridge is serving");
-    // Printed after binding, so a supervisor or test that reads it knows the
-    // port (also when --listen asked for port 0) and that requests are accepted.
+    // Printed after binding, so a supervisor or test that reads it learns the
+    // port (also when --listen requested port 0) and that requests are accepted.
     println!("pobridge listening on http://{local}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
