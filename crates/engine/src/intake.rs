@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use pobridge_core::{AccountSlug, PoNumber};
 use pobridge_cxml::{Body, Envelope, OrderKind, OrderRequest, ReadError};
 use pobridge_store::{
-    Account, Buyer, BuyerMode, CoupaItem, DocumentOutcome, NewAttachment, NewDocument, NewRevision,
-    OrderType, PoStatus, RecordedDocument, RevisionStatus, StoreError,
+    Account, Buyer, BuyerMode, DocumentOutcome, NewAttachment, NewDocument, NewRevision, OrderType,
+    PoStatus, RecordedDocument, RevisionStatus, StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -208,7 +208,7 @@ impl Engine {
             .record_document(account, &document, Some(&revision), Some(&job))
             .await?;
         self.wake.notify_one();
-        self.after_recorded(&context, &order, &recorded).await?;
+        self.log_recorded(&context, &order, &recorded);
 
         let log = if recorded.is_latest {
             format!("stored PO {number} and queued it for sync")
@@ -247,29 +247,10 @@ impl Engine {
         }
     }
 
-    async fn after_recorded(
-        &self,
-        context: &Received,
-        order: &OrderRequest,
-        recorded: &RecordedDocument,
-    ) -> Result<(), StoreError> {
-        let items: Vec<CoupaItem> = order
-            .items
-            .iter()
-            .map(crate::products::coupa_item)
-            .collect();
-        self.store
-            .record_coupa_items(
-                context.account.id,
-                context.buyer.id,
-                &items,
-                context.received_at,
-            )
-            .await?;
+    fn log_recorded(&self, context: &Received, order: &OrderRequest, recorded: &RecordedDocument) {
         if let Some(po) = recorded.po {
             tracing::info!(account.slug = %context.account.slug, po.id = %po, order_id = %order.header.order_id, is_latest = recorded.is_latest, "purchase order stored");
         }
-        Ok(())
     }
 
     async fn identify(
@@ -459,6 +440,11 @@ fn new_revision(
         order: json,
         status: RevisionStatus::Pending,
         test: deployment_test || buyer.mode == BuyerMode::Test,
+        items: order
+            .items
+            .iter()
+            .map(crate::products::coupa_item)
+            .collect(),
     })
 }
 

@@ -177,6 +177,8 @@ pub struct NewRevision {
     pub order: serde_json::Value,
     pub status: RevisionStatus,
     pub test: bool,
+    /// The Coupa items on the order's lines, recorded with the revision.
+    pub items: Vec<CoupaItem>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

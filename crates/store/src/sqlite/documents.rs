@@ -40,6 +40,14 @@ pub(super) async fn record_document(
         recorded.po = Some(added.po);
         recorded.revision = Some(added.revision);
         recorded.is_latest = added.is_latest;
+        super::items::upsert_coupa_items(
+            &mut tx,
+            account,
+            revision.buyer,
+            &revision.items,
+            document.received_at,
+        )
+        .await?;
     }
     if let Some(job) = job {
         super::jobs::enqueue_in(&mut tx, job, document.received_at).await?;

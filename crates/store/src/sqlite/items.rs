@@ -19,6 +19,20 @@ pub(super) async fn record_coupa_items(
 ) -> StoreResult<()> {
     let mut tx = store.begin_write().await?;
     ensure_buyer(&mut tx, account, buyer).await?;
+    upsert_coupa_items(&mut tx, account, buyer, items, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts or refreshes Coupa items inside the caller's transaction; the
+/// caller has checked that `buyer` belongs to `account`.
+pub(super) async fn upsert_coupa_items(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    account: AccountId,
+    buyer: BuyerId,
+    items: &[CoupaItem],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let now = encode_time(now);
     for item in items {
         sqlx::query(
@@ -44,10 +58,9 @@ pub(super) async fn record_coupa_items(
         .bind(fold_case(&item.part_id))
         .bind(fold_case(&item.description))
         .bind(&now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -139,6 +139,7 @@ pub fn new_revision(
         order: serde_json::json!({ "number": number, "note": "Zürich – 2 × ½\" pipe" }),
         status: RevisionStatus::Pending,
         test: false,
+        items: Vec::new(),
     }
 }
 
