@@ -46,6 +46,8 @@ pub struct Options {
     pub engine: Option<EngineConfig>,
     /// Drive pobridge and the sandbox with this clock instead of the wall clock.
     pub clock: Option<pobridge_core::ManualClock>,
+    /// The client's own budget per account, instead of the default 190.
+    pub requests_per_minute: Option<u32>,
 }
 
 impl TestApp {
@@ -77,6 +79,12 @@ impl TestApp {
             authorize_url_template: format!("{sandbox_url}/authorize/{{account}}"),
             app_ref,
             ..ClientConfig::default()
+        };
+        let client_config = ClientConfig {
+            requests_per_minute: options
+                .requests_per_minute
+                .unwrap_or(client_config.requests_per_minute),
+            ..client_config
         };
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))

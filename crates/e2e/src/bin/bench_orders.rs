@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use pobridge_cxml::{Body, Limits};
-use pobridge_e2e::corpus::{order_documents, with_identity, with_sender_secret};
-use pobridge_e2e::{buyer_from_header, TestApp};
-use pobridge_store::{BuyerMode, PoFilter, PoStatus};
+use pobridge_e2e::corpus::with_identity;
+use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
+use pobridge_sandbox::SandboxConfig;
+use pobridge_store::{PoFilter, PoStatus};
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -25,12 +25,27 @@ async fn main() -> Result<()> {
         .and_then(|value| value.parse().ok())
         .unwrap_or(10);
 
-    let mut app = TestApp::start().await?;
+    // The budget is raised on both sides so the drain measures pobridge's
+    // requests per order rather than the wait for Brightpearl's minute.
+    let options = Options {
+        sandbox: SandboxConfig {
+            requests_per_window: 1_000_000,
+            ..SandboxConfig::default()
+        },
+        requests_per_minute: Some(1_000_000),
+        ..Options::default()
+    };
+    let mut app = TestApp::start_with(options).await?;
     let documents = prepare(&mut app).await?;
     println!("order endpoint, open loop: {rate} documents/s for {seconds} s, {} corpus documents in rotation, SQLite synchronous=FULL", documents.len());
 
     let latencies = load(&app, &documents, rate, seconds).await?;
-    report_latency(&latencies, seconds);
+    report_latency(&latencies);
+    let answered = saturate(&app, &documents, 16, 5).await?;
+    println!(
+        "throughput, closed loop with 16 concurrent senders for 5 s: {:.0} documents/s",
+        answered as f64 / 5.0
+    );
 
     let requests_before = app.engine.clients.requests_sent(app.account.id);
     let started = Instant::now();
@@ -60,80 +75,13 @@ async fn main() -> Result<()> {
 }
 
 /// Adds the corpus buyers in test mode (so their orders sync into the
-/// sandbox) and maps every corpus part to one sandbox product.
+/// sandbox), maps every corpus part to one sandbox product and returns the
+/// documents ready to post.
 async fn prepare(app: &mut TestApp) -> Result<Vec<Vec<u8>>> {
-    let channels = app
-        .store()
-        .reference_data(app.account.id, pobridge_store::ReferenceKind::Channels)
-        .await?;
-    let warehouses = app
-        .store()
-        .reference_data(app.account.id, pobridge_store::ReferenceKind::Warehouses)
-        .await?;
-    let first = |data: Option<pobridge_store::ReferenceData>| {
-        data.and_then(|data| {
-            data.data
-                .get(0)
-                .and_then(|item| item.get("id"))
-                .and_then(|id| id.as_i64())
-        })
-        .unwrap_or_default()
-    };
-    app.set("channel_id", &first(channels).to_string()).await?;
-    app.set("warehouse_id", &first(warehouses).to_string())
-        .await?;
-    app.set("shipping", "omit").await?;
-    app.set("default_tax_code", "Z").await?;
-
-    let product = app
-        .store()
-        .list_products(app.account.id, 1000, 0)
-        .await?
-        .into_iter()
-        .find(|product| !product.stock_tracked && product.sku.is_some());
-    let mut prepared = Vec::new();
-    for (name, bytes) in order_documents() {
-        let envelope = pobridge_cxml::read_envelope(&bytes, &Limits::default())
-            .map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
-        let header = envelope.header.expect("corpus orders have headers");
-        let from = header.from[0].identity.clone();
-        let secret = header
-            .sender
-            .iter()
-            .find_map(|credential| {
-                credential
-                    .shared_secret
-                    .as_ref()
-                    .map(|secret| secret.expose().to_owned())
-            })
-            .unwrap_or_else(|| "bench-secret".to_owned());
-        let buyer = match app.store().buyer_by_name(app.account.id, &from).await {
-            Ok(buyer) => buyer,
-            Err(_) => {
-                app.buyer(buyer_from_header(&from, &header, &secret, BuyerMode::Test))
-                    .await?
-            }
-        };
-        let secret = buyer.shared_secret.clone().unwrap_or(secret);
-        if let (Body::OrderRequest { order, .. }, Some(product)) = (&envelope.body, &product) {
-            for item in &order.items {
-                let part = item.item_id.supplier_part_id.trim();
-                let request = pobridge_engine::admin::MapItem {
-                    coupa_part_id: part.to_owned(),
-                    unit_of_measure: None,
-                    buyer: None,
-                    brightpearl: product.sku.clone().unwrap_or_default(),
-                    quantity_factor: None,
-                };
-                if !part.is_empty() {
-                    pobridge_engine::admin::map_item(&app.engine, pobridge_e2e::ACCOUNT, &request)
-                        .await?;
-                }
-            }
-        }
-        prepared.push(with_sender_secret(&bytes, &secret));
-    }
-    Ok(prepared)
+    configure_defaults(app).await?;
+    map_corpus_parts(app).await?;
+    let documents = add_corpus_buyers(app, true).await?;
+    Ok(documents.into_iter().map(|(_, body)| body).collect())
 }
 
 /// Sends `rate` documents a second on schedule, whatever the answers'
@@ -189,7 +137,55 @@ async fn load(
     Ok(latencies)
 }
 
-fn report_latency(latencies: &[Duration], seconds: u64) {
+/// Sends documents back to back from `senders` tasks for `seconds` and
+/// returns how many got HTTP 200.
+async fn saturate(
+    app: &TestApp,
+    documents: &[Vec<u8>],
+    senders: usize,
+    seconds: u64,
+) -> Result<usize> {
+    let url = format!("{}/cxml/{}", app.base_url, pobridge_e2e::ACCOUNT);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for sender in 0..senders {
+        let http = app.http.clone();
+        let url = url.clone();
+        let documents = documents.to_vec();
+        tasks.spawn(async move {
+            let mut answered = 0;
+            let mut index = 0;
+            while Instant::now() < deadline {
+                let payload_id = format!("saturate-{sender}-{index}@pobridge.bench");
+                let body = with_identity(
+                    &documents[index % documents.len()],
+                    &payload_id,
+                    &format!("SAT-{sender}-{index}"),
+                );
+                index += 1;
+                if let Ok(response) = http
+                    .post(&url)
+                    .header("content-type", "text/xml")
+                    .body(body)
+                    .send()
+                    .await
+                {
+                    if response.status().as_u16() == 200 {
+                        answered += 1;
+                    }
+                }
+            }
+            answered
+        });
+    }
+    let mut total = 0;
+    while let Some(result) = tasks.join_next().await {
+        total += result?;
+    }
+    Ok(total)
+}
+
+fn report_latency(latencies: &[Duration]) {
     let mut sorted = latencies.to_vec();
     sorted.sort();
     let percentile = |p: f64| {
@@ -197,10 +193,6 @@ fn report_latency(latencies: &[Duration], seconds: u64) {
             .saturating_sub(1)
             .min(sorted.len() - 1)]
     };
-    println!(
-        "throughput: {:.0} documents/s answered",
-        sorted.len() as f64 / seconds as f64
-    );
     println!(
         "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         percentile(0.50).as_secs_f64() * 1000.0,
