@@ -119,7 +119,7 @@ impl TestApp {
             auth: ConnectionAuth::OAuth {
                 access_token: grant.access_token.clone(),
                 refresh_token: grant.refresh_token.clone(),
-                expires_at: clock.now() + chrono::Duration::seconds(grant.expires_in as i64),
+                expires_at: clock.now() + chrono::Duration::seconds(grant.expires_in),
             },
             installation_instance_id: Some(grant.installation_instance_id.clone()),
             is_sandbox: true,

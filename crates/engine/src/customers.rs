@@ -10,9 +10,9 @@
 use pobridge_brightpearl::{
     BrightpearlClient, ContactQuery, ContactRow, NewContact, PostalAddress,
 };
-use pobridge_core::{AccountId, AccountSettings, BuyerId, ContactMatch};
+use pobridge_core::{BuyerId, ContactMatch};
 use pobridge_cxml::Address;
-use pobridge_store::{CustomerMapping, Store};
+use pobridge_store::{Account, CustomerMapping, Store};
 
 use crate::sync::SyncError;
 
@@ -36,13 +36,14 @@ pub enum Writes {
 pub async fn resolve_customer(
     store: &dyn Store,
     client: &BrightpearlClient,
-    account: AccountId,
+    account: &Account,
     buyer: BuyerId,
-    settings: &AccountSettings,
     bill_to: Option<&Address>,
     writes: Writes,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CustomerMatch, SyncError> {
+    let settings = &account.settings;
+    let account = account.id;
     let address_id = bill_to
         .and_then(|address| address.address_id.as_deref())
         .map(str::trim)

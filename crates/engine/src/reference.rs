@@ -55,8 +55,7 @@ impl Engine {
         };
         let now = self.clock.now();
         let store = &*self.store;
-        let mut summary = RefreshSummary::default();
-        summary.channels = save(
+        let channels = save(
             store,
             account,
             ReferenceKind::Channels,
@@ -64,7 +63,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.warehouses = save(
+        let warehouses = save(
             store,
             account,
             ReferenceKind::Warehouses,
@@ -72,7 +71,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.price_lists = save(
+        let price_lists = save(
             store,
             account,
             ReferenceKind::PriceLists,
@@ -80,7 +79,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.order_statuses = save(
+        let order_statuses = save(
             store,
             account,
             ReferenceKind::OrderStatuses,
@@ -88,7 +87,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.tax_codes = save(
+        let tax_codes = save(
             store,
             account,
             ReferenceKind::TaxCodes,
@@ -96,7 +95,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.nominal_codes = save(
+        let nominal_codes = save(
             store,
             account,
             ReferenceKind::NominalCodes,
@@ -104,7 +103,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.shipping_methods = save(
+        let shipping_methods = save(
             store,
             account,
             ReferenceKind::ShippingMethods,
@@ -112,7 +111,7 @@ impl Engine {
             now,
         )
         .await?;
-        summary.order_custom_fields = save(
+        let order_custom_fields = save(
             store,
             account,
             ReferenceKind::OrderCustomFields,
@@ -120,7 +119,18 @@ impl Engine {
             now,
         )
         .await?;
-        summary.products = self.refresh_products(&client, account, now).await?;
+        let products = self.refresh_products(&client, account, now).await?;
+        let summary = RefreshSummary {
+            channels,
+            warehouses,
+            price_lists,
+            order_statuses,
+            tax_codes,
+            nominal_codes,
+            shipping_methods,
+            order_custom_fields,
+            products,
+        };
         tracing::info!(tenant.id = %account, products = summary.products, "Brightpearl reference data refreshed");
         Ok(summary)
     }

@@ -216,9 +216,8 @@ impl Engine {
         let customer = resolve_customer(
             &*self.store,
             client,
-            account.id,
+            account,
             attempt.po.buyer_id,
-            &account.settings,
             attempt.order.header.bill_to.as_ref(),
             writes,
             now,
