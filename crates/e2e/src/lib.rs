@@ -374,3 +374,20 @@ pub async fn configure_defaults(app: &mut TestApp) -> Result<()> {
     app.set("shipping", "omit").await?;
     Ok(())
 }
+
+/// Keeps a PO's shipping charge as a free-text row on the first nominal code
+/// of the account's reference data.
+pub async fn ship_as_row(app: &mut TestApp) -> Result<()> {
+    let nominal_codes = app
+        .store()
+        .reference_data(app.account.id, pobridge_store::ReferenceKind::NominalCodes)
+        .await?
+        .context("nominal codes are loaded")?;
+    let first = nominal_codes.data[0]["code"]
+        .as_str()
+        .context("nominal codes have a code")?
+        .to_owned();
+    app.set("shipping", "row").await?;
+    app.set("shipping_nominal_code", &first).await?;
+    Ok(())
+}

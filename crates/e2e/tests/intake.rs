@@ -1,7 +1,7 @@
 //! The order endpoint's answers and what each leaves behind: credentials,
 //! test and production modes, revisions, conflicts and unusable documents.
 
-use pobridge_e2e::{configure_defaults, TestApp};
+use pobridge_e2e::{configure_defaults, ship_as_row, TestApp};
 use pobridge_store::{BuyerMode, CredentialRef, NewBuyer, PoFilter, PoStatus, RevisionStatus};
 
 const ORDER: &str = include_str!("fixtures/order-widgets.xml");
@@ -31,18 +31,7 @@ fn widgets_buyer(mode: BuyerMode, secret: Option<&str>, url_token: Option<&str>)
 async fn app_with_buyer(mode: BuyerMode) -> TestApp {
     let mut app = TestApp::start().await.expect("pobridge starts");
     configure_defaults(&mut app).await.unwrap();
-    app.set("shipping", "row").await.unwrap();
-    let nominal = app
-        .store()
-        .reference_data(app.account.id, pobridge_store::ReferenceKind::NominalCodes)
-        .await
-        .unwrap()
-        .unwrap()
-        .data[0]["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.set("shipping_nominal_code", &nominal).await.unwrap();
+    ship_as_row(&mut app).await.unwrap();
     app.buyer(widgets_buyer(mode, Some("widgets-s3cret"), None))
         .await
         .unwrap();

@@ -2,71 +2,16 @@
 //! Brightpearl sales order in the sandbox or is held naming what is missing.
 
 use pobridge_cxml::OrderRequest;
-use pobridge_e2e::{add_corpus_buyers, TestApp};
+use pobridge_e2e::{add_corpus_buyers, configure_defaults, ship_as_row, TestApp};
 use pobridge_store::{PoFilter, PoStatus};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-/// Chooses the first channel and warehouse, a default tax code and a
-/// shipping nominal code from the sandbox's reference data.
+/// Uses the account defaults of every end-to-end test, but keeps the PO's
+/// shipping charge as a row on the sandbox's first nominal code.
 async fn configure(app: &mut TestApp) {
-    let store = app.store().clone();
-    let account = app.account.id;
-    let first_id = |items: &Value, field: &str| {
-        items
-            .as_array()
-            .and_then(|items| items.first())
-            .and_then(|item| item.get(field))
-            .and_then(Value::as_i64)
-            .expect("reference data has items")
-    };
-    let channels = store
-        .reference_data(account, pobridge_store::ReferenceKind::Channels)
-        .await
-        .unwrap()
-        .unwrap()
-        .data;
-    let warehouses = store
-        .reference_data(account, pobridge_store::ReferenceKind::Warehouses)
-        .await
-        .unwrap()
-        .unwrap()
-        .data;
-    let tax_codes = store
-        .reference_data(account, pobridge_store::ReferenceKind::TaxCodes)
-        .await
-        .unwrap()
-        .unwrap()
-        .data;
-    let nominal_codes = store
-        .reference_data(account, pobridge_store::ReferenceKind::NominalCodes)
-        .await
-        .unwrap()
-        .unwrap()
-        .data;
-    let zero_rated = tax_codes
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|code| code.get("rate").is_none())
-        .and_then(|code| code.get("code"))
-        .and_then(Value::as_str)
-        .expect("the sandbox has a tax code without a rate")
-        .to_owned();
-    let nominal = nominal_codes.as_array().unwrap()[0]
-        .get("code")
-        .and_then(Value::as_str)
-        .unwrap()
-        .to_owned();
-
-    app.set("channel_id", &first_id(&channels, "id").to_string())
-        .await
-        .unwrap();
-    app.set("warehouse_id", &first_id(&warehouses, "id").to_string())
-        .await
-        .unwrap();
-    app.set("default_tax_code", &zero_rated).await.unwrap();
-    app.set("shipping_nominal_code", &nominal).await.unwrap();
+    configure_defaults(app).await.unwrap();
+    ship_as_row(app).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
