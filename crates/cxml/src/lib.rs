@@ -1,8 +1,9 @@
 //! The cXML protocol layer: reading the documents a buyer posts, writing the
-//! responses, masking secrets in stored copies, and splitting
-//! `multipart/related` bodies. It does no I/O.
+//! responses and the invoices we send, masking secrets in stored copies, and
+//! splitting and writing `multipart/related` bodies. It does no I/O.
 
 mod error;
+mod invoice;
 mod mask;
 pub mod model;
 mod multipart;
@@ -11,6 +12,12 @@ mod time;
 mod write;
 
 pub use error::ReadError;
+pub use invoice::{
+    invoice_dtd_url, write_invoice, write_multipart_related, AttachmentError, Invoice,
+    InvoiceCredential, InvoiceDocument, InvoiceError, InvoiceLine, InvoiceLineKind, InvoicePurpose,
+    InvoiceTax, InvoiceTaxDetail, LineTax, MultipartBody, OrderReference, RemitTo,
+    SenderCredential, CXML_CONTENT_ID, DEFAULT_INVOICE_DTD_VERSION,
+};
 pub use mask::mask_secrets;
 pub use model::*;
 pub use multipart::{read_multipart_related, MultipartDocument, Part};

@@ -153,7 +153,7 @@ fn root_index(parts: &[Part], start: Option<&String>) -> Result<usize, ReadError
 
 /// Turns `<id>`, `cid:id` or a percent-encoded `cid:` URL into the bare
 /// Content-ID.
-fn content_id_of(reference: &str) -> String {
+pub(crate) fn content_id_of(reference: &str) -> String {
     let trimmed = reference.trim();
     let without_scheme = match trimmed.get(..4) {
         Some(scheme) if scheme.eq_ignore_ascii_case("cid:") => percent_decode(&trimmed[4..]),

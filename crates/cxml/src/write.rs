@@ -146,7 +146,7 @@ fn transaction(
 /// Replaces characters that XML 1.0 forbids even when escaped (control
 /// characters other than tab, line feed and carriage return, and the
 /// non-characters U+FFFE and U+FFFF) with U+FFFD.
-fn xml_chars(text: &str) -> String {
+pub(crate) fn xml_chars(text: &str) -> String {
     text.chars()
         .map(|character| match character {
             '\t' | '\n' | '\r' => character,
