@@ -6,12 +6,16 @@
 //! headers, ID sets, searches, orders and multi-message, plus test controls
 //! as Rust methods and under `/_sandbox/...`. State lives in memory; time
 //! comes from an injected [`pobridge_core::Clock`].
+//!
+//! [`CoupaSandbox`] is a second simulator, of a Coupa instance's cXML
+//! invoice endpoint, with its own controls under `/_coupa/...`.
 
 mod account;
 mod auth;
 mod catalogue;
 mod config;
 mod control;
+mod coupa;
 mod envelope;
 mod faults;
 mod idset;
@@ -30,5 +34,9 @@ mod time;
 mod webhooks;
 
 pub use config::{SandboxConfig, WindowModel};
+pub use coupa::{
+    AcceptedInvoice, CoupaBuyerConfig, CoupaSandbox, InvoiceAttachment, InvoicedLine, IssuedLine,
+    IssuedPo, ReceivedDocument,
+};
 pub use faults::Faults;
 pub use sandbox::{AccountHandle, LoggedRequest, Sandbox, SandboxError, TokenGrant};

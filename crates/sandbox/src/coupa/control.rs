@@ -1,0 +1,73 @@
+//! The Coupa simulator's test controls over HTTP, under `/_coupa/...`, so
+//! a tester can drive a running simulator with curl.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{AcceptedInvoice, CoupaBuyerConfig, CoupaSandbox, IssuedPo, ReceivedDocument};
+
+pub(super) fn routes() -> Router<CoupaSandbox> {
+    Router::new()
+        .route("/_coupa/buyers", post(add_buyer))
+        .route("/_coupa/purchase-orders", post(issue_po))
+        .route("/_coupa/invoices", get(accepted_invoices))
+        .route("/_coupa/received", get(received))
+        .route("/_coupa/faults", put(set_faults))
+}
+
+async fn add_buyer(
+    State(coupa): State<CoupaSandbox>,
+    Json(config): Json<CoupaBuyerConfig>,
+) -> StatusCode {
+    coupa.add_buyer(config);
+    StatusCode::NO_CONTENT
+}
+
+async fn issue_po(State(coupa): State<CoupaSandbox>, Json(po): Json<IssuedPo>) -> StatusCode {
+    coupa.issue_po(po);
+    StatusCode::NO_CONTENT
+}
+
+async fn accepted_invoices(State(coupa): State<CoupaSandbox>) -> Json<Vec<AcceptedInvoice>> {
+    Json(coupa.accepted_invoices())
+}
+
+async fn received(State(coupa): State<CoupaSandbox>) -> Json<Vec<ReceivedDocument>> {
+    Json(coupa.received())
+}
+
+/// The faults body; it replaces every pending fault. `fail_with_status`
+/// defaults to 500 and `slow_by_ms` is the delay of the slow fault.
+#[derive(Deserialize)]
+#[serde(default)]
+struct FaultsBody {
+    fail_next_n: u32,
+    fail_with_status: u16,
+    drop_connection_after_accept_next_n: u32,
+    slow_next_n: u32,
+    slow_by_ms: u64,
+}
+
+impl Default for FaultsBody {
+    fn default() -> Self {
+        Self {
+            fail_next_n: 0,
+            fail_with_status: 500,
+            drop_connection_after_accept_next_n: 0,
+            slow_next_n: 0,
+            slow_by_ms: 0,
+        }
+    }
+}
+
+async fn set_faults(State(coupa): State<CoupaSandbox>, Json(body): Json<FaultsBody>) -> StatusCode {
+    coupa.fail_next_n_with(body.fail_with_status, body.fail_next_n);
+    coupa.drop_connection_after_accept_next_n(body.drop_connection_after_accept_next_n);
+    coupa.slow_next_n(body.slow_next_n, Duration::from_millis(body.slow_by_ms));
+    StatusCode::NO_CONTENT
+}
