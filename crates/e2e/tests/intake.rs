@@ -610,3 +610,94 @@ async fn missing_setting_holds_order_until_set() {
         .unwrap()[0];
     assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapped_contact_gone_from_brightpearl_is_replaced() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let buyer = app
+        .store()
+        .buyer_by_name(app.account.id, "widgets-buyer")
+        .await
+        .unwrap();
+    let stale = pobridge_store::CustomerMapping {
+        buyer: buyer.id,
+        bill_to_address_id: Some("BILL-1".to_owned()),
+        contact_id: 999_999,
+    };
+    app.store()
+        .upsert_customer_mapping(app.account.id, &stale, app.engine.clock.now())
+        .await
+        .unwrap();
+
+    app.post_cxml(order(&[])).await.unwrap();
+    app.drain(20).await;
+
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
+    let mappings = app
+        .store()
+        .customer_mappings(app.account.id, buyer.id)
+        .await
+        .unwrap();
+    assert!(
+        mappings.iter().all(|mapping| mapping.contact_id != 999_999),
+        "the stale mapping is replaced: {mappings:?}"
+    );
+    let events = app.store().events(app.account.id, po.id).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|event| event.message.contains("contact 999999 no longer exists")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_rule_violations_get_400() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "zero quantity",
+            order(&[(r#"quantity="4""#, r#"quantity="0""#)]),
+            "greater than zero",
+        ),
+        (
+            "negative quantity",
+            order(&[(r#"quantity="4""#, r#"quantity="-4""#)]),
+            "greater than zero",
+        ),
+        (
+            "repeated line number",
+            order(&[(r#"lineNumber="2""#, r#"lineNumber="1""#)]),
+            "appears more than once",
+        ),
+        (
+            "mixed currency",
+            order(&[(
+                "<Money currency=\"USD\">80.00</Money>",
+                "<Money currency=\"EUR\">80.00</Money>",
+            )]),
+            "one order has one currency",
+        ),
+        (
+            "control character",
+            order(&[(r#"orderID="PO-1001""#, r#"orderID="PO-&#x1b;[31mRED""#)]),
+            "control characters",
+        ),
+    ];
+    for (name, body, mentions) in cases {
+        let (status, answer) = app.post_cxml(body).await.unwrap();
+        assert_eq!(status, 400, "{name}: {answer}");
+        assert!(answer.contains(mentions), "{name}: {answer}");
+    }
+    assert!(app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -10,20 +10,45 @@ use pobridge_cxml::{Credential, Header};
 use pobridge_store::{Buyer, CredentialRef};
 use subtle::ConstantTimeEq;
 
-/// A failed credential check. Messages name the element and the identity,
-/// never a secret.
+/// A failed credential check. The message goes back to the sender, so it
+/// names the failing element and the credential the sender sent, but never a
+/// secret, a buyer's name or what is configured; [`AuthError::detail`] adds
+/// those for the supplier's own log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("the document has no Header with From, To and Sender credentials")]
     MissingHeader,
-    #[error("From: no configured buyer has the credential {0}; add the buyer with `pobridge buyer add` or correct the From credential in Coupa")]
+    /// Also the answer for an order URL that names no account, so that
+    /// account names cannot be probed.
+    #[error("From: the credential {0} is not a buyer of this order URL; check the order URL and the From credential configured in Coupa")]
     UnknownFrom(String),
-    #[error("Sender: the credential {0} with its shared secret does not match buyer {1}; check the Sender identity and shared secret configured in Coupa")]
+    #[error("Sender: the credential {0} and its shared secret do not match; check the Sender identity and shared secret configured in Coupa")]
     SenderMismatch(String, String),
-    #[error("To: the document is addressed to {0}, but buyer {1} sends to {2}; check the supplier identity configured in Coupa")]
+    #[error("To: the credential {0} is not this supplier's identity for the buyer; check the supplier identity configured in Coupa")]
     ToMismatch(String, String, String),
-    #[error("buyer {0} has no shared secret and is reachable only through its own order URL")]
-    TokenRequired(String),
+    #[error("Sender: the credential {0} and its shared secret do not match; check the Sender identity and shared secret configured in Coupa")]
+    TokenRequired(String, String),
+}
+
+impl AuthError {
+    /// The reason with what the supplier configured, for its own log only.
+    pub fn detail(&self) -> String {
+        match self {
+            AuthError::SenderMismatch(_, buyer) => format!("{self} (buyer {buyer})"),
+            AuthError::ToMismatch(_, buyer, configured) => {
+                format!("{self} (buyer {buyer} is configured with To {configured})")
+            }
+            AuthError::TokenRequired(sent, buyer) => format!(
+                "buyer {buyer} has no shared secret and is reachable only through its own order URL, but {sent} posted to the account URL"
+            ),
+            AuthError::MissingHeader | AuthError::UnknownFrom(_) => self.to_string(),
+        }
+    }
+}
+
+/// Describes the first From credential of a document, for [`AuthError::UnknownFrom`].
+pub fn first_from(header: Option<&Header>) -> String {
+    describe(header.and_then(|header| header.from.first()))
 }
 
 /// Finds the buyer whose From credential appears in `header` and checks the
@@ -64,7 +89,10 @@ pub fn authenticate<'a>(
         }
         None => {
             if url_token_buyer.is_none() {
-                return Err(AuthError::TokenRequired(buyer.name.clone()));
+                return Err(AuthError::TokenRequired(
+                    describe(header.sender.first()),
+                    buyer.name.clone(),
+                ));
             }
             if !header
                 .sender

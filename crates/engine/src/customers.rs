@@ -20,6 +20,9 @@ use crate::sync::SyncError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomerMatch {
     Found(i64),
+    /// The contact a stored mapping names; it may since have been deleted
+    /// in Brightpearl.
+    Mapped(i64),
     /// A person must choose or create the contact; the reason says why.
     Held(String),
     /// No contact exists and one would be created, but this is a validation run.
@@ -33,15 +36,25 @@ pub enum Writes {
     DryRun,
 }
 
+/// How to resolve: whether to write, and whether stored mappings count.
+/// Mappings are skipped when the contact a mapping names turned out to be
+/// gone from Brightpearl; the contact found or created then replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolve {
+    pub writes: Writes,
+    pub use_mappings: bool,
+}
+
 pub async fn resolve_customer(
     store: &dyn Store,
     client: &BrightpearlClient,
     account: &Account,
     buyer: BuyerId,
     bill_to: Option<&Address>,
-    writes: Writes,
+    resolve: Resolve,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CustomerMatch, SyncError> {
+    let writes = resolve.writes;
     let settings = &account.settings;
     let account = account.id;
     let address_id = bill_to
@@ -57,8 +70,8 @@ pub async fn resolve_customer(
                 .iter()
                 .find(|mapping| mapping.bill_to_address_id.is_none())
         });
-    if let Some(mapping) = mapped {
-        return Ok(CustomerMatch::Found(mapping.contact_id));
+    if let Some(mapping) = mapped.filter(|_| resolve.use_mappings) {
+        return Ok(CustomerMatch::Mapped(mapping.contact_id));
     }
 
     if settings.contact_match == ContactMatch::None {

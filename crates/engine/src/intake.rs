@@ -72,12 +72,12 @@ impl Engine {
         };
 
         let Some((account, buyer)) = self.identify(&request, &envelope).await? else {
-            return Ok(self.unknown_account_reply());
+            return Ok(self.unknown_account_reply(&envelope));
         };
         let buyer = match buyer {
             Ok(buyer) => buyer,
             Err(error) => {
-                tracing::warn!(account.slug = %account.slug, payload_id = %envelope.payload_id, reason = %error, "cXML credentials rejected");
+                tracing::warn!(account.slug = %account.slug, payload_id = %envelope.payload_id, reason = %error.detail(), "cXML credentials rejected");
                 return Ok(self.reply(
                     401,
                     "Unauthorized",
@@ -190,6 +190,10 @@ impl Engine {
             return Ok(self.reply(200, "OK", None, "test, not synced".to_owned()));
         }
 
+        if let Err(problem) = crate::validate::check_order(&order) {
+            tracing::info!(account.slug = %context.account.slug, payload_id = %envelope.payload_id, reason = %problem, "purchase order rejected");
+            return Ok(self.reply(400, "Bad Request", Some(&problem), problem.clone()));
+        }
         let number = PoNumber(order.header.order_id.clone());
         if let Some(conflict) = self.conflict(&context, &number, &order).await? {
             return Ok(conflict);
@@ -273,7 +277,9 @@ impl Engine {
                 None => {
                     return Ok(Some((
                         account,
-                        Err(AuthError::UnknownFrom("(unknown order URL)".to_owned())),
+                        Err(AuthError::UnknownFrom(crate::auth::first_from(
+                            envelope.header.as_ref(),
+                        ))),
                     )))
                 }
             },
@@ -338,12 +344,15 @@ impl Engine {
         self.reply(status, text, Some(&error.to_string()), error.to_string())
     }
 
-    fn unknown_account_reply(&self) -> IntakeReply {
-        let text = "From: no configured buyer matches this order URL and credential; check the order URL and the From credential configured in Coupa";
+    /// Answers an order URL that names no account exactly as an unknown
+    /// From credential, so that account names cannot be probed.
+    fn unknown_account_reply(&self, envelope: &Envelope) -> IntakeReply {
+        let error = AuthError::UnknownFrom(crate::auth::first_from(envelope.header.as_ref()));
+        tracing::warn!(payload_id = %envelope.payload_id, "cXML document posted to an order URL that names no account");
         self.reply(
             401,
             "Unauthorized",
-            Some(text),
+            Some(&error.to_string()),
             "unknown account".to_owned(),
         )
     }

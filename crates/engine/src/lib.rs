@@ -20,6 +20,7 @@ pub mod reference;
 pub mod sales_order;
 pub mod settings;
 pub mod sync;
+pub mod validate;
 pub mod worker;
 
 use std::sync::Arc;

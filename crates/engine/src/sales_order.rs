@@ -77,6 +77,8 @@ pub struct PlannedRow {
 pub enum PlanError {
     #[error("line {line}: no tax code: the product has none and the account has no default_tax_code; set one with `pobridge settings SLUG set default_tax_code CODE`")]
     NoTaxCode { line: u32 },
+    #[error("the shipping row has no tax code: the account has no default_tax_code; set one with `pobridge settings SLUG set default_tax_code CODE`, or set shipping to omit")]
+    NoShippingTaxCode,
     #[error("tax code {code:?} is not one of this Brightpearl account's tax codes; run `pobridge refresh SLUG` or choose another")]
     UnknownTaxCode { code: String },
     #[error("the PO has a shipping charge but shipping_nominal_code is not set; set it, or set shipping to omit")]
@@ -176,7 +178,7 @@ fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRo
         .settings
         .default_tax_code
         .clone()
-        .ok_or(PlanError::NoTaxCode { line: 0 })?;
+        .ok_or(PlanError::NoShippingTaxCode)?;
     let net = round_money(shipping.money.amount);
     let name = match shipping.description.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() => format!("Shipping: {text}"),

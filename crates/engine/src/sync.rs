@@ -11,7 +11,7 @@
 //! Brightpearl itself de-duplicates.
 
 use chrono::{DateTime, Utc};
-use pobridge_brightpearl::{BrightpearlClient, BrightpearlError};
+use pobridge_brightpearl::{BrightpearlClient, BrightpearlError, ErrorKind};
 use pobridge_core::{AccountId, BuyerId, Connection, ConnectionStatus, PoNumber};
 use pobridge_cxml::OrderRequest;
 use pobridge_store::{
@@ -20,7 +20,7 @@ use pobridge_store::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::customers::{resolve_customer, CustomerMatch, Writes};
+use crate::customers::{resolve_customer, CustomerMatch, Resolve, Writes};
 use crate::errors::{classify, retry_or_fail, FailureClass};
 use crate::products::{resolve_lines, LineMatch};
 use crate::sales_order::{plan, PlanInput, PlannedOrder};
@@ -213,18 +213,23 @@ impl Engine {
             Writes::Allowed
         };
         let now = self.clock.now();
+        let resolve = Resolve {
+            writes,
+            use_mappings: true,
+        };
         let customer = resolve_customer(
             &*self.store,
             client,
             account,
             attempt.po.buyer_id,
             attempt.order.header.bill_to.as_ref(),
-            writes,
+            resolve,
             now,
         )
         .await?;
+        let mapped_customer = matches!(customer, CustomerMatch::Mapped(_));
         let customer_id = match customer {
-            CustomerMatch::Found(id) => id,
+            CustomerMatch::Found(id) | CustomerMatch::Mapped(id) => id,
             CustomerMatch::WouldCreate => 0,
             CustomerMatch::Held(reason) => {
                 return self.hold(attempt, PoStatus::AwaitingCustomer, reason).await
@@ -275,10 +280,17 @@ impl Engine {
             &planned,
             connection.installation_instance_id.as_deref(),
         );
-        let order_id = client
-            .create_sales_order(&request)
-            .await
-            .map_err(SyncError::Brightpearl)?;
+        let order_id = match client.create_sales_order(&request).await {
+            Ok(order_id) => order_id,
+            Err(error)
+                if mapped_customer && matches!(error.kind(), ErrorKind::Validation { .. }) =>
+            {
+                return self
+                    .replace_missing_contact(attempt, client, customer_id, error)
+                    .await;
+            }
+            Err(error) => return Err(SyncError::Brightpearl(error)),
+        };
         self.record_created(
             attempt,
             order_id,
@@ -290,6 +302,52 @@ impl Engine {
                 .await?;
         }
         self.finish(attempt, client, order_id).await
+    }
+
+    /// Handles Brightpearl rejecting an order for a mapped customer. When
+    /// the mapped contact is gone (deleted or merged in Brightpearl), the
+    /// customer is found or created again, the mapping replaced, and the job
+    /// runs again at once; otherwise the rejection stands.
+    async fn replace_missing_contact(
+        &self,
+        attempt: &Attempt,
+        client: &BrightpearlClient,
+        contact_id: i64,
+        rejection: BrightpearlError,
+    ) -> Result<JobOutcome, SyncError> {
+        match client.get_contact(contact_id).await {
+            Ok(_) => return Err(SyncError::Brightpearl(rejection)),
+            Err(error) if matches!(error.kind(), ErrorKind::NotFound) => {}
+            Err(error) => return Err(SyncError::Brightpearl(error)),
+        }
+        let message = format!("the mapped Brightpearl contact {contact_id} no longer exists; finding the customer again");
+        self.event(attempt, PoStatus::Received, &message).await?;
+        let resolve = Resolve {
+            writes: Writes::Allowed,
+            use_mappings: false,
+        };
+        let bill_to = attempt.order.header.bill_to.as_ref();
+        let now = self.clock.now();
+        match resolve_customer(
+            &*self.store,
+            client,
+            &attempt.account,
+            attempt.po.buyer_id,
+            bill_to,
+            resolve,
+            now,
+        )
+        .await?
+        {
+            CustomerMatch::Held(reason) => {
+                self.hold(attempt, PoStatus::AwaitingCustomer, reason).await
+            }
+            _ => Ok(JobOutcome::Retry {
+                run_at: now,
+                error: message,
+                counts: false,
+            }),
+        }
     }
 
     async fn plan_order(
@@ -318,7 +376,8 @@ impl Engine {
             settings: &account.settings,
             tax_rates: &tax_rates,
         };
-        Ok(plan(&input).map_err(|error| error.to_string()))
+        // Plan errors suggest commands with a placeholder for the account.
+        Ok(plan(&input).map_err(|error| error.to_string().replace("SLUG", account.slug.as_str())))
     }
 
     /// Applies the fixed custom-field values and marks the order synced.
