@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -41,6 +42,18 @@ pub(crate) fn routes() -> Router<Sandbox> {
             post(invoice_order),
         )
         .route(
+            "/_sandbox/accounts/{code}/orders/{id}/uninvoice",
+            post(uninvoice_order),
+        )
+        .route(
+            "/_sandbox/accounts/{code}/orders/{id}/split-back-order",
+            post(split_back_order),
+        )
+        .route(
+            "/_sandbox/accounts/{code}/orders/{id}/sales-credit",
+            post(raise_sales_credit),
+        )
+        .route(
             "/_sandbox/accounts/{code}/orders/{id}/ship",
             post(ship_order),
         )
@@ -54,9 +67,13 @@ pub(crate) fn routes() -> Router<Sandbox> {
 
 fn error_response(error: &SandboxError) -> Response {
     let status = match error {
-        SandboxError::UnknownAccount(_) | SandboxError::UnknownOrder(_) => StatusCode::NOT_FOUND,
-        SandboxError::AlreadyInvoiced(_) => StatusCode::CONFLICT,
-        SandboxError::InvalidRecord(_) => StatusCode::BAD_REQUEST,
+        SandboxError::UnknownAccount(_)
+        | SandboxError::UnknownOrder(_)
+        | SandboxError::UnknownRow { .. } => StatusCode::NOT_FOUND,
+        SandboxError::AlreadyInvoiced(_) | SandboxError::NotInvoiced(_) => StatusCode::CONFLICT,
+        SandboxError::InvalidRecord(_) | SandboxError::InvalidQuantity { .. } => {
+            StatusCode::BAD_REQUEST
+        }
     };
     (status, Json(json!({ "error": error.to_string() }))).into_response()
 }
@@ -163,6 +180,70 @@ async fn invoice_order(
         Ok(reference) => Json(json!({ "invoiceReference": reference })).into_response(),
         Err(error) => error_response(&error),
     }
+}
+
+async fn uninvoice_order(
+    State(sandbox): State<Sandbox>,
+    Path((code, id)): Path<(String, u64)>,
+) -> Response {
+    match sandbox.uninvoice_order(&code, id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => error_response(&error),
+    }
+}
+
+/// The rows body of a split or a credit:
+/// `{"rows": [{"rowId": 500001, "quantity": "2"}]}`, quantities as strings
+/// or numbers.
+#[derive(Deserialize)]
+struct RowsBody {
+    rows: Vec<RowPick>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RowPick {
+    row_id: u64,
+    quantity: Value,
+}
+
+impl RowsBody {
+    fn picks(&self) -> Result<Vec<(u64, Decimal)>, SandboxError> {
+        self.rows
+            .iter()
+            .map(|pick| {
+                let quantity = crate::orders::build::decimal(&pick.quantity).ok_or_else(|| {
+                    SandboxError::InvalidRecord(format!(
+                        "invalid quantity {} for row {}: expected a number such as \"2\"",
+                        pick.quantity, pick.row_id
+                    ))
+                })?;
+                Ok((pick.row_id, quantity))
+            })
+            .collect()
+    }
+}
+
+async fn split_back_order(
+    State(sandbox): State<Sandbox>,
+    Path((code, id)): Path<(String, u64)>,
+    Json(body): Json<RowsBody>,
+) -> Response {
+    created_id(
+        body.picks()
+            .and_then(|picks| sandbox.split_back_order(&code, id, &picks)),
+    )
+}
+
+async fn raise_sales_credit(
+    State(sandbox): State<Sandbox>,
+    Path((code, id)): Path<(String, u64)>,
+    Json(body): Json<RowsBody>,
+) -> Response {
+    created_id(
+        body.picks()
+            .and_then(|picks| sandbox.raise_sales_credit(&code, id, &picks)),
+    )
 }
 
 #[derive(Deserialize, Default)]

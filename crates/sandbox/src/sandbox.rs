@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pobridge_core::Clock;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -14,6 +15,7 @@ use crate::config::SandboxConfig;
 use crate::faults::Faults;
 use crate::oauth::AuthCode;
 use crate::throttle::max_in_any_window;
+use crate::webhooks::Event;
 
 /// A running simulator's shared state. Cloning is cheap; clones share the
 /// same accounts.
@@ -99,6 +101,18 @@ pub enum SandboxError {
     AlreadyInvoiced(u64),
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    #[error("order {0} is not invoiced")]
+    NotInvoiced(u64),
+    #[error("order {order_id} has no row {row_id}")]
+    UnknownRow { order_id: u64, row_id: u64 },
+    #[error(
+        "quantity {requested} of row {row_id} is invalid: expected more than 0 and at most {available}"
+    )]
+    InvalidQuantity {
+        row_id: u64,
+        requested: Decimal,
+        available: Decimal,
+    },
 }
 
 impl Sandbox {
@@ -274,12 +288,65 @@ impl Sandbox {
     }
 
     /// Invoices an order at once, as staff would in the Brightpearl UI:
-    /// `invoiceReference` becomes the next `SI-nnnn`, `state.tax`
-    /// `INVOICED`, and `closedOn` is set. Returns the invoice reference.
+    /// `invoiceReference` becomes the next `SI-nnnn` (`SC-nnnn` for a sales
+    /// credit), `state.tax` `INVOICED`, `closedOn` is set, and the tax date
+    /// moves to local midnight of today. Returns the invoice reference.
     pub fn invoice_order(&self, code: &str, order_id: u64) -> Result<String, SandboxError> {
         self.with_account(code, |account, now| {
             crate::orders::invoicing::invoice_now(account, order_id, now)
         })
+    }
+
+    /// Takes an order's invoice back, as staff would by reversing it:
+    /// `invoiceReference` becomes `""`, `state.tax` `READY`, `closedOn` is
+    /// removed, and `version` and `updatedOn` move on. Fails with
+    /// `NotInvoiced` when there is no invoice or close in progress.
+    pub fn uninvoice_order(&self, code: &str, order_id: u64) -> Result<(), SandboxError> {
+        self.with_account(code, |account, now| {
+            crate::orders::invoicing::uninvoice_now(account, order_id, now)
+        })
+    }
+
+    /// Splits a back order off a sales order, as staff would: a new sales
+    /// order with `parentOrderId` = `order_id` gets the given quantities of
+    /// the given rows (and their bundle components), each new row carrying
+    /// `clonedFromId`, and the original rows shrink by the same amounts.
+    /// `rows` are (row id, quantity) pairs. Returns the new order's id.
+    pub fn split_back_order(
+        &self,
+        code: &str,
+        order_id: u64,
+        rows: &[(u64, Decimal)],
+    ) -> Result<u64, SandboxError> {
+        let new_id = self.with_account(code, |account, now| {
+            crate::orders::derived::split_back_order(account, order_id, rows, now)
+        })?;
+        let now = self.now();
+        let events = vec![
+            Event::new("sales-order.created", new_id, now),
+            Event::new("order.modified", order_id, now),
+        ];
+        self.deliver_webhooks(code, events);
+        Ok(new_id)
+    }
+
+    /// Raises a sales credit (`orderTypeCode` `SC`, order type 3) against a
+    /// sales order, as staff would: its rows are copies of the given
+    /// quantities of the given rows, each carrying `clonedFromId`, and it
+    /// starts un-invoiced, so [`Sandbox::invoice_order`] can invoice it.
+    /// `rows` are (row id, quantity) pairs. Returns the credit's id.
+    pub fn raise_sales_credit(
+        &self,
+        code: &str,
+        order_id: u64,
+        rows: &[(u64, Decimal)],
+    ) -> Result<u64, SandboxError> {
+        let credit_id = self.with_account(code, |account, now| {
+            crate::orders::derived::raise_sales_credit(account, order_id, rows, now)
+        })?;
+        let events = vec![Event::new("sales-credit.created", credit_id, self.now())];
+        self.deliver_webhooks(code, events);
+        Ok(credit_id)
     }
 
     /// Adds a product given in the Product GET shape; `id` is assigned when

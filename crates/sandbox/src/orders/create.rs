@@ -8,7 +8,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Map, Value};
 
 use super::build::{self, decimal};
-use super::model::{Address, Assignment, Order, OrderRow};
+use super::model::{Address, Assignment, Composition, Order, OrderRow};
 use super::order_id;
 use crate::account::{Account, IdCounters};
 use crate::envelope::{code, parse_json_body, ApiError, Reply};
@@ -206,7 +206,8 @@ fn sales_order_from_body(ctx: &mut Ctx<'_>, body: &Value) -> Result<Order, Vec<A
 
     let account = &mut *ctx.account;
     let id = IdCounters::next(&mut account.ids.order);
-    let rows = number_rows(account, rows);
+    let mut rows = number_rows(account, rows);
+    super::bundles::add_components(account, &mut rows);
     Ok(Order {
         id,
         order_type: "SO".to_owned(),
@@ -257,6 +258,7 @@ fn sales_order_from_body(ctx: &mut Ctx<'_>, body: &Value) -> Result<Order, Vec<A
         shipped: false,
         is_cancelled: false,
         invoice_pending_since: None,
+        requested_tax_date: None,
         goods_out_notes: BTreeMap::new(),
     })
 }
@@ -444,6 +446,8 @@ fn rows_from_body(account: &Account, body: &Value, problems: &mut Problems) -> V
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             stock_tracked,
+            composition: Composition::default(),
+            cloned_from_id: 0,
         });
     }
     built
@@ -612,6 +616,7 @@ fn order_from_body(ctx: &mut Ctx<'_>, body: &Value) -> Result<Order, Vec<ApiErro
         shipped: false,
         is_cancelled: false,
         invoice_pending_since: None,
+        requested_tax_date: None,
         goods_out_notes: BTreeMap::new(),
     };
     let id = IdCounters::next(&mut ctx.account.ids.order);
@@ -737,5 +742,7 @@ fn row_from_order_row_body(
             }),
         external_ref: None,
         stock_tracked: product.is_some_and(|p| p.stock_tracked()),
+        composition: Composition::default(),
+        cloned_from_id: 0,
     })
 }

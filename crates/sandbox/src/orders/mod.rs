@@ -2,8 +2,10 @@
 //! orders.
 
 pub(crate) mod build;
+pub(crate) mod bundles;
 pub(crate) mod create;
 pub(crate) mod custom_fields;
+pub(crate) mod derived;
 pub(crate) mod edit;
 pub(crate) mod goods_out;
 pub(crate) mod invoicing;
@@ -29,7 +31,7 @@ pub(crate) fn dispatch(
             create::post_sales_order(ctx, request)
         }
         (Method::GET, ["sales-order", ids]) => get_sales_orders(ctx, ids),
-        (Method::POST, ["sales-order", id, "close"]) => invoicing::close(ctx, id),
+        (Method::POST, ["sales-order", id, "close"]) => invoicing::close(ctx, request, id),
         (Method::POST, ["order"] | ["order", ""]) => create::post_order(ctx, request),
         (Method::GET, ["order", ids]) => get_orders(ctx, request, ids),
         (Method::OPTIONS, ["order", ids]) => options(ctx, ids),

@@ -82,6 +82,16 @@ pub(crate) struct Assignment {
     pub team_id: u64,
 }
 
+/// A row's place in a bundle: the parent row carries the price, and each
+/// component row points at it with `parent_row_id`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Composition {
+    pub bundle_parent: bool,
+    pub bundle_child: bool,
+    /// The bundle's parent row id on a component row, else 0.
+    pub parent_row_id: u64,
+}
+
 /// One order row.
 #[derive(Debug, Clone)]
 pub(crate) struct OrderRow {
@@ -105,6 +115,10 @@ pub(crate) struct OrderRow {
     pub nominal_code: String,
     pub external_ref: Option<String>,
     pub stock_tracked: bool,
+    pub composition: Composition,
+    /// The row this one was copied from by a back-order split or a sales
+    /// credit, else 0.
+    pub cloned_from_id: u64,
 }
 
 impl OrderRow {
@@ -126,8 +140,12 @@ impl OrderRow {
                 "taxClassId": self.tax_class_id
             },
             "nominalCode": self.nominal_code,
-            "composition": { "bundleParent": false, "bundleChild": false, "parentOrderRowId": 0 },
-            "clonedFromId": 0
+            "composition": {
+                "bundleParent": self.composition.bundle_parent,
+                "bundleChild": self.composition.bundle_child,
+                "parentOrderRowId": self.composition.parent_row_id
+            },
+            "clonedFromId": self.cloned_from_id
         });
         if let Some(sku) = self.sku.as_ref().filter(|s| !s.is_empty()) {
             row["productSku"] = json!(sku);
@@ -147,12 +165,12 @@ impl OrderRow {
             "productPrice": fixed(self.product_price, 4),
             "discountPercentage": fixed(self.discount_percentage, 2),
             "sequence": self.sequence,
-            "bundleChild": false,
-            "bundleParent": false,
-            "parentRowId": 0,
+            "bundleChild": self.composition.bundle_child,
+            "bundleParent": self.composition.bundle_parent,
+            "parentRowId": self.composition.parent_row_id,
             "taxClassId": self.tax_class_id,
             "taxCalculator": "brightpearl",
-            "clonedFromId": 0
+            "clonedFromId": self.cloned_from_id
         });
         if let Some(product_id) = self.product_id {
             row["productId"] = json!(product_id);
@@ -222,6 +240,9 @@ pub(crate) struct Order {
     pub is_cancelled: bool,
     /// When a sales-order close set the invoice reference to `"pending"`.
     pub invoice_pending_since: Option<DateTime<Utc>>,
+    /// The tax date a sales-order close asked for, applied when the
+    /// invoice is issued.
+    pub requested_tax_date: Option<DateTime<Utc>>,
     /// Goods-out notes in their GET shape, keyed by note id.
     pub goods_out_notes: BTreeMap<u64, Value>,
 }
