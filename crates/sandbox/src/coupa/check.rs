@@ -1,6 +1,7 @@
 //! Coupa's checks on a posted invoice, in the order Coupa reports them:
 //! parsing, DTD version, DTD structure, credentials, purchase-order
-//! references, lines, invoice number, header charges.
+//! references, lines, a credit memo's original invoice, invoice number,
+//! header charges.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -39,6 +40,11 @@ pub(crate) fn assess(
         .ok_or_else(Status::server_error)?;
 
     let lines = match_lines(&state.orders, &invoice)?;
+    // NOTE: Coupa documents that a credit memo needs its original invoice
+    // number, but requiring one it accepted is an assumption.
+    if invoice.purpose == "creditMemo" && !credits_a_known_invoice(state, buyer_index, &invoice) {
+        return Err(Status::server_error());
+    }
     let reused = state
         .accepted
         .iter()
@@ -57,6 +63,8 @@ pub(crate) fn assess(
         .collect();
     let accepted = AcceptedInvoice {
         invoice_id: invoice.invoice_id.clone(),
+        purpose: invoice.purpose.clone(),
+        original_invoice_id: invoice.original_invoice_id.clone(),
         po_number: po_numbers.first().cloned().unwrap_or_default(),
         po_numbers,
         supplier_name: buyer.supplier_name.clone(),
@@ -168,6 +176,18 @@ fn match_line<'a>(po: &'a IssuedPo, line: &InvoiceLine) -> Result<&'a IssuedLine
         return Err(Status::line_type_mismatch());
     }
     Ok(po_line)
+}
+
+/// True when a credit memo's header `DocumentReference` names an invoice
+/// this buyer's supplier sent and Coupa accepted.
+fn credits_a_known_invoice(state: &State, buyer_index: usize, invoice: &Invoice) -> bool {
+    let Some(original) = &invoice.original_invoice_id else {
+        return false;
+    };
+    state
+        .accepted
+        .iter()
+        .any(|(index, earlier)| *index == buyer_index && earlier.invoice_id == *original)
 }
 
 fn has_header_charges(invoice: &Invoice) -> bool {

@@ -26,6 +26,11 @@ pub(crate) struct Header {
 #[derive(Debug, Clone)]
 pub(crate) struct Invoice {
     pub invoice_id: String,
+    /// `standard` unless the header says otherwise.
+    pub purpose: String,
+    /// The header `DocumentReference@payloadID`, which names the original
+    /// invoice of a credit memo.
+    pub original_invoice_id: Option<String>,
     pub orders: Vec<InvoiceOrder>,
     pub summary: Summary,
 }
@@ -114,12 +119,19 @@ pub(crate) fn invoice(root: &Element) -> Result<Option<Invoice>, BadNumber> {
     let Some(request) = root.find(&["Request", "InvoiceDetailRequest"]) else {
         return Ok(None);
     };
-    let invoice_id = request
-        .child("InvoiceDetailRequestHeader")
-        .and_then(|h| h.attribute("invoiceID"))
-        .unwrap_or("")
-        .trim()
-        .to_owned();
+    let header = request.child("InvoiceDetailRequestHeader");
+    let header_attribute = |name: &str| {
+        header
+            .and_then(|h| h.attribute(name))
+            .map(|value| value.trim().to_owned())
+    };
+    let invoice_id = header_attribute("invoiceID").unwrap_or_default();
+    let purpose = header_attribute("purpose").unwrap_or_else(|| "standard".to_owned());
+    let original_invoice_id = header
+        .and_then(|h| h.child("DocumentReference"))
+        .and_then(|reference| reference.attribute("payloadID"))
+        .map(|payload_id| payload_id.trim().to_owned())
+        .filter(|payload_id| !payload_id.is_empty());
     let mut orders = Vec::new();
     for block in &request.children {
         if block.name == "InvoiceDetailOrder" || block.name == "InvoiceDetailHeaderOrder" {
@@ -129,6 +141,8 @@ pub(crate) fn invoice(root: &Element) -> Result<Option<Invoice>, BadNumber> {
     let summary = summary(request.child("InvoiceDetailSummary"))?;
     Ok(Some(Invoice {
         invoice_id,
+        purpose,
+        original_invoice_id,
         orders,
         summary,
     }))

@@ -70,6 +70,11 @@ pub struct IssuedLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AcceptedInvoice {
     pub invoice_id: String,
+    /// The header `purpose`: `standard`, `creditMemo`, ...
+    pub purpose: String,
+    /// The original invoice a credit memo names in its header
+    /// `DocumentReference`.
+    pub original_invoice_id: Option<String>,
     /// The first purchase order referenced, or `""` when none is.
     pub po_number: String,
     /// Every purchase order referenced, in document order.

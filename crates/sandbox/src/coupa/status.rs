@@ -52,8 +52,9 @@ impl Status {
         )
     }
 
-    /// Coupa's status for an invalid PO line number or unit of measure,
-    /// and for documents it cannot place at all.
+    /// Coupa's status for an invalid PO line number or unit of measure, a
+    /// credit memo without its original invoice, and documents it cannot
+    /// place at all.
     pub fn server_error() -> Self {
         Self::new(500, "Unexpected server error.")
     }

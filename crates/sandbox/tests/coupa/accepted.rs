@@ -240,3 +240,21 @@ async fn multipart_with_bare_lf_is_a_bad_gateway() {
     assert_eq!(reply.text, "Bad Gateway");
     assert!(t.coupa.accepted_invoices().is_empty());
 }
+
+#[tokio::test]
+async fn credit_memo_naming_an_accepted_invoice_is_accepted() {
+    let t = TestCoupa::with_standard_buyer(false).await;
+    assert_eq!(
+        t.post_fixture("invoice-standard.xml").await.http_status,
+        200
+    );
+
+    let reply = t.post_fixture("credit-memo.xml").await;
+    assert_eq!(reply.http_status, 200, "{}", reply.text);
+    let accepted = t.coupa.accepted_invoices();
+    assert_eq!(accepted[0].purpose, "standard");
+    assert_eq!(accepted[0].original_invoice_id, None);
+    assert_eq!(accepted[1].invoice_id, "SC-1002");
+    assert_eq!(accepted[1].purpose, "creditMemo");
+    assert_eq!(accepted[1].original_invoice_id.as_deref(), Some("SI-1001"));
+}

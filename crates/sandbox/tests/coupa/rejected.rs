@@ -152,3 +152,19 @@ async fn empty_body_is_unparsable() {
     assert_eq!(reply.http_status, 406);
     assert_eq!(reply.text, UNPARSABLE);
 }
+
+#[tokio::test]
+async fn credit_memo_without_original_is_a_server_error() {
+    assert_rejected(
+        "credit-memo-without-original.xml",
+        500,
+        "Unexpected server error.",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn credit_memo_for_an_unknown_invoice_is_a_server_error() {
+    // No invoice SI-1001 was accepted before this credit memo.
+    assert_rejected("credit-memo.xml", 500, "Unexpected server error.").await;
+}
