@@ -41,6 +41,11 @@ pub struct EngineConfig {
     pub job_lease: chrono::Duration,
     /// Jobs a worker claims at once.
     pub job_batch: i64,
+    /// Bytes of order bodies read and handled at the same time. A request
+    /// waits, its body unread, until its announced length (or the body
+    /// limit, when none is announced) fits, so that unauthenticated senders
+    /// cannot make the server hold more than this much body at once.
+    pub max_buffered_body_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +55,7 @@ impl Default for EngineConfig {
             payload_host: "pobridge.local".to_owned(),
             job_lease: chrono::Duration::minutes(5),
             job_batch: 8,
+            max_buffered_body_bytes: 32 * 1024 * 1024,
         }
     }
 }

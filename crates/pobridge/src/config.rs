@@ -67,16 +67,20 @@ pub struct LimitsConfig {
     pub max_depth: usize,
     pub max_attribute_bytes: usize,
     pub max_item_out: usize,
+    /// Bytes of order bodies read and handled at the same time.
+    pub max_buffered_body_bytes: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        let limits = pobridge_engine::EngineConfig::default().limits;
+        let engine = pobridge_engine::EngineConfig::default();
+        let limits = engine.limits;
         Self {
             max_body_bytes: limits.max_body_bytes,
             max_depth: limits.max_depth,
             max_attribute_bytes: limits.max_attribute_bytes,
             max_item_out: limits.max_item_out,
+            max_buffered_body_bytes: engine.max_buffered_body_bytes,
         }
     }
 }
@@ -232,6 +236,7 @@ impl Config {
             payload_host: self.payload_host.clone(),
             job_lease: chrono::Duration::seconds(i64::from(self.worker.job_lease_seconds)),
             job_batch: i64::from(self.worker.job_batch),
+            max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
         }
     }
 

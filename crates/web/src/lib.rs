@@ -26,10 +26,15 @@ pub struct AppState {
 /// per request.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.engine.config.limits.max_body_bytes;
+    let body_budget = orders::BodyBudget::new(&state.engine.config);
     let orders = Router::new()
         .route("/cxml/{account}", post(orders::receive_order))
         .route("/cxml/{account}/{token}", post(orders::receive_buyer_order))
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            body_budget,
+            orders::admit_within_budget,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             orders::reject_announced_oversize,

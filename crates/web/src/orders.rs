@@ -69,6 +69,54 @@ async fn receive(
     cxml_response(reply.status, reply.body)
 }
 
+/// The shared allowance of order-body bytes in memory, counted in KiB.
+#[derive(Clone)]
+pub(crate) struct BodyBudget {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    max_body_kib: u32,
+}
+
+impl BodyBudget {
+    pub(crate) fn new(config: &pobridge_engine::EngineConfig) -> Self {
+        let kib = |bytes: usize| u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        let max_body_kib = kib(config.limits.max_body_bytes).max(1);
+        // A budget below one maximum body would make such a body wait forever.
+        let total = kib(config.max_buffered_body_bytes).max(max_body_kib);
+        Self {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(total as usize)),
+            max_body_kib,
+        }
+    }
+}
+
+/// Lets a request read its body only once its size fits in the shared
+/// budget: its announced `Content-Length`, or the body limit when none is
+/// announced. The permit is held until the response is built.
+pub(crate) async fn admit_within_budget(
+    State(budget): State<BodyBudget>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced_kib = announced_length(&request)
+        .map(|length| u32::try_from(length.div_ceil(1024)).unwrap_or(u32::MAX));
+    let weight = announced_kib
+        .unwrap_or(budget.max_body_kib)
+        .clamp(1, budget.max_body_kib);
+    let Ok(_permit) = budget.permits.clone().acquire_many_owned(weight).await else {
+        // The semaphore is never closed, so this branch does not run.
+        return next.run(request).await;
+    };
+    next.run(request).await
+}
+
+fn announced_length(request: &axum::extract::Request) -> Option<u64> {
+    request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+}
+
 /// Answers 413 before the body is read when its announced `Content-Length`
 /// is over the limit, so an oversized upload costs neither memory nor the
 /// time to receive it.
@@ -78,11 +126,7 @@ pub(crate) async fn reject_announced_oversize(
     next: axum::middleware::Next,
 ) -> Response {
     let limit = state.engine.config.limits.max_body_bytes;
-    let announced = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
+    let announced = announced_length(&request);
     if announced.is_some_and(|length| length > limit as u64) {
         let account = request
             .uri()
