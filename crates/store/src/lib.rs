@@ -1,6 +1,6 @@
 //! Durable state of pobridge: accounts, buyers, received documents, purchase
-//! orders and their revisions, mappings, Brightpearl reference data and the
-//! job queue.
+//! orders and their revisions, mappings, Brightpearl reference data, the
+//! invoices sent back to Coupa and the job queue.
 //!
 //! [`Store`] is the only way other crates reach the database. Every call that
 //! reads or writes tenant data takes the [`AccountId`] first, and a record of
@@ -8,6 +8,7 @@
 //! forbidden. Implementations: [`sqlite::SqliteStore`]; the shared behaviour
 //! suite in `tests/` runs against each.
 
+pub mod invoicing;
 pub mod model;
 pub mod revision_order;
 pub mod sqlite;
@@ -19,7 +20,9 @@ use chrono::{DateTime, Utc};
 use pobridge_core::{
     AccountId, AccountSlug, BuyerId, DocumentId, JobId, PoId, PoNumber, RevisionId,
 };
+use rust_decimal::Decimal;
 
+pub use invoicing::*;
 pub use model::*;
 
 /// Errors of the storage layer.
@@ -242,6 +245,107 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         kind: ReferenceKind,
     ) -> StoreResult<Option<ReferenceData>>;
+
+    // ---- invoicing -----------------------------------------------------------
+    /// Inserts the tracked order, or replaces every field of the one with the
+    /// same Brightpearl order id. Fails with `NotFound` unless its purchase
+    /// order belongs to `account`.
+    async fn upsert_tracked_order(
+        &self,
+        account: AccountId,
+        order: &TrackedOrder,
+    ) -> StoreResult<()>;
+    async fn tracked_order(
+        &self,
+        account: AccountId,
+        brightpearl_order_id: i64,
+    ) -> StoreResult<Option<TrackedOrder>>;
+    /// Lists the account's tracked orders by Brightpearl order id, only the
+    /// open ones when `open_only`.
+    async fn tracked_orders(
+        &self,
+        account: AccountId,
+        open_only: bool,
+    ) -> StoreResult<Vec<TrackedOrder>>;
+    /// Lists one purchase order's tracked orders by Brightpearl order id.
+    async fn tracked_orders_for_po(
+        &self,
+        account: AccountId,
+        po: PoId,
+    ) -> StoreResult<Vec<TrackedOrder>>;
+    /// Links Brightpearl order rows to lines of `po` in one transaction,
+    /// replacing the link of a row already linked.
+    async fn save_row_links(
+        &self,
+        account: AccountId,
+        po: PoId,
+        links: &[RowLink],
+    ) -> StoreResult<()>;
+    /// Lists the row links of `po` by Brightpearl order id, then row id.
+    async fn row_links(&self, account: AccountId, po: PoId) -> StoreResult<Vec<RowLink>>;
+    /// Stores an invoice or credit with its lines and, when given, enqueues
+    /// `job`, in one transaction. Fails with `Conflict` when the buyer already
+    /// has an invoice with that number, and with `NotFound` when the purchase
+    /// order is not one of `account` from `invoice.buyer` or the job is for
+    /// another account. Nothing is stored if any part fails.
+    async fn create_invoice(
+        &self,
+        account: AccountId,
+        invoice: &NewInvoice,
+        job: Option<&NewJob>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InvoiceRecord>;
+    async fn invoice(&self, account: AccountId, id: InvoiceId) -> StoreResult<InvoiceRecord>;
+    async fn invoice_by_number(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        number: &str,
+    ) -> StoreResult<Option<InvoiceRecord>>;
+    /// Lists a purchase order's invoices and credits in the order they were created.
+    async fn invoices_for_po(
+        &self,
+        account: AccountId,
+        po: PoId,
+    ) -> StoreResult<Vec<InvoiceRecord>>;
+    /// Lists invoices and credits newest first.
+    async fn list_invoices(
+        &self,
+        account: AccountId,
+        filter: &InvoiceFilter,
+    ) -> StoreResult<Vec<InvoiceRecord>>;
+    /// Records a send attempt's result or a person's action. See
+    /// [`InvoiceUpdate`] for which fields are replaced and which are kept.
+    async fn update_invoice(
+        &self,
+        account: AccountId,
+        id: InvoiceId,
+        update: &InvoiceUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Sums the lines of the purchase order's invoices and credits that are
+    /// neither failed nor held, per PO line number: `(line, invoiced minus
+    /// credited, credited)`, ordered by line number. Lines never invoiced are
+    /// absent.
+    async fn invoiced_quantities(
+        &self,
+        account: AccountId,
+        po: PoId,
+    ) -> StoreResult<Vec<(u32, Decimal, Decimal)>>;
+    /// Replaces the named poller's cursor.
+    async fn save_poll_cursor(
+        &self,
+        account: AccountId,
+        name: &str,
+        cursor: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Returns `None` until the named poller has saved a cursor.
+    async fn poll_cursor(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> StoreResult<Option<serde_json::Value>>;
 
     // ---- job queue ----------------------------------------------------------
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;

@@ -76,6 +76,17 @@ on_fresh_sqlite!(
     products_upsert_and_match_each_identifier,
     contacts_upsert_and_list,
     reference_data_is_replaced_per_kind,
+    invoice_round_trip_is_exact,
+    invoice_number_is_unique_per_buyer,
+    invoice_must_name_the_orders_buyer,
+    failed_create_invoice_stores_nothing,
+    invoice_updates_replace_or_keep_fields,
+    invoiced_quantities_exclude_failed_and_held,
+    invoice_list_filters_and_pages_newest_first,
+    tracked_orders_upsert_and_filter_open,
+    row_links_replace_on_order_and_row,
+    poll_cursor_is_replaced_per_name,
+    other_accounts_invoicing_is_not_found,
 );
 
 #[tokio::test]

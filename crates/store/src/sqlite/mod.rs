@@ -11,6 +11,8 @@ mod buyers;
 mod catalog;
 mod codec;
 mod documents;
+mod invoices;
+mod invoicing;
 mod items;
 mod jobs;
 mod orders;

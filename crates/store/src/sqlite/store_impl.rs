@@ -7,13 +7,18 @@ use pobridge_core::{
     AccountId, AccountSettings, AccountSlug, BrightpearlIdField, BuyerId, DocumentId, JobId, PoId,
     PoNumber, RevisionId,
 };
+use rust_decimal::Decimal;
 
-use super::{accounts, buyers, catalog, documents, items, jobs, orders, revisions, SqliteStore};
+use super::{
+    accounts, buyers, catalog, documents, invoices, invoicing, items, jobs, orders, revisions,
+    SqliteStore,
+};
 use crate::{
     Account, Attachment, Buyer, Connection, Contact, CoupaItem, CoupaItemRow, CustomerMapping,
-    Document, ItemFilter, ItemMapping, Job, JobOutcome, NewBuyer, NewDocument, NewJob, NewRevision,
-    PoEvent, PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
-    ReferenceKind, Revision, RevisionStatus, Store, StoreResult,
+    Document, InvoiceFilter, InvoiceId, InvoiceRecord, InvoiceUpdate, ItemFilter, ItemMapping, Job,
+    JobOutcome, NewBuyer, NewDocument, NewInvoice, NewJob, NewRevision, PoEvent, PoFilter,
+    PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData, ReferenceKind,
+    Revision, RevisionStatus, RowLink, Store, StoreResult, TrackedOrder,
 };
 
 #[async_trait]
@@ -284,6 +289,126 @@ impl Store for SqliteStore {
         kind: ReferenceKind,
     ) -> StoreResult<Option<ReferenceData>> {
         catalog::reference_data(self, account, kind).await
+    }
+
+    async fn upsert_tracked_order(
+        &self,
+        account: AccountId,
+        order: &TrackedOrder,
+    ) -> StoreResult<()> {
+        invoicing::upsert_tracked_order(self, account, order).await
+    }
+
+    async fn tracked_order(
+        &self,
+        account: AccountId,
+        brightpearl_order_id: i64,
+    ) -> StoreResult<Option<TrackedOrder>> {
+        invoicing::tracked_order(self, account, brightpearl_order_id).await
+    }
+
+    async fn tracked_orders(
+        &self,
+        account: AccountId,
+        open_only: bool,
+    ) -> StoreResult<Vec<TrackedOrder>> {
+        invoicing::tracked_orders(self, account, open_only).await
+    }
+
+    async fn tracked_orders_for_po(
+        &self,
+        account: AccountId,
+        po: PoId,
+    ) -> StoreResult<Vec<TrackedOrder>> {
+        invoicing::tracked_orders_for_po(self, account, po).await
+    }
+
+    async fn save_row_links(
+        &self,
+        account: AccountId,
+        po: PoId,
+        links: &[RowLink],
+    ) -> StoreResult<()> {
+        invoicing::save_row_links(self, account, po, links).await
+    }
+
+    async fn row_links(&self, account: AccountId, po: PoId) -> StoreResult<Vec<RowLink>> {
+        invoicing::row_links(self, account, po).await
+    }
+
+    async fn create_invoice(
+        &self,
+        account: AccountId,
+        invoice: &NewInvoice,
+        job: Option<&NewJob>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<InvoiceRecord> {
+        invoices::create_invoice(self, account, invoice, job, now).await
+    }
+
+    async fn invoice(&self, account: AccountId, id: InvoiceId) -> StoreResult<InvoiceRecord> {
+        invoices::invoice(self, account, id).await
+    }
+
+    async fn invoice_by_number(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        number: &str,
+    ) -> StoreResult<Option<InvoiceRecord>> {
+        invoices::invoice_by_number(self, account, buyer, number).await
+    }
+
+    async fn invoices_for_po(
+        &self,
+        account: AccountId,
+        po: PoId,
+    ) -> StoreResult<Vec<InvoiceRecord>> {
+        invoices::invoices_for_po(self, account, po).await
+    }
+
+    async fn list_invoices(
+        &self,
+        account: AccountId,
+        filter: &InvoiceFilter,
+    ) -> StoreResult<Vec<InvoiceRecord>> {
+        invoices::list_invoices(self, account, filter).await
+    }
+
+    async fn update_invoice(
+        &self,
+        account: AccountId,
+        id: InvoiceId,
+        update: &InvoiceUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        invoices::update_invoice(self, account, id, update, now).await
+    }
+
+    async fn invoiced_quantities(
+        &self,
+        account: AccountId,
+        po: PoId,
+    ) -> StoreResult<Vec<(u32, Decimal, Decimal)>> {
+        invoices::invoiced_quantities(self, account, po).await
+    }
+
+    async fn save_poll_cursor(
+        &self,
+        account: AccountId,
+        name: &str,
+        cursor: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        invoicing::save_poll_cursor(self, account, name, cursor, now).await
+    }
+
+    async fn poll_cursor(
+        &self,
+        account: AccountId,
+        name: &str,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        invoicing::poll_cursor(self, account, name).await
     }
 
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId> {

@@ -7,12 +7,14 @@
 mod accounts;
 mod catalog;
 mod documents;
+mod invoicing;
 mod jobs;
 mod orders;
 
 pub use accounts::*;
 pub use catalog::*;
 pub use documents::*;
+pub use invoicing::*;
 pub use jobs::*;
 pub use orders::*;
 
