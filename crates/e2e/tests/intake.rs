@@ -206,6 +206,21 @@ async fn order_syncs_with_rows_tax_and_shipping() {
         "the shipping row: {rows:?}"
     );
     assert_eq!(sales_order["reference"].as_str(), Some("PO-1001"));
+    let tracked = app
+        .store()
+        .tracked_orders_for_po(app.account.id, po.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        tracked.len(),
+        1,
+        "the created order is tracked for invoicing"
+    );
+    assert_eq!(
+        Some(tracked[0].brightpearl_order_id),
+        po.brightpearl_order_id
+    );
+    assert_eq!(tracked[0].kind, pobridge_store::TrackedKind::Created);
     assert_eq!(
         sales_order["parties"]["delivery"]["postalCode"].as_str(),
         Some("62701")

@@ -16,7 +16,7 @@ use pobridge_core::{AccountId, BuyerId, Connection, ConnectionStatus, PoNumber};
 use pobridge_cxml::OrderRequest;
 use pobridge_store::{
     Account, Job, JobOutcome, NewJob, OrderType, PoStatus, PoStatusUpdate, PurchaseOrder, Revision,
-    RevisionStatus, StoreError,
+    RevisionStatus, StoreError, TrackedKind, TrackedOrder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -529,8 +529,24 @@ impl Engine {
             synced_revision: Some(attempt.revision.id),
             event: message.to_owned(),
         };
+        let now = self.clock.now();
         self.store
-            .set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now())
+            .set_po_status(attempt.account.id, attempt.po.id, &update, now)
+            .await?;
+        // Invoicing follows the orders linked to a PO; the one pobridge
+        // created is the first.
+        let tracked = TrackedOrder {
+            brightpearl_order_id: order_id,
+            po_id: attempt.po.id,
+            kind: TrackedKind::Created,
+            parent_order_id: None,
+            invoice_reference: None,
+            version: None,
+            open: true,
+            checked_at: now,
+        };
+        self.store
+            .upsert_tracked_order(attempt.account.id, &tracked)
             .await?;
         Ok(())
     }
