@@ -1,5 +1,6 @@
 //! Operator actions behind the `pobridge` command line: accounts, buyers,
-//! settings, item mappings, listings and Brightpearl connections.
+//! settings, item mappings, listings, order re-syncs and Brightpearl
+//! connections.
 //!
 //! Each action returns a typed result or an [`AdminError`] whose message
 //! names the rejected value and tells what to do instead. Accounts are named
@@ -8,23 +9,31 @@
 mod accounts;
 mod buyers;
 mod items;
+mod order_actions;
 mod orders;
 
 use std::collections::HashMap;
 
 use pobridge_core::{AccountSlug, BuyerId};
-use pobridge_store::{Account, StoreError};
+use pobridge_store::{Account, Buyer, StoreError};
 
 use crate::settings::SettingError;
 use crate::Engine;
 
 pub use accounts::{
     connect_sandbox, create_account, queue_refresh, refresh_now, set_setting, settings_entries,
-    show_settings, validate_email, GrantedTokens,
+    show_settings, validate_email, GrantedTokens, Refreshed,
 };
-pub use buyers::{add_buyer, list_buyers, parse_credential, AddBuyer, BuyerAuth, BuyerView};
+pub use buyers::{
+    add_buyer, list_buyers, parse_credential, remove_buyer, set_buyer, AddBuyer, BuyerAuth,
+    BuyerView, BUYER_KEYS,
+};
 pub use items::{list_items, list_products, map_item, ItemRow, ItemStatus, MapItem, MappedItem};
-pub use orders::{list_orders, OrderRow};
+pub use order_actions::{
+    mark_handled, resync_orders, resync_rejection, HandledOrder, ResyncOutcome, ResyncRow,
+    ResyncTarget,
+};
+pub use orders::{list_orders, show_order, EventRow, OrderDetail, OrderRow, RevisionRow};
 
 /// Placeholder that replaces a shared secret wherever a buyer is shown.
 pub const MASKED_SECRET: &str = "********";
@@ -52,6 +61,10 @@ pub enum AdminError {
     },
     #[error("buyer {0:?} already exists in this account; choose another name with --name")]
     BuyerExists(String),
+    #[error("buyer {buyer:?} has {count} {} and cannot be removed, because its orders refer to it; change its credentials with `pobridge buyer set` instead", if *.count == 1 { "purchase order" } else { "purchase orders" })]
+    BuyerHasOrders { buyer: String, count: usize },
+    #[error("buyer {0:?} has no purchase orders, but removing a buyer is not supported by the store yet")]
+    BuyerRemovalUnsupported(String),
     #[error("--from {credential}: buyer {buyer:?} already uses this From credential; each buyer needs its own")]
     FromInUse { credential: String, buyer: String },
     #[error(transparent)]
@@ -60,6 +73,20 @@ pub enum AdminError {
     ProductNotFound { account: String, sku: String },
     #[error("SKU {sku:?} belongs to several Brightpearl products ({ids}); give one of them as --brightpearl id:PRODUCT_ID")]
     SkuNotUnique { sku: String, ids: String },
+    #[error("purchase order {po:?} not found in account {account:?}; list the orders with `pobridge orders {account}`")]
+    OrderNotFound { account: String, po: String },
+    #[error("purchase order {po:?} not found for buyer {buyer:?} in account {account:?}; list the orders with `pobridge orders {account}`")]
+    OrderNotFoundForBuyer {
+        account: String,
+        po: String,
+        buyer: String,
+    },
+    #[error(
+        "purchase order {po:?} exists for several buyers ({buyers}); choose one with --buyer NAME"
+    )]
+    OrderAmbiguous { po: String, buyers: String },
+    #[error("purchase order {po:?} is {status}, not held_for_review; only an order held for review can be marked handled")]
+    NotHeldForReview { po: String, status: &'static str },
     #[error("account {0:?} has no Brightpearl connection; connect Brightpearl first")]
     NotConnected(String),
     #[error("Brightpearl request failed")]
@@ -83,6 +110,26 @@ pub async fn account(engine: &Engine, slug: &str) -> Result<Account, AdminError>
         Ok(account) => Ok(account),
         Err(StoreError::NotFound { .. }) => Err(AdminError::AccountNotFound(slug.to_owned())),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Finds a buyer of the account by name, else by numeric id.
+async fn find_buyer(engine: &Engine, account: &Account, value: &str) -> Result<Buyer, AdminError> {
+    let buyers = engine.store.list_buyers(account.id).await?;
+    let requested = value.trim();
+    let by_name = buyers.iter().find(|buyer| buyer.name == requested);
+    let by_id = || {
+        buyers
+            .iter()
+            .find(|buyer| buyer.id.to_string() == requested)
+    };
+    match by_name.or_else(by_id) {
+        Some(buyer) => Ok(buyer.clone()),
+        None => Err(AdminError::BuyerNotFound {
+            account: account.slug.to_string(),
+            value: value.to_owned(),
+            known: known_list(buyers.iter().map(|buyer| buyer.name.clone())),
+        }),
     }
 }
 

@@ -6,6 +6,7 @@ use pobridge_core::{
     ConnectionStatus, JobId,
 };
 use pobridge_store::{Account, NewJob, StoreError};
+use serde::Serialize;
 
 use super::{account, invalid, AdminError, MASKED_SECRET};
 use crate::reference::RefreshSummary;
@@ -111,17 +112,39 @@ fn value_text(value: &serde_json::Value) -> String {
     }
 }
 
-/// Pulls the account's Brightpearl reference data and product index now.
-pub async fn refresh_now(engine: &Engine, slug: &str) -> Result<RefreshSummary, AdminError> {
+/// The counts of what [`refresh_now`] pulled, and the number of waiting jobs
+/// it released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refreshed {
+    #[serde(flatten)]
+    pub summary: RefreshSummary,
+    pub released_jobs: u64,
+}
+
+/// Pulls the account's Brightpearl reference data and product index now,
+/// then releases the account's waiting jobs, because an order held for a
+/// tax code, a setting or a product that the refresh brought in can sync now.
+pub async fn refresh_now(engine: &Engine, slug: &str) -> Result<Refreshed, AdminError> {
     let account = account(engine, slug).await?;
-    match engine.refresh_reference(account.id).await {
-        Ok(summary) => Ok(summary),
+    let summary = match engine.refresh_reference(account.id).await {
+        Ok(summary) => summary,
         Err(SyncError::Store(StoreError::NotFound { .. })) => {
-            Err(AdminError::NotConnected(slug.to_owned()))
+            return Err(AdminError::NotConnected(slug.to_owned()))
         }
-        Err(SyncError::Store(error)) => Err(error.into()),
-        Err(SyncError::Brightpearl(error)) => Err(AdminError::Brightpearl(error)),
-    }
+        Err(SyncError::Store(error)) => return Err(error.into()),
+        Err(SyncError::Brightpearl(error)) => return Err(AdminError::Brightpearl(error)),
+    };
+
+    let released_jobs = engine
+        .store
+        .release_waiting_jobs(account.id, engine.clock.now())
+        .await?;
+    engine.wake.notify_one();
+    tracing::info!(tenant.id = %account.id, released_jobs, "reference data refreshed");
+    Ok(Refreshed {
+        summary,
+        released_jobs,
+    })
 }
 
 /// Queues a reference refresh for the running server's worker. While one is

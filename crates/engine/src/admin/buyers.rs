@@ -1,10 +1,11 @@
 //! Coupa buyers: their credentials, mode and order URL.
 
 use pobridge_core::{AccountSlug, BuyerId};
-use pobridge_store::{Buyer, BuyerMode, CredentialRef, NewBuyer, StoreError};
+use pobridge_store::{Buyer, BuyerMode, CredentialRef, NewBuyer, PoFilter, StoreError};
 use serde::Serialize;
 
-use super::{account, invalid, AdminError, MASKED_SECRET};
+use super::{account, find_buyer, invalid, AdminError, MASKED_SECRET};
+use crate::auth::digest_secret;
 use crate::Engine;
 
 /// Parses a cXML credential written as `DOMAIN:IDENTITY`, such as
@@ -58,8 +59,8 @@ pub struct AddBuyer {
     pub name: Option<String>,
 }
 
-/// A buyer as shown to the operator: the shared secret is masked, the
-/// per-buyer order path is given in full.
+/// A buyer as shown to the operator. The shared secret is masked, and so is
+/// the token of a per-buyer order path except right after the buyer is added.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuyerView {
     pub id: BuyerId,
@@ -69,16 +70,24 @@ pub struct BuyerView {
     pub sender: String,
     /// [`MASKED_SECRET`] when the buyer has a secret.
     pub shared_secret: Option<String>,
-    /// `/cxml/{account}` or, for a buyer without a secret, `/cxml/{account}/{token}`.
+    /// `/cxml/{account}` or, for a buyer without a secret,
+    /// `/cxml/{account}/{token}`, where the token is a credential and is
+    /// shown only by [`add_buyer`]; elsewhere only its first
+    /// [`TOKEN_PREFIX_SHOWN`] characters are shown.
     pub order_path: String,
     pub mode: BuyerMode,
     pub invoice_url: Option<String>,
 }
 
+/// Characters of a per-buyer URL token shown in listings, enough to tell
+/// two buyers' URLs apart but far too few to guess the rest.
+pub const TOKEN_PREFIX_SHOWN: usize = 4;
+
 impl BuyerView {
-    fn new(slug: &AccountSlug, buyer: &Buyer) -> Self {
+    fn new(slug: &AccountSlug, buyer: &Buyer, show_token: bool) -> Self {
         let order_path = match &buyer.url_token {
-            Some(token) => format!("/cxml/{slug}/{token}"),
+            Some(token) if show_token => format!("/cxml/{slug}/{token}"),
+            Some(token) => format!("/cxml/{slug}/{}", mask_token(token)),
             None => format!("/cxml/{slug}"),
         };
         Self {
@@ -96,6 +105,11 @@ impl BuyerView {
             invoice_url: buyer.invoice_url.clone(),
         }
     }
+}
+
+fn mask_token(token: &str) -> String {
+    let prefix: String = token.chars().take(TOKEN_PREFIX_SHOWN).collect();
+    format!("{prefix}{MASKED_SECRET}")
 }
 
 fn credential_text(credential: &CredentialRef) -> String {
@@ -128,18 +142,18 @@ pub async fn add_buyer(
         Err(error) => return Err(error.into()),
     };
     tracing::info!(tenant.id = %account.id, buyer.id = %buyer.id, buyer.name = %buyer.name, "buyer added");
-    Ok(BuyerView::new(&account.slug, &buyer))
+    Ok(BuyerView::new(&account.slug, &buyer, true))
 }
 
 fn new_buyer(request: &AddBuyer) -> Result<NewBuyer, AdminError> {
     let from = parse_credential("--from", &request.from)?;
     let to = parse_credential("--to", &request.to)?;
     let sender = parse_credential("--sender", &request.sender)?;
-    let mode = parse_mode(&request.mode)?;
+    let mode = parse_mode("--mode", &request.mode)?;
     let invoice_url = request
         .invoice_url
         .as_deref()
-        .map(parse_invoice_url)
+        .map(|url| parse_invoice_url("--invoice-url", url))
         .transpose()?;
     let (shared_secret, url_token) = match &request.auth {
         BuyerAuth::SharedSecret(secret) if secret.trim().is_empty() => {
@@ -173,20 +187,19 @@ fn same_credential(a: &CredentialRef, b: &CredentialRef) -> bool {
     a.domain.eq_ignore_ascii_case(&b.domain) && a.identity == b.identity
 }
 
-fn parse_mode(value: &str) -> Result<BuyerMode, AdminError> {
+fn parse_mode(field: &'static str, value: &str) -> Result<BuyerMode, AdminError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "test" => Ok(BuyerMode::Test),
         "production" => Ok(BuyerMode::Production),
-        _ => Err(invalid("--mode", value, "test or production")),
+        _ => Err(invalid(field, value, "test or production")),
     }
 }
 
-fn parse_invoice_url(value: &str) -> Result<String, AdminError> {
+fn parse_invoice_url(field: &'static str, value: &str) -> Result<String, AdminError> {
     let expected = "an absolute http or https URL";
-    let url =
-        reqwest::Url::parse(value.trim()).map_err(|_| invalid("--invoice-url", value, expected))?;
+    let url = reqwest::Url::parse(value.trim()).map_err(|_| invalid(field, value, expected))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid("--invoice-url", value, expected));
+        return Err(invalid(field, value, expected));
     }
     Ok(url.to_string())
 }
@@ -197,8 +210,95 @@ pub async fn list_buyers(engine: &Engine, slug: &str) -> Result<Vec<BuyerView>, 
     let buyers = engine.store.list_buyers(account.id).await?;
     Ok(buyers
         .iter()
-        .map(|buyer| BuyerView::new(&account.slug, buyer))
+        .map(|buyer| BuyerView::new(&account.slug, buyer, false))
         .collect())
+}
+
+/// The keys [`set_buyer`] takes.
+pub const BUYER_KEYS: [&str; 6] = ["name", "to", "sender", "mode", "invoice-url", "secret"];
+
+/// Changes one field of a buyer, named by a key of [`BUYER_KEYS`].
+/// `invoice-url none` clears the invoice URL. A new `secret` is stored as a
+/// salted digest. A buyer that posted to its own order URL then posts to the
+/// account's URL with the secret, and its old URL stops working.
+pub async fn set_buyer(
+    engine: &Engine,
+    slug: &str,
+    buyer: &str,
+    key: &str,
+    value: &str,
+) -> Result<BuyerView, AdminError> {
+    let account = account(engine, slug).await?;
+    let mut buyer = find_buyer(engine, &account, buyer).await?;
+
+    apply_buyer_field(&mut buyer, key, value)?;
+
+    match engine.store.update_buyer(account.id, &buyer).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict { .. }) => return Err(AdminError::BuyerExists(buyer.name)),
+        Err(error) => return Err(error.into()),
+    }
+    tracing::info!(tenant.id = %account.id, buyer.id = %buyer.id, field = %key, "buyer changed");
+    Ok(BuyerView::new(&account.slug, &buyer, false))
+}
+
+fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), AdminError> {
+    match key {
+        "name" => {
+            let name = value.trim();
+            if name.is_empty() {
+                return Err(invalid("name", value, "a non-empty buyer name"));
+            }
+            buyer.name = name.to_owned();
+        }
+        "to" => buyer.to = parse_credential("to", value)?,
+        "sender" => buyer.sender = parse_credential("sender", value)?,
+        "mode" => buyer.mode = parse_mode("mode", value)?,
+        "invoice-url" if value.trim() == "none" => buyer.invoice_url = None,
+        "invoice-url" => buyer.invoice_url = Some(parse_invoice_url("invoice-url", value)?),
+        "secret" => {
+            let secret = value.trim();
+            if secret.is_empty() {
+                return Err(invalid("secret", "", "a non-empty shared secret"));
+            }
+            buyer.shared_secret = Some(digest_secret(secret));
+            buyer.url_token = None;
+        }
+        _ => {
+            let expected = format!("one of {}", BUYER_KEYS.join(", "));
+            return Err(invalid("key", key, expected));
+        }
+    }
+    Ok(())
+}
+
+/// Removes a buyer that has no purchase orders. A buyer with orders is
+/// rejected with their count, because the orders refer to it.
+///
+/// NOTE: the removal itself is not built yet, so a buyer without orders
+/// gets [`AdminError::BuyerRemovalUnsupported`].
+pub async fn remove_buyer(engine: &Engine, slug: &str, buyer: &str) -> Result<(), AdminError> {
+    let account = account(engine, slug).await?;
+    let buyer = find_buyer(engine, &account, buyer).await?;
+
+    let filter = PoFilter {
+        buyer: Some(buyer.id),
+        ..PoFilter::default()
+    };
+    let orders = engine
+        .store
+        .list_purchase_orders(account.id, &filter)
+        .await?;
+    if !orders.is_empty() {
+        return Err(AdminError::BuyerHasOrders {
+            buyer: buyer.name,
+            count: orders.len(),
+        });
+    }
+    // TODO: the Store trait has no way to delete a buyer. Add
+    // `Store::delete_buyer`, which must also decide what happens to the
+    // buyer's stored documents, Coupa items and mappings, and call it here.
+    Err(AdminError::BuyerRemovalUnsupported(buyer.name))
 }
 
 #[cfg(test)]
@@ -218,6 +318,83 @@ mod tests {
             let error = parse_credential("--from", value).unwrap_err().to_string();
             assert!(error.contains("DOMAIN:IDENTITY"), "{value:?}: {error}");
         }
+    }
+
+    #[test]
+    fn listed_url_token_shows_only_its_prefix() {
+        assert_eq!(mask_token("AbCdEfGhIj"), "AbCd********");
+        assert_eq!(mask_token("ab"), "ab********");
+    }
+
+    fn tokened_buyer() -> Buyer {
+        let credential = parse_credential("--from", "NetworkID:AN01").unwrap();
+        Buyer {
+            id: BuyerId(1),
+            account_id: pobridge_core::AccountId(1),
+            name: "globex".to_owned(),
+            from: credential.clone(),
+            to: credential.clone(),
+            sender: credential,
+            shared_secret: None,
+            url_token: Some("AbCdEfGh".to_owned()),
+            mode: BuyerMode::Production,
+            invoice_url: Some("https://coupa.example/inv".to_owned()),
+            invoicing: serde_json::json!({}),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn new_secret_is_digested_and_replaces_token() {
+        let mut buyer = tokened_buyer();
+
+        apply_buyer_field(&mut buyer, "secret", " s3cret \n").unwrap();
+
+        let stored = buyer.shared_secret.unwrap();
+        assert!(stored.starts_with("sha256$"), "{stored}");
+        assert!(!stored.contains("s3cret"), "{stored}");
+        assert!(crate::auth::verify_secret("s3cret", &stored));
+        assert_eq!(buyer.url_token, None);
+    }
+
+    #[test]
+    fn invoice_url_none_clears_it() {
+        let mut buyer = tokened_buyer();
+
+        apply_buyer_field(&mut buyer, "invoice-url", "none").unwrap();
+
+        assert_eq!(buyer.invoice_url, None);
+    }
+
+    #[test]
+    fn set_checks_values_like_add() {
+        let mut buyer = tokened_buyer();
+        let cases = [
+            ("to", "DUNS"),
+            ("sender", ":x"),
+            ("mode", "live"),
+            ("invoice-url", "ftp://coupa.example/inv"),
+            ("name", " "),
+            ("secret", ""),
+        ];
+
+        for (key, value) in cases {
+            let error = apply_buyer_field(&mut buyer, key, value)
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(&format!("{key}: ")), "{key}: {error}");
+        }
+        assert_eq!(buyer, tokened_buyer());
+    }
+
+    #[test]
+    fn unknown_buyer_key_lists_keys() {
+        let error = apply_buyer_field(&mut tokened_buyer(), "from", "a:b")
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("key: \"from\" is not valid"), "{error}");
+        assert!(error.contains("invoice-url, secret"), "{error}");
     }
 
     #[test]

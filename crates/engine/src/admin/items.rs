@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use pobridge_core::{BrightpearlIdField, CoupaIdField};
-use pobridge_store::{Account, Buyer, CoupaItem, CoupaItemRow, ItemFilter, ItemMapping, Product};
+use pobridge_store::{Account, CoupaItem, CoupaItemRow, ItemFilter, ItemMapping, Product};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{account, buyer_names, invalid, known_list, name_of, AdminError};
+use super::{account, buyer_names, find_buyer, invalid, known_list, name_of, AdminError};
 use crate::Engine;
 
 /// Mapping status of a Coupa item: which Brightpearl product it reaches, if any.
@@ -266,25 +266,6 @@ fn parse_factor(value: Option<&str>) -> Result<Decimal, AdminError> {
             value,
             "a positive number, such as 12 or 0.5",
         )),
-    }
-}
-
-async fn find_buyer(engine: &Engine, account: &Account, value: &str) -> Result<Buyer, AdminError> {
-    let buyers = engine.store.list_buyers(account.id).await?;
-    let requested = value.trim();
-    let by_name = buyers.iter().find(|buyer| buyer.name == requested);
-    let by_id = || {
-        buyers
-            .iter()
-            .find(|buyer| buyer.id.to_string() == requested)
-    };
-    match by_name.or_else(by_id) {
-        Some(buyer) => Ok(buyer.clone()),
-        None => Err(AdminError::BuyerNotFound {
-            account: account.slug.to_string(),
-            value: value.to_owned(),
-            known: known_list(buyers.iter().map(|buyer| buyer.name.clone())),
-        }),
     }
 }
 

@@ -4,8 +4,11 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod seed;
+
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
@@ -54,6 +57,22 @@ impl Cli {
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.command().args(args).output().unwrap();
         Run::from(output)
+    }
+
+    /// Runs with `input` on standard input.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        Run::from(child.wait_with_output().unwrap())
     }
 
     /// Runs and panics with both streams unless the command succeeded.
