@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Turns Coupa cXML purchase orders into Brightpearl sales orders.
 #[derive(Debug, Parser)]
@@ -36,7 +36,8 @@ pub enum Command {
     Settings(SettingsArgs),
     /// Pull an account's Brightpearl reference data and product index.
     Refresh(RefreshArgs),
-    /// List an account's purchase orders.
+    /// List an account's purchase orders, show one, re-sync them or mark a
+    /// held change handled.
     Orders(OrdersArgs),
     /// List the Coupa items seen on an account's orders, or map one.
     Items(ItemsArgs),
@@ -75,12 +76,42 @@ pub enum AccountCommand {
 pub enum BuyerCommand {
     /// Add a Coupa buyer to an account.
     Add(BuyerAddArgs),
-    /// List an account's buyers (shared secrets are masked).
+    /// List an account's buyers (shared secrets and order-URL tokens are
+    /// masked).
     List {
+        /// The account.
         slug: String,
+        /// Print the result as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Change one field of a buyer.
+    Set(BuyerSetArgs),
+    /// Remove a buyer that has no purchase orders.
+    Remove {
+        /// The account.
+        slug: String,
+        /// The buyer's name or id.
+        buyer: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BuyerSetArgs {
+    /// The account.
+    pub slug: String,
+    /// The buyer's name or id.
+    pub buyer: String,
+    /// The field to change.
+    #[arg(value_parser = pobridge_engine::admin::BUYER_KEYS)]
+    pub key: String,
+    /// The new value: DOMAIN:IDENTITY for to and sender, test or production
+    /// for mode, a URL or `none` for invoice-url. For secret, `-` reads it
+    /// from standard input, so that it stays out of `ps` and shell history.
+    pub value: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +127,8 @@ pub struct BuyerAddArgs {
     /// The Sender credential that carries the shared secret, as DOMAIN:IDENTITY.
     #[arg(long, value_name = "DOMAIN:ID")]
     pub sender: String,
-    /// The shared secret configured in Coupa for this supplier.
+    /// The shared secret configured in Coupa for this supplier; `-` reads
+    /// it from standard input, so that it stays out of `ps` and shell history.
     #[arg(
         long,
         required_unless_present = "no_secret",
@@ -133,11 +165,17 @@ pub struct SettingsArgs {
 pub enum SettingsAction {
     /// Print every setting.
     Show {
+        /// Print the result as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Change one setting; `none` clears an optional one.
-    Set { key: String, value: String },
+    Set {
+        /// The setting, as `settings SLUG show` lists it.
+        key: String,
+        /// The new value, or `none`.
+        value: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +186,7 @@ pub struct RefreshArgs {
     /// running it now.
     #[arg(long)]
     pub queue: bool,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -156,11 +195,56 @@ pub struct RefreshArgs {
 pub struct OrdersArgs {
     /// The account.
     pub slug: String,
-    /// Only orders with this status, such as awaiting_mapping or failed.
-    #[arg(long, value_name = "S")]
+    /// List only orders with this status, such as awaiting_mapping or failed.
+    #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
-    #[arg(long)]
+    /// Print the result as JSON.
+    #[arg(long, global = true)]
     pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<OrdersAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrdersAction {
+    /// Show one purchase order: its status, revisions and timeline of
+    /// events, including warnings.
+    Show {
+        /// The PO number (Coupa's orderID).
+        po: String,
+        /// The buyer's name or id, needed when several buyers used this PO
+        /// number.
+        #[arg(long)]
+        buyer: Option<String>,
+    },
+    /// Queue a fresh sync of orders with the account's current settings.
+    Resync(ResyncArgs),
+    /// Record that the change held for review was applied in Brightpearl by
+    /// hand: its revisions become handled and the order synced.
+    Handled {
+        /// The PO number (Coupa's orderID).
+        po: String,
+        /// The buyer's name or id, needed when several buyers used this PO
+        /// number.
+        #[arg(long)]
+        buyer: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["po", "failed"])))]
+pub struct ResyncArgs {
+    /// The PO numbers to re-sync.
+    pub po: Vec<String>,
+    /// Re-sync every order whose status is failed.
+    #[arg(long)]
+    pub failed: bool,
+    /// Only orders of this buyer, by name or id.
+    #[arg(long)]
+    pub buyer: Option<String>,
+    /// List the orders that would be re-queued without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +256,7 @@ pub struct ItemsArgs {
     /// Only items that no mapping or unique identifier reaches.
     #[arg(long)]
     pub unmapped: bool,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
     #[command(subcommand)]
@@ -203,6 +288,7 @@ pub struct MapArgs {
     /// Brightpearl quantity per Coupa unit, such as 12 for a case of 12.
     #[arg(long, value_name = "N")]
     pub factor: Option<String>,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -217,6 +303,7 @@ pub struct ProductsArgs {
     /// Products to skip first.
     #[arg(long, default_value_t = 0)]
     pub offset: i64,
+    /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -271,5 +358,39 @@ mod tests {
         assert!(Cli::try_parse_from(both).is_err());
         let secret = base.iter().copied().chain(["--secret", "x"]);
         assert!(Cli::try_parse_from(secret).is_ok());
+    }
+
+    #[test]
+    fn dash_secret_is_a_value() {
+        let args = [
+            "pobridge", "buyer", "add", "acme", "--from", "a:b", "--to", "c:d", "--sender", "e:f",
+            "--secret", "-",
+        ];
+
+        let cli = Cli::try_parse_from(args).unwrap();
+
+        let Command::Buyer(BuyerCommand::Add(add)) = cli.command else {
+            panic!("expected buyer add");
+        };
+        assert_eq!(add.secret.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn orders_json_goes_before_or_after_subcommand() {
+        for args in [
+            ["pobridge", "orders", "acme", "show", "PO-1", "--json"],
+            ["pobridge", "orders", "acme", "--json", "show", "PO-1"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+
+            let Command::Orders(orders) = cli.command else {
+                panic!("expected orders");
+            };
+            assert!(orders.json, "{args:?}");
+            assert!(
+                matches!(orders.action, Some(OrdersAction::Show { .. })),
+                "{args:?}"
+            );
+        }
     }
 }

@@ -1,23 +1,79 @@
 //! The administrative commands: each runs one engine action and prints its
 //! result as a table, or as JSON with `--json`.
 
+mod buyers;
+mod orders;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use pobridge_core::{Clock, SystemClock};
-use pobridge_engine::admin::{self, AddBuyer, BuyerAuth, BuyerView, ItemStatus, MapItem};
+use pobridge_engine::admin::{self, ItemStatus, MapItem};
 use pobridge_engine::{ClientPool, Engine};
-use rand::RngCore;
-use serde::Serialize;
 
 use crate::cli::{
-    AccountCommand, BuyerAddArgs, BuyerCommand, Command, ItemsAction, ItemsArgs, MapArgs,
-    OrdersArgs, ProductsArgs, RefreshArgs, SettingsAction, SettingsArgs,
+    AccountCommand, Command, ItemsAction, ItemsArgs, MapArgs, ProductsArgs, RefreshArgs,
+    SettingsAction, SettingsArgs,
 };
 use crate::config::Config;
-use crate::output::{or_blank, print_json, print_pairs, print_table};
+use crate::output::{line, or_blank, print_json, print_pairs, print_table};
+
+/// Fails unless the SQLite file that `database_url` names exists, so that a
+/// command run in the wrong directory reports it instead of creating an
+/// empty database there. In-memory and non-SQLite URLs pass unchecked.
+pub fn ensure_database_exists(database_url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_file(database_url) else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let shown = std::path::absolute(&path).unwrap_or(path);
+    anyhow::bail!(
+        "no pobridge database at {}; run the command where `pobridge serve` runs, or pass --database",
+        shown.display()
+    )
+}
+
+/// Returns the file that a `sqlite://PATH` or `sqlite:PATH` URL names. As
+/// sqlx does, it cuts off the query and percent-decodes the path.
+fn sqlite_file(database_url: &str) -> Option<PathBuf> {
+    let rest = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = query.split('&').any(|pair| pair == "mode=memory");
+    if path.is_empty() || path == ":memory:" || in_memory {
+        return None;
+    }
+    Some(Path::new(&percent_decode(path)).to_path_buf())
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits is kept.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escape = bytes
+            .get(index + 1..index + 3)
+            .filter(|_| bytes[index] == b'%')
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escape {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
 
 /// Opens the store and builds an engine on it. With `sandbox_base`, the
 /// Brightpearl client's OAuth URLs point at the sandbox served there.
@@ -50,13 +106,10 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
         Command::Account(AccountCommand::Add { slug, email }) => {
             account_add(engine, &slug, &email).await
         }
-        Command::Buyer(BuyerCommand::Add(args)) => buyer_add(engine, config, args).await,
-        Command::Buyer(BuyerCommand::List { slug, json }) => {
-            buyer_list(engine, config, &slug, json).await
-        }
+        Command::Buyer(command) => buyers::run(engine, config, command).await,
         Command::Settings(args) => settings(engine, args).await,
         Command::Refresh(args) => refresh(engine, args).await,
-        Command::Orders(args) => orders(engine, args).await,
+        Command::Orders(args) => orders::run(engine, args).await,
         Command::Items(args) => items(engine, args).await,
         Command::Products(args) => products(engine, args).await,
         Command::Serve(_) | Command::Config(_) => {
@@ -68,144 +121,14 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
 async fn account_add(engine: &Engine, slug: &str, email: &str) -> anyhow::Result<()> {
     let account = admin::create_account(engine, slug, email).await?;
 
-    println!("Created account {} ({}).", account.slug, account.email);
-    println!(
-        "Next: pobridge buyer add {} --from DOMAIN:ID --to DOMAIN:ID --sender DOMAIN:ID --secret SECRET",
+    line(format_args!(
+        "Created account {} ({}).",
+        account.slug, account.email
+    ))?;
+    line(format_args!(
+        "Next: pobridge buyer add {} --from DOMAIN:ID --to DOMAIN:ID --sender DOMAIN:ID --secret -",
         account.slug
-    );
-    Ok(())
-}
-
-/// A buyer with its full order URL, for printing.
-#[derive(Serialize)]
-struct BuyerOutput<'a> {
-    #[serde(flatten)]
-    buyer: &'a BuyerView,
-    order_url: String,
-}
-
-async fn buyer_add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Result<()> {
-    let auth = match args.secret {
-        Some(secret) => BuyerAuth::SharedSecret(secret),
-        None => BuyerAuth::UrlToken(new_url_token()),
-    };
-    let request = AddBuyer {
-        from: args.from,
-        to: args.to,
-        sender: args.sender,
-        auth,
-        mode: args.mode,
-        invoice_url: args.invoice_url,
-        name: args.name,
-    };
-
-    let buyer = admin::add_buyer(engine, &args.slug, &request).await?;
-
-    let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
-    if args.json {
-        return print_json(&BuyerOutput {
-            buyer: &buyer,
-            order_url,
-        });
-    }
-    println!("Added buyer {} to account {}.", buyer.name, args.slug);
-    print_pairs(&buyer_pairs(&buyer, &order_url));
-    if buyer.shared_secret.is_none() {
-        println!();
-        println!("This buyer has no shared secret: the order URL is its credential.");
-        println!("Enter it in Coupa as the supplier's cXML URL and keep it private.");
-    }
-    Ok(())
-}
-
-/// Generates the token of a per-buyer order URL: 32 bytes from the
-/// operating system's random source, base64url-encoded without padding.
-fn new_url_token() -> String {
-    let mut bytes = [0_u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn buyer_pairs(buyer: &BuyerView, order_url: &str) -> Vec<(String, String)> {
-    [
-        ("name", buyer.name.clone()),
-        ("from", buyer.from.clone()),
-        ("to", buyer.to.clone()),
-        ("sender", buyer.sender.clone()),
-        (
-            "shared secret",
-            buyer
-                .shared_secret
-                .clone()
-                .unwrap_or_else(|| "none".to_owned()),
-        ),
-        ("mode", mode_name(buyer.mode).to_owned()),
-        (
-            "invoice URL",
-            buyer
-                .invoice_url
-                .clone()
-                .unwrap_or_else(|| "none".to_owned()),
-        ),
-        ("order URL", order_url.to_owned()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .collect()
-}
-
-fn mode_name(mode: pobridge_store::BuyerMode) -> &'static str {
-    match mode {
-        pobridge_store::BuyerMode::Test => "test",
-        pobridge_store::BuyerMode::Production => "production",
-    }
-}
-
-async fn buyer_list(
-    engine: &Engine,
-    config: &Config,
-    slug: &str,
-    json: bool,
-) -> anyhow::Result<()> {
-    let buyers = admin::list_buyers(engine, slug).await?;
-
-    let base = config.public_base_url();
-    let outputs: Vec<BuyerOutput<'_>> = buyers
-        .iter()
-        .map(|buyer| BuyerOutput {
-            buyer,
-            order_url: format!("{base}{}", buyer.order_path),
-        })
-        .collect();
-    if json {
-        return print_json(&outputs);
-    }
-    let rows = outputs
-        .iter()
-        .map(|output| {
-            let buyer = output.buyer;
-            vec![
-                buyer.name.clone(),
-                buyer.from.clone(),
-                buyer.sender.clone(),
-                buyer
-                    .shared_secret
-                    .clone()
-                    .unwrap_or_else(|| "none".to_owned()),
-                mode_name(buyer.mode).to_owned(),
-                output.order_url.clone(),
-            ]
-        })
-        .collect();
-    let header = [
-        "name",
-        "from",
-        "sender",
-        "shared secret",
-        "mode",
-        "order URL",
-    ];
-    print_table(&header, rows, &format!("No buyers in account {slug}."));
+    ))?;
     Ok(())
 }
 
@@ -216,7 +139,7 @@ async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {
             if json {
                 return print_json(&settings);
             }
-            print_pairs(&admin::settings_entries(&settings));
+            print_pairs(&admin::settings_entries(&settings))?;
         }
         SettingsAction::Set { key, value } => {
             let settings = admin::set_setting(engine, &args.slug, &key, &value).await?;
@@ -224,7 +147,10 @@ async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|(name, _)| *name == key)
                 .map_or_else(|| "none".to_owned(), |(_, value)| value);
-            println!("Set {key} = {stored} for account {}.", args.slug);
+            line(format_args!(
+                "Set {key} = {stored} for account {}.",
+                args.slug
+            ))?;
         }
     }
     Ok(())
@@ -233,61 +159,26 @@ async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {
 async fn refresh(engine: &Engine, args: RefreshArgs) -> anyhow::Result<()> {
     if args.queue {
         let job = admin::queue_refresh(engine, &args.slug).await?;
-        println!("Queued reference refresh job {job} for account {}; the running server's worker runs it.", args.slug);
+        line(format_args!("Queued reference refresh job {job} for account {}; the running server's worker runs it.", args.slug))?;
         return Ok(());
     }
 
-    let summary = admin::refresh_now(engine, &args.slug).await?;
+    let refreshed = admin::refresh_now(engine, &args.slug).await?;
 
     if args.json {
-        return print_json(&summary);
+        return print_json(&refreshed);
     }
-    println!(
+    line(format_args!(
         "Refreshed Brightpearl reference data of account {}:",
         args.slug
-    );
-    let pairs = serde_json::to_value(&summary)?
+    ))?;
+    let pairs = serde_json::to_value(&refreshed)?
         .as_object()
         .into_iter()
         .flatten()
         .map(|(key, value)| (key.replace('_', " "), value.to_string()))
         .collect::<Vec<_>>();
-    print_pairs(&pairs);
-    Ok(())
-}
-
-async fn orders(engine: &Engine, args: OrdersArgs) -> anyhow::Result<()> {
-    let orders = admin::list_orders(engine, &args.slug, args.status.as_deref()).await?;
-
-    if args.json {
-        return print_json(&orders);
-    }
-    let rows = orders
-        .into_iter()
-        .map(|order| {
-            vec![
-                order.po_number,
-                order.buyer,
-                order.revisions.to_string(),
-                order.status.as_str().to_owned(),
-                or_blank(order.brightpearl_order_id),
-                or_blank(order.reason),
-            ]
-        })
-        .collect();
-    let header = [
-        "PO",
-        "buyer",
-        "revisions",
-        "status",
-        "Brightpearl order",
-        "reason",
-    ];
-    print_table(
-        &header,
-        rows,
-        &format!("No purchase orders in account {}.", args.slug),
-    );
+    print_pairs(&pairs)?;
     Ok(())
 }
 
@@ -323,7 +214,7 @@ async fn items(engine: &Engine, args: ItemsArgs) -> anyhow::Result<()> {
     } else {
         "No items seen yet"
     };
-    print_table(&header, rows, &format!("{empty} in account {slug}."));
+    print_table(&header, rows, &format!("{empty} in account {slug}."))?;
     Ok(())
 }
 
@@ -360,14 +251,17 @@ async fn map_item(engine: &Engine, args: MapArgs) -> anyhow::Result<()> {
     }
     let unit = mapped.unit_of_measure.as_deref().unwrap_or("every unit");
     let buyer = mapped.buyer.as_deref().unwrap_or("every buyer");
-    println!(
+    line(format_args!(
         "Mapped Coupa part {} ({unit}, {buyer}) to Brightpearl product {} ({}), {} Brightpearl units per Coupa unit.",
         mapped.coupa_part_id,
         mapped.product_id,
         mapped.sku.as_deref().unwrap_or("no SKU"),
         mapped.quantity_factor
-    );
-    println!("Released {} waiting jobs.", mapped.released_jobs);
+    ))?;
+    line(format_args!(
+        "Released {} waiting jobs.",
+        mapped.released_jobs
+    ))?;
     Ok(())
 }
 
@@ -394,7 +288,7 @@ async fn products(engine: &Engine, args: ProductsArgs) -> anyhow::Result<()> {
         "No products in the local index of account {}; run `pobridge refresh {}` once Brightpearl is connected.",
         args.slug, args.slug
     );
-    print_table(&header, rows, &empty);
+    print_table(&header, rows, &empty)?;
     Ok(())
 }
 
@@ -403,15 +297,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_token_is_32_random_bytes_in_base64url() {
-        let token = new_url_token();
-        assert_eq!(token.len(), 43);
+    fn sqlite_url_names_its_file() {
+        let cases = [
+            ("sqlite://pobridge.db", Some("pobridge.db")),
+            (
+                "sqlite:/var/lib/pobridge.db?mode=rwc",
+                Some("/var/lib/pobridge.db"),
+            ),
+            ("sqlite://my%20orders.db", Some("my orders.db")),
+            ("sqlite://100%.db", Some("100%.db")),
+            ("sqlite::memory:", None),
+            ("sqlite://?mode=memory", None),
+            ("sqlite://shared.db?mode=memory&cache=shared", None),
+            ("postgres://localhost/pobridge", None),
+        ];
+
+        for (url, expected) in cases {
+            assert_eq!(sqlite_file(url), expected.map(PathBuf::from), "{url}");
+        }
+    }
+
+    #[test]
+    fn missing_database_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.db");
+
+        let error = ensure_database_exists(&format!("sqlite://{}", path.display()))
+            .unwrap_err()
+            .to_string();
+
         assert!(
-            token
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "{token}"
+            error.starts_with(&format!("no pobridge database at {}", path.display())),
+            "{error}"
         );
-        assert_ne!(token, new_url_token());
+        assert!(error.contains("--database"), "{error}");
     }
 }

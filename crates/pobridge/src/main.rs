@@ -14,13 +14,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{AccountCommand, Cli, Command, ConfigCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output has gone (`pobridge orders acme | head -1`),
+        // which is how such a pipeline ends, not a failure.
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
             ExitCode::FAILURE
@@ -47,7 +50,7 @@ fn one_line(error: &anyhow::Error) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Config(ConfigCommand::Example) = cli.command {
-        print!("{}", config::EXAMPLE);
+        std::io::Write::write_all(&mut std::io::stdout(), config::EXAMPLE.as_bytes())?;
         return Ok(());
     }
 
@@ -68,6 +71,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Administrative commands print their result on standard output;
             // only warnings and errors are logged.
             logging::init(config.log_format, "warn")?;
+            // Only `serve` and `account add`, the first commands of a new
+            // installation, may create the database.
+            if !matches!(command, Command::Account(AccountCommand::Add { .. })) {
+                commands::ensure_database_exists(&config.database_url)?;
+            }
             // NOTE: the sandbox URL assumes the server listens on the configured
             // address, because a `serve --listen` override is not known here.
             let sandbox_base = config.runs_sandbox(false).then(|| {

@@ -1,20 +1,31 @@
 //! Printing results: aligned columns for people, JSON for programs.
+//!
+//! Every function here returns the write error instead of panicking as
+//! `println!` does, so that a closed pipe (`pobridge orders acme | head -1`)
+//! ends the command quietly; see [`is_broken_pipe`].
+
+use std::io::{self, Write};
 
 use comfy_table::{presets, Table};
 use serde::Serialize;
 
+/// Writes one line to standard output.
+pub fn line(text: impl std::fmt::Display) -> io::Result<()> {
+    writeln!(io::stdout().lock(), "{text}")
+}
+
 /// Prints `value` as pretty JSON on standard output.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    let text = serde_json::to_string_pretty(value)?;
+    line(text)?;
     Ok(())
 }
 
 /// Prints rows under a header as aligned columns, or `empty` when there
 /// are no rows.
-pub fn print_table(header: &[&str], rows: Vec<Vec<String>>, empty: &str) {
+pub fn print_table(header: &[&str], rows: Vec<Vec<String>>, empty: &str) -> io::Result<()> {
     if rows.is_empty() {
-        println!("{empty}");
-        return;
+        return line(empty);
     }
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
@@ -22,22 +33,42 @@ pub fn print_table(header: &[&str], rows: Vec<Vec<String>>, empty: &str) {
     for row in rows {
         table.add_row(row);
     }
-    println!("{}", trim_lines(&table.to_string()));
+    line(trim_lines(&table.to_string()))
 }
 
 /// Prints `key  value` pairs as two aligned columns.
-pub fn print_pairs(pairs: &[(String, String)]) {
+pub fn print_pairs(pairs: &[(String, String)]) -> io::Result<()> {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
     for (key, value) in pairs {
         table.add_row([key.as_str(), value.as_str()]);
     }
-    println!("{}", trim_lines(&table.to_string()));
+    line(trim_lines(&table.to_string()))
 }
 
 /// `text` or an empty cell.
 pub fn or_blank(value: Option<impl ToString>) -> String {
     value.map(|value| value.to_string()).unwrap_or_default()
+}
+
+/// Returns the snake_case name that serde gives a unit enum variant, such as
+/// `held_for_review`.
+pub fn enum_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+/// Returns `true` if the error, or one of its causes, is a write to a pipe
+/// whose reader has gone. Rust ignores SIGPIPE, so such a write fails with
+/// `BrokenPipe` instead of ending the process.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 // The NOTHING preset pads every cell with one space on each side. The
@@ -48,4 +79,27 @@ fn trim_lines(text: &str) -> String {
         .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_pipe_is_found_among_causes() {
+        let pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+        let wrapped = anyhow::Error::from(pipe).context("could not print the orders");
+        let other = anyhow::Error::from(io::Error::from(io::ErrorKind::NotFound));
+
+        assert!(is_broken_pipe(&wrapped));
+        assert!(!is_broken_pipe(&other));
+    }
+
+    #[test]
+    fn enum_name_is_the_serde_name() {
+        assert_eq!(
+            enum_name(&pobridge_store::PoStatus::HeldForReview),
+            "held_for_review"
+        );
+    }
 }

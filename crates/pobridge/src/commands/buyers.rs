@@ -1,0 +1,238 @@
+//! `pobridge buyer`: add, list, change and remove an account's Coupa buyers.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use pobridge_engine::admin::{self, AddBuyer, BuyerAuth, BuyerView};
+use pobridge_engine::Engine;
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::cli::{BuyerAddArgs, BuyerCommand, BuyerSetArgs};
+use crate::config::Config;
+use crate::output::{line, print_json, print_pairs, print_table};
+
+/// Runs one `buyer` subcommand.
+pub async fn run(engine: &Engine, config: &Config, command: BuyerCommand) -> anyhow::Result<()> {
+    match command {
+        BuyerCommand::Add(args) => add(engine, config, args).await,
+        BuyerCommand::List { slug, json } => list(engine, config, &slug, json).await,
+        BuyerCommand::Set(args) => set(engine, config, args).await,
+        BuyerCommand::Remove { slug, buyer } => {
+            admin::remove_buyer(engine, &slug, &buyer).await?;
+            line(format_args!("Removed buyer {buyer} from account {slug}."))?;
+            Ok(())
+        }
+    }
+}
+
+/// A buyer with its order URL, for printing.
+#[derive(Serialize)]
+struct BuyerOutput<'a> {
+    #[serde(flatten)]
+    buyer: &'a BuyerView,
+    order_url: String,
+}
+
+async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Result<()> {
+    let auth = match args.secret {
+        Some(secret) => BuyerAuth::SharedSecret(secret_value(secret)?),
+        None => BuyerAuth::UrlToken(new_url_token()),
+    };
+    let request = AddBuyer {
+        from: args.from,
+        to: args.to,
+        sender: args.sender,
+        auth,
+        mode: args.mode,
+        invoice_url: args.invoice_url,
+        name: args.name,
+    };
+
+    let buyer = admin::add_buyer(engine, &args.slug, &request).await?;
+
+    // The only output that shows a per-buyer URL token in full.
+    let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
+    if args.json {
+        return print_json(&BuyerOutput {
+            buyer: &buyer,
+            order_url,
+        });
+    }
+    line(format_args!(
+        "Added buyer {} to account {}.",
+        buyer.name, args.slug
+    ))?;
+    print_pairs(&buyer_pairs(&buyer, &order_url))?;
+    if buyer.shared_secret.is_none() {
+        line("")?;
+        line("This buyer has no shared secret: the order URL is its credential.")?;
+        line("Enter it in Coupa as the supplier's cXML URL and keep it private;")?;
+        line("`pobridge buyer list` shows only its first characters.")?;
+    }
+    Ok(())
+}
+
+/// Returns `value`, or for `-` the first line of standard input without
+/// surrounding white space, so that the secret never appears in the
+/// process list or the shell history.
+fn secret_value(value: String) -> anyhow::Result<String> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Shared secret: ");
+        io::stderr().flush()?;
+    }
+    let mut secret = String::new();
+    stdin
+        .lock()
+        .read_line(&mut secret)
+        .context("could not read the shared secret from standard input")?;
+    let secret = secret.trim();
+    if secret.is_empty() {
+        anyhow::bail!(
+            "no shared secret on standard input; pipe it in, such as `printf '%s\\n' \"$SECRET\" | pobridge ... -`"
+        );
+    }
+    Ok(secret.to_owned())
+}
+
+/// Generates the token of a per-buyer order URL: 32 bytes from the
+/// operating system's random source, base64url-encoded without padding.
+fn new_url_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn buyer_pairs(buyer: &BuyerView, order_url: &str) -> Vec<(String, String)> {
+    [
+        ("name", buyer.name.clone()),
+        ("from", buyer.from.clone()),
+        ("to", buyer.to.clone()),
+        ("sender", buyer.sender.clone()),
+        (
+            "shared secret",
+            buyer
+                .shared_secret
+                .clone()
+                .unwrap_or_else(|| "none".to_owned()),
+        ),
+        ("mode", mode_name(buyer.mode).to_owned()),
+        (
+            "invoice URL",
+            buyer
+                .invoice_url
+                .clone()
+                .unwrap_or_else(|| "none".to_owned()),
+        ),
+        ("order URL", order_url.to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
+}
+
+fn mode_name(mode: pobridge_store::BuyerMode) -> &'static str {
+    match mode {
+        pobridge_store::BuyerMode::Test => "test",
+        pobridge_store::BuyerMode::Production => "production",
+    }
+}
+
+async fn list(engine: &Engine, config: &Config, slug: &str, json: bool) -> anyhow::Result<()> {
+    let buyers = admin::list_buyers(engine, slug).await?;
+
+    let base = config.public_base_url();
+    let outputs: Vec<BuyerOutput<'_>> = buyers
+        .iter()
+        .map(|buyer| BuyerOutput {
+            buyer,
+            order_url: format!("{base}{}", buyer.order_path),
+        })
+        .collect();
+    if json {
+        return print_json(&outputs);
+    }
+    let rows = outputs
+        .iter()
+        .map(|output| {
+            let buyer = output.buyer;
+            vec![
+                buyer.name.clone(),
+                buyer.from.clone(),
+                buyer.sender.clone(),
+                buyer
+                    .shared_secret
+                    .clone()
+                    .unwrap_or_else(|| "none".to_owned()),
+                mode_name(buyer.mode).to_owned(),
+                output.order_url.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "name",
+        "from",
+        "sender",
+        "shared secret",
+        "mode",
+        "order URL",
+    ];
+    print_table(&header, rows, &format!("No buyers in account {slug}."))?;
+    Ok(())
+}
+
+async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Result<()> {
+    let value = match args.key.as_str() {
+        "secret" => secret_value(args.value)?,
+        _ => args.value,
+    };
+
+    let buyer = admin::set_buyer(engine, &args.slug, &args.buyer, &args.key, &value).await?;
+
+    let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
+    if args.json {
+        return print_json(&BuyerOutput {
+            buyer: &buyer,
+            order_url,
+        });
+    }
+    line(format_args!(
+        "Changed {} of buyer {} in account {}.",
+        args.key, buyer.name, args.slug
+    ))?;
+    print_pairs(&buyer_pairs(&buyer, &order_url))?;
+    if args.key == "secret" {
+        line("")?;
+        line(format_args!("The buyer now posts to {order_url} with this shared secret; an order URL of its own, if it had one, no longer works."))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_token_is_32_random_bytes_in_base64url() {
+        let token = new_url_token();
+        assert_eq!(token.len(), 43);
+        assert!(
+            token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{token}"
+        );
+        assert_ne!(token, new_url_token());
+    }
+
+    #[test]
+    fn secret_value_other_than_dash_is_kept() {
+        assert_eq!(secret_value("s3cret".to_owned()).unwrap(), "s3cret");
+    }
+}
