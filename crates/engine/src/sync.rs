@@ -298,8 +298,7 @@ impl Engine {
         )
         .await?;
         for warning in &planned.warnings {
-            self.event(attempt, PoStatus::Received, &format!("warning: {warning}"))
-                .await?;
+            self.event(attempt, &format!("warning: {warning}")).await?;
         }
         self.finish(attempt, client, order_id).await
     }
@@ -321,7 +320,7 @@ impl Engine {
             Err(error) => return Err(SyncError::Brightpearl(error)),
         }
         let message = format!("the mapped Brightpearl contact {contact_id} no longer exists; finding the customer again");
-        self.event(attempt, PoStatus::Received, &message).await?;
+        self.event(attempt, &message).await?;
         let resolve = Resolve {
             writes: Writes::Allowed,
             use_mappings: false,
@@ -587,22 +586,14 @@ impl Engine {
         Ok(())
     }
 
-    async fn event(
-        &self,
-        attempt: &Attempt,
-        status: PoStatus,
-        message: &str,
-    ) -> Result<(), SyncError> {
+    /// Appends a line to the order's timeline, keeping its status and reason.
+    async fn event(&self, attempt: &Attempt, message: &str) -> Result<(), SyncError> {
         let current = self
             .store
             .purchase_order(attempt.account.id, attempt.po.id)
             .await?;
         let update = PoStatusUpdate {
-            status: if current.status == status {
-                status
-            } else {
-                current.status
-            },
+            status: current.status,
             reason: current.reason,
             brightpearl_order_id: None,
             synced_revision: None,
