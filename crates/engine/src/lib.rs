@@ -15,6 +15,8 @@ pub mod clients;
 pub mod customers;
 pub mod errors;
 pub mod intake;
+pub mod invoicing;
+pub mod invoice_poll;
 pub mod products;
 pub mod reference;
 pub mod sales_order;
