@@ -716,3 +716,46 @@ async fn business_rule_violations_get_400() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_posts_at_once_store_one_revision() {
+    let app = std::sync::Arc::new(app_with_buyer(BuyerMode::Production).await);
+    let mut posts = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let app = app.clone();
+        posts.spawn(async move { app.post_cxml(order(&[])).await.unwrap() });
+    }
+    while let Some(posted) = posts.join_next().await {
+        let (status, answer) = posted.unwrap();
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(cxml_code(&answer), "200");
+    }
+    app.drain(20).await;
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database.display()))
+        .await
+        .unwrap();
+    let outcomes: Vec<(String, i64)> =
+        sqlx::query_as("SELECT outcome, COUNT(*) FROM documents GROUP BY outcome ORDER BY outcome")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        outcomes,
+        [("accepted".to_owned(), 1), ("duplicate".to_owned(), 19)]
+    );
+    let orders = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    let revisions = app
+        .store()
+        .revisions(app.account.id, orders[0].id)
+        .await
+        .unwrap();
+    assert_eq!(revisions.len(), 1);
+    assert_eq!(orders[0].status, PoStatus::Synced, "{:?}", orders[0].reason);
+    assert_eq!(app.sandbox.sales_orders(&app.brightpearl_code).len(), 1);
+}

@@ -6,7 +6,7 @@
 //! Coupa retries.
 
 use chrono::{DateTime, Utc};
-use pobridge_core::{AccountSlug, PoNumber};
+use pobridge_core::{AccountSlug, DocumentId, PoNumber};
 use pobridge_cxml::{Body, Envelope, OrderKind, OrderRequest, ReadError};
 use pobridge_store::{
     Account, Buyer, BuyerMode, DocumentOutcome, NewAttachment, NewDocument, NewRevision, OrderType,
@@ -170,9 +170,7 @@ impl Engine {
             store
                 .record_document(account, &document, None, None)
                 .await?;
-            let log = format!("duplicate of document {original}");
-            tracing::info!(account.slug = %context.account.slug, payload_id = %envelope.payload_id, duplicate_of = %original, "duplicate cXML document");
-            return Ok(self.reply(200, "OK", None, log));
+            return Ok(self.duplicate_reply(&context, envelope, original));
         }
 
         if deployment_test && buyer.mode == BuyerMode::Production {
@@ -211,6 +209,11 @@ impl Engine {
         let recorded = store
             .record_document(account, &document, Some(&revision), Some(&job))
             .await?;
+        // An identical document stored after the check above was still
+        // caught by the store, which then kept no revision and queued no job.
+        if let Some(original) = recorded.duplicate_of {
+            return Ok(self.duplicate_reply(&context, envelope, original));
+        }
         self.wake.notify_one();
         self.log_recorded(&context, &order, &recorded);
 
@@ -222,6 +225,18 @@ impl Engine {
             )
         };
         Ok(self.reply(200, "OK", None, log))
+    }
+
+    /// Logs and builds the 200 reply for a document already stored as `original`.
+    fn duplicate_reply(
+        &self,
+        context: &Received,
+        envelope: &Envelope,
+        original: DocumentId,
+    ) -> IntakeReply {
+        tracing::info!(account.slug = %context.account.slug, payload_id = %envelope.payload_id, duplicate_of = %original, "duplicate cXML document");
+        let log = format!("duplicate of document {original}");
+        self.reply(200, "OK", None, log)
     }
 
     /// Answers 409 for an update or delete of a PO that is already shipped or invoiced.
@@ -316,7 +331,7 @@ impl Engine {
         envelope: &Envelope,
         deployment_test: bool,
         outcome: DocumentOutcome,
-        duplicate_of: Option<pobridge_core::DocumentId>,
+        duplicate_of: Option<DocumentId>,
     ) -> NewDocument {
         NewDocument {
             buyer: Some(context.buyer.id),

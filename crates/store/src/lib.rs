@@ -124,6 +124,13 @@ pub trait Store: Send + Sync + 'static {
     /// revision in one transaction, creating the purchase order on first
     /// sight, marking older revisions superseded and queueing `job` when given.
     /// Nothing is stored if any part fails.
+    ///
+    /// An `Accepted` document with the same buyer, payloadID and body hash
+    /// as an earlier one is stored as a `Duplicate` of the earliest such
+    /// document, without its revision or job, and
+    /// [`RecordedDocument::duplicate_of`] names that document. The check runs
+    /// in the write transaction, so of identical documents recorded at the
+    /// same time exactly one is accepted.
     async fn record_document(
         &self,
         account: AccountId,

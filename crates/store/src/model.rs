@@ -205,6 +205,10 @@ pub struct RecordedDocument {
     pub revision: Option<RevisionId>,
     /// True when the new revision is the latest of its purchase order.
     pub is_latest: bool,
+    /// The earlier document this one repeats, when an `Accepted` document
+    /// was stored as a [`DocumentOutcome::Duplicate`] instead. Such a
+    /// document has no purchase order, revision or job.
+    pub duplicate_of: Option<DocumentId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

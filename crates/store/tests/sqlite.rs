@@ -53,6 +53,8 @@ on_fresh_sqlite!(
     document_without_revision_stores_no_order,
     failed_record_document_stores_nothing,
     duplicate_lookup_matches_buyer_payload_and_hash,
+    accepted_copy_is_stored_as_duplicate,
+    only_accepted_documents_are_checked_for_copies,
     duplicate_of_another_account_is_rejected,
     other_accounts_records_are_not_found,
     latest_revision_follows_ordering_table,

@@ -8,7 +8,8 @@ use super::buyers::ensure_buyer;
 use super::codec::{decode_enum, decode_time, encode_enum, encode_time, not_found};
 use super::SqliteStore;
 use crate::{
-    Attachment, Document, NewDocument, NewJob, NewRevision, RecordedDocument, StoreResult,
+    Attachment, Document, DocumentOutcome, NewDocument, NewJob, NewRevision, RecordedDocument,
+    StoreResult,
 };
 
 pub(super) async fn record_document(
@@ -20,12 +21,54 @@ pub(super) async fn record_document(
 ) -> StoreResult<RecordedDocument> {
     // Any early return drops the transaction, which rolls everything back.
     let mut tx = store.begin_write().await?;
-    let document_id = insert_document(&mut tx, account, document).await?;
+    // The write lock is held from here on, so no identical document can be
+    // stored between this lookup and the insert below.
+    let earlier = match (document.outcome, document.buyer) {
+        (DocumentOutcome::Accepted, Some(buyer)) => {
+            earliest_same_document(
+                &mut tx,
+                account,
+                buyer,
+                &document.payload_id,
+                &document.body_sha256,
+            )
+            .await?
+        }
+        _ => None,
+    };
+    if let Some(original) = earlier {
+        let document_id = insert_document(
+            &mut tx,
+            account,
+            document,
+            DocumentOutcome::Duplicate,
+            Some(original),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(RecordedDocument {
+            document: document_id,
+            po: None,
+            revision: None,
+            is_latest: false,
+            duplicate_of: Some(original),
+        });
+    }
+
+    let document_id = insert_document(
+        &mut tx,
+        account,
+        document,
+        document.outcome,
+        document.duplicate_of,
+    )
+    .await?;
     let mut recorded = RecordedDocument {
         document: document_id,
         po: None,
         revision: None,
         is_latest: false,
+        duplicate_of: None,
     };
 
     if let Some(revision) = revision {
@@ -57,16 +100,20 @@ pub(super) async fn record_document(
     Ok(recorded)
 }
 
+/// Inserts the document with `outcome` and `duplicate_of`, which may differ
+/// from the ones it was given with.
 async fn insert_document(
     conn: &mut SqliteConnection,
     account: AccountId,
     document: &NewDocument,
+    outcome: DocumentOutcome,
+    duplicate_of: Option<DocumentId>,
 ) -> StoreResult<DocumentId> {
     super::accounts::ensure_account(conn, account).await?;
     if let Some(buyer) = document.buyer {
         ensure_buyer(conn, account, buyer).await?;
     }
-    if let Some(original) = document.duplicate_of {
+    if let Some(original) = duplicate_of {
         ensure_document(conn, account, original).await?;
     }
 
@@ -83,8 +130,8 @@ async fn insert_document(
     .bind(&document.content_type)
     .bind(&document.request_kind)
     .bind(document.deployment_test)
-    .bind(encode_enum(&document.outcome))
-    .bind(document.duplicate_of.map(|original| original.0))
+    .bind(encode_enum(&outcome))
+    .bind(duplicate_of.map(|original| original.0))
     .bind(encode_time(document.received_at))
     .fetch_one(&mut *conn)
     .await?;
@@ -128,6 +175,17 @@ pub(super) async fn find_duplicate_document(
     payload_id: &str,
     body_sha256: &str,
 ) -> StoreResult<Option<DocumentId>> {
+    let mut conn = store.reader.acquire().await?;
+    earliest_same_document(&mut conn, account, buyer, payload_id, body_sha256).await
+}
+
+async fn earliest_same_document(
+    conn: &mut SqliteConnection,
+    account: AccountId,
+    buyer: BuyerId,
+    payload_id: &str,
+    body_sha256: &str,
+) -> StoreResult<Option<DocumentId>> {
     let id: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM documents \
          WHERE account_id = ? AND buyer_id = ? AND payload_id = ? AND body_sha256 = ? \
@@ -137,7 +195,7 @@ pub(super) async fn find_duplicate_document(
     .bind(buyer.0)
     .bind(payload_id)
     .bind(body_sha256)
-    .fetch_optional(&store.reader)
+    .fetch_optional(conn)
     .await?;
     Ok(id.map(DocumentId))
 }

@@ -216,6 +216,108 @@ pub async fn duplicate_lookup_matches_buyer_payload_and_hash(store: &dyn Store) 
     }
 }
 
+pub async fn accepted_copy_is_stored_as_duplicate(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let document = with_attachment(new_document(buyer_id, "p-1", "sha-1"), "a1");
+    let first = store
+        .record_document(
+            account_id,
+            &document,
+            Some(&new_revision(buyer_id, "PO-1", Some(1), None)),
+            Some(&new_job(account_id, "sync_order:PO-1", at(1))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.duplicate_of, None);
+
+    // Another PO number and job key, so a stored revision or queued job would show.
+    let copy = store
+        .record_document(
+            account_id,
+            &document,
+            Some(&new_revision(buyer_id, "PO-2", Some(1), None)),
+            Some(&new_job(account_id, "sync_order:PO-2", at(1))),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(copy.duplicate_of, Some(first.document));
+    assert_eq!(copy.po, None);
+    assert_eq!(copy.revision, None);
+    assert!(!copy.is_latest);
+    let stored = store.document(account_id, copy.document).await.unwrap();
+    assert_eq!(stored.outcome, DocumentOutcome::Duplicate);
+    assert_eq!(stored.duplicate_of, Some(first.document));
+    assert_eq!(
+        store
+            .attachments(account_id, copy.document)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let orders = store
+        .list_purchase_orders(account_id, &PoFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].revision_count, 1);
+    let jobs = store.list_jobs(account_id).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].key, "sync_order:PO-1");
+}
+
+pub async fn only_accepted_documents_are_checked_for_copies(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let first = store
+        .record_document(
+            account_id,
+            &new_document(buyer_id, "p-1", "sha-1"),
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .document;
+
+    let mut test_copy = new_document(buyer_id, "p-1", "sha-1");
+    test_copy.outcome = DocumentOutcome::TestNotSynced;
+    let recorded = store
+        .record_document(account_id, &test_copy, None, None)
+        .await
+        .unwrap();
+    assert_eq!(recorded.duplicate_of, None);
+    let stored = store.document(account_id, recorded.document).await.unwrap();
+    assert_eq!(stored.outcome, DocumentOutcome::TestNotSynced);
+
+    let changed_body = new_document(buyer_id, "p-1", "sha-2");
+    let recorded = store
+        .record_document(
+            account_id,
+            &changed_body,
+            Some(&new_revision(buyer_id, "PO-1", Some(1), None)),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.duplicate_of, None);
+    assert!(recorded.revision.is_some());
+
+    // The earliest of several matching documents is the original.
+    let recorded = store
+        .record_document(
+            account_id,
+            &new_document(buyer_id, "p-1", "sha-1"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.duplicate_of, Some(first));
+}
+
 pub async fn duplicate_of_another_account_is_rejected(store: &dyn Store) {
     let acme = account(store, "acme").await;
     let globex = account(store, "globex").await;
