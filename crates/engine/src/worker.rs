@@ -2,14 +2,20 @@
 //!
 //! Claims are leases in the store, so a worker that dies (even by SIGKILL)
 //! leaves its jobs to be claimed again once the lease runs out; the sync
-//! job itself is safe to repeat.
+//! job itself is safe to repeat. A live worker renews the claim of each job
+//! it runs every third of the lease, so a job that runs longer than the
+//! lease (a long throttle wait) is not claimed by a second worker.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use pobridge_core::JobId;
 use pobridge_store::{Job, JobOutcome};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior};
+use tracing::Instrument;
 
 use crate::sync::SYNC_ORDER;
 use crate::Engine;
@@ -85,7 +91,13 @@ impl Worker {
 
     async fn run_job(&self, job: Job) {
         let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, tenant.id = %job.account, attempt = job.attempts + 1);
-        let _entered = span.enter();
+        // A guard from `span.enter()` held across an await would mark other
+        // tasks on this thread as inside the span, so the span wraps the future.
+        self.run_claimed_job(job).instrument(span).await;
+    }
+
+    async fn run_claimed_job(&self, job: Job) {
+        let renewal = self.renew_claim(job.id);
         let started = std::time::Instant::now();
         let outcome = match job.kind.as_str() {
             SYNC_ORDER => self.engine.run_sync_job(&job).await,
@@ -94,6 +106,8 @@ impl Worker {
                 error: format!("unknown job kind {other:?}"),
             },
         };
+        drop(renewal);
+
         let duration_ms = started.elapsed().as_millis() as u64;
         match &outcome {
             JobOutcome::Done => tracing::info!(duration_ms, "job done"),
@@ -116,5 +130,52 @@ impl Worker {
             Ok(false) => tracing::warn!("job claim had expired; another worker owns it now"),
             Err(error) => tracing::error!(error = %error, "could not record the job outcome"),
         }
+    }
+
+    /// Starts renewing this worker's claim on `job` every third of the
+    /// lease, until the returned guard drops. Returns `None`, renewing
+    /// nothing, when the configured lease is negative or under 3 ns.
+    fn renew_claim(&self, job: JobId) -> Option<ClaimRenewal> {
+        let lease = self.engine.config.job_lease;
+        let period = lease.to_std().ok()? / 3;
+        if period.is_zero() {
+            return None;
+        }
+        let engine = self.engine.clone();
+        let worker = self.id.clone();
+        let renewing = async move {
+            let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let until = engine
+                    .clock
+                    .now()
+                    .checked_add_signed(lease)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                match engine.store.extend_claim(job, &worker, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(
+                            "job claim was lost while the job ran; another worker may run it too"
+                        );
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %error, "could not extend the job claim; trying again at the next renewal")
+                    }
+                }
+            }
+        };
+        Some(ClaimRenewal(tokio::spawn(renewing.in_current_span())))
+    }
+}
+
+/// The task that renews a running job's claim; dropping it stops the renewal.
+struct ClaimRenewal(JoinHandle<()>);
+
+impl Drop for ClaimRenewal {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -365,6 +365,16 @@ pub trait Store: Send + Sync + 'static {
         lease: chrono::Duration,
         limit: i64,
     ) -> StoreResult<Vec<Job>>;
+    /// Moves the expiry of `worker`'s claim on a running job to `until`, so a
+    /// job that runs longer than its lease is not claimed by another worker.
+    /// Returns false, changing nothing, when the claim is no longer
+    /// `worker`'s: the job finished or another worker claimed it.
+    async fn extend_claim(
+        &self,
+        job: JobId,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Ends a claimed job with `outcome`. Ignored (returns false) when the
     /// claim is no longer `worker`'s, so a worker whose lease ran out cannot
     /// overwrite the newer claim.

@@ -66,6 +66,7 @@ on_fresh_sqlite!(
     order_list_filters_and_pages_newest_first,
     claim_takes_due_jobs_in_run_order,
     expired_claim_passes_to_another_worker,
+    extended_claim_is_kept_from_others,
     retries_count_attempts_and_track_first_failure,
     failed_job_stays_failed,
     enqueue_merges_unfinished_jobs_with_the_same_key,

@@ -130,6 +130,25 @@ pub(super) async fn claim_jobs(
     Ok(jobs)
 }
 
+pub(super) async fn extend_claim(
+    store: &SqliteStore,
+    job: JobId,
+    worker: &str,
+    until: DateTime<Utc>,
+) -> StoreResult<bool> {
+    // One statement, so the ownership check and the update are atomic.
+    let result = sqlx::query(
+        "UPDATE jobs SET claim_expires_at = ? \
+         WHERE id = ? AND status = 'running' AND claimed_by = ?",
+    )
+    .bind(encode_time(until))
+    .bind(job.0)
+    .bind(worker)
+    .execute(&store.writer)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// The column values that finishing a job writes.
 #[derive(Debug, PartialEq, Eq)]
 struct Finish<'a> {

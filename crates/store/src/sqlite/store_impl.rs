@@ -425,6 +425,15 @@ impl Store for SqliteStore {
         jobs::claim_jobs(self, worker, now, lease, limit).await
     }
 
+    async fn extend_claim(
+        &self,
+        job: JobId,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        jobs::extend_claim(self, job, worker, until).await
+    }
+
     async fn finish_job(
         &self,
         job: JobId,

@@ -105,6 +105,50 @@ pub async fn expired_claim_passes_to_another_worker(store: &dyn Store) {
     assert_eq!(store.pending_job_count().await.unwrap(), 0);
 }
 
+pub async fn extended_claim_is_kept_from_others(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let id = store
+        .enqueue_job(&new_job(account_id, "k", at(0)))
+        .await
+        .unwrap();
+    assert_eq!(claim(store, "worker-a", 1, 10).await.len(), 1);
+
+    // Without the extension the lease of worker-a would end at minute 6.
+    assert!(store.extend_claim(id, "worker-a", at(20)).await.unwrap());
+    assert_eq!(
+        job(store, account_id, id).await.claim_expires_at,
+        Some(at(20))
+    );
+    assert!(claim(store, "worker-b", 10, 10).await.is_empty());
+    assert!(!store.extend_claim(id, "worker-b", at(40)).await.unwrap());
+    assert_eq!(
+        job(store, account_id, id).await.claim_expires_at,
+        Some(at(20))
+    );
+
+    let reclaimed = claim(store, "worker-b", 20, 10).await;
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].claimed_by.as_deref(), Some("worker-b"));
+    assert!(!store.extend_claim(id, "worker-a", at(40)).await.unwrap());
+    assert_eq!(
+        job(store, account_id, id).await.claim_expires_at,
+        Some(at(20 + LEASE_MINUTES))
+    );
+
+    assert!(store
+        .finish_job(id, "worker-b", &JobOutcome::Done, at(21))
+        .await
+        .unwrap());
+    assert!(!store.extend_claim(id, "worker-b", at(40)).await.unwrap());
+    let done = job(store, account_id, id).await;
+    assert_eq!(done.status, JobStatus::Done);
+    assert_eq!(done.claim_expires_at, None);
+    assert!(!store
+        .extend_claim(JobId(999), "worker-b", at(40))
+        .await
+        .unwrap());
+}
+
 fn retry(minute: i64, counts: bool) -> JobOutcome {
     JobOutcome::Retry {
         run_at: at(minute),
