@@ -1,0 +1,18 @@
+//! Invoicing: turning an invoiced Brightpearl order into the cXML invoice
+//! (or credit) for its Coupa purchase order, and checking it before it is
+//! sent. Pure: the caller reads the order, the PO, the row links and the
+//! settings, and stores or sends what comes out.
+
+mod build;
+mod preflight;
+mod rows;
+mod settings;
+mod tax;
+
+pub use build::{build_invoice, BuildInput, BuiltInvoice};
+pub use preflight::check;
+pub use rows::line_kind;
+pub use settings::{
+    classify, matching_rule, missing_for_coupa, BuyerCredentials, BuyerInvoicing, CreditForm,
+    InvoiceCredentials, RowClass, RowMatcher, RowRule, TaxLevel, TaxMapping,
+};
