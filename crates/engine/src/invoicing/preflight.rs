@@ -136,6 +136,8 @@ fn check_quantities(
             continue;
         };
         let billed = before.get(&line).copied().unwrap_or_default();
+        // NOTE: service (amount) lines are compared by quantity too, which
+        // holds only while Coupa sends them with a quantity of what is billed.
         let error = match built.kind {
             InvoiceKind::Invoice => over_invoiced(line, item.quantity, billed, quantity),
             InvoiceKind::Credit => over_credited(line, billed, quantity),

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use pobridge_brightpearl::OrderRow;
-use pobridge_cxml::{InvoiceLine, InvoiceLineKind, ItemOut, OrderRequest};
+use pobridge_cxml::{InvoiceLine, InvoiceLineKind, ItemDetail, ItemOut, OrderRequest};
 use pobridge_store::{InvoiceKind, InvoicedLine, RowLink};
 use rust_decimal::Decimal;
 
 use super::build::{cents, BuildInput};
-use super::settings::{classify, matching_rule, CreditForm, RowClass};
+use super::settings::{classify, matching_rule, CreditForm, RowClass, TaxMapping};
 use super::tax::{map_tax, RowTax, PURPOSE_SHIPPING, PURPOSE_SPECIAL_HANDLING, PURPOSE_TAX};
 
 /// The Coupa line type of quantity lines, from the `LineType` extrinsic.
@@ -133,30 +133,19 @@ impl RowReader<'_> {
 
     fn add_line(&mut self, row: &OrderRow) -> Result<(), String> {
         let label = row_label(row);
-        if row.quantity.is_zero() {
-            self.rows.warnings.push(format!(
-                "{label} has quantity 0, so it is left off the invoice"
-            ));
+        if !self.has_quantity(row, &label)? {
             return Ok(());
-        }
-        if self.input.kind == InvoiceKind::Invoice && row.quantity.is_sign_negative() {
-            return Err(format!(
-                "{label} has the negative quantity {} on an invoice: raise a sales credit \
-                 in Brightpearl for returned goods instead",
-                row.quantity
-            ));
         }
 
         let item = self.po_lines.find(row, &label)?;
-        let po_line = item.line_label();
         let Some(detail) = &item.detail else {
             return Err(format!(
-                "{label} bills PO line {po_line}, which has no ItemDetail, so its unit price \
-                 and unit of measure are unknown: invoice this line in Coupa by hand"
+                "{label} bills PO line {}, which has no ItemDetail, so its unit price and \
+                 unit of measure are unknown: invoice this line in Coupa by hand",
+                item.line_label()
             ));
         };
-        let unit_price = detail.unit_price.amount;
-        self.check_price(row, &label, po_line, unit_price);
+        self.check_price(row, &label, item.line_label(), detail.unit_price.amount);
         let mapping = map_tax(
             self.input.buyer_invoicing,
             &label,
@@ -165,9 +154,39 @@ impl RowReader<'_> {
             row.tax,
             &mut self.rows.warnings,
         )?;
+        self.push_line(row, item, detail, mapping);
+        Ok(())
+    }
 
+    /// Returns false for a row to leave out because its quantity is 0.
+    fn has_quantity(&mut self, row: &OrderRow, label: &str) -> Result<bool, String> {
+        if row.quantity.is_zero() {
+            self.rows.warnings.push(format!(
+                "{label} has quantity 0, so it is left off the invoice"
+            ));
+            return Ok(false);
+        }
+        if self.input.kind == InvoiceKind::Invoice && row.quantity.is_sign_negative() {
+            return Err(format!(
+                "{label} has the negative quantity {} on an invoice: raise a sales credit \
+                 in Brightpearl for returned goods instead",
+                row.quantity
+            ));
+        }
+        Ok(true)
+    }
+
+    fn push_line(
+        &mut self,
+        row: &OrderRow,
+        item: &ItemOut,
+        detail: &ItemDetail,
+        mapping: Option<TaxMapping>,
+    ) {
         let quantity = self.sign.apply(row.quantity);
-        let line = InvoiceLine {
+        let unit_price = detail.unit_price.amount;
+        let po_line = item.line_label();
+        self.rows.lines.push(InvoiceLine {
             invoice_line_number: next_number(&self.rows.lines),
             kind: line_kind(item),
             quantity,
@@ -178,7 +197,7 @@ impl RowReader<'_> {
             supplier_part_auxiliary_id: item.item_id.supplier_part_auxiliary_id.clone(),
             description: description(item, row),
             tax: None,
-        };
+        });
         self.rows.line_taxes.push(RowTax {
             row_id: row.id,
             taxable: cents(quantity * unit_price),
@@ -186,12 +205,10 @@ impl RowReader<'_> {
             mapping,
             purpose: PURPOSE_TAX,
         });
-        self.rows.lines.push(line);
         self.rows.invoiced.push(InvoicedLine {
             po_line_number: po_line,
             quantity: row.quantity.abs(),
         });
-        Ok(())
     }
 
     /// Coupa matches the invoice against the PO price, so the PO's price is
@@ -306,6 +323,8 @@ impl<'a> PoLines<'a> {
     /// rows. Without a link, the row's SKU decides when exactly one PO line
     /// has it as SupplierPartID.
     fn find(&self, row: &OrderRow, label: &str) -> Result<&'a ItemOut, String> {
+        // NOTE: only one cloned-from step is followed, so a back order of a
+        // back order falls back to its SKU unless its parent's rows are linked.
         let linked = self.line_by_row.get(&row.id).or_else(|| {
             row.cloned_from_id
                 .and_then(|source| self.line_by_row.get(&source))
