@@ -1,6 +1,6 @@
 //! `pobridge buyer add | list | set | remove` as the built binary: secrets
-//! read from standard input, masked order-URL tokens, changed fields and
-//! the refusal to remove a buyer with orders.
+//! read from standard input, masked order-URL tokens, changed fields, and
+//! removal, which is rejected for a buyer with orders.
 
 mod common;
 
@@ -8,9 +8,11 @@ use common::seed::Seed;
 use common::{assert_one_line_error, Cli};
 use pobridge_core::AccountSlug;
 use pobridge_engine::auth::verify_secret;
-use pobridge_store::Buyer;
+use pobridge_engine::IntakeRequest;
+use pobridge_store::{Buyer, StoreError};
 
 const SECRET: &str = "correct-horse-battery-staple";
+const ORDER: &str = include_str!("fixtures/order-widgets.xml");
 
 fn add_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -203,16 +205,43 @@ async fn remove_rejects_buyer_with_orders() {
     assert!(listed.contains("buyer-1"), "{listed}");
 }
 
-#[test]
-fn remove_without_orders_reports_missing_store_support() {
-    let cli = Cli::new().with_account();
-    cli.ok(&add_args(&["--secret", SECRET]));
+#[tokio::test]
+async fn remove_deletes_buyer_without_orders() {
+    let cli = Cli::new();
+    let seed = Seed::new(&cli.database_url()).await;
+    seed.add_buyer("buyer-2", "BUYER-2").await;
+    seed.receive("BUYER-1", "PO-1", 1).await;
+    // A test document from a production buyer is stored without an order.
+    let test_document = ORDER
+        .replace("BUYER-1", "BUYER-2")
+        .replace(r#"deploymentMode="production""#, r#"deploymentMode="test""#);
+    let reply = seed
+        .engine
+        .receive_order(IntakeRequest {
+            account: "acme".to_owned(),
+            url_token: None,
+            content_type: Some("text/xml".to_owned()),
+            body: test_document.into(),
+        })
+        .await;
+    assert_eq!(reply.log, "test, not synced");
 
-    let stderr = cli.fails(&["buyer", "remove", "acme", "coupa"]);
+    let stdout = cli.ok(&["buyer", "remove", "acme", "buyer-2"]);
 
-    assert_one_line_error(&stderr);
     assert!(
-        stderr.contains("not supported by the store yet"),
-        "{stderr}"
+        stdout.contains("Removed buyer buyer-2 from account acme."),
+        "{stdout}"
     );
+    let removed = seed
+        .engine
+        .store
+        .buyer_by_name(seed.account.id, "buyer-2")
+        .await;
+    assert!(
+        matches!(removed, Err(StoreError::NotFound { .. })),
+        "{removed:?}"
+    );
+    let listed = cli.ok(&["buyer", "list", "acme"]);
+    assert!(!listed.contains("buyer-2"), "{listed}");
+    assert!(listed.contains("buyer-1"), "{listed}");
 }

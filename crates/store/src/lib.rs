@@ -31,9 +31,14 @@ pub enum StoreError {
     /// The record does not exist, or belongs to another account.
     #[error("{entity} not found: {key}")]
     NotFound { entity: &'static str, key: String },
-    /// A unique key already exists.
-    #[error("{entity} already exists: {key}")]
-    Conflict { entity: &'static str, key: String },
+    /// A unique key already exists, or other records still refer to the
+    /// record to delete. `reason` says which, such as "already exists".
+    #[error("{entity} {key} {reason}")]
+    Conflict {
+        entity: &'static str,
+        key: String,
+        reason: &'static str,
+    },
     /// A stored value could not be decoded (a bug or a hand-edited database).
     #[error("stored {entity} is corrupt: {detail}")]
     Corrupt {
@@ -107,6 +112,11 @@ pub trait Store: Send + Sync + 'static {
     async fn buyer(&self, account: AccountId, id: BuyerId) -> StoreResult<Buyer>;
     async fn buyer_by_name(&self, account: AccountId, name: &str) -> StoreResult<Buyer>;
     async fn list_buyers(&self, account: AccountId) -> StoreResult<Vec<Buyer>>;
+    /// Deletes the buyer in one transaction together with what only it
+    /// refers to: its stored documents and their attachments, its Coupa
+    /// items, its item mappings and its customer mappings. Fails with
+    /// `Conflict`, deleting nothing, while the buyer has purchase orders.
+    async fn delete_buyer(&self, account: AccountId, buyer: BuyerId) -> StoreResult<()>;
     /// Finds the buyer whose per-buyer URL token equals `token` (constant-time
     /// comparison is the caller's job; this is an indexed lookup).
     async fn buyer_by_url_token(&self, account: AccountId, token: &str) -> StoreResult<Buyer>;

@@ -76,6 +76,8 @@ on_fresh_sqlite!(
     coupa_item_list_filters_searches_and_pages,
     item_mappings_replace_on_their_key,
     customer_mappings_replace_on_their_key,
+    deleted_buyer_takes_only_its_records,
+    buyer_with_orders_is_not_deleted,
     products_upsert_and_match_each_identifier,
     contacts_upsert_and_list,
     reference_data_is_replaced_per_kind,

@@ -272,33 +272,33 @@ fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), Ad
     Ok(())
 }
 
-/// Removes a buyer that has no purchase orders. A buyer with orders is
-/// rejected with their count, because the orders refer to it.
-///
-/// NOTE: the removal itself is not built yet, so a buyer without orders
-/// gets [`AdminError::BuyerRemovalUnsupported`].
+/// Removes a buyer that has no purchase orders, with its stored documents,
+/// Coupa items and mappings. A buyer with orders is rejected with their
+/// count, because the orders refer to it.
 pub async fn remove_buyer(engine: &Engine, slug: &str, buyer: &str) -> Result<(), AdminError> {
     let account = account(engine, slug).await?;
     let buyer = find_buyer(engine, &account, buyer).await?;
 
-    let filter = PoFilter {
-        buyer: Some(buyer.id),
-        ..PoFilter::default()
-    };
-    let orders = engine
-        .store
-        .list_purchase_orders(account.id, &filter)
-        .await?;
-    if !orders.is_empty() {
-        return Err(AdminError::BuyerHasOrders {
-            buyer: buyer.name,
-            count: orders.len(),
-        });
+    match engine.store.delete_buyer(account.id, buyer.id).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict { .. }) => {
+            let filter = PoFilter {
+                buyer: Some(buyer.id),
+                ..PoFilter::default()
+            };
+            let orders = engine
+                .store
+                .list_purchase_orders(account.id, &filter)
+                .await?;
+            return Err(AdminError::BuyerHasOrders {
+                buyer: buyer.name,
+                count: orders.len(),
+            });
+        }
+        Err(error) => return Err(error.into()),
     }
-    // TODO: the Store trait has no way to delete a buyer. Add
-    // `Store::delete_buyer`, which must also decide what happens to the
-    // buyer's stored documents, Coupa items and mappings, and call it here.
-    Err(AdminError::BuyerRemovalUnsupported(buyer.name))
+    tracing::info!(tenant.id = %account.id, buyer.id = %buyer.id, "buyer removed");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::codec::{
     encode_time, not_found,
 };
 use super::SqliteStore;
-use crate::{Buyer, CredentialRef, NewBuyer, StoreResult};
+use crate::{Buyer, CredentialRef, NewBuyer, StoreError, StoreResult};
 
 const BUYER_COLUMNS: &str = "id, account_id, name, from_domain, from_identity, to_domain, \
     to_identity, sender_domain, sender_identity, shared_secret, url_token, mode, invoice_url, \
@@ -139,6 +139,61 @@ pub(super) async fn update_buyer(
     if result.rows_affected() == 0 {
         return Err(not_found("buyer", buyer.id));
     }
+    Ok(())
+}
+
+pub(super) async fn delete_buyer(
+    store: &SqliteStore,
+    account: AccountId,
+    buyer: BuyerId,
+) -> StoreResult<()> {
+    // Any early return drops the transaction, which rolls everything back.
+    let mut tx = store.begin_write().await?;
+    ensure_buyer(&mut tx, account, buyer).await?;
+    let orders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM purchase_orders WHERE account_id = ? AND buyer_id = ?",
+    )
+    .bind(account.0)
+    .bind(buyer.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    if orders > 0 {
+        return Err(StoreError::Conflict {
+            entity: "buyer",
+            key: buyer.to_string(),
+            reason: "has purchase orders",
+        });
+    }
+
+    // Intake takes a duplicate's original only from the same buyer, but the
+    // store accepts any document of the account as the original. Another
+    // buyer's duplicate of a deleted document keeps no reference to it.
+    sqlx::query(
+        "UPDATE documents SET duplicate_of = NULL \
+         WHERE account_id = ?1 AND buyer_id IS NOT ?2 AND duplicate_of IN \
+             (SELECT id FROM documents WHERE account_id = ?1 AND buyer_id = ?2)",
+    )
+    .bind(account.0)
+    .bind(buyer.0)
+    .execute(&mut *tx)
+    .await?;
+    let deletes = [
+        "DELETE FROM attachments WHERE document_id IN \
+             (SELECT id FROM documents WHERE account_id = ?1 AND buyer_id = ?2)",
+        "DELETE FROM documents WHERE account_id = ?1 AND buyer_id = ?2",
+        "DELETE FROM coupa_items WHERE account_id = ?1 AND buyer_id = ?2",
+        "DELETE FROM item_mappings WHERE account_id = ?1 AND buyer_id = ?2",
+        "DELETE FROM customer_mappings WHERE account_id = ?1 AND buyer_id = ?2",
+        "DELETE FROM buyers WHERE account_id = ?1 AND id = ?2",
+    ];
+    for sql in deletes {
+        sqlx::query(sql)
+            .bind(account.0)
+            .bind(buyer.0)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

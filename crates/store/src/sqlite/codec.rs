@@ -99,6 +99,7 @@ pub(super) fn conflict_on_unique(
         StoreError::Conflict {
             entity,
             key: key.to_string(),
+            reason: "already exists",
         }
     } else {
         StoreError::Database(err)

@@ -89,6 +89,10 @@ impl Store for SqliteStore {
         buyers::list_buyers(self, account).await
     }
 
+    async fn delete_buyer(&self, account: AccountId, buyer: BuyerId) -> StoreResult<()> {
+        buyers::delete_buyer(self, account, buyer).await
+    }
+
     async fn buyer_by_url_token(&self, account: AccountId, token: &str) -> StoreResult<Buyer> {
         buyers::buyer_by_url_token(self, account, token).await
     }

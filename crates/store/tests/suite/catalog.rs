@@ -1,9 +1,10 @@
 //! Coupa items, mappings, the product index, contacts and reference data,
-//! and durability across a reopen.
+//! deleting a buyer with its own records, and durability across a reopen.
 
 use pobridge_core::BrightpearlIdField;
 use pobridge_store::{
-    Contact, CoupaItem, CustomerMapping, ItemFilter, ItemMapping, Product, ReferenceKind, Store,
+    Contact, CoupaItem, CustomerMapping, DocumentOutcome, ItemFilter, ItemMapping, Product,
+    ReferenceKind, Store,
 };
 use rust_decimal::Decimal;
 
@@ -214,6 +215,122 @@ pub async fn customer_mappings_replace_on_their_key(store: &dyn Store) {
     assert_eq!(stored, [whole(101), site(201)]);
     let other = account(store, "globex").await;
     assert_not_found(store.upsert_customer_mapping(other, &whole(1), at(2)).await);
+}
+
+/// Stores a document with an attachment, a copy of it, a Coupa item, an item
+/// mapping and a customer mapping for the buyer, and returns the two documents.
+async fn buyer_records(
+    store: &dyn Store,
+    account: AccountId,
+    buyer: BuyerId,
+) -> [pobridge_core::DocumentId; 2] {
+    let name = store.buyer(account, buyer).await.unwrap().name;
+    let document = with_attachment(new_document(buyer, &format!("{name}-p"), "sha"), "a1");
+    let original = store
+        .record_document(account, &document, None, None)
+        .await
+        .unwrap()
+        .document;
+    let copy = store
+        .record_document(account, &document, None, None)
+        .await
+        .unwrap();
+    assert_eq!(copy.duplicate_of, Some(original));
+    store
+        .record_coupa_items(account, buyer, &[item(&name, "EA", "Bolt")], at(1))
+        .await
+        .unwrap();
+    store
+        .upsert_item_mapping(account, &mapping(Some(buyer), None, 7, "1"), at(1))
+        .await
+        .unwrap();
+    let customer = CustomerMapping {
+        buyer,
+        bill_to_address_id: None,
+        contact_id: 200,
+    };
+    store
+        .upsert_customer_mapping(account, &customer, at(1))
+        .await
+        .unwrap();
+    [original, copy.document]
+}
+
+pub async fn deleted_buyer_takes_only_its_records(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let initech = buyer(store, acme, "initech").await;
+    let hooli = buyer(store, acme, "hooli").await;
+    let initech_documents = buyer_records(store, acme, initech).await;
+    let hooli_documents = buyer_records(store, acme, hooli).await;
+    store
+        .upsert_item_mapping(acme, &mapping(None, None, 8, "1"), at(1))
+        .await
+        .unwrap();
+    let mut cross_copy = new_document(hooli, "initech-p", "sha");
+    cross_copy.outcome = DocumentOutcome::Duplicate;
+    cross_copy.duplicate_of = Some(initech_documents[0]);
+    let cross_copy = store
+        .record_document(acme, &cross_copy, None, None)
+        .await
+        .unwrap()
+        .document;
+
+    store.delete_buyer(acme, initech).await.unwrap();
+
+    assert_not_found(store.buyer(acme, initech).await);
+    for document in initech_documents {
+        assert_not_found(store.document(acme, document).await);
+        assert_not_found(store.attachments(acme, document).await);
+    }
+    assert_not_found(store.customer_mappings(acme, initech).await);
+    let mapped_products: Vec<(Option<BuyerId>, i64)> = store
+        .item_mappings(acme, "ECR-12")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mapping| (mapping.buyer, mapping.product_id))
+        .collect();
+    assert_eq!(mapped_products.len(), 2);
+    assert!(mapped_products.contains(&(None, 8)));
+    assert!(mapped_products.contains(&(Some(hooli), 7)));
+    assert_eq!(
+        part_ids(store, acme, ItemFilter::default()).await,
+        ["hooli"]
+    );
+
+    assert_eq!(store.list_buyers(acme).await.unwrap().len(), 1);
+    for document in hooli_documents {
+        assert_eq!(store.attachments(acme, document).await.unwrap().len(), 1);
+    }
+    assert_eq!(store.customer_mappings(acme, hooli).await.unwrap().len(), 1);
+    let cross_copy = store.document(acme, cross_copy).await.unwrap();
+    assert_eq!(cross_copy.duplicate_of, None);
+    assert_not_found(store.delete_buyer(acme, initech).await);
+}
+
+pub async fn buyer_with_orders_is_not_deleted(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let initech = buyer(store, acme, "initech").await;
+    let revision = new_revision(initech, "PO-1", Some(1), None);
+    let recorded = receive(store, acme, &revision, "p-1").await;
+
+    assert_conflict(store.delete_buyer(acme, initech).await);
+    assert_not_found(store.delete_buyer(globex, initech).await);
+
+    assert_eq!(store.buyer(acme, initech).await.unwrap().id, initech);
+    assert_eq!(
+        store.document(acme, recorded.document).await.unwrap().buyer,
+        Some(initech)
+    );
+    assert_eq!(
+        store
+            .purchase_order(acme, recorded.po.unwrap())
+            .await
+            .unwrap()
+            .buyer_id,
+        initech
+    );
 }
 
 fn product(product_id: i64, sku: &str) -> Product {
