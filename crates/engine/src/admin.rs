@@ -63,8 +63,6 @@ pub enum AdminError {
     BuyerExists(String),
     #[error("buyer {buyer:?} has {count} {} and cannot be removed, because its orders refer to it; change its credentials with `pobridge buyer set` instead", if *.count == 1 { "purchase order" } else { "purchase orders" })]
     BuyerHasOrders { buyer: String, count: usize },
-    #[error("buyer {0:?} has no purchase orders, but removing a buyer is not supported by the store yet")]
-    BuyerRemovalUnsupported(String),
     #[error("--from {credential}: buyer {buyer:?} already uses this From credential; each buyer needs its own")]
     FromInUse { credential: String, buyer: String },
     #[error(transparent)]

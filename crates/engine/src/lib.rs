@@ -55,7 +55,7 @@ impl Default for EngineConfig {
         Self {
             limits: pobridge_cxml::Limits::default(),
             payload_host: "pobridge.local".to_owned(),
-            job_lease: chrono::Duration::minutes(5),
+            job_lease: chrono::Duration::seconds(60),
             job_batch: 8,
             max_buffered_body_bytes: 32 * 1024 * 1024,
         }
