@@ -15,7 +15,7 @@ use std::time::Duration;
 pub use explain::explain;
 pub use outcome::{decide, Decision};
 
-/// What a post produced, before any decision about it.
+/// Result of one post, before any decision about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     /// Coupa answered; `code` is the cXML status (the HTTP status when the

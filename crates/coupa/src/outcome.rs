@@ -1,4 +1,4 @@
-//! What to do after a post: a pure function of the delivery and of whether
+//! The next step after a post: a pure function of the delivery and of whether
 //! an earlier attempt of the same invoice had an unknown outcome.
 
 use crate::Delivery;
@@ -21,7 +21,7 @@ pub enum Decision {
     },
 }
 
-/// Coupa's text for a refused document, which is also what it says for an
+/// Coupa's text for a refused document, which is also its text for an
 /// invoice number already used by the supplier.
 const INVALID_ATTRIBUTES: &str = "Invalid attributes in document";
 

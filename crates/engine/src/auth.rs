@@ -31,7 +31,7 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The reason with what the supplier configured, for its own log only.
+    /// Returns the reason with what the supplier configured, for its own log only.
     pub fn detail(&self) -> String {
         match self {
             AuthError::SenderMismatch(_, buyer) => format!("{self} (buyer {buyer})"),

@@ -239,7 +239,7 @@ impl Engine {
         self.reply(200, "OK", None, log)
     }
 
-    /// Answers 409 for an update or delete of a PO that is already shipped or invoiced.
+    /// Rejects with 409 an update or delete of a PO that is already shipped or invoiced.
     async fn conflict(
         &self,
         context: &Received,
@@ -392,7 +392,7 @@ impl Engine {
     }
 }
 
-/// What the intake knows once the sender is authenticated.
+/// The request's context once the sender is authenticated.
 struct Received {
     account: Account,
     buyer: Buyer,

@@ -6,7 +6,7 @@
 //! orders to their PO (a back order or sales credit whose parent is
 //! tracked, or an order whose customer reference is a tracked PO number)
 //! and fetches the tracked ones by ID set. A sweep fetches every open
-//! tracked order by ID set, whatever the search says. Either way an order
+//! tracked order by ID set, whatever the search returns. Either way an order
 //! counts as invoiced by its invoice reference, never by its status name.
 //!
 //! NOTE: this records what changed; building and sending the cXML invoice
@@ -30,7 +30,7 @@ const OVERLAP_MINUTES: i64 = 15;
 /// `orderTypeId` of a sales credit in order-search.
 const SALES_CREDIT_TYPE: i64 = 3;
 
-/// What one poll or sweep found.
+/// Findings of one poll or sweep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PollSummary {
     /// Orders newly linked to a PO (back orders, credits, matching references).
@@ -255,8 +255,8 @@ async fn search_changed(
     Ok(rows)
 }
 
-/// The PO a new order belongs to: through its parent, else through its
-/// customer reference equal to a tracked PO number.
+/// Finds the PO a new order belongs to: through its parent, else through
+/// its customer reference equal to a tracked PO number.
 fn link_for(
     row: &SearchRow,
     tracked: &HashMap<i64, TrackedOrder>,

@@ -4,7 +4,7 @@
 //! then the account-wide (part, unit) and (part, any unit). Without one, the
 //! line's chosen Coupa identifier must equal the chosen Brightpearl
 //! identifier of exactly one product in the local index, with one live
-//! search on a miss. Anything else holds the line with the reason.
+//! search on a miss. Anything else parks the line with the reason.
 
 use pobridge_brightpearl::{BrightpearlClient, IdentifierColumn, ProductQuery};
 use pobridge_core::{AccountId, BrightpearlIdField, BuyerId, CoupaIdField};
@@ -15,12 +15,12 @@ use rust_decimal::Decimal;
 use crate::sales_order::ResolvedLine;
 use crate::sync::SyncError;
 
-/// The line's number: `lineNumber`, or its 1-based position.
+/// Returns the line's number: `lineNumber`, or its 1-based position.
 pub fn line_number(item: &ItemOut) -> u32 {
     item.line_number.unwrap_or(item.position)
 }
 
-/// The Coupa item a line carries, as the item list records it.
+/// Returns the Coupa item a line carries, as the item list records it.
 pub fn coupa_item(item: &ItemOut) -> CoupaItem {
     let detail = item.detail.as_ref();
     CoupaItem {
@@ -44,7 +44,7 @@ pub fn coupa_item(item: &ItemOut) -> CoupaItem {
     }
 }
 
-/// The value of the Coupa identifier the account matches on.
+/// Returns the value of the Coupa identifier the account matches on.
 pub fn coupa_value(item: &ItemOut, field: CoupaIdField) -> Option<String> {
     let value = match field {
         CoupaIdField::SupplierPartId => Some(item.item_id.supplier_part_id.clone()),
@@ -270,7 +270,7 @@ fn brightpearl_field_name(field: BrightpearlIdField) -> &'static str {
     }
 }
 
-/// Keeps errors from the store distinct from holds in `resolve_line`.
+/// Keeps errors from the store distinct from parked lines in `resolve_line`.
 impl From<pobridge_store::StoreError> for SyncError {
     fn from(error: pobridge_store::StoreError) -> Self {
         SyncError::Store(error)

@@ -23,14 +23,14 @@ use crate::Engine;
 /// How far each product window reaches back before the previous refresh.
 const WINDOW_OVERLAP_MINUTES: i64 = 15;
 
-/// Where the last product index refresh started, so the next one only asks
-/// for what changed since.
+/// Where the last product index refresh started, so the next one only requests
+/// what changed since.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductCursor {
     pub refreshed_from: Option<DateTime<Utc>>,
 }
 
-/// What one refresh pulled.
+/// Counts of what one refresh pulled.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RefreshSummary {
     pub channels: usize,
@@ -266,7 +266,7 @@ async fn save(
     Ok(count)
 }
 
-/// The local index record of a Brightpearl product.
+/// Converts a Brightpearl product into its local index record.
 pub fn product_record(product: bp::Product) -> Product {
     Product {
         product_id: product.id,
@@ -309,7 +309,7 @@ pub async fn tax_rates(store: &dyn Store, account: AccountId) -> Result<TaxRates
     Ok(rates)
 }
 
-/// The Sales Order POST body for a planned order.
+/// Builds the Sales Order POST body for a planned order.
 pub fn sales_order_request(
     planned: &PlannedOrder,
     installation_instance_id: Option<&str>,

@@ -215,7 +215,7 @@ pub async fn check_defaults(
     Ok(Ok(()))
 }
 
-/// The JSON Patch operations that set the account's fixed custom-field
+/// Returns the JSON Patch operations that set the account's fixed custom-field
 /// values. Values were typed against the field metadata when they were set.
 pub fn custom_field_operations(settings: &AccountSettings) -> Vec<CustomFieldOp> {
     settings
@@ -513,7 +513,7 @@ fn list(items: &[Value], field: &str) -> String {
         .join(", ")
 }
 
-/// A readable summary of what changed between the synced revision and a new
+/// Summarizes what changed between the synced revision and a new
 /// one: header total, delivery address and each line by line number.
 pub fn revision_diff(old: Option<&Value>, new: &Value) -> String {
     let (Some(old), Ok(new)) = (
