@@ -39,6 +39,9 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         let sandbox_config = config.sandbox_config(base, engine.clients.config());
         let sandbox = Sandbox::new(sandbox_config, engine.clock.clone());
         app = app.nest("/sandbox", sandbox.router());
+        // A buyer's Coupa to send invoices to while trying pobridge out.
+        let coupa = pobridge_sandbox::CoupaSandbox::new(engine.clock.clone());
+        app = app.nest("/sandbox-coupa", coupa.router());
         let connected = sandbox_link::connect_accounts(&engine, &sandbox, true).await?;
         tracing::info!(accounts = connected, api_base = %base, "accounts connected to the Brightpearl sandbox");
         tasks.spawn(sandbox_link::keep_connecting(

@@ -89,6 +89,11 @@ async fn serve_with_sandbox_syncs_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
 
+    let coupa = reqwest::get(format!("{base}/sandbox-coupa/_coupa/invoices"))
+        .await
+        .unwrap();
+    assert_eq!(coupa.status().as_u16(), 200, "the sandbox Coupa is mounted");
+
     let mut status = order_status(&cli);
     for _ in 0..MAX_TRIES {
         if status.as_deref().is_some_and(|status| status != "received") {
