@@ -151,123 +151,113 @@ pub(crate) fn display_name(value: Option<&Value>) -> String {
 impl BrightpearlClient {
     /// Returns every sales channel.
     pub async fn channels(&self) -> Result<Vec<Channel>, BrightpearlError> {
-        let items = self.list::<IdName>("product-service/channel/").await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|(wire, raw)| {
-                Some(Channel {
-                    id: wire.id?,
-                    name: display_name(wire.name.as_ref()),
-                    raw,
-                })
+        self.list_with("product-service/channel/", |wire: IdName, raw| {
+            Some(Channel {
+                id: wire.id?,
+                name: display_name(wire.name.as_ref()),
+                raw,
             })
-            .collect())
+        })
+        .await
     }
 
     /// Returns every warehouse.
     pub async fn warehouses(&self) -> Result<Vec<Warehouse>, BrightpearlError> {
-        let items = self.list::<IdName>("warehouse-service/warehouse").await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|(wire, raw)| {
-                Some(Warehouse {
-                    id: wire.id?,
-                    name: display_name(wire.name.as_ref()),
-                    raw,
-                })
+        self.list_with("warehouse-service/warehouse", |wire: IdName, raw| {
+            Some(Warehouse {
+                id: wire.id?,
+                name: display_name(wire.name.as_ref()),
+                raw,
             })
-            .collect())
+        })
+        .await
     }
 
     /// Returns every price list.
     pub async fn price_lists(&self) -> Result<Vec<PriceList>, BrightpearlError> {
-        let items = self
-            .list::<PriceListWire>("product-service/price-list/")
-            .await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|(wire, raw)| {
-                Some(PriceList {
-                    id: wire.id?,
-                    code: wire.code,
-                    name: display_name(wire.name.as_ref()),
-                    currency_code: wire.currency_code,
-                    list_type: wire.price_list_type_code,
-                    raw,
-                })
+        self.list_with("product-service/price-list/", |wire: PriceListWire, raw| {
+            Some(PriceList {
+                id: wire.id?,
+                code: wire.code,
+                name: display_name(wire.name.as_ref()),
+                currency_code: wire.currency_code,
+                list_type: wire.price_list_type_code,
+                raw,
             })
-            .collect())
+        })
+        .await
     }
 
     /// Returns every order status of every order type.
     pub async fn order_statuses(&self) -> Result<Vec<OrderStatus>, BrightpearlError> {
-        let items = self
-            .list::<OrderStatusWire>("order-service/order-status/")
-            .await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|(wire, raw)| {
+        self.list_with(
+            "order-service/order-status/",
+            |wire: OrderStatusWire, raw| {
                 Some(OrderStatus {
                     id: wire.status_id?,
                     name: display_name(wire.name.as_ref()),
                     order_type_code: wire.order_type_code,
                     raw,
                 })
-            })
-            .collect())
+            },
+        )
+        .await
     }
 
     /// Returns every tax code.
     pub async fn tax_codes(&self) -> Result<Vec<TaxCode>, BrightpearlError> {
-        let items = self
-            .list::<TaxCodeWire>("accounting-service/tax-code/")
-            .await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|(wire, raw)| {
-                Some(TaxCode {
-                    id: wire.id?,
-                    code: wire.code?,
-                    description: wire.description,
-                    rate: wire.rate,
-                    raw,
-                })
+        self.list_with("accounting-service/tax-code/", |wire: TaxCodeWire, raw| {
+            Some(TaxCode {
+                id: wire.id?,
+                code: wire.code?,
+                description: wire.description,
+                rate: wire.rate,
+                raw,
             })
-            .collect())
+        })
+        .await
     }
 
     /// Returns every nominal code.
     pub async fn nominal_codes(&self) -> Result<Vec<NominalCode>, BrightpearlError> {
-        let items = self
-            .list::<NominalCodeWire>("accounting-service/nominal-code/")
-            .await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|(wire, raw)| {
+        self.list_with(
+            "accounting-service/nominal-code/",
+            |wire: NominalCodeWire, raw| {
                 Some(NominalCode {
                     id: wire.id?,
                     code: wire.code?,
                     name: display_name(wire.name.as_ref()),
                     raw,
                 })
-            })
-            .collect())
+            },
+        )
+        .await
     }
 
     /// Returns every shipping method.
     pub async fn shipping_methods(&self) -> Result<Vec<ShippingMethod>, BrightpearlError> {
-        let items = self
-            .list::<IdName>("warehouse-service/shipping-method/")
-            .await?;
+        self.list_with("warehouse-service/shipping-method/", |wire: IdName, raw| {
+            Some(ShippingMethod {
+                id: wire.id?,
+                name: display_name(wire.name.as_ref()),
+                raw,
+            })
+        })
+        .await
+    }
+
+    /// GETs a whole reference list and turns each item into `T` with
+    /// `convert`, which gets the decoded item and its JSON and returns
+    /// `None` to skip an item without an id.
+    async fn list_with<W: DeserializeOwned, T>(
+        &self,
+        path: &str,
+        convert: impl Fn(W, Value) -> Option<T>,
+    ) -> Result<Vec<T>, BrightpearlError> {
+        let items = self.list::<W>(path).await?;
         Ok(items
             .into_iter()
-            .filter_map(|(wire, raw)| {
-                Some(ShippingMethod {
-                    id: wire.id?,
-                    name: display_name(wire.name.as_ref()),
-                    raw,
-                })
-            })
+            .filter_map(|(wire, raw)| convert(wire, raw))
             .collect())
     }
 
