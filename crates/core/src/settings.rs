@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Which Coupa identifier a line is matched on.
+/// The Coupa identifier a line is matched on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum CoupaIdField {
@@ -18,7 +18,7 @@ pub enum CoupaIdField {
     BuyerPartId,
 }
 
-/// Which Brightpearl product identifier the Coupa value must equal.
+/// The Brightpearl product identifier the Coupa value must equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum BrightpearlIdField {
@@ -31,7 +31,7 @@ pub enum BrightpearlIdField {
     Isbn,
 }
 
-/// How a customer is found when no mapping exists.
+/// The rule that finds a customer when no mapping exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactMatch {
@@ -44,7 +44,7 @@ pub enum ContactMatch {
     None,
 }
 
-/// What happens to the PO's header Shipping amount.
+/// The treatment of the PO's header Shipping amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ShippingTreatment {

@@ -1,10 +1,10 @@
 //! The Coupa transport: posts a cXML document (an invoice, later a ship
-//! notice) to a buyer's Coupa and classifies the answer so the engine can
+//! notice) to a buyer's Coupa and classifies the response so the engine can
 //! decide between done, failed, retry and "probably delivered".
 //!
-//! Coupa answers synchronously with a cXML `Response` whose `Status` code is
-//! what counts: 2xx accepted, 4xx refused for good, 5xx worth retrying. A
-//! request whose answer never arrived (a timeout, a connection dropped after
+//! Coupa responds synchronously with a cXML `Response` whose `Status` code is
+//! what counts: 2xx accepted, 4xx rejected for good, 5xx worth retrying. A
+//! request whose response never arrived (a timeout, a connection dropped after
 //! the body was sent) has an unknown outcome: Coupa may have accepted it.
 
 mod explain;
@@ -18,8 +18,8 @@ pub use outcome::{decide, Decision};
 /// Result of one post, before any decision about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// Coupa answered; `code` is the cXML status (the HTTP status when the
-    /// body carried none) and `text` its status text.
+    /// Coupa responded. `code` is the cXML status (the HTTP status when the
+    /// body carried none) and `text` is its status text.
     Answered {
         code: u16,
         text: String,
@@ -27,7 +27,7 @@ pub enum Delivery {
     },
     /// The request never reached Coupa (no connection): safe to send again.
     NotSent { error: String },
-    /// The request was sent but no answer arrived: Coupa may have accepted it.
+    /// The request was sent but no response arrived, so Coupa may have accepted it.
     Unknown { error: String },
 }
 

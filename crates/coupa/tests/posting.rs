@@ -1,5 +1,5 @@
 //! The Coupa client against the sandbox Coupa on loopback: accepted, refused,
-//! server errors, a dropped answer, and the duplicate number that follows it.
+//! server errors, a dropped response, and the duplicate number that follows it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,7 @@ const INVOICE: &str = include_str!(concat!(
     "/../../../shared/corpus/cxml/invoice/coupa-sample-invoice-1.2.020-tax-at-total.xml"
 ));
 
-/// A sandbox Coupa that knows the sample invoice's buyer and PO 123.
+/// Starts a sandbox Coupa configured with the sample invoice's buyer and PO 123.
 async fn coupa() -> (CoupaSandbox, String) {
     let sandbox = CoupaSandbox::new(Arc::new(SystemClock));
     let credential = |identity: &str| ("DUNS".to_owned(), identity.to_owned());

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// The `corpus` folder of the material shared beside the repository.
+/// Returns the `corpus` folder of the material shared beside the repository.
 pub fn corpus_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -10,12 +10,12 @@ pub fn corpus_dir() -> PathBuf {
     ))
 }
 
-/// Every OrderRequest document of the corpus, sorted by file name.
+/// Reads every OrderRequest document of the corpus, sorted by file name.
 pub fn order_documents() -> Vec<(String, Vec<u8>)> {
     documents("cxml/order")
 }
 
-/// Every document in a corpus folder, sorted by file name.
+/// Reads every document in a corpus folder, sorted by file name.
 pub fn documents(folder: &str) -> Vec<(String, Vec<u8>)> {
     let directory = corpus_dir().join(folder);
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&directory)

@@ -32,7 +32,7 @@ pub struct TestApp {
     pub engine: Engine,
     pub worker: Worker,
     pub account: Account,
-    /// The Brightpearl account code the sandbox knows this account by.
+    /// The Brightpearl account code of this account in the sandbox.
     pub brightpearl_code: String,
     pub database: PathBuf,
     pub http: reqwest::Client,
@@ -218,7 +218,7 @@ impl TestApp {
     }
 }
 
-/// A buyer built from a document's header credentials.
+/// Builds a buyer from a document's header credentials.
 pub fn buyer_from_header(
     name: &str,
     header: &pobridge_cxml::Header,

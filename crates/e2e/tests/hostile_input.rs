@@ -1,4 +1,4 @@
-//! Malformed and hostile documents are answered with a 4xx quickly, with
+//! Malformed and hostile documents get a 4xx quickly, with
 //! little memory, and leave nothing stored.
 
 use std::time::{Duration, Instant};
@@ -56,7 +56,7 @@ fn attacks() -> Vec<(&'static str, Vec<u8>, u16)> {
 }
 
 /// Announces a 33 MiB body and sends only its first kilobyte: the server
-/// must answer from the announced length without reading the rest. (A
+/// must respond from the announced length without reading the rest. (A
 /// client that keeps writing would see the connection closed under it.)
 async fn oversized_request(app: &TestApp) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

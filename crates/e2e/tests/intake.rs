@@ -1,4 +1,4 @@
-//! The order endpoint's answers and what each leaves behind: credentials,
+//! The order endpoint's responses and what each leaves behind: credentials,
 //! test and production modes, revisions, conflicts and unusable documents.
 
 use pobridge_e2e::{configure_defaults, ship_as_row, TestApp};
@@ -109,7 +109,7 @@ async fn secret_in_from_instead_of_sender_is_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn buyer_without_secret_is_reached_only_by_its_url() {
+async fn secretless_buyer_needs_own_url() {
     let mut app = TestApp::start().await.expect("pobridge starts");
     configure_defaults(&mut app).await.unwrap();
     app.buyer(widgets_buyer(
@@ -317,7 +317,7 @@ async fn test_buyer_against_production_brightpearl_is_validated_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn update_after_sync_is_held_for_review_with_diff() {
+async fn update_after_sync_awaits_review() {
     let app = app_with_buyer(BuyerMode::Production).await;
     app.post_cxml(order(&[])).await.unwrap();
     app.drain(20).await;

@@ -1,7 +1,7 @@
-//! A sandbox Brightpearl with a tiny request budget, under both readings
-//! of its window (the calendar minute its headers show, and the rolling
-//! minute its help page describes, here shrunk to one second): every
-//! corpus order still ends synced once, the 503s waited out.
+//! A sandbox Brightpearl with a tiny request budget still syncs every
+//! corpus order exactly once. Both readings of its window are tested: the
+//! calendar minute its headers show and the rolling minute its help page
+//! describes, each shrunk to one second here.
 
 use std::time::Duration;
 
@@ -31,9 +31,9 @@ async fn sync_corpus_under(window_model: WindowModel) {
     }
     app.drain(100).await;
 
-    // Under the calendar model the client reads the remaining budget from
-    // the headers and waits before it is refused, so 503s are optional; what
-    // matters is that the work needed several windows and still synced.
+    // Under the calendar model the client reads the remaining budget from the
+    // headers and waits before it is rejected, so a 503 may never come. The
+    // check is that the work needed several windows and still synced.
     let requests = app.sandbox.request_log(&app.brightpearl_code).len();
     assert!(
         requests > 2 * 12,

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 pub enum AuthError {
     #[error("the document has no Header with From, To and Sender credentials")]
     MissingHeader,
-    /// Also the answer for an order URL that names no account, so that
+    /// Also the response to an order URL that names no account, so that
     /// account names cannot be probed.
     #[error("From: the credential {0} is not a buyer of this order URL; check the order URL and the From credential configured in Coupa")]
     UnknownFrom(String),

@@ -59,7 +59,7 @@ impl ClientPool {
 
     /// Returns the account's client for `connection`, the stored
     /// connection. A cached client is reused while the stored connection is
-    /// the one it was built from or the one it has refreshed to; a
+    /// the one it was built from or the one it has refreshed to. A
     /// reconnection replaces it.
     pub fn client_for(&self, account: AccountId, connection: Connection) -> BrightpearlClient {
         let mut clients = self
@@ -87,7 +87,7 @@ impl ClientPool {
         client
     }
 
-    /// The account's limiter, created on first use.
+    /// Returns the account's limiter, creating it on first use.
     pub fn limiter(&self, account: AccountId) -> Arc<Limiter> {
         let mut limiters = self
             .limiters

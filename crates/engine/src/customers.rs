@@ -1,10 +1,13 @@
 //! Finding the Brightpearl contact a purchase order is for.
 //!
-//! In order: the contact mapped to (buyer, BillTo addressID); the contact
-//! mapped to the buyer; one contact whose company name or e-mail (as the
-//! account chooses) equals the BillTo's; a new contact created from the
-//! BillTo when the account allows it. Two matching contacts hold the order,
-//! naming both. A found or created contact is mapped to (buyer, addressID)
+//! The rules, in order:
+//! 1. the contact mapped to (buyer, BillTo addressID);
+//! 2. the contact mapped to the buyer;
+//! 3. the one contact whose company name or e-mail (as the account chooses)
+//!    equals the BillTo's;
+//! 4. a new contact created from the BillTo, when the account allows it.
+//!
+//! Two matching contacts park the order, naming both. A found or created contact is mapped to (buyer, addressID)
 //! so later orders do not search again.
 
 use pobridge_brightpearl::{
@@ -23,7 +26,7 @@ pub enum CustomerMatch {
     /// The contact a stored mapping names; it may since have been deleted
     /// in Brightpearl.
     Mapped(i64),
-    /// A person must choose or create the contact; the reason says why.
+    /// A person must choose or create the contact, for the reason given.
     Held(String),
     /// No contact exists and one would be created, but this is a validation run.
     WouldCreate,

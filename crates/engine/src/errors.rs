@@ -1,10 +1,11 @@
 //! How a failed sync attempt is classified and when it runs again.
 //!
-//! Three classes: transient (throttling, 5xx, timeouts) is retried with
-//! capped exponential backoff until the account's retry window ends;
-//! waiting on a person (authorization lost, awaiting mapping or customer)
-//! parks the job until released; permanent (Brightpearl validation errors,
-//! even when sent as HTTP 500 with an errors array) fails at once.
+//! There are three classes. A transient failure (throttling, 5xx, timeouts)
+//! is retried with capped exponential backoff until the account's retry
+//! window ends. A failure waiting on a person (authorization lost, awaiting
+//! mapping or customer) parks the job until it is released. A permanent
+//! failure (a Brightpearl validation error, even when sent as HTTP 500 with
+//! an errors array) fails the job at once.
 
 use chrono::{DateTime, Duration, Utc};
 use pobridge_brightpearl::{BrightpearlError, ErrorKind};

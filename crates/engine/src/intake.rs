@@ -359,7 +359,7 @@ impl Engine {
         self.reply(status, text, Some(&error.to_string()), error.to_string())
     }
 
-    /// Answers an order URL that names no account exactly as an unknown
+    /// Responds to an order URL that names no account exactly as to an unknown
     /// From credential, so that account names cannot be probed.
     fn unknown_account_reply(&self, envelope: &Envelope) -> IntakeReply {
         let error = AuthError::UnknownFrom(crate::auth::first_from(envelope.header.as_ref()));

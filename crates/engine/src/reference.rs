@@ -23,7 +23,7 @@ use crate::Engine;
 /// How far each product window reaches back before the previous refresh.
 const WINDOW_OVERLAP_MINUTES: i64 = 15;
 
-/// Where the last product index refresh started, so the next one only requests
+/// Start time of the last product index refresh, so the next one only requests
 /// what changed since.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductCursor {

@@ -72,7 +72,7 @@ pub struct PlannedRow {
     pub sequence: u32,
 }
 
-/// Why a sales order cannot be planned; each names the setting to fix.
+/// A reason a sales order cannot be planned, naming the setting to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     #[error("line {line}: no tax code: the product has none and the account has no default_tax_code; set one with `pobridge settings SLUG set default_tax_code CODE`")]
@@ -262,7 +262,7 @@ fn order_currency(order: &OrderRequest) -> String {
         .unwrap_or_default()
 }
 
-/// The earliest requested delivery date of the PO's lines, or the header's.
+/// Returns the earliest requested delivery date of the PO's lines, or the header's.
 fn delivery_date(order: &OrderRequest) -> Option<String> {
     order
         .items

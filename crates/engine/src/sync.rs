@@ -3,10 +3,10 @@
 //!
 //! Exactly-once rests on three layers. The store keeps one purchase order
 //! per (buyer, orderID) and one unfinished sync job per order. Before the
-//! create is sent, the order records the `externalRef` it is about to use,
-//! so any later attempt (after a timeout, a dropped connection or a killed
-//! process) searches Brightpearl by that `externalRef` and then by the PO
-//! number as customer reference before it posts again. And the create
+//! create is sent, the order records the `externalRef` it is about to use.
+//! Any later attempt (after a timeout, a dropped connection or a killed
+//! process) therefore searches Brightpearl by that `externalRef`, and then by
+//! the PO number as customer reference, before it posts again. And the create
 //! carries (`externalRef`, `installedIntegrationInstanceId`), which
 //! Brightpearl itself de-duplicates.
 
@@ -306,7 +306,7 @@ impl Engine {
     /// Handles Brightpearl rejecting an order for a mapped customer. When
     /// the mapped contact is gone (deleted or merged in Brightpearl), the
     /// customer is found or created again, the mapping replaced, and the job
-    /// runs again at once; otherwise the rejection stands.
+    /// runs again at once. Otherwise the rejection is returned.
     async fn replace_missing_contact(
         &self,
         attempt: &Attempt,

@@ -23,7 +23,7 @@ use crate::Engine;
 /// Job kind that pulls an account's Brightpearl reference data.
 pub const REFRESH_REFERENCE: &str = "refresh_reference";
 
-/// Runs queued jobs until told to stop.
+/// Runs queued jobs until its shutdown signal fires.
 #[derive(Clone)]
 pub struct Worker {
     engine: Engine,
