@@ -12,5 +12,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{api_base_from_domain, Connection, ConnectionAuth, ConnectionStatus};
 pub use ids::{AccountId, AccountSlug, BuyerId, DocumentId, JobId, PoId, PoNumber, RevisionId};
 pub use settings::{
-    AccountSettings, BrightpearlIdField, ContactMatch, CoupaIdField, ShippingTreatment,
+    AccountSettings, BrightpearlIdField, ContactMatch, CoupaIdField, RowClass, RowMatcher, RowRule,
+    ShippingTreatment,
 };

@@ -55,6 +55,38 @@ pub enum ShippingTreatment {
     Omit,
 }
 
+/// The part of an invoice that a Brightpearl order row becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowClass {
+    /// An invoice line for a purchase-order line.
+    Line,
+    /// Freight: the summary's `ShippingAmount`.
+    Shipping,
+    /// A handling fee: the summary's `SpecialHandlingAmount`.
+    SpecialHandling,
+    /// Left off the invoice: the skip list.
+    Skip,
+}
+
+/// The rows a [`RowRule`] applies to. Texts are compared exactly after
+/// trimming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", content = "value", rename_all = "snake_case")]
+pub enum RowMatcher {
+    ProductId(i64),
+    Sku(String),
+    NominalCode(String),
+}
+
+/// Classifies the rows a matcher names, such as the shipping product as
+/// [`RowClass::Shipping`]. The first rule that matches a row decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowRule {
+    pub matcher: RowMatcher,
+    pub class: RowClass,
+}
+
 /// Settings of one account. Every field has a default so that a new account
 /// works once its Brightpearl connection exists and a channel and warehouse
 /// are chosen.
@@ -85,6 +117,21 @@ pub struct AccountSettings {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     /// How long a transiently failing job is retried before it fails, in hours.
     pub retry_hours: u32,
+    /// What each Brightpearl order row becomes on an invoice, first match
+    /// first. A row no rule matches is a line when it has a product and is
+    /// skipped when it is free text.
+    pub invoice_rows: Vec<RowRule>,
+    /// The IANA time zone of the Brightpearl account (such as
+    /// `America/Chicago`), whose calendar date of a tax date is the invoice
+    /// date.
+    pub time_zone: String,
+    /// Minutes between incremental polls for newly invoiced orders.
+    pub invoice_poll_minutes: u32,
+    /// Hours between sweeps of every open tracked order.
+    pub invoice_sweep_hours: u32,
+    /// How long an invoice that Coupa cannot take right now (5xx, no answer)
+    /// is retried before it needs attention, in hours.
+    pub invoice_retry_hours: u32,
 }
 
 impl Default for AccountSettings {
@@ -107,6 +154,11 @@ impl Default for AccountSettings {
             sync_test_orders: false,
             custom_fields: BTreeMap::new(),
             retry_hours: 72,
+            invoice_rows: Vec::new(),
+            time_zone: "UTC".to_owned(),
+            invoice_poll_minutes: 10,
+            invoice_sweep_hours: 24,
+            invoice_retry_hours: 24,
         }
     }
 }

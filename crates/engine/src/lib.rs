@@ -15,6 +15,7 @@ pub mod clients;
 pub mod customers;
 pub mod errors;
 pub mod intake;
+pub mod invoice_jobs;
 pub mod invoice_poll;
 pub mod invoicing;
 pub mod products;

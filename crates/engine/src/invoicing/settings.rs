@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use pobridge_brightpearl::OrderRow;
+pub use pobridge_core::{RowClass, RowMatcher, RowRule};
 use pobridge_cxml::{InvoiceCredential, DEFAULT_INVOICE_DTD_VERSION};
 use pobridge_store::{Buyer, CredentialRef};
 use rust_decimal::Decimal;
@@ -214,55 +215,21 @@ fn is_blank(value: Option<&str>) -> bool {
     value.is_none_or(|text| text.trim().is_empty())
 }
 
-/// The part of an invoice that an order row becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RowClass {
-    /// An invoice line for a purchase-order line.
-    Line,
-    /// Freight: the summary's `ShippingAmount`.
-    Shipping,
-    /// A handling fee: the summary's `SpecialHandlingAmount`.
-    SpecialHandling,
-    /// Left off the invoice.
-    Skip,
-}
-
-/// The rows a [`RowRule`] applies to. Texts are compared exactly after
-/// trimming.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "by", content = "value", rename_all = "snake_case")]
-pub enum RowMatcher {
-    ProductId(i64),
-    Sku(String),
-    NominalCode(String),
-}
-
-impl RowMatcher {
-    /// Returns true when `row` is one this matcher names.
-    pub fn matches(&self, row: &OrderRow) -> bool {
-        let same = |expected: &str, actual: Option<&str>| {
-            actual.is_some_and(|actual| actual.trim() == expected.trim())
-        };
-        match self {
-            RowMatcher::ProductId(id) => row.product_id == Some(*id),
-            RowMatcher::Sku(sku) => same(sku, row.sku.as_deref()),
-            RowMatcher::NominalCode(code) => same(code, row.nominal_code.as_deref()),
-        }
+/// Returns true when `row` is one `matcher` names.
+pub fn row_matches(matcher: &RowMatcher, row: &OrderRow) -> bool {
+    let same = |expected: &str, actual: Option<&str>| {
+        actual.is_some_and(|actual| actual.trim() == expected.trim())
+    };
+    match matcher {
+        RowMatcher::ProductId(id) => row.product_id == Some(*id),
+        RowMatcher::Sku(sku) => same(sku, row.sku.as_deref()),
+        RowMatcher::NominalCode(code) => same(code, row.nominal_code.as_deref()),
     }
-}
-
-/// Classifies the rows a matcher names, such as the shipping product as
-/// [`RowClass::Shipping`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowRule {
-    pub matcher: RowMatcher,
-    pub class: RowClass,
 }
 
 /// Returns the first rule that matches `row`.
 pub fn matching_rule<'a>(rules: &'a [RowRule], row: &OrderRow) -> Option<&'a RowRule> {
-    rules.iter().find(|rule| rule.matcher.matches(row))
+    rules.iter().find(|rule| row_matches(&rule.matcher, row))
 }
 
 /// Classifies `row` by the first matching rule. Without one, a row with a
