@@ -18,7 +18,7 @@ pub use invoice::{
     InvoiceTax, InvoiceTaxDetail, LineTax, MultipartBody, OrderReference, RemitTo,
     SenderCredential, CXML_CONTENT_ID, DEFAULT_INVOICE_DTD_VERSION,
 };
-pub use mask::mask_secrets;
+pub use mask::{fill_shared_secret, mask_secrets};
 pub use model::*;
 pub use multipart::{read_multipart_related, MultipartDocument, Part};
 pub use read::{read_envelope, Limits};

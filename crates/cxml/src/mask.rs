@@ -9,6 +9,7 @@ use std::ops::Range;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
 use crate::model::REDACTED;
+use crate::write::xml_chars;
 
 /// Elements whose whole content is a secret.
 const SECRET_ELEMENTS: [&[u8]; 3] = [b"SharedSecret", b"CredentialMac", b"DigitalSignature"];
@@ -34,9 +35,42 @@ pub fn mask_secrets(bytes: &[u8]) -> Vec<u8> {
         }
         // NOTE: other encodings that are not ASCII-compatible (UTF-32,
         // EBCDIC) are scanned as bytes and their secrets are not found.
-        _ => mask_ascii_compatible(bytes),
+        _ => rewrite(bytes, &MASK),
     }
 }
+
+/// Puts `secret`, escaped, in place of the content of every `SharedSecret`
+/// element of a UTF-8 document, such as an invoice stored with
+/// [`mask_secrets`], so that it can be sent with the secret that is current
+/// when it is sent. Everything else stays byte-identical.
+pub fn fill_shared_secret(document: &str, secret: &str) -> String {
+    let escaped = quick_xml::escape::escape(xml_chars(secret));
+    let fill = Rewrite {
+        elements: &[b"SharedSecret"],
+        content: escaped.as_bytes(),
+        cards: false,
+    };
+    // The edits replace whole element contents of a UTF-8 string with
+    // UTF-8 text, so the result is UTF-8 too.
+    String::from_utf8_lossy(&rewrite(document.as_bytes(), &fill)).into_owned()
+}
+
+/// The replacements made by one pass over a document.
+struct Rewrite<'r> {
+    /// Elements whose whole content is replaced, by local name.
+    elements: &'r [&'r [u8]],
+    /// The content put in their place.
+    content: &'r [u8],
+    /// Whether `PCard` numbers and expirations are masked too.
+    cards: bool,
+}
+
+/// Masking: every secret element becomes `********`, and cards are masked.
+const MASK: Rewrite<'static> = Rewrite {
+    elements: &SECRET_ELEMENTS,
+    content: REDACTED.as_bytes(),
+    cards: true,
+};
 
 /// Masks a card number to its last four digits, such as `************1111`.
 /// Character references are resolved first; a number with fewer than ten
@@ -60,7 +94,7 @@ pub(crate) fn mask_card_number(raw: &str) -> String {
 
 fn mask_utf16(encoding: &'static Encoding, bom: &[u8], body: &[u8]) -> Vec<u8> {
     let (text, _) = encoding.decode_without_bom_handling(body);
-    let masked = mask_ascii_compatible(text.as_bytes());
+    let masked = rewrite(text.as_bytes(), &MASK);
     let masked = String::from_utf8_lossy(&masked);
 
     let mut out = bom.to_vec();
@@ -82,7 +116,8 @@ struct OpenSecret<'a> {
     depth: usize,
 }
 
-fn mask_ascii_compatible(bytes: &[u8]) -> Vec<u8> {
+/// Applies `rules` to a document in an ASCII-compatible encoding.
+fn rewrite(bytes: &[u8], rules: &Rewrite<'_>) -> Vec<u8> {
     let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
     let mut open: Option<OpenSecret<'_>> = None;
     let mut index = 0;
@@ -100,15 +135,12 @@ fn mask_ascii_compatible(bytes: &[u8]) -> Vec<u8> {
             end_of_declaration(bytes, at)
         } else {
             let tag_end = end_of_tag(bytes, at);
-            handle_tag(bytes, at..tag_end, &mut open, &mut edits);
+            handle_tag(bytes, at..tag_end, rules, &mut open, &mut edits);
             tag_end
         };
     }
     if let Some(secret) = open {
-        edits.push((
-            secret.content_start..bytes.len(),
-            REDACTED.as_bytes().to_vec(),
-        ));
+        edits.push((secret.content_start..bytes.len(), rules.content.to_vec()));
     }
 
     apply(bytes, edits)
@@ -117,6 +149,7 @@ fn mask_ascii_compatible(bytes: &[u8]) -> Vec<u8> {
 fn handle_tag<'a>(
     bytes: &'a [u8],
     tag: Range<usize>,
+    rules: &Rewrite<'_>,
     open: &mut Option<OpenSecret<'a>>,
     edits: &mut Vec<(Range<usize>, Vec<u8>)>,
 ) {
@@ -132,10 +165,7 @@ fn handle_tag<'a>(
         if is_end {
             secret.depth -= 1;
             if secret.depth == 0 {
-                edits.push((
-                    secret.content_start..tag.start,
-                    REDACTED.as_bytes().to_vec(),
-                ));
+                edits.push((secret.content_start..tag.start, rules.content.to_vec()));
                 *open = None;
             }
         } else if !self_closing {
@@ -147,13 +177,13 @@ fn handle_tag<'a>(
     if is_end || self_closing && name != b"PCard" {
         return;
     }
-    if SECRET_ELEMENTS.contains(&name) {
+    if rules.elements.contains(&name) {
         *open = Some(OpenSecret {
             name,
             content_start: tag.end,
             depth: 1,
         });
-    } else if name == b"PCard" {
+    } else if rules.cards && name == b"PCard" {
         mask_pcard_attributes(bytes, tag, edits);
     }
 }
@@ -410,6 +440,33 @@ mod tests {
             mask_secrets(&input),
             encode("<SharedSecret>********</SharedSecret>")
         );
+    }
+
+    #[test]
+    fn filled_secret_is_escaped() {
+        let masked = "<Sender><Credential domain=\"d\"><SharedSecret>********</SharedSecret>\
+            </Credential></Sender><Comments>********</Comments>";
+        let filled = fill_shared_secret(masked, "a<b&c\u{1}");
+        let expected = "<Sender><Credential domain=\"d\"><SharedSecret>a&lt;b&amp;c\u{fffd}\
+            </SharedSecret></Credential></Sender><Comments>********</Comments>";
+        assert_eq!(filled, expected);
+    }
+
+    #[test]
+    fn filling_leaves_other_secrets_and_cards_alone() {
+        let masked = "<PCard number=\"************1111\"/><CredentialMac>********</CredentialMac>\
+            <c:SharedSecret>********</c:SharedSecret>";
+        let expected =
+            "<PCard number=\"************1111\"/><CredentialMac>********</CredentialMac>\
+            <c:SharedSecret>s3cret</c:SharedSecret>";
+        assert_eq!(fill_shared_secret(masked, "s3cret"), expected);
+    }
+
+    #[test]
+    fn filled_then_masked_is_the_masked_document() {
+        let masked = "<a>é</a><SharedSecret>********</SharedSecret>";
+        let filled = fill_shared_secret(masked, "x");
+        assert_eq!(masked.as_bytes(), mask_secrets(filled.as_bytes()));
     }
 
     #[test]
