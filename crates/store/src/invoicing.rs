@@ -213,6 +213,23 @@ pub struct InvoiceUpdate {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// The content of an invoice rebuilt from its Brightpearl order, as given
+/// to [`crate::Store::replace_invoice_content`]. The number, kind, order and
+/// buyer stay as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceContent {
+    pub invoice_date: DateTime<FixedOffset>,
+    pub currency: String,
+    pub brightpearl_total: Decimal,
+    pub sent_total: Decimal,
+    /// The cXML to send, with secrets already masked by the caller.
+    pub document: String,
+    pub status: InvoiceStatus,
+    pub reason: Option<String>,
+    /// Replace every stored line, in this order.
+    pub lines: Vec<InvoicedLine>,
+}
+
 /// Selects invoices for [`crate::Store::list_invoices`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {

@@ -312,6 +312,17 @@ pub trait Store: Send + Sync + 'static {
         job: Option<&NewJob>,
         now: DateTime<Utc>,
     ) -> StoreResult<InvoiceRecord>;
+    /// Stores an invoice or credit with its lines and enqueues the job that
+    /// `job_for` makes from the new invoice's id, in one transaction, so
+    /// the job can name the invoice it is for. Fails as
+    /// [`Store::create_invoice`] does, storing nothing.
+    async fn create_invoice_with_job(
+        &self,
+        account: AccountId,
+        invoice: &NewInvoice,
+        job_for: &(dyn Fn(InvoiceId) -> NewJob + Send + Sync),
+        now: DateTime<Utc>,
+    ) -> StoreResult<InvoiceRecord>;
     async fn invoice(&self, account: AccountId, id: InvoiceId) -> StoreResult<InvoiceRecord>;
     async fn invoice_by_number(
         &self,
@@ -338,6 +349,16 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         id: InvoiceId,
         update: &InvoiceUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Replaces an invoice's date, currency, totals, document, status,
+    /// reason and lines in one transaction, after it was rebuilt. Fails with
+    /// `NotFound` for an invoice of another account.
+    async fn replace_invoice_content(
+        &self,
+        account: AccountId,
+        id: InvoiceId,
+        content: &InvoiceContent,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Sums the lines of the purchase order's invoices and credits that are

@@ -86,6 +86,8 @@ on_fresh_sqlite!(
     invoice_must_name_the_orders_buyer,
     failed_create_invoice_stores_nothing,
     invoice_updates_replace_or_keep_fields,
+    invoice_job_names_the_new_invoice,
+    replaced_content_replaces_lines_and_keeps_identity,
     invoiced_quantities_exclude_failed_and_held,
     invoice_list_filters_and_pages_newest_first,
     tracked_orders_upsert_and_filter_open,

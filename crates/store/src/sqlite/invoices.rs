@@ -17,8 +17,8 @@ use super::invoicing::decode_line_number;
 use super::orders::ensure_po;
 use super::SqliteStore;
 use crate::{
-    InvoiceFilter, InvoiceId, InvoiceKind, InvoiceRecord, InvoiceStatus, InvoiceUpdate,
-    InvoicedLine, NewInvoice, NewJob, StoreResult,
+    InvoiceContent, InvoiceFilter, InvoiceId, InvoiceKind, InvoiceRecord, InvoiceStatus,
+    InvoiceUpdate, InvoicedLine, NewInvoice, NewJob, StoreResult,
 };
 
 const INVOICE_COLUMNS: &str = "id, account_id, po_id, buyer_id, brightpearl_order_id, \
@@ -34,17 +34,39 @@ pub(super) async fn create_invoice(
     job: Option<&NewJob>,
     now: DateTime<Utc>,
 ) -> StoreResult<InvoiceRecord> {
+    create(store, account, invoice, |_| job.cloned(), now).await
+}
+
+/// Stores the invoice, its lines and the job `job_for` makes from the new
+/// invoice's id, in one transaction.
+pub(super) async fn create_invoice_with_job(
+    store: &SqliteStore,
+    account: AccountId,
+    invoice: &NewInvoice,
+    job_for: &(dyn Fn(InvoiceId) -> NewJob + Send + Sync),
+    now: DateTime<Utc>,
+) -> StoreResult<InvoiceRecord> {
+    create(store, account, invoice, |id| Some(job_for(id)), now).await
+}
+
+async fn create(
+    store: &SqliteStore,
+    account: AccountId,
+    invoice: &NewInvoice,
+    job_for: impl FnOnce(InvoiceId) -> Option<NewJob>,
+    now: DateTime<Utc>,
+) -> StoreResult<InvoiceRecord> {
     // Any early return drops the transaction, which rolls everything back.
     let mut tx = store.begin_write().await?;
     ensure_po_of_buyer(&mut tx, account, invoice.po, invoice.buyer).await?;
     let id = insert_invoice(&mut tx, account, invoice, now).await?;
     insert_lines(&mut tx, id, &invoice.lines).await?;
-    if let Some(job) = job {
+    if let Some(job) = job_for(id) {
         // A job of another account would run outside the tenant that asked for it.
         if job.account != account {
             return Err(not_found("account", job.account));
         }
-        super::jobs::enqueue_in(&mut tx, job, now).await?;
+        super::jobs::enqueue_in(&mut tx, &job, now).await?;
     }
     tx.commit().await?;
 
@@ -281,6 +303,50 @@ pub(super) async fn update_invoice(
     if result.rows_affected() == 0 {
         return Err(not_found("invoice", id));
     }
+    Ok(())
+}
+
+/// Replaces the content and lines in one transaction, so the stored lines
+/// always describe the stored document.
+pub(super) async fn replace_invoice_content(
+    store: &SqliteStore,
+    account: AccountId,
+    id: InvoiceId,
+    content: &InvoiceContent,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (invoice_date, offset_seconds) = encode_offset_time(content.invoice_date);
+    let mut tx = store.begin_write().await?;
+
+    let result = sqlx::query(
+        "UPDATE invoices SET invoice_date = ?, invoice_date_offset_seconds = ?, currency = ?, \
+             brightpearl_total = ?, sent_total = ?, document = ?, status = ?, reason = ?, \
+             updated_at = ? \
+         WHERE id = ? AND account_id = ?",
+    )
+    .bind(invoice_date)
+    .bind(offset_seconds)
+    .bind(&content.currency)
+    .bind(content.brightpearl_total.to_string())
+    .bind(content.sent_total.to_string())
+    .bind(&content.document)
+    .bind(content.status.as_str())
+    .bind(&content.reason)
+    .bind(encode_time(now))
+    .bind(id.0)
+    .bind(account.0)
+    .execute(&mut *tx)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Err(not_found("invoice", id));
+    }
+
+    sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = ?")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    insert_lines(&mut tx, id, &content.lines).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -15,10 +15,10 @@ use super::{
 };
 use crate::{
     Account, Attachment, Buyer, Connection, Contact, CoupaItem, CoupaItemRow, CustomerMapping,
-    Document, InvoiceFilter, InvoiceId, InvoiceRecord, InvoiceUpdate, ItemFilter, ItemMapping, Job,
-    JobOutcome, NewBuyer, NewDocument, NewInvoice, NewJob, NewRevision, PoEvent, PoFilter,
-    PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData, ReferenceKind,
-    Revision, RevisionStatus, RowLink, Store, StoreResult, TrackedOrder,
+    Document, InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord, InvoiceUpdate, ItemFilter,
+    ItemMapping, Job, JobOutcome, NewBuyer, NewDocument, NewInvoice, NewJob, NewRevision, PoEvent,
+    PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
+    ReferenceKind, Revision, RevisionStatus, RowLink, Store, StoreResult, TrackedOrder,
 };
 
 #[async_trait]
@@ -350,6 +350,16 @@ impl Store for SqliteStore {
         invoices::create_invoice(self, account, invoice, job, now).await
     }
 
+    async fn create_invoice_with_job(
+        &self,
+        account: AccountId,
+        invoice: &NewInvoice,
+        job_for: &(dyn Fn(InvoiceId) -> NewJob + Send + Sync),
+        now: DateTime<Utc>,
+    ) -> StoreResult<InvoiceRecord> {
+        invoices::create_invoice_with_job(self, account, invoice, job_for, now).await
+    }
+
     async fn invoice(&self, account: AccountId, id: InvoiceId) -> StoreResult<InvoiceRecord> {
         invoices::invoice(self, account, id).await
     }
@@ -387,6 +397,16 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         invoices::update_invoice(self, account, id, update, now).await
+    }
+
+    async fn replace_invoice_content(
+        &self,
+        account: AccountId,
+        id: InvoiceId,
+        content: &InvoiceContent,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        invoices::replace_invoice_content(self, account, id, content, now).await
     }
 
     async fn invoiced_quantities(

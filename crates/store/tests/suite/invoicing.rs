@@ -3,8 +3,8 @@
 
 use pobridge_core::PoId;
 use pobridge_store::{
-    InvoiceFilter, InvoiceId, InvoiceKind, InvoiceRecord, InvoiceStatus, InvoiceUpdate,
-    InvoicedLine, NewInvoice, RowLink, Store, TrackedKind, TrackedOrder,
+    InvoiceContent, InvoiceFilter, InvoiceId, InvoiceKind, InvoiceRecord, InvoiceStatus,
+    InvoiceUpdate, InvoicedLine, NewInvoice, RowLink, Store, TrackedKind, TrackedOrder,
 };
 use rust_decimal::Decimal;
 
@@ -329,6 +329,106 @@ pub async fn invoice_updates_replace_or_keep_fields(store: &dyn Store) {
             .update_invoice(account_id, InvoiceId(999), &update, at(5))
             .await,
     );
+}
+
+pub async fn invoice_job_names_the_new_invoice(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let buyer_id = buyer(store, acme, "initech").await;
+    let po = order(store, acme, buyer_id, "PO-1").await;
+    let invoice = new_invoice(po, buyer_id, "INV-1", &[(1, "4")]);
+    let job_for = |account: AccountId| {
+        move |id: InvoiceId| new_job(account, &format!("send_invoice:{id}"), at(1))
+    };
+
+    assert_not_found(
+        store
+            .create_invoice_with_job(acme, &invoice, &job_for(globex), at(1))
+            .await,
+    );
+    assert!(store.invoices_for_po(acme, po).await.unwrap().is_empty());
+    assert!(store.list_jobs(globex).await.unwrap().is_empty());
+
+    let created = store
+        .create_invoice_with_job(acme, &invoice, &job_for(acme), at(2))
+        .await
+        .unwrap();
+    let jobs = store.list_jobs(acme).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].key, format!("send_invoice:{}", created.id));
+    assert_eq!(store.invoice(acme, created.id).await.unwrap(), created);
+
+    assert_conflict(
+        store
+            .create_invoice_with_job(acme, &invoice, &job_for(acme), at(3))
+            .await,
+    );
+    assert_eq!(store.list_jobs(acme).await.unwrap().len(), 1);
+}
+
+pub async fn replaced_content_replaces_lines_and_keeps_identity(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let po = order(store, account_id, buyer_id, "PO-1").await;
+    let held = with_status(
+        new_invoice(po, buyer_id, "INV-1", &[(1, "1"), (2, "5")]),
+        InvoiceKind::Invoice,
+        InvoiceStatus::Held,
+    );
+    let id = store
+        .create_invoice(account_id, &held, None, at(1))
+        .await
+        .unwrap()
+        .id;
+
+    let content = InvoiceContent {
+        invoice_date: at_plus_two(60),
+        currency: "USD".to_owned(),
+        brightpearl_total: decimal("12.50"),
+        sent_total: decimal("12.5"),
+        document: "<cXML payloadID=\"INV-1-rebuilt\"/>".to_owned(),
+        status: InvoiceStatus::Pending,
+        reason: None,
+        lines: vec![InvoicedLine {
+            po_line_number: 3,
+            quantity: decimal("2.5"),
+        }],
+    };
+    store
+        .replace_invoice_content(account_id, id, &content, at(2))
+        .await
+        .unwrap();
+
+    let stored = store.invoice(account_id, id).await.unwrap();
+    assert_eq!(stored.invoice_number, "INV-1");
+    assert_eq!(stored.kind, InvoiceKind::Invoice);
+    assert_eq!(stored.invoice_date, content.invoice_date);
+    assert_eq!(stored.invoice_date.offset(), content.invoice_date.offset());
+    assert_eq!(stored.currency, "USD");
+    assert_eq!(stored.brightpearl_total.to_string(), "12.50");
+    assert_eq!(stored.sent_total.to_string(), "12.5");
+    assert_eq!(stored.document, content.document);
+    assert_eq!(stored.status, InvoiceStatus::Pending);
+    assert_eq!(stored.reason, None);
+    assert_eq!(stored.lines, content.lines);
+    assert_eq!(stored.created_at, at(1));
+    assert_eq!(stored.updated_at, at(2));
+    let quantities = store.invoiced_quantities(account_id, po).await.unwrap();
+    assert_eq!(quantities, vec![(3, decimal("2.5"), Decimal::ZERO)]);
+
+    let other = account(store, "globex").await;
+    assert_not_found(
+        store
+            .replace_invoice_content(other, id, &content, at(3))
+            .await,
+    );
+    assert_not_found(
+        store
+            .replace_invoice_content(account_id, InvoiceId(999), &content, at(3))
+            .await,
+    );
+    let unchanged = store.invoice(account_id, id).await.unwrap();
+    assert_eq!(unchanged.updated_at, at(2));
 }
 
 pub async fn invoiced_quantities_exclude_failed_and_held(store: &dyn Store) {
