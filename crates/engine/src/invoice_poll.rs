@@ -9,15 +9,18 @@
 //! tracked order by ID set, whatever the search returns. Either way an order
 //! counts as invoiced by its invoice reference, never by its status name.
 //!
-//! NOTE: this records what changed; building and sending the cXML invoice
-//! for a newly invoiced order is not wired in yet.
+//! Each fetched order's rows are linked to PO lines on its first fetch. A
+//! newly invoiced order's invoice is stored with its send job before the
+//! new reference is saved on the tracked order. So a poll that stops in
+//! between finds the order again, and stores nothing twice
+//! ([`crate::invoice_out`]).
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use pobridge_brightpearl::{BrightpearlClient, Order, SearchRequest, SearchRow};
 use pobridge_core::{AccountId, PoId};
-use pobridge_store::{PoFilter, StoreError, TrackedKind, TrackedOrder};
+use pobridge_store::{Account, InvoiceId, PoFilter, StoreError, TrackedKind, TrackedOrder};
 use serde::Serialize;
 
 use crate::sync::SyncError;
@@ -42,15 +45,18 @@ pub struct PollSummary {
     /// Orders invoiced earlier whose invoice reference has since changed or
     /// gone (un-invoiced or re-invoiced).
     pub changed_after_invoicing: Vec<i64>,
+    /// Invoices stored for newly invoiced orders, pending or held.
+    pub invoices_stored: Vec<InvoiceId>,
 }
 
 impl Engine {
     /// Runs one incremental poll of the account's orders.
     pub async fn poll_invoices(&self, account: AccountId) -> Result<PollSummary, SyncError> {
         let client = self.poll_client(account).await?;
+        let account = self.store.account(account).await?;
         let now = self.clock.now();
-        let since = self.cursor(account).await?;
-        let tracked = self.tracked(account).await?;
+        let since = self.cursor(account.id).await?;
+        let tracked = self.tracked(account.id).await?;
         let mut summary = PollSummary::default();
 
         let candidates = match since {
@@ -63,16 +69,16 @@ impl Engine {
             Some(since) => {
                 let rows =
                     search_changed(&client, since - Duration::minutes(OVERLAP_MINUTES)).await?;
-                self.link_new_orders(account, &tracked, &rows, now, &mut summary)
+                self.link_new_orders(account.id, &tracked, &rows, now, &mut summary)
                     .await?
             }
         };
-        let tracked = self.tracked(account).await?;
-        self.check_orders(&client, account, &tracked, candidates, now, &mut summary)
+        let tracked = self.tracked(account.id).await?;
+        self.check_orders(&client, &account, &tracked, candidates, now, &mut summary)
             .await?;
         let cursor = serde_json::json!({ "since": now });
         self.store
-            .save_poll_cursor(account, CURSOR, &cursor, now)
+            .save_poll_cursor(account.id, CURSOR, &cursor, now)
             .await?;
         Ok(summary)
     }
@@ -80,15 +86,16 @@ impl Engine {
     /// Fetches every open tracked order by ID set and records changes.
     pub async fn sweep_open_orders(&self, account: AccountId) -> Result<PollSummary, SyncError> {
         let client = self.poll_client(account).await?;
+        let account = self.store.account(account).await?;
         let now = self.clock.now();
-        let tracked = self.tracked(account).await?;
+        let tracked = self.tracked(account.id).await?;
         let open = tracked
             .values()
             .filter(|order| order.open)
             .map(|order| order.brightpearl_order_id)
             .collect();
         let mut summary = PollSummary::default();
-        self.check_orders(&client, account, &tracked, open, now, &mut summary)
+        self.check_orders(&client, &account, &tracked, open, now, &mut summary)
             .await?;
         Ok(summary)
     }
@@ -174,10 +181,13 @@ impl Engine {
             .collect())
     }
 
+    /// Fetches `ids`, links the rows of orders seen for the first time and
+    /// records each tracked order's invoice state, parents before their
+    /// back orders and credits.
     async fn check_orders(
         &self,
         client: &BrightpearlClient,
-        account: AccountId,
+        account: &Account,
         tracked: &HashMap<i64, TrackedOrder>,
         ids: BTreeSet<i64>,
         now: DateTime<Utc>,
@@ -191,20 +201,26 @@ impl Engine {
             .get_orders(&ids)
             .await
             .map_err(SyncError::Brightpearl)?;
-        for order in orders {
-            let Some(known) = tracked.get(&order.id) else {
-                continue;
-            };
+        let mut fetched: Vec<(TrackedOrder, Order)> = orders
+            .into_iter()
+            .filter_map(|order| Some((tracked.get(&order.id)?.clone(), order)))
+            .collect();
+        fetched.sort_by_key(|(known, _)| (depth(known, tracked), known.brightpearl_order_id));
+
+        self.link_rows(account.id, &fetched).await?;
+        for (known, order) in &fetched {
             summary.checked += 1;
-            self.record_invoice_state(account, known, &order, now, summary)
+            self.record_invoice_state(account, known, order, now, summary)
                 .await?;
         }
         Ok(())
     }
 
+    /// Records a change of the order's invoice reference (a new invoice, or
+    /// what happens to the earlier one) and then saves the tracked order.
     async fn record_invoice_state(
         &self,
-        account: AccountId,
+        account: &Account,
         known: &TrackedOrder,
         order: &Order,
         now: DateTime<Utc>,
@@ -213,23 +229,59 @@ impl Engine {
         let issued = order
             .issued_invoice()
             .map(|invoice| invoice.invoice_reference.trim().to_owned());
-        if issued != known.invoice_reference {
-            if known.invoice_reference.is_some() {
+        let changed = issued != known.invoice_reference;
+        if changed {
+            if let Some(previous) = &known.invoice_reference {
                 summary.changed_after_invoicing.push(order.id);
+                self.record_invoice_change(account, known, previous, issued.as_deref())
+                    .await?;
             }
-            if issued.is_some() {
+            if let Some(number) = &issued {
                 summary.newly_invoiced.push(order.id);
+                let stored = self
+                    .record_new_invoice(account, known, order, number)
+                    .await?;
+                summary.invoices_stored.extend(stored);
             }
         }
+
+        // An order stays open, and swept, until Coupa has its invoice.
+        let open = match &issued {
+            None => true,
+            Some(_) if !changed && !known.open => false,
+            Some(number) => !self.invoice_settled(account, known, number).await?,
+        };
         let updated = TrackedOrder {
             invoice_reference: issued,
             version: order.version,
+            open,
             checked_at: now,
             ..known.clone()
         };
-        self.store.upsert_tracked_order(account, &updated).await?;
+        self.store
+            .upsert_tracked_order(account.id, &updated)
+            .await?;
         Ok(())
     }
+}
+
+/// Counts the tracked parents above an order, so sorting by it puts
+/// parents first. Stops at a parent that is not tracked or after as many
+/// steps as there are orders, in case of a cycle.
+fn depth(order: &TrackedOrder, tracked: &HashMap<i64, TrackedOrder>) -> usize {
+    let mut depth = 0;
+    let mut parent = order.parent_order_id;
+    while let Some(id) = parent {
+        let Some(next) = tracked.get(&id) else {
+            break;
+        };
+        depth += 1;
+        if depth > tracked.len() {
+            break;
+        }
+        parent = next.parent_order_id;
+    }
+    depth
 }
 
 /// Searches orders created, and orders updated, since `from`.

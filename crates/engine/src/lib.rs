@@ -4,7 +4,9 @@
 //! credentials, store the document durably, queue the sync and produce the
 //! cXML answer, without waiting on Brightpearl. [`worker`] runs queued jobs:
 //! it turns the latest revision of a purchase order into exactly one
-//! Brightpearl sales order, or holds it with a reason a person can act on.
+//! Brightpearl sales order, or parks it with a reason a person can act on,
+//! and it polls Brightpearl for invoiced orders and posts each invoice to the
+//! buyer's Coupa once ([`invoice_out`]).
 //!
 //! The engine writes no SQL (that is the store's) and speaks no HTTP of its
 //! own (the web crate maps [`intake::IntakeReply`] to a response).
@@ -16,6 +18,7 @@ pub mod customers;
 pub mod errors;
 pub mod intake;
 pub mod invoice_jobs;
+pub mod invoice_out;
 pub mod invoice_poll;
 pub mod invoicing;
 pub mod products;
@@ -29,6 +32,7 @@ pub mod worker;
 use std::sync::Arc;
 
 use pobridge_core::Clock;
+use pobridge_coupa::CoupaClient;
 use pobridge_store::Store;
 
 pub use clients::ClientPool;
@@ -49,6 +53,9 @@ pub struct EngineConfig {
     /// limit, when none is announced) fits, so that unauthenticated senders
     /// cannot make the server hold more than this much body at once.
     pub max_buffered_body_bytes: usize,
+    /// How long one post of an invoice to a buyer's Coupa may take. A post
+    /// that outlasts it has an unknown outcome and is retried.
+    pub coupa_timeout: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -59,16 +66,21 @@ impl Default for EngineConfig {
             job_lease: chrono::Duration::seconds(60),
             job_batch: 8,
             max_buffered_body_bytes: 32 * 1024 * 1024,
+            coupa_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
 
-/// The engine: a store, a clock, Brightpearl clients and the configuration.
+/// The engine: a store, a clock, Brightpearl clients, the Coupa client and
+/// the configuration.
 #[derive(Clone)]
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub clients: ClientPool,
+    /// Posts invoices to buyers' Coupa, over the Brightpearl clients' HTTP
+    /// client with [`EngineConfig::coupa_timeout`].
+    pub coupa: CoupaClient,
     pub config: Arc<EngineConfig>,
     /// Woken when a job is queued, so an idle worker starts at once.
     pub wake: Arc<tokio::sync::Notify>,
@@ -93,10 +105,12 @@ impl Engine {
         clients: ClientPool,
         config: EngineConfig,
     ) -> Self {
+        let coupa = CoupaClient::new(clients.http().clone(), config.coupa_timeout);
         Self {
             store,
             clock,
             clients,
+            coupa,
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
         }

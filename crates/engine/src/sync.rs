@@ -588,19 +588,7 @@ impl Engine {
 
     /// Appends a line to the order's timeline, keeping its status and reason.
     async fn event(&self, attempt: &Attempt, message: &str) -> Result<(), SyncError> {
-        let current = self
-            .store
-            .purchase_order(attempt.account.id, attempt.po.id)
-            .await?;
-        let update = PoStatusUpdate {
-            status: current.status,
-            reason: current.reason,
-            brightpearl_order_id: None,
-            synced_revision: None,
-            event: message.to_owned(),
-        };
-        self.store
-            .set_po_status(attempt.account.id, attempt.po.id, &update, self.clock.now())
+        self.po_event(attempt.account.id, attempt.po.id, message)
             .await?;
         Ok(())
     }

@@ -17,6 +17,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::Instrument;
 
+use crate::invoice_jobs::{POLL_INVOICES, SEND_INVOICE, SWEEP_INVOICES};
 use crate::sync::SYNC_ORDER;
 use crate::Engine;
 
@@ -102,6 +103,9 @@ impl Worker {
         let outcome = match job.kind.as_str() {
             SYNC_ORDER => self.engine.run_sync_job(&job).await,
             REFRESH_REFERENCE => self.engine.run_refresh_job(&job).await,
+            POLL_INVOICES => self.engine.run_poll_job(&job).await,
+            SWEEP_INVOICES => self.engine.run_sweep_job(&job).await,
+            SEND_INVOICE => self.engine.run_send_job(&job).await,
             other => JobOutcome::Failed {
                 error: format!("unknown job kind {other:?}"),
             },

@@ -31,6 +31,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub worker: WorkerConfig,
     pub brightpearl: BrightpearlConfig,
+    pub coupa: CoupaConfig,
     pub sandbox: SandboxSettings,
 }
 
@@ -46,6 +47,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             worker: WorkerConfig::default(),
             brightpearl: BrightpearlConfig::default(),
+            coupa: CoupaConfig::default(),
             sandbox: SandboxSettings::default(),
         }
     }
@@ -136,6 +138,23 @@ impl Default for BrightpearlConfig {
             max_throttle_wait_seconds: client.max_throttle_wait.as_secs(),
             request_timeout_seconds: client.request_timeout.as_secs(),
             max_ids_per_request: client.max_ids_per_request,
+        }
+    }
+}
+
+/// Posting invoices to buyers' Coupa.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoupaConfig {
+    /// Timeout of one invoice post, in seconds.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for CoupaConfig {
+    fn default() -> Self {
+        let engine = pobridge_engine::EngineConfig::default();
+        Self {
+            request_timeout_seconds: engine.coupa_timeout.as_secs(),
         }
     }
 }
@@ -237,6 +256,7 @@ impl Config {
             job_lease: chrono::Duration::seconds(i64::from(self.worker.job_lease_seconds)),
             job_batch: i64::from(self.worker.job_batch),
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
+            coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
         }
     }
 
@@ -328,6 +348,10 @@ mod tests {
         let config = from_toml("").unwrap();
         assert_eq!(config.limits.max_body_bytes, 32 * 1024 * 1024);
         assert_eq!(config.brightpearl.requests_per_minute, 190);
+        assert_eq!(
+            config.engine_config().coupa_timeout,
+            Duration::from_secs(60)
+        );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
     }
 

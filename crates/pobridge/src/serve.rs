@@ -50,6 +50,11 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
             shutdown_rx.clone(),
         ));
     }
+    let scheduled = engine
+        .schedule_connected_accounts()
+        .await
+        .context("could not queue the invoice polls")?;
+    tracing::info!(accounts = scheduled, "invoice polls and sweeps queued");
     let worker = Worker::new(engine.clone(), format!("pobridge-{}", std::process::id()));
     tasks.spawn(worker.run(shutdown_rx));
 

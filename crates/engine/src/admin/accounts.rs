@@ -188,8 +188,8 @@ impl std::fmt::Debug for GrantedTokens {
 }
 
 /// Stores a connection to pobridge's own Brightpearl sandbox for the
-/// account, as if its owner had completed the OAuth flow there, and
-/// releases jobs that were waiting for a connection.
+/// account, as if its owner had completed the OAuth flow there, releases
+/// jobs that were waiting for a connection and schedules invoicing.
 pub async fn connect_sandbox(
     engine: &Engine,
     account: &Account,
@@ -214,6 +214,7 @@ pub async fn connect_sandbox(
         .save_connection(account.id, &connection)
         .await?;
     let released_jobs = engine.store.release_waiting_jobs(account.id, now).await?;
+    engine.schedule_invoicing(account.id).await?;
     engine.wake.notify_one();
     tracing::info!(tenant.id = %account.id, api_base = %connection.api_base, released_jobs, "account connected to the Brightpearl sandbox");
     Ok(connection)

@@ -1,0 +1,433 @@
+//! From an invoiced Brightpearl order to one invoice accepted by the
+//! buyer's Coupa: the worker polls, stores the invoice and sends it, with
+//! the clock moved by hand and the Coupa simulator on loopback. Coupa
+//! failures, a lost response, a held invoice and an invoice taken back after
+//! sending each end with at most one accepted invoice.
+
+use chrono::{Duration, TimeZone, Utc};
+use pobridge_core::{Clock, ManualClock};
+use pobridge_cxml::{read_envelope, Body, Limits, OrderRequest};
+use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
+use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
+use pobridge_store::{InvoiceRecord, InvoiceStatus, JobStatus, PurchaseOrder};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+/// Coupa's staging PO 3309: 1 × 8.10 and 9 × 9.29, 91.71 before tax. Its
+/// parts are mapped to a sandbox product taxed at 20 % (code `T20`), so the
+/// invoice adds 1.62 + 16.72 of tax.
+const PO_FILE: &str = "coupa-staging-orderrequest-1.2.014-extrinsics-accounting-2lines.xml";
+const PO_NUMBER: &str = "3309";
+const INVOICE_SECRET: &str = "invoicing-s3cret";
+/// The invoice total with tax.
+const TOTAL_CENTS: i64 = 11005;
+
+/// One synced PO, its Brightpearl order and the buyer's Coupa.
+struct Flow {
+    app: TestApp,
+    clock: ManualClock,
+    coupa: CoupaSandbox,
+    coupa_url: String,
+    po: PurchaseOrder,
+    order_id: u64,
+}
+
+/// How the test sets the buyer up in its Coupa.
+struct Setup {
+    /// The invoicing shared secret given to pobridge, if any.
+    secret: Option<&'static str>,
+    /// Whether the PO is issued in Coupa.
+    issue_po: bool,
+}
+
+const READY: Setup = Setup {
+    secret: Some(INVOICE_SECRET),
+    issue_po: true,
+};
+
+/// Syncs PO 3309, starts the buyer's Coupa with the PO issued there,
+/// points the buyer's invoicing settings at it and runs the first poll,
+/// which links the order's rows.
+async fn synced(setup: Setup) -> Flow {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let options = Options {
+        clock: Some(clock.clone()),
+        ..Options::default()
+    };
+    let mut app = TestApp::start_with(options).await.expect("pobridge starts");
+    configure_defaults(&mut app).await.unwrap();
+    map_corpus_parts(&app).await.unwrap();
+    let documents = add_corpus_buyers(&app, true).await.unwrap();
+    let (_, body) = documents
+        .into_iter()
+        .find(|(name, _)| name == PO_FILE)
+        .expect("the corpus has the staging PO");
+    let (status, answer) = app.post_cxml(body).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    app.drain(20).await;
+
+    let po = app
+        .store()
+        .list_purchase_orders(app.account.id, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|po| po.number.as_str() == PO_NUMBER)
+        .expect("PO 3309 is stored");
+    let order_id = po.brightpearl_order_id.expect("PO 3309 synced") as u64;
+
+    let coupa = CoupaSandbox::new(app.engine.clock.clone());
+    let (coupa_url, _server) = coupa.spawn_local().await;
+    let buyer = app
+        .store()
+        .buyer(app.account.id, po.buyer_id)
+        .await
+        .unwrap();
+    coupa.add_buyer(CoupaBuyerConfig {
+        invoice_from: (buyer.to.domain.clone(), buyer.to.identity.clone()),
+        invoice_to: (buyer.from.domain.clone(), buyer.from.identity.clone()),
+        sender: (buyer.to.domain.clone(), buyer.to.identity.clone()),
+        shared_secret: INVOICE_SECRET.to_owned(),
+        allow_header_charges: false,
+        supplier_name: "Acme Supplies".to_owned(),
+    });
+    if setup.issue_po {
+        coupa.issue_po(issued(&corpus_po()));
+    }
+    let flow = Flow {
+        app,
+        clock,
+        coupa,
+        coupa_url,
+        po,
+        order_id,
+    };
+    set_invoicing(&flow, setup.secret).await;
+
+    flow.app
+        .engine
+        .schedule_invoicing(flow.app.account.id)
+        .await
+        .unwrap();
+    flow.app.drain(20).await;
+    flow
+}
+
+fn corpus_po() -> OrderRequest {
+    let path = pobridge_e2e::corpus::corpus_dir()
+        .join("cxml/order")
+        .join(PO_FILE);
+    let bytes = std::fs::read(path).unwrap();
+    match read_envelope(&bytes, &Limits::default()).unwrap().body {
+        Body::OrderRequest { order, .. } => order,
+        other => panic!("not an OrderRequest: {other:?}"),
+    }
+}
+
+/// Returns the PO as Coupa issued it, line for line.
+fn issued(po: &OrderRequest) -> IssuedPo {
+    let lines = po
+        .items
+        .iter()
+        .map(|item| {
+            let detail = item.detail.as_ref().expect("PO lines have details");
+            IssuedLine {
+                line_number: item.line_label(),
+                supplier_part_id: item.item_id.supplier_part_id.clone(),
+                unit_of_measure: detail.unit_of_measure.clone(),
+                quantity: item.quantity,
+                unit_price: detail.unit_price.amount,
+                service: false,
+            }
+        })
+        .collect();
+    IssuedPo {
+        po_number: po.header.order_id.clone(),
+        lines,
+        currency: "USD".to_owned(),
+    }
+}
+
+/// Stores the buyer's invoicing settings: the simulator's invoice URL, the
+/// sandbox's tax codes and, when given, the shared secret.
+async fn set_invoicing(flow: &Flow, secret: Option<&str>) {
+    let store = flow.app.store();
+    let mut buyer = store
+        .buyer(flow.app.account.id, flow.po.buyer_id)
+        .await
+        .unwrap();
+    let mut settings = json!({
+        "invoice_url": format!("{}/cxml/invoices", flow.coupa_url),
+        "tax_map": {
+            "T20": { "category": "VAT", "rate": "20" },
+            "Z": { "category": "VAT", "rate": "0" },
+        },
+    });
+    if let Some(secret) = secret {
+        settings["shared_secret"] = json!(secret);
+    }
+    buyer.invoicing = settings;
+    store
+        .update_buyer(flow.app.account.id, &buyer)
+        .await
+        .unwrap();
+}
+
+/// Invoices the order in Brightpearl and lets the next poll find it and
+/// the worker send it. Returns Brightpearl's invoice number.
+async fn invoice_in_brightpearl(flow: &Flow) -> String {
+    let number = flow
+        .app
+        .sandbox
+        .invoice_order(&flow.app.brightpearl_code, flow.order_id)
+        .unwrap();
+    next_poll(flow).await;
+    number
+}
+
+/// Moves the clock past the next poll and runs the worker until idle.
+async fn next_poll(flow: &Flow) {
+    flow.clock.advance(Duration::minutes(11));
+    flow.app.drain(20).await;
+}
+
+async fn invoices(flow: &Flow) -> Vec<InvoiceRecord> {
+    flow.app
+        .store()
+        .invoices_for_po(flow.app.account.id, flow.po.id)
+        .await
+        .unwrap()
+}
+
+async fn only_invoice(flow: &Flow) -> InvoiceRecord {
+    let mut all = invoices(flow).await;
+    assert_eq!(all.len(), 1, "{all:#?}");
+    all.remove(0)
+}
+
+fn attribute<'a>(document: &'a str, name: &str) -> Option<&'a str> {
+    let start = document.find(&format!("{name}=\""))? + name.len() + 2;
+    let length = document[start..].find('"')?;
+    Some(&document[start..start + length])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoiced_order_reaches_coupa_once() {
+    let flow = synced(READY).await;
+    let links = flow
+        .app
+        .store()
+        .row_links(flow.app.account.id, flow.po.id)
+        .await
+        .unwrap();
+    let lines: Vec<u32> = links.iter().map(|link| link.line_number).collect();
+    assert_eq!(lines, [1, 2], "the first poll links both rows");
+
+    let number = invoice_in_brightpearl(&flow).await;
+
+    let accepted = flow.coupa.accepted_invoices();
+    assert_eq!(accepted.len(), 1, "{:#?}", flow.coupa.received());
+    assert_eq!(accepted[0].invoice_id, number);
+    assert_eq!(accepted[0].po_number, PO_NUMBER);
+    assert_eq!(accepted[0].total, Decimal::new(TOTAL_CENTS, 2));
+    let parts: Vec<Option<&str>> = accepted[0]
+        .lines
+        .iter()
+        .map(|line| line.supplier_part_id.as_deref())
+        .collect();
+    assert_eq!(parts, [Some("product:1861"), Some("product:4884")]);
+    assert!(
+        accepted[0].raw.contains(INVOICE_SECRET),
+        "the secret is put in"
+    );
+
+    let invoice = only_invoice(&flow).await;
+    assert_eq!(invoice.invoice_number, number);
+    assert_eq!(invoice.status, InvoiceStatus::Sent);
+    assert_eq!(invoice.sent_at, Some(flow.app.engine.clock.now()));
+    assert_eq!(invoice.coupa_status, Some(200));
+    assert!(!invoice.document.contains(INVOICE_SECRET), "stored masked");
+    let tracked = flow
+        .app
+        .store()
+        .tracked_order(flow.app.account.id, flow.order_id as i64)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!tracked.open, "an accepted invoice closes its order");
+
+    next_poll(&flow).await;
+    let sweep_due = flow.clock.now() + Duration::hours(24);
+    flow.clock.advance(sweep_due - flow.clock.now());
+    flow.app.drain(20).await;
+    assert_eq!(flow.coupa.received().len(), 1, "nothing is sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_invoice_sent_after_setting_set() {
+    let flow = synced(Setup {
+        secret: None,
+        ..READY
+    })
+    .await;
+    let number = invoice_in_brightpearl(&flow).await;
+
+    let held = only_invoice(&flow).await;
+    assert_eq!(held.status, InvoiceStatus::Held);
+    let reason = held.reason.clone().unwrap_or_default();
+    assert!(reason.contains("shared_secret is missing"), "{reason}");
+    assert!(flow.coupa.received().is_empty());
+    let jobs = flow
+        .app
+        .store()
+        .list_jobs(flow.app.account.id)
+        .await
+        .unwrap();
+    let send = jobs
+        .iter()
+        .find(|job| job.key == format!("send_invoice:{}", held.id))
+        .expect("the held invoice has a send job");
+    assert_eq!(send.status, JobStatus::Waiting);
+
+    set_invoicing(&flow, Some(INVOICE_SECRET)).await;
+    let now = flow.app.engine.clock.now();
+    let released = flow
+        .app
+        .store()
+        .release_waiting_jobs(flow.app.account.id, now)
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    flow.app.drain(20).await;
+
+    let sent = only_invoice(&flow).await;
+    assert_eq!(sent.id, held.id);
+    assert_eq!(sent.invoice_number, number);
+    assert_eq!(sent.status, InvoiceStatus::Sent);
+    let accepted = flow.coupa.accepted_invoices();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].invoice_id, number);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coupa_outage_is_retried_with_same_document() {
+    let flow = synced(READY).await;
+    flow.coupa.fail_next_n_with(503, 1);
+    let number = invoice_in_brightpearl(&flow).await;
+
+    let waiting = only_invoice(&flow).await;
+    assert_eq!(waiting.status, InvoiceStatus::Pending);
+    assert_eq!(waiting.attempts, 1);
+    assert_eq!(waiting.coupa_status, Some(503));
+    let reason = waiting.reason.clone().unwrap_or_default();
+    assert!(reason.contains("same number"), "{reason}");
+    assert!(flow.coupa.accepted_invoices().is_empty());
+
+    flow.clock.advance(Duration::minutes(2));
+    flow.app.drain(20).await;
+
+    let sent = only_invoice(&flow).await;
+    assert_eq!(sent.status, InvoiceStatus::Sent);
+    assert_eq!(sent.document, waiting.document);
+    let received = flow.coupa.received();
+    assert_eq!(received.len(), 2);
+    for document in &received {
+        assert_eq!(attribute(&document.raw, "invoiceID"), Some(number.as_str()));
+    }
+    assert_eq!(
+        attribute(&received[0].raw, "payloadID"),
+        attribute(&received[1].raw, "payloadID")
+    );
+    assert_eq!(flow.coupa.accepted_invoices().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_response_never_delivers_twice() {
+    let flow = synced(READY).await;
+    flow.coupa.drop_connection_after_accept_next_n(1);
+    invoice_in_brightpearl(&flow).await;
+
+    let unknown = only_invoice(&flow).await;
+    assert_eq!(unknown.status, InvoiceStatus::Pending);
+    assert!(unknown.outcome_unknown);
+    assert_eq!(flow.coupa.accepted_invoices().len(), 1);
+
+    for _ in 0..3 {
+        flow.clock.advance(Duration::minutes(5));
+        flow.app.drain(20).await;
+    }
+
+    let settled = only_invoice(&flow).await;
+    assert!(
+        matches!(
+            settled.status,
+            InvoiceStatus::Sent | InvoiceStatus::ProbablyDelivered
+        ),
+        "{settled:#?}"
+    );
+    if settled.status == InvoiceStatus::ProbablyDelivered {
+        assert_eq!(
+            settled.reason.as_deref(),
+            Some("probably delivered: confirm in Coupa")
+        );
+    }
+    assert_eq!(flow.coupa.accepted_invoices().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_invoice_fails_with_advice() {
+    let flow = synced(Setup {
+        issue_po: false,
+        ..READY
+    })
+    .await;
+    invoice_in_brightpearl(&flow).await;
+
+    let failed = only_invoice(&flow).await;
+    assert_eq!(failed.status, InvoiceStatus::Failed);
+    assert_eq!(failed.coupa_status, Some(417));
+    let reason = failed.reason.clone().unwrap_or_default();
+    assert!(reason.contains("does not know the PO"), "{reason}");
+
+    for _ in 0..3 {
+        next_poll(&flow).await;
+    }
+    assert_eq!(
+        flow.coupa.received().len(),
+        1,
+        "a refused invoice is not retried"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninvoiced_after_sending_is_flagged_not_resent() {
+    let flow = synced(READY).await;
+    let number = invoice_in_brightpearl(&flow).await;
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Sent);
+
+    flow.app
+        .sandbox
+        .uninvoice_order(&flow.app.brightpearl_code, flow.order_id)
+        .unwrap();
+    next_poll(&flow).await;
+
+    let changed = only_invoice(&flow).await;
+    assert_eq!(changed.status, InvoiceStatus::ChangedAfterSending);
+    let reason = changed.reason.clone().unwrap_or_default();
+    assert!(reason.contains("un-invoiced"), "{reason}");
+    assert!(reason.contains(&number), "{reason}");
+    assert_eq!(changed.coupa_status, Some(200), "Coupa's answer is kept");
+
+    let again = invoice_in_brightpearl(&flow).await;
+    assert_ne!(again, number);
+    let all = invoices(&flow).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].status, InvoiceStatus::ChangedAfterSending);
+    assert_eq!(all[1].invoice_number, again);
+    assert_eq!(all[1].status, InvoiceStatus::Held);
+    let reason = all[1].reason.clone().unwrap_or_default();
+    assert!(reason.contains("already invoiced"), "{reason}");
+
+    assert_eq!(flow.coupa.received().len(), 1, "nothing is sent again");
+    assert_eq!(flow.coupa.accepted_invoices().len(), 1);
+}

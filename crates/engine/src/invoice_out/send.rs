@@ -1,0 +1,511 @@
+//! The send job: takes one stored invoice to the buyer's Coupa.
+//!
+//! A held invoice is rebuilt first, from a fresh fetch of its order and the
+//! current settings, and waits again while a check still fails. Before each
+//! post the invoice is durably `sending`, so a job that finds it `sending`
+//! learns that an earlier attempt's outcome is unknown. Retries send the stored
+//! document unchanged, with the same invoice number and payloadID.
+
+use chrono::Duration;
+use pobridge_brightpearl::{BrightpearlError, Order};
+use pobridge_coupa::{decide, explain, Decision, Delivery, Payload};
+use pobridge_cxml::fill_shared_secret;
+use pobridge_store::{
+    Account, InvoiceKind, InvoiceRecord, InvoiceStatus, InvoiceUpdate, Job, JobOutcome, StoreError,
+    TrackedKind, TrackedOrder,
+};
+
+use super::prepare::{buyer_settings, is_accepted};
+use super::record::unchanged;
+use crate::errors::{backoff, classify, retry_or_fail, FailureClass};
+use crate::invoice_jobs::send_job_invoice;
+use crate::invoicing::missing_for_coupa;
+use crate::Engine;
+
+/// The reason stored with an invoice whose delivery is probable but not
+/// confirmed.
+pub const PROBABLY_DELIVERED: &str = "probably delivered: confirm in Coupa";
+
+/// How long a send job that cannot reach the store is retried, in hours.
+const STORE_RETRY_HOURS: u32 = 24;
+
+/// The URL and shared secret an invoice is posted with.
+struct Destination {
+    url: String,
+    secret: String,
+}
+
+impl Engine {
+    /// Runs one claimed send job and returns how it ended.
+    pub async fn run_send_job(&self, job: &Job) -> JobOutcome {
+        let Some(id) = send_job_invoice(&job.payload) else {
+            return JobOutcome::Failed {
+                error: format!("send job payload names no invoice: {}", job.payload),
+            };
+        };
+        let loaded = async {
+            let account = self.store.account(job.account).await?;
+            let invoice = self.store.invoice(job.account, id).await?;
+            Ok::<_, StoreError>((account, invoice))
+        };
+        let (account, invoice) = match loaded.await {
+            Ok(loaded) => loaded,
+            Err(error) => return self.send_store_failure(job, error),
+        };
+        match self.send(job, &account, invoice).await {
+            Ok(outcome) => outcome,
+            Err(error) => self.send_store_failure(job, error),
+        }
+    }
+
+    async fn send(
+        &self,
+        job: &Job,
+        account: &Account,
+        invoice: InvoiceRecord,
+    ) -> Result<JobOutcome, StoreError> {
+        let invoice = match invoice.status {
+            InvoiceStatus::Held => match self.rebuild(job, account, &invoice).await? {
+                Ok(rebuilt) => rebuilt,
+                Err(outcome) => return Ok(outcome),
+            },
+            InvoiceStatus::Pending | InvoiceStatus::Sending => invoice,
+            // Sent, probably delivered, changed after sending, failed or
+            // waiting for a person: nothing to send. A person queues a
+            // failed invoice again by holding it first.
+            _ => return Ok(JobOutcome::Done),
+        };
+        let destination = match self.destination(account, &invoice).await? {
+            Ok(destination) => destination,
+            Err(reason) => return self.hold_invoice(account, &invoice, reason).await,
+        };
+        self.post(job, account, invoice, &destination).await
+    }
+
+    /// Finds the buyer's current invoice URL and shared secret, or the
+    /// reasons the invoice cannot go.
+    async fn destination(
+        &self,
+        account: &Account,
+        invoice: &InvoiceRecord,
+    ) -> Result<Result<Destination, String>, StoreError> {
+        let buyer = self.store.buyer(account.id, invoice.buyer).await?;
+        let mut reasons = Vec::new();
+        let settings = buyer_settings(&buyer, &mut reasons);
+        reasons.extend(missing_for_coupa(&settings));
+        match (settings.invoice_url, settings.shared_secret) {
+            (Some(url), Some(secret)) if reasons.is_empty() => Ok(Ok(Destination {
+                url: url.trim().to_owned(),
+                secret,
+            })),
+            _ => Ok(Err(reasons.join("; "))),
+        }
+    }
+
+    /// Posts the stored document, with the current secret put in, and
+    /// records Coupa's response.
+    async fn post(
+        &self,
+        job: &Job,
+        account: &Account,
+        invoice: InvoiceRecord,
+        destination: &Destination,
+    ) -> Result<JobOutcome, StoreError> {
+        let earlier_unknown = invoice.outcome_unknown || invoice.status == InvoiceStatus::Sending;
+        let sending = InvoiceUpdate {
+            outcome_unknown: earlier_unknown.then_some(true),
+            ..unchanged(&invoice, InvoiceStatus::Sending)
+        };
+        self.store
+            .update_invoice(account.id, invoice.id, &sending, self.clock.now())
+            .await?;
+
+        let body = fill_shared_secret(&invoice.document, &destination.secret);
+        let delivery = self.coupa.post(&destination.url, Payload::Xml(body)).await;
+        tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, coupa.status = answered(&delivery).map(|(code, _)| code), earlier_unknown, "invoice posted to Coupa");
+        let posted = Posted {
+            invoice: &invoice,
+            delivery,
+            earlier_unknown,
+        };
+        self.settle(job, account, &posted).await
+    }
+
+    /// Records the decision about one post. When the invoice left the
+    /// `sending` state during the post (its Brightpearl invoice changed),
+    /// that change is kept.
+    async fn settle(
+        &self,
+        job: &Job,
+        account: &Account,
+        posted: &Posted<'_>,
+    ) -> Result<JobOutcome, StoreError> {
+        let invoice = posted.invoice;
+        let decision = decide(&posted.delivery, posted.earlier_unknown);
+        let current = self.store.invoice(account.id, invoice.id).await?;
+        if current.status != InvoiceStatus::Sending {
+            return self
+                .settle_changed(account, &current, &posted.delivery, &decision)
+                .await;
+        }
+
+        let now = self.clock.now();
+        let (code, text) = answered(&posted.delivery).unzip();
+        let answer = InvoiceUpdate {
+            coupa_status: code,
+            coupa_text: text.map(str::to_owned),
+            counts_attempt: true,
+            ..unchanged(invoice, InvoiceStatus::Sending)
+        };
+        let (update, outcome) = match decision {
+            Decision::Sent => {
+                let update = InvoiceUpdate {
+                    status: InvoiceStatus::Sent,
+                    reason: None,
+                    sent_at: Some(now),
+                    ..answer
+                };
+                (update, JobOutcome::Done)
+            }
+            Decision::ProbablyDelivered => {
+                let update = InvoiceUpdate {
+                    status: InvoiceStatus::ProbablyDelivered,
+                    reason: Some(PROBABLY_DELIVERED.to_owned()),
+                    ..answer
+                };
+                (update, JobOutcome::Done)
+            }
+            Decision::Failed { reason } => {
+                let reason = posted.explain(reason);
+                let update = InvoiceUpdate {
+                    status: InvoiceStatus::Failed,
+                    reason: Some(reason.clone()),
+                    ..answer
+                };
+                (update, JobOutcome::Failed { error: reason })
+            }
+            Decision::Retry {
+                reason,
+                outcome_unknown,
+            } => {
+                let unknown = outcome_unknown || posted.earlier_unknown;
+                let update = InvoiceUpdate {
+                    status: InvoiceStatus::Pending,
+                    reason: Some(posted.explain(reason)),
+                    outcome_unknown: unknown.then_some(true),
+                    ..answer
+                };
+                self.retry_or_give_up(job, account, invoice, update)
+            }
+        };
+        self.store
+            .update_invoice(account.id, invoice.id, &update, now)
+            .await?;
+        log_settled(account, invoice, &update);
+        if is_accepted(update.status) {
+            self.close_tracked(account, invoice).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Returns `retrying` with the job's next attempt after a backoff, or,
+    /// once the invoice has been retried for the account's
+    /// `invoice_retry_hours` since it was stored, the update that hands it
+    /// to a person.
+    fn retry_or_give_up(
+        &self,
+        job: &Job,
+        account: &Account,
+        invoice: &InvoiceRecord,
+        retrying: InvoiceUpdate,
+    ) -> (InvoiceUpdate, JobOutcome) {
+        let now = self.clock.now();
+        let reason = retrying.reason.clone().unwrap_or_default();
+        let hours = account.settings.invoice_retry_hours;
+        if now - invoice.created_at < Duration::hours(i64::from(hours)) {
+            let outcome = JobOutcome::Retry {
+                run_at: now + backoff(job.attempts),
+                error: reason,
+                counts: true,
+            };
+            return (retrying, outcome);
+        }
+
+        let unknown = retrying.outcome_unknown == Some(true) || invoice.outcome_unknown;
+        let check_first = if unknown {
+            " Coupa may have received it, so check there before sending it again."
+        } else {
+            ""
+        };
+        let reason = format!(
+            "gave up after retrying for {hours} hours; the last attempt: {reason}.{check_first}"
+        );
+        let update = InvoiceUpdate {
+            status: InvoiceStatus::NeedsAttention,
+            reason: Some(reason.clone()),
+            ..retrying
+        };
+        (update, JobOutcome::Failed { error: reason })
+    }
+
+    /// Records a post whose invoice changed state while it was in flight:
+    /// it stays `changed_after_sending` when Coupa took it, and is
+    /// superseded otherwise. Nothing is sent again.
+    async fn settle_changed(
+        &self,
+        account: &Account,
+        current: &InvoiceRecord,
+        delivery: &Delivery,
+        decision: &Decision,
+    ) -> Result<JobOutcome, StoreError> {
+        let (code, text) = answered(delivery).unzip();
+        let reason = current.reason.clone().unwrap_or_default();
+        let update = match decision {
+            Decision::Sent | Decision::ProbablyDelivered => InvoiceUpdate {
+                status: InvoiceStatus::ChangedAfterSending,
+                coupa_status: code,
+                coupa_text: text.map(str::to_owned),
+                counts_attempt: true,
+                sent_at: matches!(decision, Decision::Sent).then(|| self.clock.now()),
+                ..unchanged(current, InvoiceStatus::ChangedAfterSending)
+            },
+            Decision::Failed { .. } | Decision::Retry { .. } => InvoiceUpdate {
+                status: InvoiceStatus::Failed,
+                reason: Some(format!(
+                    "{reason} (Coupa did not accept the attempt made while it changed)"
+                )),
+                coupa_status: code,
+                coupa_text: text.map(str::to_owned),
+                counts_attempt: true,
+                ..unchanged(current, InvoiceStatus::Failed)
+            },
+        };
+        // NOTE: this read and write are not one transaction, so a change
+        // recorded between them is overwritten by this one.
+        self.store
+            .update_invoice(account.id, current.id, &update, self.clock.now())
+            .await?;
+        tracing::warn!(tenant.id = %account.id, invoice.id = %current.id, invoice.number = %current.invoice_number, status = update.status.as_str(), "invoice changed in Brightpearl while it was being sent");
+        Ok(JobOutcome::Done)
+    }
+
+    /// Stops sweeping the invoice's order once Coupa has its invoice.
+    async fn close_tracked(
+        &self,
+        account: &Account,
+        invoice: &InvoiceRecord,
+    ) -> Result<(), StoreError> {
+        let tracked = self
+            .store
+            .tracked_order(account.id, invoice.brightpearl_order_id)
+            .await?;
+        let Some(tracked) = tracked else {
+            return Ok(());
+        };
+        // A poll that has not yet saved this number saves the order's state
+        // itself, closing it then.
+        if !tracked.open || tracked.invoice_reference.as_deref() != Some(&invoice.invoice_number) {
+            return Ok(());
+        }
+        let closed = TrackedOrder {
+            open: false,
+            ..tracked
+        };
+        self.store.upsert_tracked_order(account.id, &closed).await
+    }
+
+    /// Rebuilds a held invoice from a fresh fetch of its order with the
+    /// current settings. Returns the invoice, pending again, when every
+    /// check passes, and otherwise the outcome that parks the job.
+    async fn rebuild(
+        &self,
+        job: &Job,
+        account: &Account,
+        invoice: &InvoiceRecord,
+    ) -> Result<Result<InvoiceRecord, JobOutcome>, StoreError> {
+        let order = match self.fetch_order(account, invoice).await? {
+            Ok(order) => order,
+            Err(Fetch::Wait(reason)) => {
+                return self.hold_invoice(account, invoice, reason).await.map(Err)
+            }
+            Err(Fetch::Retry(error)) => {
+                let classified = classify(&error);
+                let counts = !matches!(classified, FailureClass::Transient { counts: false });
+                let hours = account.settings.invoice_retry_hours;
+                let message = format!(
+                    "could not fetch Brightpearl order {} to rebuild invoice {}: {error}",
+                    invoice.brightpearl_order_id, invoice.invoice_number
+                );
+                return Ok(Err(retry_or_fail(
+                    job,
+                    self.clock.now(),
+                    hours,
+                    counts,
+                    message,
+                )));
+            }
+        };
+        let number = order
+            .issued_invoice()
+            .map(|issued| issued.invoice_reference.trim().to_owned());
+        if number.as_deref() != Some(invoice.invoice_number.as_str()) {
+            let reason = format!(
+                "Brightpearl order {} no longer carries invoice {}: the next poll records the \
+                 change",
+                order.id, invoice.invoice_number
+            );
+            return self.hold_invoice(account, invoice, reason).await.map(Err);
+        }
+
+        let tracked = self.tracked_for(account, invoice).await?;
+        let prepared = self.prepare_invoice(account, &tracked, &order).await?;
+        if prepared.is_held() {
+            let reason = prepared.content.reason.clone().unwrap_or_default();
+            return self.hold_invoice(account, invoice, reason).await.map(Err);
+        }
+        self.store
+            .replace_invoice_content(account.id, invoice.id, &prepared.content, self.clock.now())
+            .await?;
+        let message = format!(
+            "invoice {} was rebuilt with the current settings and is queued for sending to Coupa",
+            invoice.invoice_number
+        );
+        self.po_event(account.id, invoice.po, &message).await?;
+        Ok(Ok(self.store.invoice(account.id, invoice.id).await?))
+    }
+
+    /// Fetches the invoice's Brightpearl order, or returns the reason it
+    /// cannot be fetched now.
+    async fn fetch_order(
+        &self,
+        account: &Account,
+        invoice: &InvoiceRecord,
+    ) -> Result<Result<Order, Fetch>, StoreError> {
+        let Some(client) = self.clients.client(account.id).await? else {
+            let reason = "Brightpearl is not connected; connect it to rebuild this invoice";
+            return Ok(Err(Fetch::Wait(reason.to_owned())));
+        };
+        let order_id = invoice.brightpearl_order_id;
+        let orders = match client.get_orders(&[order_id]).await {
+            Ok(orders) => orders,
+            Err(error) => {
+                return Ok(Err(match classify(&error) {
+                    FailureClass::Transient { .. } | FailureClass::Ambiguous => Fetch::Retry(error),
+                    FailureClass::Reauthorize | FailureClass::Permanent => Fetch::Wait(format!(
+                        "could not fetch Brightpearl order {order_id} to rebuild the invoice: \
+                         {error}"
+                    )),
+                }))
+            }
+        };
+        match orders.into_iter().find(|order| order.id == order_id) {
+            Some(order) => Ok(Ok(order)),
+            None => Ok(Err(Fetch::Wait(format!(
+                "Brightpearl order {order_id} no longer exists: invoice it in Coupa by hand"
+            )))),
+        }
+    }
+
+    /// Loads the tracked order of the invoice, or describes it from the
+    /// invoice when it is not tracked.
+    async fn tracked_for(
+        &self,
+        account: &Account,
+        invoice: &InvoiceRecord,
+    ) -> Result<TrackedOrder, StoreError> {
+        let tracked = self
+            .store
+            .tracked_order(account.id, invoice.brightpearl_order_id)
+            .await?;
+        Ok(tracked.unwrap_or_else(|| TrackedOrder {
+            brightpearl_order_id: invoice.brightpearl_order_id,
+            po_id: invoice.po,
+            kind: match invoice.kind {
+                InvoiceKind::Credit => TrackedKind::Credit,
+                InvoiceKind::Invoice => TrackedKind::Created,
+            },
+            parent_order_id: None,
+            invoice_reference: Some(invoice.invoice_number.clone()),
+            version: None,
+            open: true,
+            checked_at: self.clock.now(),
+        }))
+    }
+
+    /// Holds the invoice with `reason` and parks its job until settings
+    /// change or Brightpearl is reconnected.
+    async fn hold_invoice(
+        &self,
+        account: &Account,
+        invoice: &InvoiceRecord,
+        reason: String,
+    ) -> Result<JobOutcome, StoreError> {
+        let update = InvoiceUpdate {
+            reason: Some(reason.clone()),
+            ..unchanged(invoice, InvoiceStatus::Held)
+        };
+        self.store
+            .update_invoice(account.id, invoice.id, &update, self.clock.now())
+            .await?;
+        tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, %reason, "invoice held");
+        Ok(JobOutcome::Wait { reason })
+    }
+
+    fn send_store_failure(&self, job: &Job, error: StoreError) -> JobOutcome {
+        tracing::error!(job.id = %job.id, error = %error, "send job hit a store error");
+        retry_or_fail(
+            job,
+            self.clock.now(),
+            STORE_RETRY_HOURS,
+            true,
+            format!("storage error: {error}"),
+        )
+    }
+}
+
+/// One post of an invoice and what came of it.
+struct Posted<'a> {
+    invoice: &'a InvoiceRecord,
+    delivery: Delivery,
+    /// True when an earlier attempt got no response.
+    earlier_unknown: bool,
+}
+
+impl Posted<'_> {
+    /// Returns Coupa's response explained, or `fallback` when there was
+    /// no response.
+    fn explain(&self, fallback: String) -> String {
+        match answered(&self.delivery) {
+            Some((code, text)) => explain(code, text),
+            None => fallback,
+        }
+    }
+}
+
+fn log_settled(account: &Account, invoice: &InvoiceRecord, update: &InvoiceUpdate) {
+    let reason = update.reason.as_deref().unwrap_or("");
+    match update.status {
+        InvoiceStatus::Sent => {
+            tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, "Coupa accepted the invoice")
+        }
+        status => {
+            tracing::warn!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, status = status.as_str(), %reason, "invoice not accepted by Coupa")
+        }
+    }
+}
+
+/// The reason an order could not be fetched.
+enum Fetch {
+    /// Worth trying again soon.
+    Retry(BrightpearlError),
+    /// A person must act first.
+    Wait(String),
+}
+
+/// Coupa's status code and text, when it responded.
+fn answered(delivery: &Delivery) -> Option<(u16, &str)> {
+    match delivery {
+        Delivery::Answered { code, text, .. } => Some((*code, text.as_str())),
+        Delivery::NotSent { .. } | Delivery::Unknown { .. } => None,
+    }
+}
