@@ -54,7 +54,8 @@ pub fn name_account(error: SettingError, slug: &pobridge_core::AccountSlug) -> S
 
 const KNOWN: &str = "channel_id, warehouse_id, price_list_id, order_status_id, staff_owner_id, project_id, lead_source_id, \
 default_tax_code, shipping, shipping_nominal_code, coupa_id_field, brightpearl_id_field, contact_match, create_contacts, \
-sync_test_orders, retry_hours, custom_fields.CODE";
+sync_test_orders, retry_hours, custom_fields.CODE, time_zone, invoice_poll_minutes, invoice_sweep_hours, \
+invoice_retry_hours";
 
 /// Returns `settings` with `key` set to `value`, or why not. `value` is
 /// text as typed on the command line; `none` clears optional settings.
@@ -145,6 +146,18 @@ pub async fn apply(
             .filter(|hours| (1..=24 * 30).contains(hours))
             .map(|hours| updated.retry_hours = hours)
             .ok_or_else(|| invalid(key, value, "a whole number of hours from 1 to 720")),
+        "time_zone" => time_zone(value).map(|zone| updated.time_zone = zone),
+        "invoice_poll_minutes" => whole_number(key, value, 1..=24 * 60, "minutes")
+            .map(|minutes| updated.invoice_poll_minutes = minutes),
+        "invoice_sweep_hours" => whole_number(key, value, 1..=24 * 30, "hours")
+            .map(|hours| updated.invoice_sweep_hours = hours),
+        "invoice_retry_hours" => whole_number(key, value, 1..=24 * 30, "hours")
+            .map(|hours| updated.invoice_retry_hours = hours),
+        "invoice_rows" => Err(invalid(
+            key,
+            value,
+            "invoice row rules are changed with `pobridge rows SLUG add` and `pobridge rows SLUG remove`",
+        )),
         _ => {
             match key.strip_prefix("custom_fields.") {
                 Some(code) => custom_field(store, account, code, value)
@@ -303,7 +316,9 @@ async fn sales_order_status(
     }))
 }
 
-async fn reference_code(
+/// Checks a code (a tax or nominal code) against the account's reference
+/// data of `kind`. The value `none` passes as `None`.
+pub(crate) async fn reference_code(
     store: &dyn Store,
     account: AccountId,
     key: &str,
@@ -430,6 +445,44 @@ fn select_option(key: &str, value: &str, field: &Value) -> Result<Value, Setting
                 .collect::<Vec<_>>()
                 .join(", ");
             invalid(key, value, &format!("one of the options: {known}"))
+        })
+}
+
+/// Parses an IANA time zone name such as `Europe/London`, ignoring the case
+/// of ASCII letters, and returns its canonical spelling.
+fn time_zone(value: &str) -> Result<String, SettingError> {
+    let name = value.trim();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|zone| zone.name().eq_ignore_ascii_case(name))
+        .map(|zone| zone.name().to_owned())
+        .ok_or_else(|| {
+            invalid(
+                "time_zone",
+                value,
+                "an IANA time zone name such as Europe/London, America/Chicago or UTC",
+            )
+        })
+}
+
+fn whole_number(
+    key: &str,
+    value: &str,
+    range: std::ops::RangeInclusive<u32>,
+    unit: &str,
+) -> Result<u32, SettingError> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| {
+            let expected = format!(
+                "a whole number of {unit} from {} to {}",
+                range.start(),
+                range.end()
+            );
+            invalid(key, value, &expected)
         })
 }
 
