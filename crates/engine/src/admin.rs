@@ -1,16 +1,21 @@
-//! Operator actions behind the `pobridge` command line: accounts, buyers,
-//! settings, item mappings, listings, order re-syncs and Brightpearl
-//! connections.
+//! Operator actions behind the `pobridge` command line: accounts, buyers
+//! and their invoicing settings, account settings and invoice row rules,
+//! item mappings, listings, order re-syncs, the invoice log and its
+//! actions, and Brightpearl connections.
 //!
 //! Each action returns a typed result or an [`AdminError`] whose message
 //! names the rejected value and tells what to do instead. Accounts are named
 //! by slug, as the operator types them.
 
 mod accounts;
+mod buyer_invoicing;
 mod buyers;
+mod invoice_actions;
+mod invoices;
 mod items;
 mod order_actions;
 mod orders;
+mod rows;
 
 use std::collections::HashMap;
 
@@ -24,9 +29,17 @@ pub use accounts::{
     connect_sandbox, create_account, queue_refresh, refresh_now, set_setting, settings_entries,
     show_settings, validate_email, GrantedTokens, Refreshed,
 };
+pub use buyer_invoicing::{CredentialView, InvoicingView, INVOICING_KEYS};
 pub use buyers::{
-    add_buyer, list_buyers, parse_credential, remove_buyer, set_buyer, AddBuyer, BuyerAuth,
-    BuyerView, BUYER_KEYS,
+    add_buyer, list_buyers, parse_credential, remove_buyer, set_buyer, show_buyer, AddBuyer,
+    BuyerAuth, BuyerView, ChangedBuyer, BUYER_KEYS,
+};
+pub use invoice_actions::{
+    confirm_invoice, queue_invoice_poll, retry_invoices, retry_rejection, ConfirmedInvoice,
+    RetryOutcome, RetryRow, RetryTarget, RETRY_REASON,
+};
+pub use invoices::{
+    list_invoices, show_invoice, InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow,
 };
 pub use items::{list_items, list_products, map_item, ItemRow, ItemStatus, MapItem, MappedItem};
 pub use order_actions::{
@@ -34,6 +47,10 @@ pub use order_actions::{
     ResyncTarget,
 };
 pub use orders::{list_orders, show_order, EventRow, OrderDetail, OrderRow, RevisionRow};
+pub use rows::{
+    add_row_rule, describe_rule, list_row_rules, remove_row_rule, AddRowRule, ChangedRows,
+    RowRuleView, CLASS_WORDS, MATCHER_WORDS,
+};
 
 /// Placeholder that replaces a shared secret wherever a buyer is shown.
 pub const MASKED_SECRET: &str = "********";
@@ -85,6 +102,21 @@ pub enum AdminError {
     OrderAmbiguous { po: String, buyers: String },
     #[error("purchase order {po:?} is {status}, not held_for_review; only an order held for review can be marked handled")]
     NotHeldForReview { po: String, status: &'static str },
+    #[error("invoice {number:?} not found in account {account:?}{}; list the invoices with `pobridge invoices {account}`", buyer.as_ref().map(|name| format!(" for buyer {name:?}")).unwrap_or_default())]
+    InvoiceNotFound {
+        account: String,
+        number: String,
+        buyer: Option<String>,
+    },
+    #[error(
+        "invoice {number:?} exists for several buyers ({buyers}); choose one with --buyer NAME"
+    )]
+    InvoiceAmbiguous { number: String, buyers: String },
+    #[error("invoice {number:?} is {status}; only a probably_delivered or changed_after_sending invoice can be confirmed")]
+    NotConfirmable {
+        number: String,
+        status: &'static str,
+    },
     #[error("account {0:?} has no Brightpearl connection; connect Brightpearl first")]
     NotConnected(String),
     #[error("Brightpearl request failed")]
@@ -154,4 +186,28 @@ async fn buyer_names(
 
 fn name_of(names: &HashMap<BuyerId, String>, id: BuyerId) -> String {
     names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+}
+
+/// Builds a buyer for unit tests whose From, To and Sender are all
+/// `NetworkID:AN01`, with no secret, token or invoicing settings.
+#[cfg(test)]
+fn test_buyer() -> Buyer {
+    let credential = pobridge_store::CredentialRef {
+        domain: "NetworkID".to_owned(),
+        identity: "AN01".to_owned(),
+    };
+    Buyer {
+        id: BuyerId(1),
+        account_id: pobridge_core::AccountId(1),
+        name: "globex".to_owned(),
+        from: credential.clone(),
+        to: credential.clone(),
+        sender: credential,
+        shared_secret: None,
+        url_token: None,
+        mode: pobridge_store::BuyerMode::Production,
+        invoice_url: None,
+        invoicing: serde_json::json!({}),
+        created_at: chrono::DateTime::UNIX_EPOCH,
+    }
 }

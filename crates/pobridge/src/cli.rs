@@ -43,6 +43,12 @@ pub enum Command {
     Items(ItemsArgs),
     /// List the local index of an account's Brightpearl products.
     Products(ProductsArgs),
+    /// List, add or remove the rules that decide what each Brightpearl
+    /// order row becomes on an invoice.
+    Rows(RowsArgs),
+    /// List the invoices and credits sent to Coupa, show one, queue one
+    /// again, confirm one, or queue a poll for new invoices.
+    Invoices(InvoicesArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -85,7 +91,18 @@ pub enum BuyerCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change one field of a buyer.
+    /// Show one buyer with its invoicing settings and what Coupa still
+    /// needs (secrets are masked).
+    Show {
+        /// The account.
+        slug: String,
+        /// The buyer's name or id.
+        buyer: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one field of a buyer or of its invoicing settings.
     Set(BuyerSetArgs),
     /// Remove a buyer that has no purchase orders.
     Remove {
@@ -105,9 +122,17 @@ pub struct BuyerSetArgs {
     /// The field to change.
     #[arg(value_parser = pobridge_engine::admin::BUYER_KEYS)]
     pub key: String,
-    /// The new value: DOMAIN:IDENTITY for to and sender, test or production
-    /// for mode, a URL or `none` for invoice-url. For secret, `-` reads it
-    /// from standard input, so that it stays out of `ps` and shell history.
+    /// The new value. Credentials (to, sender, invoice-from, invoice-to,
+    /// invoice-sender) take DOMAIN:IDENTITY, and `none` returns an invoice
+    /// credential to the default. The key mode takes test or production,
+    /// invoice-url a URL, and tax-map CODE=CATEGORY:RATE (such as
+    /// T20=VAT:20) or CODE=none. The key tax-level takes line or summary,
+    /// header-charges yes or no, credit-form negative-quantities or
+    /// credit-memo, dtd-version 1.2.020 to 1.2.069 or default, and
+    /// payment-days whole days. The value `none` clears an optional
+    /// setting. For secret and invoice-secret, `-` reads the value from
+    /// standard input, so that it stays out of `ps` and shell history.
+    #[arg(allow_hyphen_values = true)]
     pub value: String,
     /// Print the result as JSON.
     #[arg(long)]
@@ -308,6 +333,113 @@ pub struct ProductsArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct RowsArgs {
+    /// The account.
+    pub slug: String,
+    /// Print the result as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<RowsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RowsAction {
+    /// List the rules, numbered in the order they are tried (the default).
+    List,
+    /// Add a rule. The first rule that matches a row decides. A row that no
+    /// rule matches is a line when it has a product and is left off when it
+    /// is free text.
+    Add {
+        /// The row field the rule matches: its SKU, its Brightpearl product
+        /// id, or its nominal code.
+        #[arg(value_parser = pobridge_engine::admin::MATCHER_WORDS)]
+        matcher: String,
+        /// The SKU, product id or nominal code.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+        /// The class of a matched row: an invoice line, the shipping amount,
+        /// the special-handling amount, or nothing (skip).
+        #[arg(value_parser = pobridge_engine::admin::CLASS_WORDS)]
+        class: String,
+        /// Insert at this position (1 is tried first) [default: last].
+        #[arg(long, value_name = "N")]
+        at: Option<usize>,
+    },
+    /// Remove the rule with this number, as `rows SLUG` lists it.
+    Remove {
+        /// The rule's number.
+        number: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InvoicesArgs {
+    /// The account.
+    pub slug: String,
+    /// List only invoices with this status: pending, held, sending, sent,
+    /// failed, probably_delivered, needs_attention or changed_after_sending.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// List only invoices whose number contains this text, ignoring case.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// The maximum number of invoices to list, newest first [default: 100].
+    #[arg(long, value_name = "N")]
+    pub limit: Option<i64>,
+    /// Print the result as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: Option<InvoicesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoicesAction {
+    /// Show one invoice or credit: every field, the cXML document (secrets
+    /// masked) and the purchase order's other invoices.
+    Show {
+        /// The invoice number.
+        number: String,
+        /// The buyer's name or id, needed when several buyers have an
+        /// invoice with this number.
+        #[arg(long)]
+        buyer: Option<String>,
+    },
+    /// Rebuild invoices from Brightpearl with the current settings, under
+    /// the same number, and send them once their check passes. Only failed,
+    /// needs_attention and held invoices are queued.
+    Retry(InvoiceRetryArgs),
+    /// Record what a person confirmed in Coupa: a probably_delivered
+    /// invoice was found there, or the change to a changed_after_sending
+    /// invoice was made there. Either becomes sent.
+    Confirm {
+        /// The invoice number.
+        number: String,
+        /// The buyer's name or id, needed when several buyers have an
+        /// invoice with this number.
+        #[arg(long)]
+        buyer: Option<String>,
+    },
+    /// Queue a poll for newly invoiced Brightpearl orders, due now, for the
+    /// running server's worker.
+    Poll,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["number", "all_failed"])))]
+pub struct InvoiceRetryArgs {
+    /// The invoice numbers to queue again.
+    pub number: Vec<String>,
+    /// Queue every invoice whose status is failed.
+    #[arg(long)]
+    pub all_failed: bool,
+    /// Only invoices of this buyer, by name or id.
+    #[arg(long)]
+    pub buyer: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print the annotated example configuration.
@@ -373,6 +505,33 @@ mod tests {
             panic!("expected buyer add");
         };
         assert_eq!(add.secret.as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn invoices_retry_needs_number_or_all_failed() {
+        assert!(Cli::try_parse_from(["pobridge", "invoices", "acme", "retry"]).is_err());
+        let both = [
+            "pobridge",
+            "invoices",
+            "acme",
+            "retry",
+            "INV-1",
+            "--all-failed",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
+        let failed = ["pobridge", "invoices", "acme", "retry", "--all-failed"];
+        assert!(Cli::try_parse_from(failed).is_ok());
+    }
+
+    #[test]
+    fn rows_add_rejects_unknown_class() {
+        let args = [
+            "pobridge", "rows", "acme", "add", "sku", "SHIP-1", "freight",
+        ];
+
+        let error = Cli::try_parse_from(args).unwrap_err().to_string();
+
+        assert!(error.contains("special-handling"), "{error}");
     }
 
     #[test]

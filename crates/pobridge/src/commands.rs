@@ -2,7 +2,9 @@
 //! result as a table, or as JSON with `--json`.
 
 mod buyers;
+mod invoices;
 mod orders;
+mod rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -112,6 +114,8 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
         Command::Orders(args) => orders::run(engine, args).await,
         Command::Items(args) => items(engine, args).await,
         Command::Products(args) => products(engine, args).await,
+        Command::Rows(args) => rows::run(engine, args).await,
+        Command::Invoices(args) => invoices::run(engine, args).await,
         Command::Serve(_) | Command::Config(_) => {
             anyhow::bail!("serve and config are not administrative commands")
         }

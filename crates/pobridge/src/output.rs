@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use chrono::{DateTime, SecondsFormat, TimeZone};
 use comfy_table::{presets, Table};
 use serde::Serialize;
 
@@ -58,6 +59,15 @@ pub fn enum_name<T: Serialize>(value: &T) -> String {
         Ok(serde_json::Value::String(name)) => name,
         _ => String::new(),
     }
+}
+
+/// Formats a time to the second, in the offset it carries (UTC for
+/// pobridge's own times, the sender's offset for document timestamps).
+pub fn time_text<Tz: TimeZone>(time: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Returns `true` if the error, or one of its causes, is a write to a pipe

@@ -3,11 +3,12 @@
 use chrono::Duration;
 use pobridge_core::{
     api_base_from_domain, AccountSettings, AccountSlug, Connection, ConnectionAuth,
-    ConnectionStatus, JobId,
+    ConnectionStatus, JobId, RowRule,
 };
 use pobridge_store::{Account, NewJob, StoreError};
 use serde::Serialize;
 
+use super::rows::describe_rule;
 use super::{account, invalid, AdminError, MASKED_SECRET};
 use crate::reference::RefreshSummary;
 use crate::settings;
@@ -85,13 +86,18 @@ pub async fn set_setting(
 }
 
 /// Flattens settings into `(key, value)` pairs using the keys that
-/// [`set_setting`] takes; an unset optional value is `none`.
+/// [`set_setting`] takes; an unset optional value is `none`. The invoice row
+/// rules are listed as `invoice_rows.N` in the words `pobridge rows` uses.
 pub fn settings_entries(settings: &AccountSettings) -> Vec<(String, String)> {
     let Ok(serde_json::Value::Object(map)) = serde_json::to_value(settings) else {
         return Vec::new();
     };
     let mut entries = Vec::new();
     for (key, value) in map {
+        if key == "invoice_rows" {
+            entries.extend(row_entries(&settings.invoice_rows));
+            continue;
+        }
         match value {
             serde_json::Value::Object(fields) => {
                 for (code, field_value) in fields {
@@ -102,6 +108,17 @@ pub fn settings_entries(settings: &AccountSettings) -> Vec<(String, String)> {
         }
     }
     entries
+}
+
+fn row_entries(rules: &[RowRule]) -> Vec<(String, String)> {
+    if rules.is_empty() {
+        return vec![("invoice_rows".to_owned(), "none".to_owned())];
+    }
+    rules
+        .iter()
+        .enumerate()
+        .map(|(index, rule)| (format!("invoice_rows.{}", index + 1), describe_rule(rule)))
+        .collect()
 }
 
 fn value_text(value: &serde_json::Value) -> String {
@@ -249,5 +266,41 @@ mod tests {
         assert!(entries.contains(&("channel_id".to_owned(), "none".to_owned())));
         assert!(entries.contains(&("custom_fields.PCF_SRC".to_owned(), "coupa".to_owned())));
         assert!(entries.contains(&("retry_hours".to_owned(), "72".to_owned())));
+        assert!(entries.contains(&("time_zone".to_owned(), "UTC".to_owned())));
+        assert!(entries.contains(&("invoice_rows".to_owned(), "none".to_owned())));
+    }
+
+    #[test]
+    fn settings_entries_list_each_row_rule() {
+        let settings = AccountSettings {
+            invoice_rows: vec![
+                RowRule {
+                    matcher: pobridge_core::RowMatcher::Sku("SHIP-1".to_owned()),
+                    class: pobridge_core::RowClass::Shipping,
+                },
+                RowRule {
+                    matcher: pobridge_core::RowMatcher::ProductId(77),
+                    class: pobridge_core::RowClass::Skip,
+                },
+            ],
+            ..AccountSettings::default()
+        };
+
+        let entries = settings_entries(&settings);
+
+        let rows: Vec<_> = entries
+            .iter()
+            .filter(|(key, _)| key.starts_with("invoice_rows"))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                &(
+                    "invoice_rows.1".to_owned(),
+                    "sku SHIP-1 -> shipping".to_owned()
+                ),
+                &("invoice_rows.2".to_owned(), "product 77 -> skip".to_owned()),
+            ]
+        );
     }
 }

@@ -1,11 +1,18 @@
 //! Coupa buyers: their credentials, mode and order URL.
 
 use pobridge_core::{AccountSlug, BuyerId};
-use pobridge_store::{Buyer, BuyerMode, CredentialRef, NewBuyer, PoFilter, StoreError};
+use pobridge_store::{
+    Account, Buyer, BuyerMode, CredentialRef, NewBuyer, PoFilter, ReferenceKind, StoreError,
+};
 use serde::Serialize;
 
+use super::buyer_invoicing::{
+    apply_invoicing_field, parse_tax_map, read_settings, write_settings, InvoicingView,
+    TaxMapChange, INVOICING_KEYS,
+};
 use super::{account, find_buyer, invalid, AdminError, MASKED_SECRET};
 use crate::auth::digest_secret;
+use crate::settings;
 use crate::Engine;
 
 /// Parses a cXML credential written as `DOMAIN:IDENTITY`, such as
@@ -77,6 +84,8 @@ pub struct BuyerView {
     pub order_path: String,
     pub mode: BuyerMode,
     pub invoice_url: Option<String>,
+    /// The settings of the invoices sent to the buyer's Coupa.
+    pub invoicing: InvoicingView,
 }
 
 /// Characters of a per-buyer URL token shown in listings, enough to tell
@@ -103,6 +112,7 @@ impl BuyerView {
             order_path,
             mode: buyer.mode,
             invoice_url: buyer.invoice_url.clone(),
+            invoicing: InvoicingView::new(buyer),
         }
     }
 }
@@ -136,11 +146,19 @@ pub async fn add_buyer(
         });
     }
 
-    let buyer = match engine.create_buyer(account.id, new_buyer.clone()).await {
+    let mut buyer = match engine.create_buyer(account.id, new_buyer.clone()).await {
         Ok(buyer) => buyer,
         Err(StoreError::Conflict { .. }) => return Err(AdminError::BuyerExists(new_buyer.name)),
         Err(error) => return Err(error.into()),
     };
+    // Invoices are sent to the URL in the invoicing settings, which the
+    // store creates empty.
+    if let Some(url) = &buyer.invoice_url {
+        let mut settings = read_settings(&buyer)?;
+        settings.invoice_url = Some(url.clone());
+        write_settings(&mut buyer, &settings);
+        engine.store.update_buyer(account.id, &buyer).await?;
+    }
     tracing::info!(tenant.id = %account.id, buyer.id = %buyer.id, buyer.name = %buyer.name, "buyer added");
     Ok(BuyerView::new(&account.slug, &buyer, true))
 }
@@ -214,22 +232,66 @@ pub async fn list_buyers(engine: &Engine, slug: &str) -> Result<Vec<BuyerView>, 
         .collect())
 }
 
-/// The keys [`set_buyer`] takes.
-pub const BUYER_KEYS: [&str; 6] = ["name", "to", "sender", "mode", "invoice-url", "secret"];
+/// The keys [`set_buyer`] takes: the buyer's own fields, then its
+/// invoicing settings.
+pub const BUYER_KEYS: [&str; 20] = [
+    "name",
+    "to",
+    "sender",
+    "mode",
+    "invoice-url",
+    "secret",
+    INVOICING_KEYS[0],
+    INVOICING_KEYS[1],
+    INVOICING_KEYS[2],
+    INVOICING_KEYS[3],
+    INVOICING_KEYS[4],
+    INVOICING_KEYS[5],
+    INVOICING_KEYS[6],
+    INVOICING_KEYS[7],
+    INVOICING_KEYS[8],
+    INVOICING_KEYS[9],
+    INVOICING_KEYS[10],
+    INVOICING_KEYS[11],
+    INVOICING_KEYS[12],
+    INVOICING_KEYS[13],
+];
+
+/// Returns one buyer of the account, with its secrets masked.
+pub async fn show_buyer(engine: &Engine, slug: &str, buyer: &str) -> Result<BuyerView, AdminError> {
+    let account = account(engine, slug).await?;
+    let buyer = find_buyer(engine, &account, buyer).await?;
+    Ok(BuyerView::new(&account.slug, &buyer, false))
+}
+
+/// A buyer after [`set_buyer`], and the number of waiting jobs the change
+/// released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedBuyer {
+    pub buyer: BuyerView,
+    pub released_jobs: u64,
+}
 
 /// Changes one field of a buyer, named by a key of [`BUYER_KEYS`].
 /// `invoice-url none` clears the invoice URL. A new `secret` is stored as a
 /// salted digest. A buyer that posted to its own order URL then posts to the
-/// account's URL with the secret, and its old URL stops working.
+/// account's URL with the secret, and its old URL stops working. A `tax-map`
+/// code must be one of the account's Brightpearl tax codes.
+///
+/// The account's waiting jobs are released afterwards, so that invoices held
+/// for a missing setting are rebuilt with the new one.
 pub async fn set_buyer(
     engine: &Engine,
     slug: &str,
     buyer: &str,
     key: &str,
     value: &str,
-) -> Result<BuyerView, AdminError> {
+) -> Result<ChangedBuyer, AdminError> {
     let account = account(engine, slug).await?;
     let mut buyer = find_buyer(engine, &account, buyer).await?;
+    if key == "tax-map" {
+        check_tax_code(engine, &account, value).await?;
+    }
 
     apply_buyer_field(&mut buyer, key, value)?;
 
@@ -238,8 +300,35 @@ pub async fn set_buyer(
         Err(StoreError::Conflict { .. }) => return Err(AdminError::BuyerExists(buyer.name)),
         Err(error) => return Err(error.into()),
     }
-    tracing::info!(tenant.id = %account.id, buyer.id = %buyer.id, field = %key, "buyer changed");
-    Ok(BuyerView::new(&account.slug, &buyer, false))
+    let released_jobs = engine
+        .store
+        .release_waiting_jobs(account.id, engine.clock.now())
+        .await?;
+    engine.wake.notify_one();
+    tracing::info!(tenant.id = %account.id, buyer.id = %buyer.id, field = %key, released_jobs, "buyer changed");
+    Ok(ChangedBuyer {
+        buyer: BuyerView::new(&account.slug, &buyer, false),
+        released_jobs,
+    })
+}
+
+/// Checks that a tax code being mapped is one of the account's Brightpearl
+/// tax codes, so that a typo is caught now and not when an invoice is built.
+async fn check_tax_code(engine: &Engine, account: &Account, value: &str) -> Result<(), AdminError> {
+    let TaxMapChange::Set { code, .. } = parse_tax_map(value)? else {
+        return Ok(());
+    };
+    settings::reference_code(
+        &*engine.store,
+        account.id,
+        "tax-map",
+        &code,
+        ReferenceKind::TaxCodes,
+        "tax codes",
+    )
+    .await?
+    .map_err(|error| settings::name_account(error, &account.slug))?;
+    Ok(())
 }
 
 fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), AdminError> {
@@ -254,8 +343,16 @@ fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), Ad
         "to" => buyer.to = parse_credential("to", value)?,
         "sender" => buyer.sender = parse_credential("sender", value)?,
         "mode" => buyer.mode = parse_mode("mode", value)?,
-        "invoice-url" if value.trim() == "none" => buyer.invoice_url = None,
-        "invoice-url" => buyer.invoice_url = Some(parse_invoice_url("invoice-url", value)?),
+        "invoice-url" => {
+            let url = match value.trim() {
+                "none" => None,
+                _ => Some(parse_invoice_url("invoice-url", value)?),
+            };
+            let mut settings = read_settings(buyer)?;
+            settings.invoice_url = url.clone();
+            write_settings(buyer, &settings);
+            buyer.invoice_url = url;
+        }
         "secret" => {
             let secret = value.trim();
             if secret.is_empty() {
@@ -263,6 +360,11 @@ fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), Ad
             }
             buyer.shared_secret = Some(digest_secret(secret));
             buyer.url_token = None;
+        }
+        _ if INVOICING_KEYS.contains(&key) => {
+            let mut settings = read_settings(buyer)?;
+            apply_invoicing_field(&mut settings, key, value)?;
+            write_settings(buyer, &settings);
         }
         _ => {
             let expected = format!("one of {}", BUYER_KEYS.join(", "));
@@ -327,20 +429,10 @@ mod tests {
     }
 
     fn tokened_buyer() -> Buyer {
-        let credential = parse_credential("--from", "NetworkID:AN01").unwrap();
         Buyer {
-            id: BuyerId(1),
-            account_id: pobridge_core::AccountId(1),
-            name: "globex".to_owned(),
-            from: credential.clone(),
-            to: credential.clone(),
-            sender: credential,
-            shared_secret: None,
             url_token: Some("AbCdEfGh".to_owned()),
-            mode: BuyerMode::Production,
             invoice_url: Some("https://coupa.example/inv".to_owned()),
-            invoicing: serde_json::json!({}),
-            created_at: chrono::DateTime::UNIX_EPOCH,
+            ..crate::admin::test_buyer()
         }
     }
 
@@ -364,6 +456,35 @@ mod tests {
         apply_buyer_field(&mut buyer, "invoice-url", "none").unwrap();
 
         assert_eq!(buyer.invoice_url, None);
+        assert_eq!(buyer.invoicing["invoice_url"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn invoice_url_is_written_to_invoicing_settings() {
+        let mut buyer = tokened_buyer();
+
+        apply_buyer_field(
+            &mut buyer,
+            "invoice-url",
+            "https://acme.coupahost.com/cxml/invoices",
+        )
+        .unwrap();
+
+        let url = "https://acme.coupahost.com/cxml/invoices";
+        assert_eq!(buyer.invoice_url.as_deref(), Some(url));
+        assert_eq!(buyer.invoicing["invoice_url"], url);
+    }
+
+    #[test]
+    fn invoicing_key_changes_only_invoicing() {
+        let mut buyer = tokened_buyer();
+
+        apply_buyer_field(&mut buyer, "invoice-secret", "inv-s3cret").unwrap();
+
+        assert_eq!(buyer.invoicing["shared_secret"], "inv-s3cret");
+        assert_eq!(buyer.shared_secret, None);
+        let view = BuyerView::new(&AccountSlug::parse("acme").unwrap(), &buyer, false);
+        assert_eq!(view.invoicing.shared_secret.as_deref(), Some(MASKED_SECRET));
     }
 
     #[test]
@@ -394,7 +515,11 @@ mod tests {
             .to_string();
 
         assert!(error.contains("key: \"from\" is not valid"), "{error}");
-        assert!(error.contains("invoice-url, secret"), "{error}");
+        assert!(
+            error.contains("invoice-url, secret, invoice-from"),
+            "{error}"
+        );
+        assert!(error.contains("dtd-version, payment-days"), "{error}");
     }
 
     #[test]

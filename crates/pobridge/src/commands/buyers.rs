@@ -1,24 +1,26 @@
-//! `pobridge buyer`: add, list, change and remove an account's Coupa buyers.
+//! `pobridge buyer`: add, list, show, change and remove an account's Coupa
+//! buyers, with their invoicing settings.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use pobridge_engine::admin::{self, AddBuyer, BuyerAuth, BuyerView};
+use pobridge_engine::admin::{self, AddBuyer, BuyerAuth, BuyerView, CredentialView};
 use pobridge_engine::Engine;
 use rand::RngCore;
 use serde::Serialize;
 
 use crate::cli::{BuyerAddArgs, BuyerCommand, BuyerSetArgs};
 use crate::config::Config;
-use crate::output::{line, print_json, print_pairs, print_table};
+use crate::output::{self, line, print_json, print_pairs, print_table};
 
 /// Runs one `buyer` subcommand.
 pub async fn run(engine: &Engine, config: &Config, command: BuyerCommand) -> anyhow::Result<()> {
     match command {
         BuyerCommand::Add(args) => add(engine, config, args).await,
         BuyerCommand::List { slug, json } => list(engine, config, &slug, json).await,
+        BuyerCommand::Show { slug, buyer, json } => show(engine, config, &slug, &buyer, json).await,
         BuyerCommand::Set(args) => set(engine, config, args).await,
         BuyerCommand::Remove { slug, buyer } => {
             admin::remove_buyer(engine, &slug, &buyer).await?;
@@ -34,6 +36,9 @@ struct BuyerOutput<'a> {
     #[serde(flatten)]
     buyer: &'a BuyerView,
     order_url: String,
+    /// Waiting jobs released by a change, after `buyer set`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released_jobs: Option<u64>,
 }
 
 async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Result<()> {
@@ -59,6 +64,7 @@ async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Re
         return print_json(&BuyerOutput {
             buyer: &buyer,
             order_url,
+            released_jobs: None,
         });
     }
     line(format_args!(
@@ -110,7 +116,7 @@ fn new_url_token() -> String {
 }
 
 fn buyer_pairs(buyer: &BuyerView, order_url: &str) -> Vec<(String, String)> {
-    [
+    let mut pairs: Vec<(String, String)> = [
         ("name", buyer.name.clone()),
         ("from", buyer.from.clone()),
         ("to", buyer.to.clone()),
@@ -123,18 +129,90 @@ fn buyer_pairs(buyer: &BuyerView, order_url: &str) -> Vec<(String, String)> {
                 .unwrap_or_else(|| "none".to_owned()),
         ),
         ("mode", mode_name(buyer.mode).to_owned()),
-        (
-            "invoice URL",
-            buyer
-                .invoice_url
-                .clone()
-                .unwrap_or_else(|| "none".to_owned()),
-        ),
         ("order URL", order_url.to_owned()),
     ]
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
-    .collect()
+    .collect();
+    pairs.extend(invoicing_pairs(buyer));
+    pairs
+}
+
+/// Lists the invoicing settings, each under the key `buyer set` takes, then
+/// the settings Coupa still needs.
+fn invoicing_pairs(buyer: &BuyerView) -> Vec<(String, String)> {
+    let invoicing = &buyer.invoicing;
+    let none = |value: &Option<String>| value.clone().unwrap_or_else(|| "none".to_owned());
+    let mut pairs: Vec<(String, String)> = [
+        ("invoice-url", none(&invoicing.invoice_url)),
+        (
+            "invoice-from",
+            credential(&invoicing.from, "the orders' To"),
+        ),
+        ("invoice-to", credential(&invoicing.to, "the orders' From")),
+        (
+            "invoice-sender",
+            credential(&invoicing.sender, "the orders' To"),
+        ),
+        ("invoice-secret", none(&invoicing.shared_secret)),
+        ("remit-to", none(&invoicing.remit_to_address_id)),
+        ("remit-to-name", none(&invoicing.remit_to_name)),
+        ("tax-prefix", none(&invoicing.supplier_tax_prefix)),
+        ("tax-number", none(&invoicing.supplier_tax_number)),
+        ("tax-map", tax_map_text(buyer)),
+        ("tax-level", output::enum_name(&invoicing.tax_level)),
+        (
+            "header-charges",
+            if invoicing.header_charges_allowed {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
+        ),
+        (
+            "credit-form",
+            output::enum_name(&invoicing.credit_form).replace('_', "-"),
+        ),
+        ("dtd-version", invoicing.dtd_version.clone()),
+        (
+            "payment-days",
+            invoicing
+                .payment_term_days
+                .map_or_else(|| "none".to_owned(), |days| days.to_string()),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+
+    let mut missing = invoicing.missing_for_coupa.iter();
+    let first = missing.next().cloned();
+    pairs.push((
+        "missing for Coupa".to_owned(),
+        first.unwrap_or_else(|| "nothing".to_owned()),
+    ));
+    pairs.extend(missing.map(|entry| (String::new(), entry.clone())));
+    pairs
+}
+
+fn credential(view: &CredentialView, default: &str) -> String {
+    if view.is_default {
+        format!("{} (default: {default})", view.credential)
+    } else {
+        view.credential.clone()
+    }
+}
+
+fn tax_map_text(buyer: &BuyerView) -> String {
+    let map = &buyer.invoicing.tax_map;
+    if map.is_empty() {
+        return "none".to_owned();
+    }
+    map.iter()
+        .map(|(code, tax)| format!("{code}={}:{}", tax.category, tax.rate))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn mode_name(mode: pobridge_store::BuyerMode) -> &'static str {
@@ -153,6 +231,7 @@ async fn list(engine: &Engine, config: &Config, slug: &str, json: bool) -> anyho
         .map(|buyer| BuyerOutput {
             buyer,
             order_url: format!("{base}{}", buyer.order_path),
+            released_jobs: None,
         })
         .collect();
     if json {
@@ -172,6 +251,7 @@ async fn list(engine: &Engine, config: &Config, slug: &str, json: bool) -> anyho
                     .unwrap_or_else(|| "none".to_owned()),
                 mode_name(buyer.mode).to_owned(),
                 output.order_url.clone(),
+                invoicing_state(buyer),
             ]
         })
         .collect();
@@ -182,31 +262,68 @@ async fn list(engine: &Engine, config: &Config, slug: &str, json: bool) -> anyho
         "shared secret",
         "mode",
         "order URL",
+        "invoicing",
     ];
     print_table(&header, rows, &format!("No buyers in account {slug}."))?;
     Ok(())
 }
 
-async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Result<()> {
-    let value = match args.key.as_str() {
-        "secret" => secret_value(args.value)?,
-        _ => args.value,
-    };
+/// Summarizes whether the buyer's invoices can be sent: `ready`, or how
+/// many settings Coupa still needs (`buyer show` lists them).
+fn invoicing_state(buyer: &BuyerView) -> String {
+    match buyer.invoicing.missing_for_coupa.len() {
+        0 => "ready".to_owned(),
+        count => format!("{count} missing"),
+    }
+}
 
-    let buyer = admin::set_buyer(engine, &args.slug, &args.buyer, &args.key, &value).await?;
+async fn show(
+    engine: &Engine,
+    config: &Config,
+    slug: &str,
+    buyer: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let buyer = admin::show_buyer(engine, slug, buyer).await?;
 
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
-    if args.json {
+    if json {
         return print_json(&BuyerOutput {
             buyer: &buyer,
             order_url,
+            released_jobs: None,
+        });
+    }
+    print_pairs(&buyer_pairs(&buyer, &order_url))?;
+    Ok(())
+}
+
+async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Result<()> {
+    let value = match args.key.as_str() {
+        "secret" | "invoice-secret" => secret_value(args.value)?,
+        _ => args.value,
+    };
+
+    let changed = admin::set_buyer(engine, &args.slug, &args.buyer, &args.key, &value).await?;
+
+    let buyer = &changed.buyer;
+    let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
+    if args.json {
+        return print_json(&BuyerOutput {
+            buyer,
+            order_url,
+            released_jobs: Some(changed.released_jobs),
         });
     }
     line(format_args!(
         "Changed {} of buyer {} in account {}.",
         args.key, buyer.name, args.slug
     ))?;
-    print_pairs(&buyer_pairs(&buyer, &order_url))?;
+    print_pairs(&buyer_pairs(buyer, &order_url))?;
+    line(format_args!(
+        "Released {} waiting jobs.",
+        changed.released_jobs
+    ))?;
     if args.key == "secret" {
         line("")?;
         line(format_args!("The buyer now posts to {order_url} with this shared secret; an order URL of its own, if it had one, no longer works."))?;

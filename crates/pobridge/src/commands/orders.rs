@@ -1,14 +1,13 @@
 //! `pobridge orders`: list an account's purchase orders, show one, queue a
 //! fresh sync, or mark a change held for review as handled.
 
-use chrono::{DateTime, SecondsFormat, TimeZone};
 use pobridge_engine::admin::{
     self, HandledOrder, OrderDetail, ResyncOutcome, ResyncRow, ResyncTarget,
 };
 use pobridge_engine::Engine;
 
 use crate::cli::{OrdersAction, OrdersArgs, ResyncArgs};
-use crate::output::{enum_name, line, or_blank, print_json, print_pairs, print_table};
+use crate::output::{enum_name, line, or_blank, print_json, print_pairs, print_table, time_text};
 
 /// Runs `orders SLUG` or one of its subcommands.
 pub async fn run(engine: &Engine, args: OrdersArgs) -> anyhow::Result<()> {
@@ -151,15 +150,6 @@ fn revision_rows(order: &OrderDetail) -> Vec<Vec<String>> {
             ]
         })
         .collect()
-}
-
-/// Formats a time to the second, in the offset it carries (UTC for
-/// pobridge's own times, the sender's offset for document timestamps).
-fn time_text<Tz: TimeZone>(time: &DateTime<Tz>) -> String
-where
-    Tz::Offset: std::fmt::Display,
-{
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 async fn resync(engine: &Engine, slug: &str, args: ResyncArgs, json: bool) -> anyhow::Result<()> {

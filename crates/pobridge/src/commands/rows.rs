@@ -1,0 +1,68 @@
+//! `pobridge rows`: list, add and remove the account's invoice row rules.
+
+use pobridge_engine::admin::{self, AddRowRule, ChangedRows, RowRuleView};
+use pobridge_engine::Engine;
+
+use crate::cli::{RowsAction, RowsArgs};
+use crate::output::{line, print_json, print_table};
+
+/// Runs `rows SLUG` or one of its subcommands.
+pub async fn run(engine: &Engine, args: RowsArgs) -> anyhow::Result<()> {
+    let slug = args.slug;
+    match args.action.unwrap_or(RowsAction::List) {
+        RowsAction::List => {
+            let rules = admin::list_row_rules(engine, &slug).await?;
+            if args.json {
+                return print_json(&rules);
+            }
+            print_rules(&slug, &rules)?;
+        }
+        RowsAction::Add {
+            matcher,
+            value,
+            class,
+            at,
+        } => {
+            let request = AddRowRule {
+                matcher,
+                value,
+                class,
+                position: at,
+            };
+            let changed = admin::add_row_rule(engine, &slug, &request).await?;
+            print_changed(&slug, &changed, "Added", args.json)?;
+        }
+        RowsAction::Remove { number } => {
+            let changed = admin::remove_row_rule(engine, &slug, number).await?;
+            print_changed(&slug, &changed, "Removed", args.json)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_changed(slug: &str, changed: &ChangedRows, verb: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(changed);
+    }
+    line(format_args!(
+        "{verb} the rule. Invoice row rules of account {slug}, tried in this order:"
+    ))?;
+    print_rules(slug, &changed.rules)?;
+    line(format_args!(
+        "Released {} waiting jobs.",
+        changed.released_jobs
+    ))?;
+    Ok(())
+}
+
+fn print_rules(slug: &str, rules: &[RowRuleView]) -> anyhow::Result<()> {
+    let rows = rules
+        .iter()
+        .map(|rule| vec![rule.position.to_string(), rule.text.clone()])
+        .collect();
+    let empty = format!(
+        "No invoice row rules in account {slug}: rows with a product are invoice lines and free-text rows are left off. Add one with `pobridge rows {slug} add sku SKU shipping`."
+    );
+    print_table(&["#", "rule"], rows, &empty)?;
+    Ok(())
+}
