@@ -9,7 +9,9 @@ use pobridge_core::{Clock, ManualClock};
 use pobridge_cxml::{read_envelope, Body, Limits, OrderRequest};
 use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
 use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
-use pobridge_store::{InvoiceRecord, InvoiceStatus, JobStatus, PurchaseOrder};
+use pobridge_store::{
+    InvoiceKind, InvoiceRecord, InvoiceStatus, JobStatus, PurchaseOrder, RowLink,
+};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -199,6 +201,14 @@ async fn invoices(flow: &Flow) -> Vec<InvoiceRecord> {
         .unwrap()
 }
 
+async fn row_links(flow: &Flow) -> Vec<RowLink> {
+    flow.app
+        .store()
+        .row_links(flow.app.account.id, flow.po.id)
+        .await
+        .unwrap()
+}
+
 async fn only_invoice(flow: &Flow) -> InvoiceRecord {
     let mut all = invoices(flow).await;
     assert_eq!(all.len(), 1, "{all:#?}");
@@ -214,12 +224,7 @@ fn attribute<'a>(document: &'a str, name: &str) -> Option<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoiced_order_reaches_coupa_once() {
     let flow = synced(READY).await;
-    let links = flow
-        .app
-        .store()
-        .row_links(flow.app.account.id, flow.po.id)
-        .await
-        .unwrap();
+    let links = row_links(&flow).await;
     let lines: Vec<u32> = links.iter().map(|link| link.line_number).collect();
     assert_eq!(lines, [1, 2], "the first poll links both rows");
 
@@ -430,4 +435,56 @@ async fn uninvoiced_after_sending_is_flagged_not_resent() {
 
     assert_eq!(flow.coupa.received().len(), 1, "nothing is sent again");
     assert_eq!(flow.coupa.accepted_invoices().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_credit_is_sent_as_credit() {
+    let flow = synced(READY).await;
+    let number = invoice_in_brightpearl(&flow).await;
+    let links = row_links(&flow).await;
+    let line_two = links
+        .iter()
+        .find(|link| link.line_number == 2)
+        .expect("PO line 2 is linked");
+
+    let credit_id = flow
+        .app
+        .sandbox
+        .raise_sales_credit(
+            &flow.app.brightpearl_code,
+            flow.order_id,
+            &[(line_two.row_id as u64, Decimal::TWO)],
+        )
+        .unwrap();
+    let credit_number = flow
+        .app
+        .sandbox
+        .invoice_order(&flow.app.brightpearl_code, credit_id)
+        .unwrap();
+    next_poll(&flow).await;
+
+    let all = invoices(&flow).await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    let credit = &all[1];
+    assert_eq!(credit.invoice_number, credit_number);
+    assert_eq!(credit.kind, InvoiceKind::Credit);
+    assert_eq!(credit.brightpearl_order_id, credit_id as i64);
+    assert_eq!(credit.status, InvoiceStatus::Sent, "{:?}", credit.reason);
+    assert_eq!(credit.lines.len(), 1);
+    assert_eq!(credit.lines[0].po_line_number, 2);
+    assert_eq!(credit.lines[0].quantity, Decimal::TWO);
+
+    let accepted = flow.coupa.accepted_invoices();
+    assert_eq!(accepted.len(), 2);
+    assert_eq!(accepted[0].invoice_id, number);
+    assert_eq!(accepted[1].invoice_id, credit_number);
+    assert_eq!(accepted[1].po_number, PO_NUMBER);
+    assert!(
+        accepted[1].total.is_sign_negative(),
+        "{}",
+        accepted[1].total
+    );
+    let quantities: Vec<Option<Decimal>> =
+        accepted[1].lines.iter().map(|line| line.quantity).collect();
+    assert_eq!(quantities, [Some(-Decimal::TWO)]);
 }

@@ -330,3 +330,53 @@ fn link_for(
     let po = numbers.get(&reference)?;
     Some((*po, TrackedKind::CustomerReference, None))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn tracked(id: i64, parent: Option<i64>) -> TrackedOrder {
+        TrackedOrder {
+            brightpearl_order_id: id,
+            po_id: PoId(1),
+            kind: match parent {
+                Some(_) => TrackedKind::BackOrder,
+                None => TrackedKind::Created,
+            },
+            parent_order_id: parent,
+            invoice_reference: None,
+            version: None,
+            open: true,
+            checked_at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        }
+    }
+
+    fn map(orders: &[TrackedOrder]) -> HashMap<i64, TrackedOrder> {
+        orders
+            .iter()
+            .map(|order| (order.brightpearl_order_id, order.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn depth_counts_tracked_parents() {
+        let orders = [
+            tracked(10, None),
+            tracked(20, Some(10)),
+            tracked(30, Some(20)),
+            tracked(40, Some(99)),
+        ];
+        let all = map(&orders);
+        let depths: Vec<usize> = orders.iter().map(|order| depth(order, &all)).collect();
+        assert_eq!(depths, [0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn depth_stops_on_a_cycle() {
+        let orders = [tracked(10, Some(20)), tracked(20, Some(10))];
+        let all = map(&orders);
+        assert!(depth(&orders[0], &all) <= orders.len() + 1);
+    }
+}

@@ -157,7 +157,9 @@ impl Engine {
             || invoice.outcome_unknown;
 
         let (status, reason) = match invoice.status {
-            InvoiceStatus::ChangedAfterSending | InvoiceStatus::Failed => return Ok(()),
+            InvoiceStatus::ChangedAfterSending => return Ok(()),
+            // Rejected by Coupa, or superseded already.
+            InvoiceStatus::Failed if !invoice.outcome_unknown => return Ok(()),
             _ if may_be_in_coupa => {
                 let when = if is_accepted(invoice.status) {
                     format!("after Coupa accepted invoice {previous}")

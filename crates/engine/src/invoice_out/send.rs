@@ -112,6 +112,10 @@ impl Engine {
         destination: &Destination,
     ) -> Result<JobOutcome, StoreError> {
         let earlier_unknown = invoice.outcome_unknown || invoice.status == InvoiceStatus::Sending;
+        // NOTE: the status read when the job started is not compared again
+        // when `sending` is written, so an invoice that a poll superseded in
+        // between is still posted once. A conditional update in the store
+        // would close this gap.
         let sending = InvoiceUpdate {
             outcome_unknown: earlier_unknown.then_some(true),
             ..unchanged(&invoice, InvoiceStatus::Sending)
