@@ -3,6 +3,7 @@
 
 mod building;
 mod charges_and_tax;
+mod corpus;
 mod credits;
 mod preflight;
 mod support;

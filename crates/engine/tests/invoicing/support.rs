@@ -260,22 +260,28 @@ impl Case {
     }
 }
 
-fn invoice_dtd() -> PathBuf {
-    let dtd = Path::new(CORPUS).join("cxml/dtd/1.2.020/InvoiceDetail.dtd");
+fn invoice_dtd(version: &str) -> PathBuf {
+    let dtd = Path::new(CORPUS).join(format!("cxml/dtd/{version}/InvoiceDetail.dtd"));
     assert!(dtd.is_file(), "missing {}", dtd.display());
     dtd
 }
 
-/// Validates written cXML with xmllint, panicking when xmllint is missing
-/// so that a machine without it fails instead of passing.
+/// Validates written cXML against InvoiceDetail.dtd 1.2.020 with xmllint.
 pub fn assert_valid(xml: &str) {
+    assert_valid_against(xml, "1.2.020");
+}
+
+/// Validates written cXML against the InvoiceDetail.dtd of `version` with
+/// xmllint, panicking when xmllint is missing so that a machine without it
+/// fails instead of passing.
+pub fn assert_valid_against(xml: &str, version: &str) {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(xml.as_bytes()).unwrap();
     let output = Command::new("xmllint")
         .arg("--nonet")
         .arg("--noout")
         .arg("--dtdvalid")
-        .arg(invoice_dtd())
+        .arg(invoice_dtd(version))
         .arg(file.path())
         .output()
         .unwrap_or_else(|error| {
@@ -283,7 +289,7 @@ pub fn assert_valid(xml: &str) {
         });
     assert!(
         output.status.success(),
-        "invalid against InvoiceDetail.dtd 1.2.020:\n{}\n{xml}",
+        "invalid against InvoiceDetail.dtd {version}:\n{}\n{xml}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
