@@ -3,6 +3,7 @@
 //! sandbox Brightpearl, each bound to port 0.
 
 pub mod corpus;
+pub mod invoicing;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
