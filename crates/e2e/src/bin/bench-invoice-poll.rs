@@ -180,14 +180,17 @@ async fn measure(
 
 fn print_table(runs: &[(&str, &Measured)]) {
     println!();
-    println!("| run | Brightpearl requests | orders checked | newly invoiced found |");
-    println!("|---|---|---|---|");
+    println!(
+        "| run | Brightpearl requests | orders checked | newly invoiced found | invoices stored |"
+    );
+    println!("|---|---|---|---|---|");
     for (name, measured) in runs {
         println!(
-            "| {name} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} |",
             measured.requests.len(),
             measured.summary.checked,
-            measured.summary.newly_invoiced.len()
+            measured.summary.newly_invoiced.len(),
+            measured.summary.invoices_stored.len()
         );
     }
     println!();
