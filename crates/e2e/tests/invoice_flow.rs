@@ -10,7 +10,7 @@ use pobridge_cxml::{read_envelope, Body, Limits, OrderRequest};
 use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
 use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
 use pobridge_store::{
-    InvoiceKind, InvoiceRecord, InvoiceStatus, JobStatus, PurchaseOrder, RowLink,
+    InvoiceKind, InvoiceRecord, InvoiceStatus, JobStatus, NewInvoice, PurchaseOrder, RowLink,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -487,4 +487,60 @@ async fn sales_credit_is_sent_as_credit() {
     let quantities: Vec<Option<Decimal>> =
         accepted[1].lines.iter().map(|line| line.quantity).collect();
     assert_eq!(quantities, [Some(-Decimal::TWO)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reused_number_is_recorded_not_sent() {
+    let flow = synced(READY).await;
+    let number = flow
+        .app
+        .sandbox
+        .invoice_order(&flow.app.brightpearl_code, flow.order_id)
+        .unwrap();
+    let other_order = 999_999;
+    let earlier = NewInvoice {
+        po: flow.po.id,
+        buyer: flow.po.buyer_id,
+        brightpearl_order_id: other_order,
+        invoice_number: number.clone(),
+        kind: InvoiceKind::Invoice,
+        invoice_date: flow.clock.now().fixed_offset(),
+        currency: "USD".to_owned(),
+        brightpearl_total: Decimal::ONE,
+        sent_total: Decimal::ONE,
+        document: String::new(),
+        status: InvoiceStatus::Sent,
+        reason: None,
+        lines: Vec::new(),
+    };
+    let now = flow.clock.now();
+    flow.app
+        .store()
+        .create_invoice(flow.app.account.id, &earlier, None, now)
+        .await
+        .unwrap();
+    next_poll(&flow).await;
+
+    let stored = only_invoice(&flow).await;
+    assert_eq!(stored.brightpearl_order_id, other_order);
+    assert!(flow.coupa.received().is_empty());
+    let events = flow
+        .app
+        .store()
+        .events(flow.app.account.id, flow.po.id)
+        .await
+        .unwrap();
+    let clash = format!("belongs to the stored invoice of order {other_order}");
+    assert!(
+        events.iter().any(|event| event.message.contains(&clash)),
+        "{events:#?}"
+    );
+    let tracked = flow
+        .app
+        .store()
+        .tracked_order(flow.app.account.id, flow.order_id as i64)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tracked.invoice_reference, Some(number), "not found again");
 }
