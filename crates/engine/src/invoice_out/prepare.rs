@@ -2,6 +2,8 @@
 //! writing the document to store: the step shared by a newly invoiced
 //! order and by a held invoice rebuilt with the current settings.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use pobridge_brightpearl::Order;
@@ -16,6 +18,7 @@ use crate::invoicing::{
     build_invoice, check, missing_for_coupa, BuildInput, BuiltInvoice, BuyerCredentials,
     BuyerInvoicing,
 };
+use crate::products::pick_mapping;
 use crate::Engine;
 
 /// `Sender/UserAgent` of the invoices pobridge writes.
@@ -70,6 +73,7 @@ impl Engine {
         };
 
         let links = self.store.row_links(account.id, sources.po.id).await?;
+        let quantity_factors = self.quantity_factors(account, &sources).await?;
         let payload_id = self.new_payload_id();
         let timestamp = self.clock.now().with_timezone(&sources.zone).fixed_offset();
         let credentials = BuyerCredentials::from(&sources.buyer);
@@ -78,6 +82,7 @@ impl Engine {
             po: &sources.request,
             po_order_date: sources.request.header.order_date,
             row_links: &links,
+            quantity_factors: &quantity_factors,
             buyer_invoicing: &sources.settings,
             buyer_credentials: &credentials,
             rules: &account.settings.invoice_rows,
@@ -107,6 +112,36 @@ impl Engine {
             content,
             warnings,
         })
+    }
+
+    /// Returns the quantity factor of each PO line mapped by hand with one
+    /// other than 1, as the sync job would pick the mapping.
+    ///
+    /// NOTE: this reads the mappings as they are now. A mapping whose factor
+    /// changed after the sales order was created converts the invoice's
+    /// quantities with the new factor; storing the factor with the row
+    /// links when they are saved would remove that window.
+    async fn quantity_factors(
+        &self,
+        account: &Account,
+        sources: &Sources,
+    ) -> Result<BTreeMap<u32, Decimal>, StoreError> {
+        let mut factors = BTreeMap::new();
+        for item in &sources.request.items {
+            let part = item.item_id.supplier_part_id.trim();
+            let unit = item
+                .detail
+                .as_ref()
+                .map(|detail| detail.unit_of_measure.trim())
+                .unwrap_or("");
+            let mappings = self.store.item_mappings(account.id, part).await?;
+            if let Some(mapping) = pick_mapping(&mappings, sources.po.buyer_id, unit) {
+                if mapping.quantity_factor != Decimal::ONE {
+                    factors.insert(item.line_label(), mapping.quantity_factor);
+                }
+            }
+        }
+        Ok(factors)
     }
 
     async fn invoice_sources(

@@ -3,6 +3,8 @@
 //! from Brightpearl, while part ids, units and prices are echoed from the PO
 //! lines, because Coupa matches invoices against them.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use pobridge_brightpearl::Order;
@@ -29,6 +31,10 @@ pub struct BuildInput<'a> {
     /// Links from Brightpearl rows to PO lines, for this order and the
     /// orders its rows were cloned from.
     pub row_links: &'a [RowLink],
+    /// Brightpearl units per PO unit, by PO line number, for lines mapped
+    /// with a quantity factor; a line absent here has a factor of 1. Row
+    /// quantities are divided by it, because Coupa bills in the PO's unit.
+    pub quantity_factors: &'a BTreeMap<u32, Decimal>,
     pub buyer_invoicing: &'a BuyerInvoicing,
     /// The buyer's purchase-order credentials, the defaults of the invoice's.
     pub buyer_credentials: &'a BuyerCredentials,

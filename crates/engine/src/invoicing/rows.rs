@@ -145,7 +145,14 @@ impl RowReader<'_> {
                 item.line_label()
             ));
         };
-        self.check_price(row, &label, item.line_label(), detail.unit_price.amount);
+        let po_quantity = self.po_quantity(row, item, detail, &label)?;
+        self.check_price(
+            row,
+            &label,
+            item.line_label(),
+            po_quantity,
+            detail.unit_price.amount,
+        );
         let mapping = map_tax(
             self.input.buyer_invoicing,
             &label,
@@ -154,8 +161,43 @@ impl RowReader<'_> {
             row.tax,
             &mut self.rows.warnings,
         )?;
-        self.push_line(row, item, detail, mapping);
+        self.push_line(row, po_quantity, item, detail, mapping);
         Ok(())
+    }
+
+    /// Converts the row's quantity from Brightpearl units to the PO line's
+    /// unit by the line's quantity factor. A quantity that is not a whole
+    /// number of ten-thousandths of the PO unit is an error, because Coupa
+    /// would receive a rounded quantity that bills a different amount.
+    fn po_quantity(
+        &self,
+        row: &OrderRow,
+        item: &ItemOut,
+        detail: &ItemDetail,
+        label: &str,
+    ) -> Result<Decimal, String> {
+        let line = item.line_label();
+        let factor = self
+            .input
+            .quantity_factors
+            .get(&line)
+            .copied()
+            .filter(|factor| !factor.is_zero())
+            .unwrap_or(Decimal::ONE);
+        let quantity = row.quantity.abs() / factor;
+        if quantity.round_dp(4) != quantity {
+            return Err(format!(
+                "{label} has quantity {} in Brightpearl units, which is {} {} of PO line \
+                 {line} at {} per {}: invoice whole units of the PO, or invoice this line in \
+                 Coupa by hand",
+                row.quantity.normalize(),
+                quantity.round_dp(6).normalize(),
+                detail.unit_of_measure.trim(),
+                factor.normalize(),
+                detail.unit_of_measure.trim(),
+            ));
+        }
+        Ok(quantity.normalize())
     }
 
     /// Returns false for a row to leave out because its quantity is 0.
@@ -179,11 +221,12 @@ impl RowReader<'_> {
     fn push_line(
         &mut self,
         row: &OrderRow,
+        po_quantity: Decimal,
         item: &ItemOut,
         detail: &ItemDetail,
         mapping: Option<TaxMapping>,
     ) {
-        let quantity = self.sign.apply(row.quantity);
+        let quantity = self.sign.apply(po_quantity);
         let unit_price = detail.unit_price.amount;
         let po_line = item.line_label();
         self.rows.lines.push(InvoiceLine {
@@ -207,24 +250,32 @@ impl RowReader<'_> {
         });
         self.rows.invoiced.push(InvoicedLine {
             po_line_number: po_line,
-            quantity: row.quantity.abs(),
+            quantity: po_quantity,
         });
     }
 
     /// Coupa matches the invoice against the PO price, so the PO's price is
     /// sent and a different Brightpearl price is only reported.
-    fn check_price(&mut self, row: &OrderRow, label: &str, po_line: u32, unit_price: Decimal) {
-        let expected = cents(row.quantity.abs() * unit_price);
+    fn check_price(
+        &mut self,
+        row: &OrderRow,
+        label: &str,
+        po_line: u32,
+        po_quantity: Decimal,
+        unit_price: Decimal,
+    ) {
+        let expected = cents(po_quantity * unit_price);
         let actual = cents(row.net.abs());
         if expected == actual {
             return;
         }
-        let brightpearl_price = (row.net.abs() / row.quantity.abs()).round_dp(4).normalize();
+        let brightpearl_price = (row.net.abs() / po_quantity).round_dp(4).normalize();
         self.rows.warnings.push(format!(
-            "{label}: Brightpearl's net {} for quantity {} is {brightpearl_price} each, but PO \
-             line {po_line} prices it at {unit_price}; the invoice uses the PO price",
+            "{label}: Brightpearl's net {} for {} of PO line {po_line}'s unit is \
+             {brightpearl_price} each, but the PO prices it at {unit_price}; the invoice uses \
+             the PO price",
             row.net,
-            row.quantity.normalize(),
+            po_quantity.normalize(),
         ));
     }
 

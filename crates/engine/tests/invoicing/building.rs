@@ -242,3 +242,32 @@ fn settings_debug_hides_the_secret() {
         "{debug_text}"
     );
 }
+
+#[test]
+fn quantity_factor_converts_rows_to_po_units() {
+    // Line 1 is mapped at 10 Brightpearl units per PO unit, so the sales
+    // order row carries 40 for the 4 ordered.
+    let mut case = widgets_case();
+    case.quantity_factors.insert(1, dec!(10));
+    case.order.rows[0].quantity = dec!(40);
+    let built = case.build_valid();
+
+    let first = &built.document.invoice.lines[0];
+    assert_eq!(first.quantity, dec!(4));
+    assert_eq!(first.unit_price, dec!(12.50));
+    assert_eq!(built.lines[0].quantity, dec!(4));
+    assert_eq!(built.lines[0].po_line_number, 1);
+}
+
+#[test]
+fn quantity_factor_refuses_part_of_a_po_unit() {
+    let mut case = widgets_case();
+    case.quantity_factors.insert(1, dec!(3));
+    case.order.rows[0].quantity = dec!(4);
+    let errors = case.build().unwrap_err();
+
+    assert_mentions(
+        &errors,
+        "row 11 (WID-BLU-10) has quantity 4 in Brightpearl units, which is 1.333333 EA of PO line 1",
+    );
+}

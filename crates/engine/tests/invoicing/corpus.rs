@@ -3,7 +3,7 @@
 //! `sales_order::plan` makes for the PO, as Order GET returns it once
 //! invoiced, on an account whose SKUs equal the buyer's SupplierPartIDs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset};
@@ -242,6 +242,7 @@ fn invoice_case(entry: &CorpusPo) -> Case {
         order,
         po: entry.po.clone(),
         links,
+        quantity_factors: BTreeMap::new(),
         settings: buyer,
         credentials: entry.credentials.clone(),
         rules: vec![RowRule {
