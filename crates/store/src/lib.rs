@@ -8,7 +8,9 @@
 //! forbidden. Implementations: [`sqlite::SqliteStore`]; the shared behaviour
 //! suite in `tests/` runs against each.
 
+mod codec;
 pub mod invoicing;
+mod job_finish;
 pub mod model;
 pub mod revision_order;
 pub mod sqlite;

@@ -9,6 +9,7 @@ use super::codec::{
     missing_on_foreign_key,
 };
 use super::SqliteStore;
+use crate::codec::identifier_column;
 use crate::{Contact, Product, ReferenceData, ReferenceKind, StoreResult};
 
 const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
@@ -82,17 +83,6 @@ pub(super) async fn upsert_products(
     }
     tx.commit().await?;
     Ok(())
-}
-
-fn identifier_column(field: BrightpearlIdField) -> &'static str {
-    match field {
-        BrightpearlIdField::Sku => "sku",
-        BrightpearlIdField::Barcode => "barcode",
-        BrightpearlIdField::Ean => "ean",
-        BrightpearlIdField::Upc => "upc",
-        BrightpearlIdField::Mpn => "mpn",
-        BrightpearlIdField::Isbn => "isbn",
-    }
 }
 
 pub(super) async fn products_by_identifier(

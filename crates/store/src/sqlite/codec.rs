@@ -1,12 +1,13 @@
-//! Conversions between records and SQLite values, and the mapping of
-//! constraint violations to store errors.
+//! Conversions between records and SQLite values. The conversions every
+//! backend shares are in `crate::codec`, re-exported here.
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use crate::{StoreError, StoreResult};
+pub(super) use crate::codec::{
+    conflict_on_unique, corrupt, decode_decimal, decode_enum, decode_json, encode_enum,
+    encode_json, missing_on_foreign_key, not_found,
+};
+use crate::StoreResult;
 
 /// Formats a time as stored: UTC with nine fractional digits, so that text
 /// comparison in SQL orders times correctly.
@@ -45,84 +46,6 @@ pub(super) fn decode_offset_time(
     Ok(decode_time(entity, utc)?.with_timezone(&offset))
 }
 
-/// Returns the snake_case name serde gives a unit enum variant.
-pub(super) fn encode_enum<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(name)) => name,
-        // Only called with the store's fieldless enums, which serialize as strings.
-        other => unreachable!("enum did not serialize as a string: {other:?}"),
-    }
-}
-
-pub(super) fn decode_enum<T: DeserializeOwned>(entity: &'static str, name: &str) -> StoreResult<T> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned()))
-        .map_err(|err| corrupt(entity, format!("value {name:?}: {err}")))
-}
-
-/// Serializes a record to JSON text.
-pub(super) fn encode_json<T: Serialize>(value: &T) -> String {
-    // serde_json fails only on maps with non-string keys and on failing
-    // Serialize impls; the JSON values and derived records stored here have neither.
-    serde_json::to_string(value).expect("stored records serialize to JSON")
-}
-
-pub(super) fn decode_json<T: DeserializeOwned>(entity: &'static str, text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|err| corrupt(entity, format!("JSON: {err}")))
-}
-
-pub(super) fn decode_decimal(entity: &'static str, text: &str) -> StoreResult<Decimal> {
-    text.parse()
-        .map_err(|err| corrupt(entity, format!("decimal {text:?}: {err}")))
-}
-
-pub(super) fn corrupt(entity: &'static str, detail: String) -> StoreError {
-    StoreError::Corrupt { entity, detail }
-}
-
-pub(super) fn not_found(entity: &'static str, key: impl ToString) -> StoreError {
-    StoreError::NotFound {
-        entity,
-        key: key.to_string(),
-    }
-}
-
-/// Reports a unique-key violation as [`StoreError::Conflict`] on `entity`.
-pub(super) fn conflict_on_unique(
-    err: sqlx::Error,
-    entity: &'static str,
-    key: impl ToString,
-) -> StoreError {
-    let unique = err
-        .as_database_error()
-        .is_some_and(|db| db.is_unique_violation());
-    if unique {
-        StoreError::Conflict {
-            entity,
-            key: key.to_string(),
-            reason: "already exists",
-        }
-    } else {
-        StoreError::Database(err)
-    }
-}
-
-/// Reports a foreign-key violation as [`StoreError::NotFound`] on the
-/// referenced `entity`.
-pub(super) fn missing_on_foreign_key(
-    err: sqlx::Error,
-    entity: &'static str,
-    key: impl ToString,
-) -> StoreError {
-    let foreign_key = err
-        .as_database_error()
-        .is_some_and(|db| db.is_foreign_key_violation());
-    if foreign_key {
-        not_found(entity, key)
-    } else {
-        StoreError::Database(err)
-    }
-}
-
 /// Converts an optional LIMIT and OFFSET to SQLite's values, where a
 /// negative LIMIT means no limit.
 pub(super) fn page(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {
@@ -132,6 +55,7 @@ pub(super) fn page(limit: Option<i64>, offset: Option<i64>) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StoreError;
     use chrono::TimeZone;
 
     #[test]
