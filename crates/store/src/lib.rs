@@ -5,13 +5,15 @@
 //! [`Store`] is the only way other crates reach the database. Every call that
 //! reads or writes tenant data takes the [`AccountId`] first, and a record of
 //! another account is reported as [`StoreError::NotFound`], never as
-//! forbidden. Implementations: [`sqlite::SqliteStore`]; the shared behaviour
-//! suite in `tests/` runs against each.
+//! forbidden. Implementations: [`sqlite::SqliteStore`] and
+//! [`postgres::PostgresStore`]; the shared behaviour suite in `tests/` runs
+//! against each.
 
 mod codec;
 pub mod invoicing;
 mod job_finish;
 pub mod model;
+pub mod postgres;
 pub mod revision_order;
 pub mod sqlite;
 
@@ -55,24 +57,24 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Opens the store named by a database URL: `sqlite://PATH` or
-/// `sqlite:PATH` (created when missing), or `sqlite::memory:`. Runs pending
-/// migrations.
+/// Opens the store named by a database URL and runs pending migrations:
+/// `sqlite://PATH` or `sqlite:PATH` (created when missing) or
+/// `sqlite::memory:` for SQLite, `postgres://` or `postgresql://` for an
+/// existing PostgreSQL database.
 ///
-/// A `postgres://` or `postgresql://` URL fails because that backend is not
-/// built yet, and so does any other scheme. Both errors are
-/// [`StoreError::Database`] wrapping an `sqlx::Error::Configuration` that
-/// names the problem.
+/// Any other scheme fails with [`StoreError::Database`] wrapping an
+/// `sqlx::Error::Configuration` that names the scheme.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
     }
-    let message = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        "the PostgreSQL backend is not built yet; use a sqlite:// database URL".to_owned()
-    } else {
-        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-        format!("unsupported database URL scheme {scheme:?}: expected sqlite://PATH")
-    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
+    }
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    let message = format!(
+        "unsupported database URL scheme {scheme:?}: expected sqlite://PATH or postgres://HOST/DATABASE"
+    );
     Err(StoreError::Database(sqlx::Error::Configuration(
         message.into(),
     )))

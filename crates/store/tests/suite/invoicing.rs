@@ -23,7 +23,7 @@ async fn order(store: &dyn Store, account: AccountId, buyer: BuyerId, number: &s
         .unwrap()
 }
 
-fn new_invoice(po: PoId, buyer: BuyerId, number: &str, lines: &[(u32, &str)]) -> NewInvoice {
+pub fn new_invoice(po: PoId, buyer: BuyerId, number: &str, lines: &[(u32, &str)]) -> NewInvoice {
     NewInvoice {
         po,
         buyer,

@@ -18,6 +18,68 @@ pub use invoicing::*;
 pub use jobs::*;
 pub use orders::*;
 
+/// Calls `$run!(scenario, ...)` with every scenario that takes a fresh
+/// store, so that each backend's test file runs the same list.
+macro_rules! every_fresh_store_scenario {
+    ($run:ident) => {
+        $run!(
+            account_round_trip,
+            account_slug_is_unique,
+            unknown_account_is_not_found,
+            settings_round_trip,
+            connection_is_saved_and_replaced,
+            buyer_round_trip,
+            buyer_update_replaces_fields,
+            buyer_name_and_token_are_unique_per_account,
+            record_document_stores_everything,
+            document_without_revision_stores_no_order,
+            failed_record_document_stores_nothing,
+            duplicate_lookup_matches_buyer_payload_and_hash,
+            accepted_copy_is_stored_as_duplicate,
+            only_accepted_documents_are_checked_for_copies,
+            duplicate_of_another_account_is_rejected,
+            other_accounts_records_are_not_found,
+            latest_revision_follows_ordering_table,
+            new_latest_supersedes_only_pending_revisions,
+            late_revision_is_superseded_whatever_its_status,
+            status_updates_keep_ids_and_append_events,
+            synced_revision_must_belong_to_the_order,
+            create_attempt_is_recorded,
+            order_list_filters_and_pages_newest_first,
+            claim_takes_due_jobs_in_run_order,
+            expired_claim_passes_to_another_worker,
+            extended_claim_is_kept_from_others,
+            retries_count_attempts_and_track_first_failure,
+            failed_job_stays_failed,
+            enqueue_merges_unfinished_jobs_with_the_same_key,
+            enqueue_during_run_queues_the_job_again,
+            waiting_jobs_are_released_per_account,
+            coupa_items_refresh_and_keep_first_seen,
+            coupa_item_list_filters_searches_and_pages,
+            item_mappings_replace_on_their_key,
+            customer_mappings_replace_on_their_key,
+            deleted_buyer_takes_only_its_records,
+            buyer_with_orders_is_not_deleted,
+            products_upsert_and_match_each_identifier,
+            contacts_upsert_and_list,
+            reference_data_is_replaced_per_kind,
+            invoice_round_trip_is_exact,
+            invoice_number_is_unique_per_buyer,
+            invoice_must_name_the_orders_buyer,
+            failed_create_invoice_stores_nothing,
+            invoice_updates_replace_or_keep_fields,
+            invoice_job_names_the_new_invoice,
+            replaced_content_replaces_lines_and_keeps_identity,
+            invoiced_quantities_exclude_failed_and_held,
+            invoice_list_filters_and_pages_newest_first,
+            tracked_orders_upsert_and_filter_open,
+            row_links_replace_on_order_and_row,
+            poll_cursor_is_replaced_per_name,
+            other_accounts_invoicing_is_not_found,
+        );
+    };
+}
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

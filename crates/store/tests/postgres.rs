@@ -1,0 +1,327 @@
+//! Runs the storage behaviour suite against PostgreSQL, plus scenarios where
+//! several store handles (as several processes would) race on one database.
+//!
+//! The server is the one `POBRIDGE_TEST_POSTGRES_URL` names, by default
+//! [`DEFAULT_SERVER_URL`]; its user must be allowed to create databases.
+//! Each test creates its own database with a random name and drops it
+//! afterwards, so tests run in parallel. Without a reachable server every
+//! test fails with a message that explains how to start one.
+
+#[macro_use]
+mod suite;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use pobridge_core::PoNumber;
+use pobridge_store::{DocumentOutcome, JobStatus, RevisionStatus, Store, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+use tokio::task::JoinSet;
+
+use suite::{account, at, buyer, new_document, new_job, new_revision};
+
+/// The server the tests use when `POBRIDGE_TEST_POSTGRES_URL` is not set:
+/// the one `.ci/run` starts.
+const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Handles that race in the concurrency scenarios below.
+const HANDLES: usize = 4;
+
+/// A database that exists for one test.
+struct TestDatabase {
+    server: PgConnectOptions,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        let server_url = std::env::var("POBRIDGE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
+        let server = PgConnectOptions::from_str(&server_url).unwrap_or_else(|err| {
+            panic!("POBRIDGE_TEST_POSTGRES_URL {server_url:?} is not a PostgreSQL URL: {err}")
+        });
+        let mut admin = connect(&server).await;
+        let name: String = sqlx::query_scalar(
+            "SELECT 'pobridge_test_' || replace(gen_random_uuid()::text, '-', '')",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        // template0 and UTF8, so the test does not depend on the server's defaults.
+        let create = format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'");
+        sqlx::query(&create).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+
+        let url = server.clone().database(&name).to_url_lossy().to_string();
+        Self { server, name, url }
+    }
+
+    /// Drops the database, ending any connection a failed test left open.
+    async fn drop_database(self) {
+        let mut admin = connect(&self.server).await;
+        let drop = format!("DROP DATABASE {} WITH (FORCE)", self.name);
+        sqlx::query(&drop).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+    }
+}
+
+async fn connect(server: &PgConnectOptions) -> PgConnection {
+    match PgConnection::connect_with(server).await {
+        Ok(connection) => connection,
+        Err(err) => panic!(
+            "cannot connect to PostgreSQL as {:?} at {}:{}: {err}. These tests need a \
+             PostgreSQL 15 or later server whose user may create databases: .ci/run installs \
+             and starts PostgreSQL on 127.0.0.1:5432, or set POBRIDGE_TEST_POSTGRES_URL to \
+             another server.",
+            server.get_username(),
+            server.get_host(),
+            server.get_port()
+        ),
+    }
+}
+
+/// Runs `scenario` with the URL of a new database and drops the database
+/// afterwards, also when the scenario panics.
+async fn on_fresh_database<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let database = TestDatabase::create().await;
+    let outcome = tokio::spawn(scenario(database.url.clone())).await;
+    database.drop_database().await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("scenario did not finish: {error}"),
+        }
+    }
+}
+
+/// Opens new handles on one database, each with its own connection pool.
+fn opener(url: String) -> Box<suite::Opener> {
+    Box::new(move || {
+        let url = url.clone();
+        Box::pin(async move { pobridge_store::open(&url).await.unwrap() })
+    })
+}
+
+async fn open_handles(url: &str) -> Vec<Arc<dyn Store>> {
+    let mut handles = Vec::new();
+    for _ in 0..HANDLES {
+        handles.push(pobridge_store::open(url).await.unwrap());
+    }
+    handles
+}
+
+macro_rules! on_fresh_postgres {
+    ($($scenario:ident),+ $(,)?) => {$(
+        #[tokio::test]
+        async fn $scenario() {
+            on_fresh_database(|url| async move {
+                let store = pobridge_store::open(&url).await.unwrap();
+                suite::$scenario(store.as_ref()).await;
+            })
+            .await;
+        }
+    )+};
+}
+
+every_fresh_store_scenario!(on_fresh_postgres);
+
+#[tokio::test]
+async fn data_survives_reopening() {
+    on_fresh_database(|url| async move {
+        suite::data_survives_reopening(opener(url).as_ref()).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_share_a_job() {
+    on_fresh_database(|url| async move {
+        suite::concurrent_claims_never_share_a_job(opener(url).as_ref()).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_opens_migrate_once() {
+    on_fresh_database(|url| async move {
+        let mut opens = JoinSet::new();
+        for _ in 0..HANDLES {
+            let url = url.clone();
+            opens.spawn(async move { pobridge_store::open(&url).await.map(|_| ()) });
+        }
+        while let Some(opened) = opens.join_next().await {
+            opened.unwrap().unwrap();
+        }
+
+        let store = pobridge_store::open(&url).await.unwrap();
+        suite::account_round_trip(store.as_ref()).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_identical_documents_accept_one() {
+    on_fresh_database(|url| async move {
+        let handles = open_handles(&url).await;
+        let account_id = account(handles[0].as_ref(), "acme").await;
+        let buyer_id = buyer(handles[0].as_ref(), account_id, "initech").await;
+
+        let mut records = JoinSet::new();
+        for index in 0..2 * HANDLES {
+            let store = handles[index % HANDLES].clone();
+            records.spawn(async move {
+                let document = new_document(buyer_id, "p-1", "sha-1");
+                let revision = new_revision(buyer_id, "PO-1", Some(1), None);
+                let job = new_job(account_id, "sync_order:PO-1", at(1));
+                store
+                    .record_document(account_id, &document, Some(&revision), Some(&job))
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut accepted = Vec::new();
+        let mut duplicates_of = Vec::new();
+        while let Some(recorded) = records.join_next().await {
+            let recorded = recorded.unwrap();
+            match recorded.duplicate_of {
+                None => accepted.push(recorded),
+                Some(original) => duplicates_of.push(original),
+            }
+        }
+
+        assert_eq!(accepted.len(), 1, "accepted: {accepted:?}");
+        let original = accepted[0].document;
+        assert!(duplicates_of.iter().all(|id| *id == original));
+        let store = handles[0].as_ref();
+        let stored = store.document(account_id, original).await.unwrap();
+        assert_eq!(stored.outcome, DocumentOutcome::Accepted);
+        let po = store
+            .purchase_order(account_id, accepted[0].po.unwrap())
+            .await;
+        assert_eq!(po.unwrap().revision_count, 1);
+        assert_eq!(store.list_jobs(account_id).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_revisions_share_one_order() {
+    const REVISIONS: i64 = 12;
+    on_fresh_database(|url| async move {
+        let handles = open_handles(&url).await;
+        let account_id = account(handles[0].as_ref(), "acme").await;
+        let buyer_id = buyer(handles[0].as_ref(), account_id, "initech").await;
+
+        let mut records = JoinSet::new();
+        for (version, store) in (1..=REVISIONS).zip(handles.iter().cycle().cloned()) {
+            records.spawn(async move {
+                let payload_id = format!("p-{version}");
+                let document = new_document(buyer_id, &payload_id, &payload_id);
+                let revision = new_revision(buyer_id, "PO-1", Some(version), None);
+                let job = new_job(account_id, "sync_order:PO-1", at(1));
+                store
+                    .record_document(account_id, &document, Some(&revision), Some(&job))
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut orders = HashSet::new();
+        while let Some(recorded) = records.join_next().await {
+            orders.insert(recorded.unwrap().po.unwrap());
+        }
+
+        assert_eq!(orders.len(), 1);
+        let store = handles[0].as_ref();
+        let number = PoNumber("PO-1".to_owned());
+        let po = store
+            .purchase_order_by_number(account_id, buyer_id, &number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(po.revision_count, REVISIONS);
+        let revisions = store.revisions(account_id, po.id).await.unwrap();
+        let pending: Vec<_> = revisions
+            .iter()
+            .filter(|revision| revision.status == RevisionStatus::Pending)
+            .collect();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id, po.latest_revision);
+        assert_eq!(pending[0].order_version, Some(REVISIONS));
+        let jobs = store.list_jobs(account_id).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].status, JobStatus::Queued);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_enqueues_make_one_job() {
+    on_fresh_database(|url| async move {
+        let handles = open_handles(&url).await;
+        let account_id = account(handles[0].as_ref(), "acme").await;
+
+        let mut enqueues = JoinSet::new();
+        for (minute, store) in (0..2 * HANDLES as i64).zip(handles.iter().cycle().cloned()) {
+            enqueues.spawn(async move {
+                let job = new_job(account_id, "sync_order:PO-1", at(10 - minute));
+                store.enqueue_job(&job).await.unwrap()
+            });
+        }
+        let mut ids = HashSet::new();
+        while let Some(id) = enqueues.join_next().await {
+            ids.insert(id.unwrap());
+        }
+
+        assert_eq!(ids.len(), 1);
+        let jobs = handles[0].list_jobs(account_id).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].run_at, at(10 - (2 * HANDLES as i64 - 1)));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_invoice_numbers_conflict() {
+    on_fresh_database(|url| async move {
+        let handles = open_handles(&url).await;
+        let account_id = account(handles[0].as_ref(), "acme").await;
+        let buyer_id = buyer(handles[0].as_ref(), account_id, "initech").await;
+        let revision = new_revision(buyer_id, "PO-1", Some(1), None);
+        let po = suite::receive(handles[0].as_ref(), account_id, &revision, "p-1")
+            .await
+            .po
+            .unwrap();
+
+        let mut creates = JoinSet::new();
+        for index in 0..2 * HANDLES {
+            let store = handles[index % HANDLES].clone();
+            creates.spawn(async move {
+                let invoice = suite::new_invoice(po, buyer_id, "INV-1", &[(1, "2.50")]);
+                store
+                    .create_invoice(account_id, &invoice, None, at(2))
+                    .await
+            });
+        }
+        let mut created = 0;
+        while let Some(result) = creates.join_next().await {
+            match result.unwrap() {
+                Ok(_) => created += 1,
+                Err(StoreError::Conflict { .. }) => {}
+                Err(other) => panic!("expected Conflict, got {other:?}"),
+            }
+        }
+
+        assert_eq!(created, 1);
+        let invoices = handles[0].invoices_for_po(account_id, po).await.unwrap();
+        assert_eq!(invoices.len(), 1);
+    })
+    .await;
+}
