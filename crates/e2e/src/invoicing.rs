@@ -127,7 +127,7 @@ impl BuyerCoupas {
     }
 }
 
-/// Returns a buyer's supplier record in its Coupa: invoices come from the
+/// Returns a buyer's supplier record in its Coupa. Invoices come from the
 /// credential the buyer's POs were sent to and go to the one they came from.
 pub fn coupa_buyer(buyer: &Buyer, secret: &str, allow_header_charges: bool) -> CoupaBuyerConfig {
     let pair = |credential: &pobridge_store::CredentialRef| {
@@ -226,8 +226,8 @@ pub async fn invoicing_settings(app: &TestApp, invoice_url: &str) -> Result<Buye
     })
 }
 
-/// Stores a buyer's invoicing settings, as `pobridge buyers invoicing`
-/// would.
+/// Replaces a buyer's invoicing settings, which `pobridge buyers set`
+/// changes one field at a time.
 pub async fn set_invoicing(app: &TestApp, buyer: BuyerId, settings: &BuyerInvoicing) -> Result<()> {
     let mut stored = app.store().buyer(app.account.id, buyer).await?;
     stored.invoicing = serde_json::to_value(settings)?;
