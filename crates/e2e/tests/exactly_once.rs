@@ -3,6 +3,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use pobridge_core::ManualClock;
+use pobridge_e2e::corpus::with_identity;
 use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
 use pobridge_sandbox::{Faults, SandboxConfig};
 use pobridge_store::{PoFilter, PoStatus};
@@ -189,4 +190,46 @@ async fn server_errors_are_retried_until_one_order_exists() {
     );
     settle(&app, &clock).await;
     assert_one_sales_order_per_po(&app).await;
+}
+
+/// Each corpus buyer's first two orders arrive together and sync in one
+/// worker batch, with Brightpearl slow enough that both searches for the
+/// BillTo company run before either order creates the contact. One contact
+/// is still created per company.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_orders_create_one_contact_per_company() {
+    let sandbox = SandboxConfig {
+        latency: std::time::Duration::from_millis(40),
+        ..SandboxConfig::default()
+    };
+    let (app, clock, documents) = ready_app_with(sandbox).await;
+    let mut companies = std::collections::BTreeSet::new();
+    for (index, (name, body)) in documents.iter().enumerate() {
+        let envelope =
+            pobridge_cxml::read_envelope(body, &pobridge_cxml::Limits::default()).unwrap();
+        if let pobridge_cxml::Body::OrderRequest { order, .. } = envelope.body {
+            if let Some(bill_to) = &order.header.bill_to {
+                companies.insert(bill_to.name.trim().to_lowercase());
+            }
+        }
+        for copy in 0..2 {
+            let payload_id = format!("concurrent-{index}-{copy}@test.example");
+            let order_id = format!("CONCURRENT-{index}-{copy}");
+            let body = with_identity(body, &payload_id, &order_id);
+            let (status, answer) = app.post_cxml(body).await.unwrap();
+            assert_eq!(status, 200, "{name} copy {copy}: {answer}");
+        }
+    }
+    settle(&app, &clock).await;
+
+    assert_one_sales_order_per_po(&app).await;
+    let created = app
+        .sandbox
+        .request_log(&app.brightpearl_code)
+        .iter()
+        .filter(|entry| {
+            entry.method == "POST" && entry.path_and_query.ends_with("contact-service/contact")
+        })
+        .count();
+    assert_eq!(created, companies.len(), "one contact per BillTo company");
 }

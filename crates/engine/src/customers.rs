@@ -9,11 +9,18 @@
 //!
 //! Two matching contacts park the order, naming both. A found or created contact is mapped to (buyer, addressID)
 //! so later orders do not search again.
+//!
+//! Steps 3 and 4 run one at a time per account and matched value
+//! ([`ContactLocks`]), so two orders for the same company, even from two
+//! buyers, synced at once create one contact between them.
 
 use pobridge_brightpearl::{
     BrightpearlClient, ContactQuery, ContactRow, NewContact, PostalAddress,
 };
-use pobridge_core::{BuyerId, ContactMatch};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pobridge_core::{AccountId, BuyerId, ContactMatch};
 use pobridge_cxml::Address;
 use pobridge_store::{Account, CustomerMapping, Store};
 
@@ -39,13 +46,47 @@ pub enum Writes {
     DryRun,
 }
 
-/// How to resolve: whether to write, and whether stored mappings count.
-/// Mappings are skipped when the contact a mapping names turned out to be
-/// gone from Brightpearl; the contact found or created then replaces it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Resolve {
+/// How to resolve: whether to write, whether stored mappings count, and
+/// the locks that keep two resolutions of one company apart. Mappings are
+/// skipped when the contact a mapping names turned out to be gone from
+/// Brightpearl; the contact found or created then replaces it.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolve<'a> {
     pub writes: Writes,
     pub use_mappings: bool,
+    pub locks: &'a ContactLocks,
+}
+
+/// An account and a matched value, lowercased.
+type LockKey = (AccountId, String);
+
+/// Locks that make the search and creation of a contact run one at a time
+/// for the same account and matched value (company name or e-mail).
+///
+/// NOTE: the locks are in memory, so they serialize the workers of one
+/// process only. Two processes sharing a database can still each create
+/// the contact; the later orders then wait for a person to choose one.
+#[derive(Debug, Clone, Default)]
+pub struct ContactLocks {
+    locks: Arc<Mutex<HashMap<LockKey, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl ContactLocks {
+    /// Waits for the lock of `key` in `account` and holds it until the
+    /// guard drops.
+    async fn lock(&self, account: AccountId, key: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .locks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // Locks that no task holds or waits for are dropped here, so the map
+            // stays as small as the number of contacts being resolved.
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            locks.entry((account, key)).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 pub async fn resolve_customer(
@@ -54,7 +95,7 @@ pub async fn resolve_customer(
     account: &Account,
     buyer: BuyerId,
     bill_to: Option<&Address>,
-    resolve: Resolve,
+    resolve: Resolve<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CustomerMatch, SyncError> {
     let writes = resolve.writes;
@@ -85,6 +126,14 @@ pub async fn resolve_customer(
     let Some(bill_to) = bill_to else {
         return Ok(CustomerMatch::Held("the PO has no BillTo and the buyer is not mapped to a contact; map the buyer to a Brightpearl contact".to_owned()));
     };
+    let match_key = match settings.contact_match {
+        ContactMatch::Email => bill_to.email.as_deref().unwrap_or_default(),
+        _ => bill_to.name.as_str(),
+    };
+    let _guard = resolve
+        .locks
+        .lock(account, match_key.trim().to_lowercase())
+        .await;
     let found = search(client, settings.contact_match, bill_to).await?;
     let contact = match found.as_slice() {
         [one] => one.contact_id,

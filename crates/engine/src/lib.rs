@@ -84,6 +84,8 @@ pub struct Engine {
     pub config: Arc<EngineConfig>,
     /// Woken when a job is queued, so an idle worker starts at once.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Serializes finding or creating a contact for the same company.
+    pub contact_locks: customers::ContactLocks,
 }
 
 impl Engine {
@@ -113,6 +115,7 @@ impl Engine {
             coupa,
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
+            contact_locks: customers::ContactLocks::default(),
         }
     }
 }

@@ -216,6 +216,7 @@ impl Engine {
         let resolve = Resolve {
             writes,
             use_mappings: true,
+            locks: &self.contact_locks,
         };
         let customer = resolve_customer(
             &*self.store,
@@ -324,6 +325,7 @@ impl Engine {
         let resolve = Resolve {
             writes: Writes::Allowed,
             use_mappings: false,
+            locks: &self.contact_locks,
         };
         let bill_to = attempt.order.header.bill_to.as_ref();
         let now = self.clock.now();
