@@ -70,27 +70,55 @@ impl CoupaClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => return failed_request(&error),
+            Err(error) => return self.failed_request(&error),
         };
         let status = response.status().as_u16();
         match response.text().await {
             Ok(body) => answered(status, body),
+            Err(error) if error.is_timeout() => self.timed_out(),
             Err(error) => Delivery::Unknown {
                 error: format!("the answer from Coupa broke off: {error}"),
             },
         }
     }
+
+    fn failed_request(&self, error: &reqwest::Error) -> Delivery {
+        // A connect timeout is both `is_connect` and `is_timeout`, and
+        // nothing was sent then, so the connect check comes first.
+        if error.is_connect() {
+            Delivery::NotSent {
+                error: format!("could not connect to Coupa: {error}"),
+            }
+        } else if error.is_timeout() {
+            self.timed_out()
+        } else {
+            Delivery::Unknown {
+                error: format!("no answer from Coupa: {error}"),
+            }
+        }
+    }
+
+    /// Builds the unknown outcome of a post that outlasted the timeout, with
+    /// a message explaining why the invoice is sent again unchanged.
+    fn timed_out(&self) -> Delivery {
+        Delivery::Unknown {
+            error: format!(
+                "no answer from Coupa within {} s (timed out). The invoice may have \
+                 arrived, so it is sent again with the same number, and Coupa rejects \
+                 a second copy",
+                format_seconds(self.timeout)
+            ),
+        }
+    }
 }
 
-fn failed_request(error: &reqwest::Error) -> Delivery {
-    if error.is_connect() {
-        Delivery::NotSent {
-            error: format!("could not connect to Coupa: {error}"),
-        }
+/// Formats a duration as seconds without trailing zeros: `30`, `0.2`.
+fn format_seconds(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis % 1000 == 0 {
+        (millis / 1000).to_string()
     } else {
-        Delivery::Unknown {
-            error: format!("no answer from Coupa: {error}"),
-        }
+        format!("{}", duration.as_secs_f64())
     }
 }
 

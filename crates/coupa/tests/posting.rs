@@ -137,3 +137,29 @@ async fn unreachable_coupa_is_not_sent() {
         .await;
     assert!(matches!(delivery, Delivery::NotSent { .. }), "{delivery:?}");
 }
+
+#[tokio::test]
+async fn timeout_is_unknown_and_names_limit() {
+    let (sandbox, url) = coupa().await;
+    sandbox.slow_next_n(1, Duration::from_secs(5));
+    let impatient = CoupaClient::new(reqwest::Client::new(), Duration::from_millis(200));
+
+    let delivery = impatient.post(&url, Payload::Xml(INVOICE.to_owned())).await;
+
+    let Delivery::Unknown { error } = &delivery else {
+        panic!("expected an unknown outcome, got {delivery:?}");
+    };
+    assert!(error.contains("within 0.2 s (timed out)"), "{error}");
+    assert!(error.contains("same number"), "{error}");
+    assert!(!error.contains("error sending request"), "{error}");
+    assert!(
+        matches!(
+            decide(&delivery, false),
+            Decision::Retry {
+                outcome_unknown: true,
+                ..
+            }
+        ),
+        "{delivery:?}"
+    );
+}
