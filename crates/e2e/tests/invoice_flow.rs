@@ -280,7 +280,7 @@ async fn held_invoice_sent_after_setting_set() {
     let held = only_invoice(&flow).await;
     assert_eq!(held.status, InvoiceStatus::Held);
     let reason = held.reason.clone().unwrap_or_default();
-    assert!(reason.contains("shared_secret is missing"), "{reason}");
+    assert!(reason.contains("invoice-secret is missing"), "{reason}");
     assert!(flow.coupa.received().is_empty());
     let jobs = flow
         .app
@@ -312,6 +312,38 @@ async fn held_invoice_sent_after_setting_set() {
     let accepted = flow.coupa.accepted_invoices();
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].invoice_id, number);
+}
+
+/// A buyer with no invoicing settings at all: the build stops on the tax
+/// code, and the hold still names every setting Coupa needs, so one round
+/// of changes releases it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_invoice_names_every_missing_setting() {
+    let flow = synced(Setup {
+        secret: None,
+        ..READY
+    })
+    .await;
+    let store = flow.app.store();
+    let mut buyer = store
+        .buyer(flow.app.account.id, flow.po.buyer_id)
+        .await
+        .unwrap();
+    buyer.invoicing = json!({});
+    buyer.invoice_url = None;
+    store
+        .update_buyer(flow.app.account.id, &buyer)
+        .await
+        .unwrap();
+    invoice_in_brightpearl(&flow).await;
+
+    let held = only_invoice(&flow).await;
+    assert_eq!(held.status, InvoiceStatus::Held);
+    let reason = held.reason.clone().unwrap_or_default();
+    assert!(reason.contains("invoice-url is missing"), "{reason}");
+    assert!(reason.contains("invoice-secret is missing"), "{reason}");
+    assert!(reason.contains("tax-map is empty"), "{reason}");
+    assert!(flow.coupa.received().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -508,6 +508,34 @@ async fn refused_header_charges_left_out() {
     assert_eq!(stored.sent_total, accepted.total);
 }
 
+/// With no row rules at all, the shipping row pobridge wrote from the PO's
+/// header shipping goes to the summary as shipping, so the invoice bills
+/// everything Brightpearl did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipping_row_is_a_charge_without_rules() {
+    let flow = start(Setup {
+        widgets: true,
+        header_charges: true,
+    })
+    .await;
+    let order_id = flow.order_id(WIDGETS_NUMBER);
+    let number = flow.invoice(order_id);
+    flow.poll_cycle().await;
+
+    let accepted = flow.accepted_for(WIDGETS_NUMBER);
+    assert_eq!(accepted.len(), 1, "{:#?}", flow.coupas.received());
+    let accepted = &accepted[0];
+    assert_eq!(accepted.invoice_id, number);
+    assert_eq!(
+        money_in(&accepted.raw, "ShippingAmount"),
+        Some(Decimal::new(1500, 2))
+    );
+    let order = brightpearl_order(&flow.app, order_id).await.unwrap();
+    assert_eq!(accepted.total, total_of(&order));
+    let stored = flow.only_invoice(WIDGETS_NUMBER).await;
+    assert_eq!(stored.sent_total, stored.brightpearl_total);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_order_and_rest_add_up_to_po() {
     let flow = start(CORPUS_ONLY).await;

@@ -330,10 +330,10 @@ async fn buyer_show_lists_invoicing_and_missing() {
         "{stdout}"
     );
     assert!(
-        pair(&stdout, "missing for Coupa").contains("invoice_url is missing"),
+        pair(&stdout, "missing for Coupa").contains("invoice-url is missing"),
         "{stdout}"
     );
-    assert!(stdout.contains("tax_map is empty"), "{stdout}");
+    assert!(stdout.contains("tax-map is empty"), "{stdout}");
     let view: Value = serde_json::from_str(&json).unwrap();
     let invoicing = &view["invoicing"];
     assert_eq!(invoicing["to"]["credential"], "NetworkID:COUPA-INV");

@@ -519,8 +519,8 @@ mod tests {
         assert!(!view.to.is_default);
         assert_eq!(view.to.credential, "NetworkID:COUPA-INV");
         let missing = view.missing_for_coupa.join("\n");
-        assert!(missing.contains("invoice_url is missing"), "{missing}");
-        assert!(missing.contains("tax_map is empty"), "{missing}");
+        assert!(missing.contains("invoice-url is missing"), "{missing}");
+        assert!(missing.contains("tax-map is empty"), "{missing}");
         assert!(!missing.contains("shared_secret"), "{missing}");
     }
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use pobridge_brightpearl::Order;
+use pobridge_core::{AccountSettings, RowClass, RowMatcher, RowRule};
 use pobridge_cxml::{mask_secrets, write_invoice, OrderRequest};
 use pobridge_store::{
     Account, Buyer, InvoiceContent, InvoiceKind, InvoiceRecord, InvoiceStatus, PurchaseOrder,
@@ -74,6 +75,7 @@ impl Engine {
 
         let links = self.store.row_links(account.id, sources.po.id).await?;
         let quantity_factors = self.quantity_factors(account, &sources).await?;
+        let rules = row_rules(&account.settings);
         let payload_id = self.new_payload_id();
         let timestamp = self.clock.now().with_timezone(&sources.zone).fixed_offset();
         let credentials = BuyerCredentials::from(&sources.buyer);
@@ -85,7 +87,7 @@ impl Engine {
             quantity_factors: &quantity_factors,
             buyer_invoicing: &sources.settings,
             buyer_credentials: &credentials,
-            rules: &account.settings.invoice_rows,
+            rules: &rules,
             kind,
             original_invoice,
             time_zone: sources.zone,
@@ -102,6 +104,13 @@ impl Engine {
             }
             Err(errors) => {
                 sources.reasons.extend(errors);
+                // Report every missing setting at once, not only those the
+                // build stopped on, so one round of changes releases it.
+                for missing in missing_for_coupa(&sources.settings) {
+                    if !sources.reasons.contains(&missing) {
+                        sources.reasons.push(missing);
+                    }
+                }
                 let content = unbuilt_content(order, &number, &sources, timestamp);
                 (content, Vec::new())
             }
@@ -242,6 +251,27 @@ impl Engine {
             lines: built.lines,
         })
     }
+}
+
+/// Returns the account's row rules, followed by one that makes the
+/// shipping row pobridge writes on each sales order (a free-text row on
+/// `shipping_nominal_code`) a shipping charge, so that an account with no
+/// rules does not leave its shipping off the invoice. A rule of the
+/// account's own for that nominal code comes first and wins.
+pub(crate) fn row_rules(settings: &AccountSettings) -> Vec<RowRule> {
+    let mut rules = settings.invoice_rows.clone();
+    let shipping_code = settings
+        .shipping_nominal_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|code| !code.is_empty());
+    if let Some(code) = shipping_code {
+        rules.push(RowRule {
+            matcher: RowMatcher::NominalCode(code.to_owned()),
+            class: RowClass::Shipping,
+        });
+    }
+    rules
 }
 
 /// Returns true for the statuses in which Coupa has (or probably has) the

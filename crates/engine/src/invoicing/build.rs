@@ -296,9 +296,9 @@ fn purpose(input: &BuildInput) -> Result<InvoicePurpose, String> {
             original_invoice_date: Some(*date),
         }),
         None => Err(format!(
-            "credit {} must name the invoice it credits, because the buyer's credit_form is \
-             credit_memo: send the original invoice first, or set credit_form to \
-             negative_quantities",
+            "credit {} must name the invoice it credits, because the buyer's credit-form is \
+             credit-memo: send the original invoice first, or set credit-form to \
+             negative-quantities",
             input.order.id
         )),
     }
@@ -310,8 +310,8 @@ fn remit_to(settings: &BuyerInvoicing) -> Result<Option<RemitTo>, String> {
     };
     let Some(name) = non_blank(&settings.remit_to_name) else {
         return Err(
-            "remit_to_name is missing: set it to our company name, which Coupa requires with \
-             remit_to_address_id"
+            "remit-to-name is missing: set it to our company name, which Coupa requires with \
+             remit-to"
                 .to_owned(),
         );
     };

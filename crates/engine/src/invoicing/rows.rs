@@ -289,7 +289,7 @@ impl RowReader<'_> {
         if !self.input.buyer_invoicing.header_charges_allowed {
             self.rows.warnings.push(format!(
                 "{label} is a {name} charge of {}, left off the invoice because the buyer \
-                 does not accept header charges (header_charges_allowed is false)",
+                 does not accept header charges (header-charges is no)",
                 row.net
             ));
             return Ok(());

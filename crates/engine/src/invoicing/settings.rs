@@ -191,20 +191,24 @@ pub fn missing_for_coupa(settings: &BuyerInvoicing) -> Vec<String> {
     let mut missing = Vec::new();
     if is_blank(settings.invoice_url.as_deref()) {
         missing.push(
-            "invoice_url is missing: set it to the buyer's Coupa cXML invoice address".to_owned(),
+            "invoice-url is missing: set it to the buyer's Coupa cXML invoice address with \
+             `pobridge buyer set ACCOUNT BUYER invoice-url URL`"
+                .to_owned(),
         );
     }
     if is_blank(settings.shared_secret.as_deref()) {
         missing.push(
-            "shared_secret is missing: set it to the invoicing shared secret of our \
-             supplier record in the buyer's Coupa"
+            "invoice-secret is missing: set it to the invoicing shared secret of our \
+             supplier record in the buyer's Coupa with \
+             `pobridge buyer set ACCOUNT BUYER invoice-secret -`"
                 .to_owned(),
         );
     }
     if settings.tax_map.is_empty() {
         missing.push(
-            "tax_map is empty: map each Brightpearl tax code used on this buyer's orders \
-             to a Coupa tax category and rate"
+            "tax-map is empty: map each Brightpearl tax code used on this buyer's orders \
+             to a Coupa tax category and rate with \
+             `pobridge buyer set ACCOUNT BUYER tax-map CODE=CATEGORY:RATE`"
                 .to_owned(),
         );
     }

@@ -50,12 +50,12 @@ pub(super) fn map_tax(
         }
         return Err(match code {
             Some(code) => format!(
-                "{label} carries tax {tax} with tax code {code:?}, which the buyer's tax_map \
-                 does not name: add {code:?} to tax_map with its Coupa category and rate"
+                "{label} carries tax {tax} with tax code {code:?}, which the buyer's tax-map \
+                 does not name: add {code:?} to tax-map with its Coupa category and rate"
             ),
             None => format!(
                 "{label} carries tax {tax} but has no tax code: give the row a tax code in \
-                 Brightpearl that the buyer's tax_map names"
+                 Brightpearl that the buyer's tax-map names"
             ),
         });
     };
@@ -63,8 +63,8 @@ pub(super) fn map_tax(
     if let Some(rate) = brightpearl_rate {
         if rate.normalize() != mapping.rate.normalize() {
             warnings.push(format!(
-                "{label} is taxed at {rate} % in Brightpearl, but tax_map gives {} % for its \
-                 code; the invoice states the tax_map rate with Brightpearl's tax amount",
+                "{label} is taxed at {rate} % in Brightpearl, but tax-map gives {} % for its \
+                 code; the invoice states the tax-map rate with Brightpearl's tax amount",
                 mapping.rate
             ));
         }
@@ -103,7 +103,7 @@ fn tax_at_line(
         .map(|charge| {
             format!(
                 "row {} is a charge with tax {}, which an invoice with tax at line level \
-                 cannot carry: set the buyer's tax_level to summary",
+                 cannot carry: set the buyer's tax-level to summary",
                 charge.row_id, charge.amount
             )
         })

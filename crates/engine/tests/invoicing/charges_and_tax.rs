@@ -143,7 +143,7 @@ fn line_tax_rejects_a_taxed_charge() {
     let errors = case.build().expect_err("a taxed charge at line level");
 
     assert_mentions(&errors, "row 13 is a charge with tax 1.24");
-    assert_mentions(&errors, "set the buyer's tax_level to summary");
+    assert_mentions(&errors, "set the buyer's tax-level to summary");
 }
 
 #[test]

@@ -116,9 +116,9 @@ fn reused_invoice_number_is_rejected() {
 fn missing_settings_are_rejected() {
     let missing = missing_for_coupa(&BuyerInvoicing::default());
     assert_eq!(missing.len(), 3, "{missing:#?}");
-    assert_mentions(&missing, "invoice_url is missing");
-    assert_mentions(&missing, "shared_secret is missing");
-    assert_mentions(&missing, "tax_map is empty");
+    assert_mentions(&missing, "invoice-url is missing");
+    assert_mentions(&missing, "invoice-secret is missing");
+    assert_mentions(&missing, "tax-map is empty");
 
     let case = Case::widgets("widgets-part-shipped.json", shipped_links());
     let built = case.build_valid();
