@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
@@ -11,10 +12,16 @@ use serde::Deserialize;
 
 use super::{AcceptedInvoice, CoupaBuyerConfig, CoupaSandbox, IssuedPo, ReceivedDocument};
 
+/// The placeholder `GET /_coupa/buyers` shows in place of a shared secret.
+const MASKED_SECRET: &str = "****";
+
 pub(super) fn routes() -> Router<CoupaSandbox> {
     Router::new()
-        .route("/_coupa/buyers", post(add_buyer))
-        .route("/_coupa/purchase-orders", post(issue_po))
+        .route("/_coupa/buyers", post(add_buyer).get(buyers))
+        .route(
+            "/_coupa/purchase-orders",
+            post(issue_po).get(purchase_orders),
+        )
         .route("/_coupa/invoices", get(accepted_invoices))
         .route("/_coupa/received", get(received))
         .route("/_coupa/faults", put(set_faults))
@@ -28,9 +35,24 @@ async fn add_buyer(
     StatusCode::NO_CONTENT
 }
 
+/// Lists the buyers with each shared secret masked (empty stays empty).
+async fn buyers(State(coupa): State<CoupaSandbox>) -> Json<Vec<CoupaBuyerConfig>> {
+    let mut buyers = coupa.buyers();
+    for buyer in &mut buyers {
+        if !buyer.shared_secret.is_empty() {
+            buyer.shared_secret = MASKED_SECRET.to_owned();
+        }
+    }
+    Json(buyers)
+}
+
 async fn issue_po(State(coupa): State<CoupaSandbox>, Json(po): Json<IssuedPo>) -> StatusCode {
     coupa.issue_po(po);
     StatusCode::NO_CONTENT
+}
+
+async fn purchase_orders(State(coupa): State<CoupaSandbox>) -> Json<Vec<IssuedPo>> {
+    Json(coupa.purchase_orders())
 }
 
 async fn accepted_invoices(State(coupa): State<CoupaSandbox>) -> Json<Vec<AcceptedInvoice>> {
@@ -42,9 +64,10 @@ async fn received(State(coupa): State<CoupaSandbox>) -> Json<Vec<ReceivedDocumen
 }
 
 /// The faults body; it replaces every pending fault. `fail_with_status`
-/// defaults to 500 and `slow_by_ms` is the delay of the slow fault.
+/// defaults to 500 and `slow_by_ms` is the delay of the slow fault. An
+/// unknown field is rejected, so a misspelt fault is never silently unset.
 #[derive(Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct FaultsBody {
     fail_next_n: u32,
     fail_with_status: u16,
@@ -65,9 +88,16 @@ impl Default for FaultsBody {
     }
 }
 
-async fn set_faults(State(coupa): State<CoupaSandbox>, Json(body): Json<FaultsBody>) -> StatusCode {
+/// Replaces the pending faults. An invalid body gets 400 with serde's
+/// message, which names an unknown field and lists the known ones.
+async fn set_faults(
+    State(coupa): State<CoupaSandbox>,
+    body: Result<Json<FaultsBody>, JsonRejection>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let Json(body) = body.map_err(|rejection| (StatusCode::BAD_REQUEST, rejection.body_text()))?;
+
     coupa.fail_next_n_with(body.fail_with_status, body.fail_next_n);
     coupa.drop_connection_after_accept_next_n(body.drop_connection_after_accept_next_n);
     coupa.slow_next_n(body.slow_next_n, Duration::from_millis(body.slow_by_ms));
-    StatusCode::NO_CONTENT
+    Ok(StatusCode::NO_CONTENT)
 }

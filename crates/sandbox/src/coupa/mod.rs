@@ -178,16 +178,36 @@ impl CoupaSandbox {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a supplier record's invoicing credentials. A document is
-    /// accepted from a buyer only when its From, To and Sender credentials
-    /// and the shared secret all match one registered configuration.
+    /// Registers a supplier record's invoicing credentials, replacing the
+    /// configuration with the same From, To and Sender credentials. A
+    /// document is accepted from a buyer only when its From, To and Sender
+    /// credentials and the shared secret all match one configuration.
     pub fn add_buyer(&self, config: CoupaBuyerConfig) {
-        self.lock().buyers.push(config);
+        let mut state = self.lock();
+        let existing = state
+            .buyers
+            .iter_mut()
+            .find(|buyer| same_credentials(buyer, &config));
+        match existing {
+            // Replaced in place, so accepted invoices keep their buyer index.
+            Some(buyer) => *buyer = config,
+            None => state.buyers.push(config),
+        }
+    }
+
+    /// Returns the registered buyers in registration order, secrets included.
+    pub fn buyers(&self) -> Vec<CoupaBuyerConfig> {
+        self.lock().buyers.clone()
     }
 
     /// Registers a purchase order, replacing one with the same number.
     pub fn issue_po(&self, po: IssuedPo) {
         self.lock().orders.insert(po.po_number.clone(), po);
+    }
+
+    /// Returns the registered purchase orders, ordered by number.
+    pub fn purchase_orders(&self) -> Vec<IssuedPo> {
+        self.lock().orders.values().cloned().collect()
     }
 
     /// Returns the invoices accepted so far, oldest first.
@@ -256,6 +276,19 @@ impl Faults {
             },
         }
     }
+}
+
+/// True when two configurations name the same From, To and Sender
+/// credentials, compared as invoices are matched: domains ignoring ASCII
+/// case, identities exactly, both trimmed.
+fn same_credentials(a: &CoupaBuyerConfig, b: &CoupaBuyerConfig) -> bool {
+    same_credential(&a.invoice_from, &b.invoice_from)
+        && same_credential(&a.invoice_to, &b.invoice_to)
+        && same_credential(&a.sender, &b.sender)
+}
+
+fn same_credential(a: &(String, String), b: &(String, String)) -> bool {
+    a.0.trim().eq_ignore_ascii_case(b.0.trim()) && a.1.trim() == b.1.trim()
 }
 
 fn take(counter: &mut u32) -> bool {
