@@ -1,7 +1,7 @@
 //! Runs the storage behaviour suite against PostgreSQL, plus scenarios where
 //! several store handles (as several processes would) race on one database.
 //!
-//! The server is the one `POBRIDGE_TEST_POSTGRES_URL` names, by default
+//! The server is the one `PGTEST_DATABASE_URL` names, by default
 //! [`DEFAULT_SERVER_URL`]; its user must be allowed to create databases.
 //! Each test creates its own database with a random name and drops it
 //! afterwards, so tests run in parallel. Without a reachable server every
@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use suite::{account, at, buyer, new_document, new_job, new_revision};
 
-/// The server the tests use when `POBRIDGE_TEST_POSTGRES_URL` is not set:
+/// The server the tests use when `PGTEST_DATABASE_URL` is not set:
 /// the one `.ci/run` starts.
 const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -39,10 +39,10 @@ struct TestDatabase {
 
 impl TestDatabase {
     async fn create() -> Self {
-        let server_url = std::env::var("POBRIDGE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
+        let server_url =
+            std::env::var("PGTEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
         let server = PgConnectOptions::from_str(&server_url).unwrap_or_else(|err| {
-            panic!("POBRIDGE_TEST_POSTGRES_URL {server_url:?} is not a PostgreSQL URL: {err}")
+            panic!("PGTEST_DATABASE_URL {server_url:?} is not a PostgreSQL URL: {err}")
         });
         let mut admin = connect(&server).await;
         let name: String = sqlx::query_scalar(
@@ -75,7 +75,7 @@ async fn connect(server: &PgConnectOptions) -> PgConnection {
         Err(err) => panic!(
             "cannot connect to PostgreSQL as {:?} at {}:{}: {err}. These tests need a \
              PostgreSQL 15 or later server whose user may create databases: .ci/run installs \
-             and starts PostgreSQL on 127.0.0.1:5432, or set POBRIDGE_TEST_POSTGRES_URL to \
+             and starts PostgreSQL on 127.0.0.1:5432, or set PGTEST_DATABASE_URL to \
              another server.",
             server.get_username(),
             server.get_host(),
