@@ -215,6 +215,40 @@ async fn only_invoice(flow: &Flow) -> InvoiceRecord {
     all.remove(0)
 }
 
+/// Releases the one waiting send job and runs the worker until idle.
+async fn release_waiting_jobs(flow: &Flow) {
+    let now = flow.app.engine.clock.now();
+    let released = flow
+        .app
+        .store()
+        .release_waiting_jobs(flow.app.account.id, now)
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    flow.app.drain(20).await;
+}
+
+/// Returns the messages of the PO's timeline, oldest first.
+async fn timeline(flow: &Flow) -> Vec<String> {
+    let events = flow
+        .app
+        .store()
+        .events(flow.app.account.id, flow.po.id)
+        .await
+        .unwrap();
+    events.into_iter().map(|event| event.message).collect()
+}
+
+/// Asserts that one timeline message contains every part.
+fn assert_event(timeline: &[String], parts: &[&str]) {
+    assert!(
+        timeline
+            .iter()
+            .any(|message| parts.iter().all(|part| message.contains(part))),
+        "no event contains {parts:?}: {timeline:#?}"
+    );
+}
+
 fn attribute<'a>(document: &'a str, name: &str) -> Option<&'a str> {
     let start = document.find(&format!("{name}=\""))? + name.len() + 2;
     let length = document[start..].find('"')?;
@@ -252,6 +286,8 @@ async fn invoiced_order_reaches_coupa_once() {
     assert_eq!(invoice.sent_at, Some(flow.app.engine.clock.now()));
     assert_eq!(invoice.coupa_status, Some(200));
     assert!(!invoice.document.contains(INVOICE_SECRET), "stored masked");
+    let accepted_event = format!("Coupa accepted invoice {number} (200");
+    assert_event(&timeline(&flow).await, &[&accepted_event]);
     let tracked = flow
         .app
         .store()
@@ -294,16 +330,16 @@ async fn held_invoice_sent_after_setting_set() {
         .expect("the held invoice has a send job");
     assert_eq!(send.status, JobStatus::Waiting);
 
+    release_waiting_jobs(&flow).await;
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Held);
+    let held_again = format!("invoice {number} was rebuilt and is held again");
+    assert_event(
+        &timeline(&flow).await,
+        &[&held_again, "invoice-secret is missing"],
+    );
+
     set_invoicing(&flow, Some(INVOICE_SECRET)).await;
-    let now = flow.app.engine.clock.now();
-    let released = flow
-        .app
-        .store()
-        .release_waiting_jobs(flow.app.account.id, now)
-        .await
-        .unwrap();
-    assert_eq!(released, 1);
-    flow.app.drain(20).await;
+    release_waiting_jobs(&flow).await;
 
     let sent = only_invoice(&flow).await;
     assert_eq!(sent.id, held.id);
@@ -359,6 +395,8 @@ async fn coupa_outage_is_retried_with_same_document() {
     let reason = waiting.reason.clone().unwrap_or_default();
     assert!(reason.contains("same number"), "{reason}");
     assert!(flow.coupa.accepted_invoices().is_empty());
+    let retry_event = format!("invoice {number} was not delivered and is sent again at");
+    assert_event(&timeline(&flow).await, &[&retry_event, "503"]);
 
     flow.clock.advance(Duration::minutes(2));
     flow.app.drain(20).await;
@@ -388,6 +426,10 @@ async fn lost_response_never_delivers_twice() {
     assert_eq!(unknown.status, InvoiceStatus::Pending);
     assert!(unknown.outcome_unknown);
     assert_eq!(flow.coupa.accepted_invoices().len(), 1);
+    assert_event(
+        &timeline(&flow).await,
+        &["was not delivered and is sent again at"],
+    );
 
     for _ in 0..3 {
         flow.clock.advance(Duration::minutes(5));
@@ -407,6 +449,9 @@ async fn lost_response_never_delivers_twice() {
             settled.reason.as_deref(),
             Some("probably delivered: confirm in Coupa")
         );
+        assert_event(&timeline(&flow).await, &["was probably delivered"]);
+    } else {
+        assert_event(&timeline(&flow).await, &["Coupa accepted invoice"]);
     }
     assert_eq!(flow.coupa.accepted_invoices().len(), 1);
 }
@@ -425,6 +470,10 @@ async fn rejected_invoice_fails_with_advice() {
     assert_eq!(failed.coupa_status, Some(417));
     let reason = failed.reason.clone().unwrap_or_default();
     assert!(reason.contains("does not know the PO"), "{reason}");
+    assert_event(
+        &timeline(&flow).await,
+        &["Coupa rejected invoice", "417", "does not know the PO"],
+    );
 
     for _ in 0..3 {
         next_poll(&flow).await;
@@ -556,17 +605,8 @@ async fn reused_number_is_recorded_not_sent() {
     let stored = only_invoice(&flow).await;
     assert_eq!(stored.brightpearl_order_id, other_order);
     assert!(flow.coupa.received().is_empty());
-    let events = flow
-        .app
-        .store()
-        .events(flow.app.account.id, flow.po.id)
-        .await
-        .unwrap();
     let clash = format!("belongs to the stored invoice of order {other_order}");
-    assert!(
-        events.iter().any(|event| event.message.contains(&clash)),
-        "{events:#?}"
-    );
+    assert_event(&timeline(&flow).await, &[&clash]);
     let tracked = flow
         .app
         .store()

@@ -6,7 +6,7 @@
 //! learns that an earlier attempt's outcome is unknown. Retries send the stored
 //! document unchanged, with the same invoice number and payloadID.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use pobridge_brightpearl::{BrightpearlError, Order};
 use pobridge_coupa::{decide, explain, Decision, Delivery, Payload};
 use pobridge_cxml::fill_shared_secret;
@@ -206,6 +206,8 @@ impl Engine {
             .update_invoice(account.id, invoice.id, &update, now)
             .await?;
         log_settled(account, invoice, &update);
+        let event = settled_event(&invoice.invoice_number, &update, &outcome);
+        self.po_event(account.id, invoice.po, &event).await?;
         if is_accepted(update.status) {
             self.close_tracked(account, invoice).await?;
         }
@@ -290,6 +292,19 @@ impl Engine {
             .update_invoice(account.id, current.id, &update, self.clock.now())
             .await?;
         tracing::warn!(tenant.id = %account.id, invoice.id = %current.id, invoice.number = %current.invoice_number, status = update.status.as_str(), "invoice changed in Brightpearl while it was being sent");
+        let number = &current.invoice_number;
+        let event = match update.status {
+            InvoiceStatus::ChangedAfterSending => format!(
+                "Coupa accepted invoice {number}, but the invoice changed in Brightpearl while \
+                 it was being sent: correct it in Coupa"
+            ),
+            _ => format!(
+                "invoice {number} changed in Brightpearl while it was being sent, and Coupa \
+                 did not accept that attempt: {}",
+                update.reason.as_deref().unwrap_or_default()
+            ),
+        };
+        self.po_event(account.id, current.po, &event).await?;
         Ok(JobOutcome::Done)
     }
 
@@ -452,6 +467,13 @@ impl Engine {
             .update_invoice(account.id, invoice.id, &update, self.clock.now())
             .await?;
         tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, %reason, "invoice held");
+        let number = &invoice.invoice_number;
+        let event = if invoice.status == InvoiceStatus::Held {
+            format!("invoice {number} was rebuilt and is held again: {reason}")
+        } else {
+            format!("invoice {number} is held before sending: {reason}")
+        };
+        self.po_event(account.id, invoice.po, &event).await?;
         Ok(JobOutcome::Wait { reason })
     }
 
@@ -498,6 +520,33 @@ fn log_settled(account: &Account, invoice: &InvoiceRecord, update: &InvoiceUpdat
     }
 }
 
+/// Builds the purchase order timeline's line for a settled post.
+fn settled_event(number: &str, update: &InvoiceUpdate, outcome: &JobOutcome) -> String {
+    let reason = update.reason.as_deref().unwrap_or_default();
+    match (update.status, outcome) {
+        (InvoiceStatus::Sent, _) => {
+            let code = update.coupa_status.unwrap_or_default();
+            let text = update.coupa_text.as_deref().unwrap_or_default();
+            format!("Coupa accepted invoice {number} ({code} \"{text}\")")
+        }
+        (InvoiceStatus::ProbablyDelivered, _) => format!(
+            "invoice {number} was probably delivered: an earlier attempt got no response and \
+             Coupa rejected the same number sent again, so confirm it in Coupa"
+        ),
+        (InvoiceStatus::Failed, _) => format!("Coupa rejected invoice {number}: {reason}"),
+        (InvoiceStatus::NeedsAttention, _) => format!("invoice {number} needs attention: {reason}"),
+        (_, JobOutcome::Retry { run_at, .. }) => format!(
+            "invoice {number} was not delivered and is sent again at {}: {reason}",
+            timestamp(*run_at)
+        ),
+        (status, _) => format!("invoice {number} is {}: {reason}", status.as_str()),
+    }
+}
+
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// The reason an order could not be fetched.
 enum Fetch {
     /// Worth trying again soon.
@@ -511,5 +560,86 @@ fn answered(delivery: &Delivery) -> Option<(u16, &str)> {
     match delivery {
         Delivery::Answered { code, text, .. } => Some((*code, text.as_str())),
         Delivery::NotSent { .. } | Delivery::Unknown { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn update(status: InvoiceStatus, reason: Option<&str>) -> InvoiceUpdate {
+        InvoiceUpdate {
+            status,
+            reason: reason.map(str::to_owned),
+            coupa_status: None,
+            coupa_text: None,
+            counts_attempt: true,
+            outcome_unknown: None,
+            document: None,
+            sent_at: None,
+        }
+    }
+
+    #[test]
+    fn settled_event_names_each_outcome() {
+        let sent = InvoiceUpdate {
+            coupa_status: Some(200),
+            coupa_text: Some("OK".to_owned()),
+            ..update(InvoiceStatus::Sent, None)
+        };
+        let run_at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 5, 0).unwrap();
+        let retry = JobOutcome::Retry {
+            run_at,
+            error: "Coupa answered 503".to_owned(),
+            counts: true,
+        };
+        let failed = JobOutcome::Failed {
+            error: String::new(),
+        };
+        let cases = [
+            (
+                sent,
+                JobOutcome::Done,
+                "Coupa accepted invoice INV-7 (200 \"OK\")",
+            ),
+            (
+                update(
+                    InvoiceStatus::Failed,
+                    Some("Coupa answered 417 \"x\": advice"),
+                ),
+                failed.clone(),
+                "Coupa rejected invoice INV-7: Coupa answered 417 \"x\": advice",
+            ),
+            (
+                update(InvoiceStatus::Pending, Some("Coupa answered 503")),
+                retry,
+                "invoice INV-7 was not delivered and is sent again at 2026-03-02T09:05:00Z: \
+                 Coupa answered 503",
+            ),
+            (
+                update(
+                    InvoiceStatus::NeedsAttention,
+                    Some("gave up after retrying"),
+                ),
+                failed,
+                "invoice INV-7 needs attention: gave up after retrying",
+            ),
+        ];
+        for (update, outcome, expected) in cases {
+            assert_eq!(settled_event("INV-7", &update, &outcome), expected);
+        }
+
+        let probable = settled_event(
+            "INV-7",
+            &update(InvoiceStatus::ProbablyDelivered, Some(PROBABLY_DELIVERED)),
+            &JobOutcome::Done,
+        );
+        assert!(
+            probable.starts_with("invoice INV-7 was probably delivered"),
+            "{probable}"
+        );
+        assert!(probable.contains("confirm it in Coupa"), "{probable}");
     }
 }
