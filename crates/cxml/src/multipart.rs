@@ -7,6 +7,9 @@
 use crate::error::ReadError;
 use crate::read::Limits;
 
+/// Maximum number of Content-IDs an error message lists.
+const MAX_LISTED_PARTS: usize = 5;
+
 /// A `multipart/related` body split into its cXML part and its attachments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultipartDocument {
@@ -136,12 +139,9 @@ fn root_index(parts: &[Part], start: Option<&String>) -> Result<usize, ReadError
             })
             .ok_or_else(|| {
                 invalid(format!(
-                    "start={} names no part; the parts' Content-IDs are {:?}",
+                    "start={} names no part; the parts' Content-IDs are {}",
                     crate::error::shown(start),
-                    parts
-                        .iter()
-                        .map(|part| part.content_id.as_str())
-                        .collect::<Vec<_>>()
+                    listed_content_ids(parts)
                 ))
             });
     }
@@ -149,6 +149,20 @@ fn root_index(parts: &[Part], start: Option<&String>) -> Result<usize, ReadError
         .iter()
         .position(|part| matches!(part.content_type.as_str(), "text/xml" | "application/xml"))
         .ok_or_else(|| invalid("no text/xml or application/xml part to read as cXML".into()))
+}
+
+/// Lists the first few Content-IDs of `parts`, each cut short, so a body
+/// with many or long Content-IDs cannot make the error message long.
+fn listed_content_ids(parts: &[Part]) -> String {
+    let mut listed: Vec<String> = parts
+        .iter()
+        .take(MAX_LISTED_PARTS)
+        .map(|part| crate::error::shown(&part.content_id))
+        .collect();
+    if parts.len() > MAX_LISTED_PARTS {
+        listed.push(format!("and {} more", parts.len() - MAX_LISTED_PARTS));
+    }
+    format!("[{}]", listed.join(", "))
 }
 
 /// Turns `<id>`, `cid:id` or a percent-encoded `cid:` URL into the bare

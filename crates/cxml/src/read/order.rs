@@ -3,7 +3,7 @@
 use super::sequence;
 use super::tree::Element;
 use super::values::{parse_decimal, Doc};
-use crate::error::ReadError;
+use crate::error::{shown, ReadError};
 use crate::mask::mask_card_number;
 use crate::model::{
     Classification, Distribution, ItemDetail, ItemId, ItemOut, OrderHeader, OrderKind,
@@ -34,7 +34,7 @@ pub(crate) fn order_request(doc: &Doc<'_>, order: &Element) -> Result<OrderReque
     }
     if items.is_empty() {
         return Err(ReadError::missing(
-            format!("OrderRequest {}", header.order_id),
+            format!("OrderRequest {}", shown(&header.order_id)),
             "<ItemOut>: an order needs at least one line",
         ));
     }

@@ -3,13 +3,14 @@
 
 use std::ops::Range;
 
+use quick_xml::errors::IllFormedError;
 use quick_xml::escape::EscapeError;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::Reader;
 
 use super::Limits;
-use crate::error::ReadError;
+use crate::error::{shown, ReadError};
 
 /// Elements whose text is secret: errors inside them never quote content.
 const SECRET_ELEMENTS: [&str; 3] = ["SharedSecret", "CredentialMac", "DigitalSignature"];
@@ -218,7 +219,8 @@ impl Builder<'_> {
         let mut attributes = Vec::new();
         for attribute in start.attributes() {
             let attribute = attribute.map_err(|error| {
-                self.not_well_formed(offset, format!("invalid attribute in <{element}>: {error}"))
+                let message = format!("invalid attribute in <{}>: {error}", truncate(element));
+                self.not_well_formed(offset, message)
             })?;
             attributes.push(self.attribute(&attribute, element, offset)?);
         }
@@ -232,10 +234,11 @@ impl Builder<'_> {
         offset: usize,
     ) -> Result<(String, String), ReadError> {
         let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
+        let location = format!("attribute {} of <{}>", truncate(&key), truncate(element));
         if attribute.value.len() > self.limits.max_attribute_bytes {
             return Err(ReadError::LimitExceeded {
                 measured: format!(
-                    "attribute {key} of <{element}> ({}, {} bytes)",
+                    "{location} ({}, {} bytes)",
                     self.place(offset),
                     attribute.value.len()
                 ),
@@ -244,14 +247,8 @@ impl Builder<'_> {
         }
         let raw = String::from_utf8_lossy(&attribute.value);
         let secret = element == "PCard";
-        let value = quick_xml::escape::unescape(&raw).map_err(|error| {
-            self.bad_reference(
-                offset,
-                &format!("attribute {key} of <{element}>"),
-                &error,
-                secret,
-            )
-        })?;
+        let value = quick_xml::escape::unescape(&raw)
+            .map_err(|error| self.bad_reference(offset, &location, &error, secret))?;
         Ok((key, value.into_owned()))
     }
 
@@ -271,7 +268,7 @@ impl Builder<'_> {
         let raw = String::from_utf8_lossy(text.as_ref());
         let in_secret = self.in_secret();
         let where_ = match self.stack.last() {
-            Some(element) => format!("text of <{}>", element.name),
+            Some(element) => format!("text of <{}>", truncate(&element.name)),
             None => "text outside the root element".to_string(),
         };
         let content = quick_xml::escape::unescape(&raw)
@@ -321,7 +318,7 @@ impl Builder<'_> {
 
     fn finish(self) -> Result<Element, ReadError> {
         if let Some(open) = self.stack.last() {
-            let message = format!("the document ends before </{}>", open.name);
+            let message = format!("the document ends before </{}>", truncate(&open.name));
             return Err(self.not_well_formed(self.text.len(), message));
         }
         match self.root {
@@ -343,7 +340,7 @@ impl Builder<'_> {
         let detail = match error {
             EscapeError::UnrecognizedEntity(_, entity) if !secret => format!(
                 "unknown entity reference &{};, only &amp; &lt; &gt; &quot; &apos; and character references are allowed",
-                crate::error::shown(entity).trim_matches('"')
+                shown(entity).trim_matches('"')
             ),
             EscapeError::UnrecognizedEntity(..) => {
                 "unknown entity reference, only &amp; &lt; &gt; &quot; &apos; and character references are allowed".to_string()
@@ -363,7 +360,7 @@ impl Builder<'_> {
             let message = "malformed markup inside a secret element (not shown)".to_string();
             return self.not_well_formed(offset, message);
         }
-        self.not_well_formed(offset, error.to_string())
+        self.not_well_formed(offset, describe_syntax_error(&error))
     }
 
     /// Returns true inside `SharedSecret` and the other secret elements.
@@ -386,6 +383,35 @@ impl Builder<'_> {
         let (line, column) = line_and_column(self.text, offset);
         format!("line {line}, column {column}")
     }
+}
+
+/// Describes a quick-xml error, quoting at most a short piece of the input.
+/// quick-xml quotes tag names whole, and what it takes for the name of an
+/// end tag is everything from `</` to the next `>`, however long.
+fn describe_syntax_error(error: &quick_xml::Error) -> String {
+    let ill_formed = match error {
+        quick_xml::Error::IllFormed(ill_formed) => ill_formed,
+        other => return other.to_string(),
+    };
+    let detail = match ill_formed {
+        IllFormedError::MismatchedEndTag { expected, found } => format!(
+            "expected </{}>, but found the end tag {}",
+            truncate(expected),
+            shown(found)
+        ),
+        IllFormedError::UnmatchedEndTag(found) => {
+            format!("the end tag {} matches no open tag", shown(found))
+        }
+        IllFormedError::MissingEndTag(name) => {
+            format!("<{}> is not closed before the end of input", truncate(name))
+        }
+        IllFormedError::MissingDeclVersion(Some(found)) => format!(
+            "an XML declaration must start with version, but it starts with {}",
+            shown(found)
+        ),
+        other => other.to_string(),
+    };
+    format!("ill-formed document: {detail}")
 }
 
 /// Cuts a name from the input to 64 characters for an error message.
