@@ -16,13 +16,31 @@ pub enum ReadError {
     /// Bytes that are invalid in the document's encoding.
     #[error(
         "invalid {encoding} at byte offset {offset}: byte 0x{byte:02X} is not valid there; \
-         expected the document to be encoded as its XML declaration says"
+         expected {encoding}, the encoding that the byte-order mark or the XML declaration \
+         names (UTF-8 when neither names one)"
     )]
     InvalidEncoding {
         encoding: String,
         offset: usize,
         byte: u8,
     },
+
+    /// A UTF-16 byte-order mark in front of bytes in a single-byte encoding
+    /// such as UTF-8.
+    #[error(
+        "the byte-order mark marks the document as {marked}, but the bytes after it are in \
+         a single-byte encoding such as UTF-8; remove the byte-order mark or encode the \
+         document as {marked}"
+    )]
+    EncodingMismatch { marked: String },
+
+    /// A document in UTF-16 without the byte-order mark that XML 1.0
+    /// requires of UTF-16.
+    #[error(
+        "the document is {encoding} without a byte-order mark; XML 1.0 requires UTF-16 \
+         to start with one, so add it or send the document as UTF-8"
+    )]
+    Utf16WithoutBom { encoding: String },
 
     /// An XML declaration names an encoding this reader does not know.
     #[error(

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{DecoderResult, Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{DecoderResult, Encoding, REPLACEMENT, UTF_16BE, UTF_16LE, UTF_8};
 
 use crate::error::{shown, ReadError};
 
@@ -15,17 +15,55 @@ const MAX_DECLARATION_BYTES: usize = 1024;
 /// is invalid in the document's encoding is an error naming its offset.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, ReadError> {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        return decode_with(encoding, &bytes[bom_len..], bom_len);
+        let rest = &bytes[bom_len..];
+        if encoding != UTF_8 && starts_with_single_byte_text(rest) {
+            return Err(ReadError::EncodingMismatch {
+                marked: encoding.name().to_string(),
+            });
+        }
+        return decode_with(encoding, rest, bom_len);
+    }
+    // XML 1.0 (section 4.3.3) requires the byte-order mark of UTF-16, and
+    // mask_secrets finds secrets in UTF-16 only behind one.
+    if let Some(encoding) = utf16_without_bom(bytes) {
+        return Err(ReadError::Utf16WithoutBom {
+            encoding: encoding.name().to_string(),
+        });
     }
 
     let encoding = match declared_encoding(bytes)? {
         // A UTF-16 label in a declaration that was readable as ASCII is
         // wrong: the document is ASCII-compatible, so read it as UTF-8.
         Some(declared) if declared == UTF_16LE || declared == UTF_16BE => UTF_8,
+        // Text in a legacy encoding such as ISO-8859-1 is almost never
+        // valid UTF-8 unless it is plain ASCII, so bytes that are valid
+        // UTF-8 with some non-ASCII are UTF-8 under a wrong label.
+        // NOTE: a legacy document whose every non-ASCII byte happens to
+        // pair up into UTF-8 (ISO-8859-1 "Ã©" alone, say) is read as UTF-8.
+        // A document that mixes UTF-8 with its declared encoding is read as
+        // declared, so each of its UTF-8 characters becomes two or three.
+        Some(_) if !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() => UTF_8,
         Some(declared) => declared,
         None => UTF_8,
     };
     decode_with(encoding, bytes, 0)
+}
+
+/// Returns true when the first two bytes are both non-zero. A UTF-16
+/// document starts with `<` or whitespace, whose code units each have a
+/// zero byte, so such bytes are in a single-byte encoding such as UTF-8.
+fn starts_with_single_byte_text(bytes: &[u8]) -> bool {
+    matches!(bytes, [first, second, ..] if *first != 0 && *second != 0)
+}
+
+/// Detects UTF-16 without a byte-order mark from a leading `<?`, as XML
+/// 1.0 Appendix F describes.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    match bytes {
+        [b'<', 0, b'?', 0, ..] => Some(UTF_16LE),
+        [0, b'<', 0, b'?', ..] => Some(UTF_16BE),
+        _ => None,
+    }
 }
 
 fn decode_with<'a>(
@@ -88,9 +126,11 @@ fn declared_encoding(bytes: &[u8]) -> Result<Option<&'static Encoding>, ReadErro
     };
     // NOTE: encoding_rs follows the WHATWG labels, so `ISO-8859-1` decodes
     // as windows-1252: bytes 0x80-0x9F become punctuation, not C1 controls.
+    // The WHATWG maps labels such as ISO-2022-KR to "replacement", which
+    // decodes any input to a single U+FFFD, so it is not supported.
     match Encoding::for_label(label) {
-        Some(encoding) => Ok(Some(encoding)),
-        None => Err(ReadError::UnsupportedEncoding {
+        Some(encoding) if encoding != REPLACEMENT => Ok(Some(encoding)),
+        _ => Err(ReadError::UnsupportedEncoding {
             label: shown(&String::from_utf8_lossy(label)),
         }),
     }
