@@ -97,6 +97,14 @@ async fn list_flags_totals_that_differ() {
         new.sent_total = "50.01".parse().unwrap();
     })
     .await;
+    // Credits sent as negative quantities have a negative document total.
+    for (number, sent_total) in [("CR-1", "-50.00"), ("CR-2", "-50.01")] {
+        invoice_with(&seed, "PO-1", number, InvoiceStatus::Sent, |new| {
+            new.kind = InvoiceKind::Credit;
+            new.sent_total = sent_total.parse().unwrap();
+        })
+        .await;
+    }
 
     let rows = admin::list_invoices(&seed.engine, "acme", &query(None, None))
         .await
@@ -109,11 +117,33 @@ async fn list_flags_totals_that_differ() {
     };
     assert!(!row("INV-1").totals_differ);
     assert!(row("INV-2").totals_differ);
+    assert!(!row("CR-1").totals_differ);
+    assert!(row("CR-2").totals_differ);
     assert_eq!(
         row("INV-2").brightpearl_total,
         "50.00".parse::<Decimal>().unwrap()
     );
-    assert_eq!(row("INV-2").sent_total, "50.01".parse::<Decimal>().unwrap());
+    assert_eq!(
+        row("INV-2").sent_total,
+        Some("50.01".parse::<Decimal>().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn list_shows_no_sent_total_before_build() {
+    let seed = seed().await;
+    invoice_with(&seed, "PO-1", "INV-1", InvoiceStatus::Held, |new| {
+        new.document = String::new();
+        new.sent_total = Decimal::ZERO;
+    })
+    .await;
+
+    let rows = admin::list_invoices(&seed.engine, "acme", &query(None, None))
+        .await
+        .unwrap();
+
+    assert_eq!(rows[0].sent_total, None);
+    assert!(!rows[0].totals_differ);
 }
 
 #[tokio::test]

@@ -72,6 +72,59 @@ async fn log_shows_coupa_response_and_totals() {
 }
 
 #[tokio::test]
+async fn log_matches_credit_and_skips_unbuilt() {
+    let (cli, seed) = seeded().await;
+    invoice_with(&seed, "PO-1", "CR-1", InvoiceStatus::Sent, |new| {
+        new.kind = InvoiceKind::Credit;
+        new.sent_total = "-50.00".parse().unwrap();
+    })
+    .await;
+    invoice_with(&seed, "PO-2", "INV-2", InvoiceStatus::Held, |new| {
+        new.document = String::new();
+        new.sent_total = "0".parse().unwrap();
+    })
+    .await;
+
+    let stdout = cli.ok(&["invoices", "acme"]);
+
+    let credit = pair(&stdout, "CR-1");
+    assert!(credit.contains("-50.00 USD"), "{credit}");
+    assert!(credit.contains("match"), "{credit}");
+    assert!(!credit.contains("DIFFER"), "{credit}");
+    let held = pair(&stdout, "INV-2");
+    assert!(!held.contains(" 0 USD"), "{held}");
+    assert!(held.contains(" - "), "{held}");
+    assert!(!held.contains("DIFFER"), "{held}");
+    assert!(!held.contains("match"), "{held}");
+}
+
+#[tokio::test]
+async fn show_prints_credit_quantities_as_sent() {
+    let (cli, seed) = seeded().await;
+    invoice_with(&seed, "PO-1", "CR-1", InvoiceStatus::Sent, |new| {
+        new.kind = InvoiceKind::Credit;
+        new.sent_total = "-50.00".parse().unwrap();
+        new.lines[0].quantity = "0.5".parse().unwrap();
+    })
+    .await;
+
+    let stdout = cli.ok(&["invoices", "acme", "show", "CR-1"]);
+
+    let header = pair(&stdout, "PO LINE");
+    assert!(header.contains("QUANTITY SENT"), "{stdout}");
+    let line = stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("PO LINE"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(line.ends_with("-0.5"), "{stdout}");
+    assert!(
+        pair(&stdout, "sent total").ends_with("-50.00 USD"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
 async fn log_filters_and_prints_json() {
     let (cli, seed) = seeded().await;
     invoice(&seed, "PO-1", "INV-1", InvoiceStatus::Failed).await;

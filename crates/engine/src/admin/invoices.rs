@@ -35,9 +35,13 @@ pub struct InvoiceRow {
     pub currency: String,
     /// The total Brightpearl shows for the invoice.
     pub brightpearl_total: Decimal,
-    /// The total of the cXML document, which may differ after rounding.
-    pub sent_total: Decimal,
-    /// True when the two totals differ.
+    /// The total of the cXML document, which may differ after rounding and
+    /// is negative for a credit sent as negative quantities. `None` while
+    /// no document is built, as for an invoice held before its first build.
+    pub sent_total: Option<Decimal>,
+    /// True when a document is built and its total differs from
+    /// Brightpearl's. A credit's totals are compared without their sign,
+    /// because Brightpearl's is positive whatever form the credit is sent in.
     pub totals_differ: bool,
     pub invoice_date: DateTime<FixedOffset>,
     pub updated_at: DateTime<Utc>,
@@ -56,11 +60,21 @@ impl InvoiceRow {
             coupa_text: record.coupa_text.clone(),
             currency: record.currency.clone(),
             brightpearl_total: record.brightpearl_total,
-            sent_total: record.sent_total,
-            totals_differ: record.brightpearl_total != record.sent_total,
+            sent_total: (!record.document.is_empty()).then_some(record.sent_total),
+            totals_differ: totals_differ(record),
             invoice_date: record.invoice_date,
             updated_at: record.updated_at,
         }
+    }
+}
+
+fn totals_differ(record: &InvoiceRecord) -> bool {
+    if record.document.is_empty() {
+        return false;
+    }
+    match record.kind {
+        InvoiceKind::Credit => record.brightpearl_total.abs() != record.sent_total.abs(),
+        InvoiceKind::Invoice => record.brightpearl_total != record.sent_total,
     }
 }
 

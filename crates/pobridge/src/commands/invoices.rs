@@ -7,6 +7,7 @@ use pobridge_engine::admin::{
     RetryTarget,
 };
 use pobridge_engine::Engine;
+use pobridge_store::InvoiceKind;
 
 use crate::cli::{InvoiceRetryArgs, InvoicesAction, InvoicesArgs};
 use crate::output::{enum_name, line, or_blank, print_json, print_pairs, print_table, time_text};
@@ -101,7 +102,7 @@ fn log_rows(invoices: &[InvoiceRow]) -> Vec<Vec<String>> {
                 enum_name(&invoice.kind),
                 invoice.status.as_str().to_owned(),
                 money(invoice, invoice.brightpearl_total),
-                money(invoice, invoice.sent_total),
+                sent_money(invoice),
                 totals_flag(invoice).to_owned(),
                 coupa_response(invoice),
                 or_blank(invoice.reason.as_ref()),
@@ -114,11 +115,20 @@ fn money(invoice: &InvoiceRow, amount: impl std::fmt::Display) -> String {
     format!("{amount} {}", invoice.currency)
 }
 
+/// Formats the sent total, or `-` while no document is built.
+fn sent_money(invoice: &InvoiceRow) -> String {
+    match invoice.sent_total {
+        Some(total) => money(invoice, total),
+        None => "-".to_owned(),
+    }
+}
+
+/// Flags the totals, or `-` while there is no sent total to compare.
 fn totals_flag(invoice: &InvoiceRow) -> &'static str {
-    if invoice.totals_differ {
-        "DIFFER"
-    } else {
-        "match"
+    match (invoice.sent_total, invoice.totals_differ) {
+        (None, _) => "-",
+        (Some(_), true) => "DIFFER",
+        (Some(_), false) => "match",
     }
 }
 
@@ -150,7 +160,7 @@ fn print_detail(invoice: &InvoiceDetail) -> anyhow::Result<()> {
             "Brightpearl total",
             money(summary, summary.brightpearl_total),
         ),
-        ("sent total", money(summary, summary.sent_total)),
+        ("sent total", sent_money(summary)),
         ("totals", totals_flag(summary).to_owned()),
         ("invoice date", time_text(&summary.invoice_date)),
         ("attempts", invoice.attempts.to_string()),
@@ -169,12 +179,20 @@ fn print_detail(invoice: &InvoiceDetail) -> anyhow::Result<()> {
 
     line("")?;
     line("Lines:")?;
+    let (quantity_header, negate) = quantity_column(summary);
     let lines = invoice
         .lines
         .iter()
-        .map(|line| vec![line.po_line_number.to_string(), line.quantity.to_string()])
+        .map(|line| {
+            let quantity = if negate {
+                -line.quantity
+            } else {
+                line.quantity
+            };
+            vec![line.po_line_number.to_string(), quantity.to_string()]
+        })
         .collect();
-    print_table(&["PO line", "quantity"], lines, "No lines.")?;
+    print_table(&["PO line", quantity_header], lines, "No lines.")?;
 
     line("")?;
     line("Other invoices of this purchase order:")?;
@@ -184,6 +202,18 @@ fn print_detail(invoice: &InvoiceDetail) -> anyhow::Result<()> {
     line("Document (shared secrets and card numbers masked):")?;
     line(invoice.document.trim_end())?;
     Ok(())
+}
+
+/// Returns the header of the line table's quantity column and whether a
+/// stored quantity, positive for credits too, is shown negated. A credit
+/// whose document total is negative was sent as negative quantities, so its
+/// quantities are shown negative, as sent.
+fn quantity_column(summary: &InvoiceRow) -> (&'static str, bool) {
+    match (summary.kind, summary.sent_total) {
+        (InvoiceKind::Credit, Some(total)) if total.is_sign_negative() => ("quantity sent", true),
+        (InvoiceKind::Credit, _) => ("quantity credited", false),
+        (InvoiceKind::Invoice, _) => ("quantity", false),
+    }
 }
 
 async fn retry(
