@@ -136,7 +136,7 @@ fn check_line(invoice: &Invoice, line: &InvoiceLine) -> Result<(), InvoiceError>
             expected: "a quantity other than 0",
         });
     }
-    if line.quantity.is_sign_negative() && line.unit_price.is_sign_negative() {
+    if is_negative(line.quantity) && is_negative(line.unit_price) {
         return Err(InvoiceError::BothNegative {
             line: number,
             quantity: line.quantity,
@@ -214,15 +214,21 @@ fn required(field: &str, value: &str, expected: &'static str) -> Result<(), Invo
     Ok(())
 }
 
+/// Returns true below zero. A zero with its sign bit set, such as the
+/// `-0.00` that negating a zero price gives, is not negative.
+fn is_negative(value: Decimal) -> bool {
+    value.is_sign_negative() && !value.is_zero()
+}
+
 fn positive_in_credit_memo(field: String, value: Decimal) -> Result<(), InvoiceError> {
-    if value.is_sign_negative() && !value.is_zero() {
+    if is_negative(value) {
         return Err(InvoiceError::NegativeInCreditMemo { field, value });
     }
     Ok(())
 }
 
 fn not_negative(field: String, value: Decimal) -> Result<(), InvoiceError> {
-    if value.is_sign_negative() && !value.is_zero() {
+    if is_negative(value) {
         return Err(InvoiceError::InvalidValue {
             field,
             value: value.to_string(),
