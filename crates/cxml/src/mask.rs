@@ -9,7 +9,7 @@ use std::ops::Range;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
 use crate::model::REDACTED;
-use crate::write::xml_chars;
+use crate::write::{text_content, xml_chars};
 
 /// Elements whose whole content is a secret.
 const SECRET_ELEMENTS: [&[u8]; 3] = [b"SharedSecret", b"CredentialMac", b"DigitalSignature"];
@@ -44,10 +44,10 @@ pub fn mask_secrets(bytes: &[u8]) -> Vec<u8> {
 /// [`mask_secrets`], so that it can be sent with the secret that is current
 /// when it is sent. Everything else stays byte-identical.
 pub fn fill_shared_secret(document: &str, secret: &str) -> String {
-    let escaped = quick_xml::escape::escape(xml_chars(secret));
+    let escaped = text_content(&xml_chars(secret));
     let fill = Rewrite {
         elements: &[b"SharedSecret"],
-        content: escaped.as_bytes(),
+        content: &escaped,
         cards: false,
     };
     // The edits replace whole element contents of a UTF-8 string with

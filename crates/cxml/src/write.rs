@@ -1,10 +1,13 @@
 //! Writing the synchronous cXML responses: `Response/Status` and
 //! `ProfileResponse`.
 
+use std::borrow::Cow;
 use std::io;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::name::QName;
 use quick_xml::Writer;
 
 use crate::time::format_timestamp;
@@ -48,7 +51,7 @@ pub fn write_profile_response(
         status(writer, 200, "OK", None)?;
         writer
             .create_element("ProfileResponse")
-            .with_attribute(("effectiveDate", effective_date.as_str()))
+            .with_attribute(attribute("effectiveDate", &effective_date))
             .write_inner_content(|writer| {
                 for (request_name, url) in transactions {
                     transaction(writer, request_name, *url)?;
@@ -91,9 +94,9 @@ fn write_document(
     writer
         .create_element("cXML")
         .with_attributes([
-            ("payloadID", payload_id),
-            ("timestamp", timestamp),
-            ("xml:lang", LANG),
+            attribute("payloadID", payload_id),
+            attribute("timestamp", timestamp),
+            attribute("xml:lang", LANG),
         ])
         .write_inner_content(|writer| {
             writer
@@ -115,9 +118,9 @@ fn status(
     let text = xml_chars(text);
     let element = writer
         .create_element("Status")
-        .with_attributes([("code", code.as_str()), ("text", text.as_str())]);
+        .with_attributes([attribute("code", &code), attribute("text", &text)]);
     match detail {
-        Some(detail) => element.write_text_content(BytesText::new(&xml_chars(detail)))?,
+        Some(detail) => element.write_text_content(text_content(&xml_chars(detail)))?,
         None => element.write_empty()?,
     };
     Ok(())
@@ -131,16 +134,57 @@ fn transaction(
     let request_name = xml_chars(request_name);
     writer
         .create_element("Transaction")
-        .with_attribute(("requestName", request_name.as_str()))
+        .with_attribute(attribute("requestName", &request_name))
         .write_inner_content(|writer| {
             let element = writer.create_element("URL");
             match url {
-                Some(url) => element.write_text_content(BytesText::new(&xml_chars(url)))?,
+                Some(url) => element.write_text_content(text_content(&xml_chars(url)))?,
                 None => element.write_empty()?,
             };
             Ok(())
         })?;
     Ok(())
+}
+
+/// Builds an attribute whose value an XML parser reads back unchanged.
+/// Besides the markup characters, tab, line feed and carriage return become
+/// character references, because attribute-value normalization (XML 1.0
+/// section 3.3.3) turns literal ones into spaces. Pass the value through
+/// [`xml_chars`] first when it may hold characters XML forbids.
+pub(crate) fn attribute<'a>(name: &'a str, value: &str) -> Attribute<'a> {
+    Attribute {
+        key: QName(name.as_bytes()),
+        value: Cow::Owned(escape(value, true).into_bytes()),
+    }
+}
+
+/// Builds text content that an XML parser reads back unchanged. Besides the
+/// markup characters, carriage return becomes `&#13;`, because end-of-line
+/// handling (XML 1.0 section 2.11) turns a literal one into a line feed.
+/// Pass the text through [`xml_chars`] first when it may hold characters XML
+/// forbids.
+pub(crate) fn text_content(text: &str) -> BytesText<'static> {
+    BytesText::from_escaped(escape(text, false))
+}
+
+/// Escapes the five markup characters as quick-xml does, and the whitespace
+/// that an XML parser would otherwise change.
+fn escape(text: &str, in_attribute: bool) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            '\r' => escaped.push_str("&#13;"),
+            '\n' if in_attribute => escaped.push_str("&#10;"),
+            '\t' if in_attribute => escaped.push_str("&#9;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
 }
 
 /// Replaces characters that XML 1.0 forbids even when escaped (control

@@ -4,13 +4,12 @@
 
 use std::io;
 
-use quick_xml::events::BytesText;
 use rust_decimal::Decimal;
 
 use super::format::{number, unit_price};
 use super::model::{InvoiceLine, InvoiceLineKind, LineTax};
 use super::xml::{amount_element, lang_element, money_element, text_element, XmlWriter};
-use crate::write::xml_chars;
+use crate::write::{attribute, text_content, xml_chars};
 
 /// Writes one line with its computed subtotal. `tax_at_line` decides
 /// whether the line's tax is written.
@@ -42,8 +41,8 @@ fn write_item(
     writer
         .create_element("InvoiceDetailItem")
         .with_attributes([
-            ("invoiceLineNumber", line_number.as_str()),
-            ("quantity", quantity.as_str()),
+            attribute("invoiceLineNumber", &line_number),
+            attribute("quantity", &quantity),
         ])
         .write_inner_content(|writer| {
             write_unit(writer, line, currency)?;
@@ -71,8 +70,8 @@ fn write_service_item(
     writer
         .create_element("InvoiceDetailServiceItem")
         .with_attributes([
-            ("invoiceLineNumber", line_number.as_str()),
-            ("quantity", quantity.as_str()),
+            attribute("invoiceLineNumber", &line_number),
+            attribute("quantity", &quantity),
         ])
         .write_inner_content(|writer| {
             write_reference(writer, "InvoiceDetailServiceItemReference", line)?;
@@ -96,8 +95,8 @@ fn write_unit(writer: &mut XmlWriter, line: &InvoiceLine, currency: &str) -> io:
         .write_inner_content(|writer| {
             writer
                 .create_element("Money")
-                .with_attribute(("currency", currency))
-                .write_text_content(BytesText::new(&unit_price(line.unit_price)))?;
+                .with_attribute(attribute("currency", currency))
+                .write_text_content(text_content(&unit_price(line.unit_price)))?;
             Ok(())
         })?;
     Ok(())
@@ -109,7 +108,7 @@ fn write_reference(writer: &mut XmlWriter, name: &str, line: &InvoiceLine) -> io
     let po_line_number = line.po_line_number.to_string();
     let element = writer
         .create_element(name)
-        .with_attribute(("lineNumber", po_line_number.as_str()));
+        .with_attribute(attribute("lineNumber", &po_line_number));
     let has_item_id = !line.supplier_part_id.is_empty();
     let has_description = !line.description.trim().is_empty();
     if !has_item_id && !has_description {
@@ -155,9 +154,12 @@ fn write_line_tax(
     };
     let category = xml_chars(&tax.category);
     let rate = tax.rate.map(number);
-    let mut attributes = vec![("purpose", "tax"), ("category", category.as_str())];
+    let mut attributes = vec![
+        attribute("purpose", "tax"),
+        attribute("category", &category),
+    ];
     if let Some(rate) = &rate {
-        attributes.push(("percentageRate", rate.as_str()));
+        attributes.push(attribute("percentageRate", rate));
     }
 
     writer.create_element("Tax").write_inner_content(|writer| {

@@ -19,7 +19,7 @@ use super::xml::{
     amount_element, lang_element, money_element, stay_inline, text_element, XmlWriter, LANG,
 };
 use crate::time::format_timestamp;
-use crate::write::xml_chars;
+use crate::write::{attribute, text_content, xml_chars};
 
 /// The `xml:lang` of the root.
 const ROOT_LANG: &str = "en-US";
@@ -71,10 +71,10 @@ fn write_document(
     writer
         .create_element("cXML")
         .with_attributes([
-            ("payloadID", payload_id.as_str()),
-            ("timestamp", timestamp.as_str()),
-            ("version", document.dtd_version.as_str()),
-            ("xml:lang", ROOT_LANG),
+            attribute("payloadID", &payload_id),
+            attribute("timestamp", &timestamp),
+            attribute("version", &document.dtd_version),
+            attribute("xml:lang", ROOT_LANG),
         ])
         .write_inner_content(|writer| {
             write_header(writer, document)?;
@@ -119,7 +119,7 @@ fn write_credential(
     let domain = xml_chars(domain);
     writer
         .create_element("Credential")
-        .with_attribute(("domain", domain.as_str()))
+        .with_attribute(attribute("domain", &domain))
         .write_inner_content(|writer| {
             text_element(writer, "Identity", &xml_chars(identity))?;
             if let Some(secret) = shared_secret {
@@ -143,7 +143,7 @@ fn write_request(
     let invoice = &document.invoice;
     writer
         .create_element("Request")
-        .with_attribute(("deploymentMode", mode))
+        .with_attribute(attribute("deploymentMode", mode))
         .write_inner_content(|writer| {
             writer
                 .create_element("InvoiceDetailRequest")
@@ -175,10 +175,10 @@ fn write_request_header(writer: &mut XmlWriter, invoice: &Invoice) -> io::Result
     writer
         .create_element("InvoiceDetailRequestHeader")
         .with_attributes([
-            ("invoiceID", invoice_id.as_str()),
-            ("purpose", purpose),
-            ("operation", "new"),
-            ("invoiceDate", invoice_date.as_str()),
+            attribute("invoiceID", &invoice_id),
+            attribute("purpose", purpose),
+            attribute("operation", "new"),
+            attribute("invoiceDate", &invoice_date),
         ])
         .write_inner_content(|writer| {
             write_indicators(writer, invoice.tax_at_line)?;
@@ -192,7 +192,7 @@ fn write_request_header(writer: &mut XmlWriter, invoice: &Invoice) -> io::Result
                 let days = days.to_string();
                 writer
                     .create_element("PaymentTerm")
-                    .with_attribute(("payInNumberOfDays", days.as_str()))
+                    .with_attribute(attribute("payInNumberOfDays", &days))
                     .write_empty()?;
             }
             write_comments(writer, invoice)?;
@@ -215,7 +215,7 @@ fn write_indicators(writer: &mut XmlWriter, tax_at_line: bool) -> io::Result<()>
     let line_indicator = writer.create_element("InvoiceDetailLineIndicator");
     if tax_at_line {
         line_indicator
-            .with_attribute(("isTaxInLine", "yes"))
+            .with_attribute(attribute("isTaxInLine", "yes"))
             .write_empty()?;
     } else {
         line_indicator.write_empty()?;
@@ -232,7 +232,10 @@ fn write_remit_to(writer: &mut XmlWriter, remit_to: &RemitTo) -> io::Result<()> 
         .write_inner_content(|writer| {
             writer
                 .create_element("Contact")
-                .with_attributes([("role", "remitTo"), ("addressID", address_id.as_str())])
+                .with_attributes([
+                    attribute("role", "remitTo"),
+                    attribute("addressID", &address_id),
+                ])
                 .write_inner_content(|writer| lang_element(writer, "Name", &remit_to.name))?;
             for (domain, identifier) in [
                 ("taxPrefix", &remit_to.tax_prefix),
@@ -242,7 +245,10 @@ fn write_remit_to(writer: &mut XmlWriter, remit_to: &RemitTo) -> io::Result<()> 
                     let identifier = xml_chars(identifier);
                     writer
                         .create_element("IdReference")
-                        .with_attributes([("identifier", identifier.as_str()), ("domain", domain)])
+                        .with_attributes([
+                            attribute("identifier", &identifier),
+                            attribute("domain", domain),
+                        ])
                         .write_empty()?;
                 }
             }
@@ -255,7 +261,7 @@ fn write_document_reference(writer: &mut XmlWriter, payload_id: &str) -> io::Res
     let payload_id = xml_chars(payload_id);
     writer
         .create_element("DocumentReference")
-        .with_attribute(("payloadID", payload_id.as_str()))
+        .with_attribute(attribute("payloadID", &payload_id))
         .write_empty()?;
     Ok(())
 }
@@ -269,9 +275,9 @@ fn write_comments(writer: &mut XmlWriter, invoice: &Invoice) -> io::Result<()> {
     }
     writer
         .create_element("Comments")
-        .with_attribute(("xml:lang", LANG))
+        .with_attribute(attribute("xml:lang", LANG))
         .write_inner_content(|writer| {
-            writer.write_event(Event::Text(BytesText::new(&coupa_text(text))))?;
+            writer.write_event(Event::Text(text_content(&coupa_text(text))))?;
             for url in &invoice.attachment_urls {
                 writer
                     .create_element("Attachment")
@@ -295,11 +301,14 @@ fn write_comments(writer: &mut XmlWriter, invoice: &Invoice) -> io::Result<()> {
 fn write_custom_field(writer: &mut XmlWriter, field: &str, value: &str) -> io::Result<()> {
     writer
         .create_element("Extrinsic")
-        .with_attribute(("name", "CustomFields"))
+        .with_attribute(attribute("name", "CustomFields"))
         .write_inner_content(|writer| {
             writer
                 .create_element("IdReference")
-                .with_attributes([("identifier", field), ("domain", "CustomFields")])
+                .with_attributes([
+                    attribute("identifier", field),
+                    attribute("domain", "CustomFields"),
+                ])
                 .write_inner_content(|writer| lang_element(writer, "Description", value))?;
             Ok(())
         })?;
@@ -310,9 +319,9 @@ fn write_custom_field(writer: &mut XmlWriter, field: &str, value: &str) -> io::R
 fn write_order(writer: &mut XmlWriter, invoice: &Invoice, totals: &Totals) -> io::Result<()> {
     let order_id = xml_chars(&invoice.order.order_id);
     let order_date = invoice.order.order_date.as_ref().map(format_timestamp);
-    let mut attributes = vec![("orderID", order_id.as_str())];
+    let mut attributes = vec![attribute("orderID", &order_id)];
     if let Some(order_date) = &order_date {
-        attributes.push(("orderDate", order_date.as_str()));
+        attributes.push(attribute("orderDate", order_date));
     }
 
     writer
@@ -397,11 +406,11 @@ fn write_tax_detail(
     let rate = detail.rate.map(number);
     let mut attributes = Vec::new();
     if let Some(purpose) = &purpose {
-        attributes.push(("purpose", purpose.as_str()));
+        attributes.push(attribute("purpose", purpose));
     }
-    attributes.push(("category", category.as_str()));
+    attributes.push(attribute("category", &category));
     if let Some(rate) = &rate {
-        attributes.push(("percentageRate", rate.as_str()));
+        attributes.push(attribute("percentageRate", rate));
     }
 
     writer

@@ -1,5 +1,5 @@
 //! Small element writers shared by the invoice writer. Every text they take
-//! is written escaped.
+//! is written escaped, so that an XML parser reads it back unchanged.
 
 use std::io;
 
@@ -8,6 +8,7 @@ use quick_xml::Writer;
 use rust_decimal::Decimal;
 
 use super::format::{coupa_text, money};
+use crate::write::{attribute, text_content};
 
 /// The writer every invoice element is written with.
 pub(super) type XmlWriter = Writer<Vec<u8>>;
@@ -19,7 +20,7 @@ pub(super) const LANG: &str = "en";
 pub(super) fn text_element(writer: &mut XmlWriter, name: &str, text: &str) -> io::Result<()> {
     writer
         .create_element(name)
-        .write_text_content(BytesText::new(text))?;
+        .write_text_content(text_content(text))?;
     Ok(())
 }
 
@@ -28,8 +29,8 @@ pub(super) fn text_element(writer: &mut XmlWriter, name: &str, text: &str) -> io
 pub(super) fn lang_element(writer: &mut XmlWriter, name: &str, text: &str) -> io::Result<()> {
     writer
         .create_element(name)
-        .with_attribute(("xml:lang", LANG))
-        .write_text_content(BytesText::new(&coupa_text(text)))?;
+        .with_attribute(attribute("xml:lang", LANG))
+        .write_text_content(text_content(&coupa_text(text)))?;
     Ok(())
 }
 
@@ -41,8 +42,8 @@ pub(super) fn money_element(
 ) -> io::Result<()> {
     writer
         .create_element("Money")
-        .with_attribute(("currency", currency))
-        .write_text_content(BytesText::new(&money(amount)))?;
+        .with_attribute(attribute("currency", currency))
+        .write_text_content(text_content(&money(amount)))?;
     Ok(())
 }
 

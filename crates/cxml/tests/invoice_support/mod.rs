@@ -2,6 +2,7 @@
 //! reading values back out of a written document.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,18 +52,36 @@ pub fn invoice_dtds() -> Vec<PathBuf> {
 /// Validates a file with xmllint against a DTD. Panics when xmllint is
 /// missing, so a machine without it fails instead of passing silently.
 pub fn xmllint(document: &Path, dtd: &Path) -> Result<(), String> {
+    let dtd = dtd.as_os_str();
+    run_xmllint(document, &["--noout".as_ref(), "--dtdvalid".as_ref(), dtd]).map(|_| ())
+}
+
+/// Returns the string value that xmllint, a conforming XML parser, reads at
+/// `xpath` in `xml`.
+pub fn xmllint_xpath(xml: &str, xpath: &str) -> String {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(xml.as_bytes()).unwrap();
+    let expression = format!("string({xpath})");
+    let mut value = run_xmllint(file.path(), &["--xpath".as_ref(), expression.as_ref()])
+        .unwrap_or_else(|errors| panic!("xmllint cannot read {xpath}: {errors}"));
+    // xmllint ends its output with a line feed of its own.
+    assert_eq!(value.pop(), Some('\n'));
+    value
+}
+
+/// Runs xmllint on a file without network access and returns its output,
+/// or its error output when it fails.
+fn run_xmllint(document: &Path, args: &[&OsStr]) -> Result<String, String> {
     let output = Command::new("xmllint")
         .arg("--nonet")
-        .arg("--noout")
-        .arg("--dtdvalid")
-        .arg(dtd)
+        .args(args)
         .arg(document)
         .output()
         .unwrap_or_else(|error| {
             panic!("xmllint is required for this test (apt-get install -y libxml2-utils): {error}")
         });
     if output.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
