@@ -430,4 +430,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_jobs(&self, account: AccountId) -> StoreResult<Vec<Job>>;
     /// Counts jobs still queued, claimed or waiting, across all accounts.
     async fn pending_job_count(&self) -> StoreResult<i64>;
+    /// Counts unfinished jobs, purchase orders and invoices by status across
+    /// all accounts, and finds the earliest queued job due at `now`.
+    async fn status_counts(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts>;
 }

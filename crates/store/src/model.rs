@@ -513,3 +513,16 @@ pub enum JobOutcome {
         error: String,
     },
 }
+
+/// Record counts across every account, read for the metrics endpoint. Keys
+/// are statuses as stored (`queued`, `sent`, ...). A status with no records
+/// is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Unfinished jobs by status: `queued`, `running` and `waiting` only.
+    pub jobs: std::collections::BTreeMap<String, i64>,
+    /// The `run_at` of the earliest queued job that is due, if any is.
+    pub oldest_due_job: Option<DateTime<Utc>>,
+    pub purchase_orders: std::collections::BTreeMap<String, i64>,
+    pub invoices: std::collections::BTreeMap<String, i64>,
+}

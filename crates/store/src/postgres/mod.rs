@@ -34,6 +34,7 @@ mod accounts;
 mod buyers;
 mod catalog;
 mod codec;
+mod counts;
 mod documents;
 mod invoices;
 mod invoicing;

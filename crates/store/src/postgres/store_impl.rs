@@ -10,15 +10,16 @@ use pobridge_core::{
 use rust_decimal::Decimal;
 
 use super::{
-    accounts, buyers, catalog, documents, invoices, invoicing, items, jobs, orders, revisions,
-    PostgresStore,
+    accounts, buyers, catalog, counts, documents, invoices, invoicing, items, jobs, orders,
+    revisions, PostgresStore,
 };
 use crate::{
     Account, Attachment, Buyer, Connection, Contact, CoupaItem, CoupaItemRow, CustomerMapping,
     Document, InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord, InvoiceUpdate, ItemFilter,
     ItemMapping, Job, JobOutcome, NewBuyer, NewDocument, NewInvoice, NewJob, NewRevision, PoEvent,
     PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
-    ReferenceKind, Revision, RevisionStatus, RowLink, Store, StoreResult, TrackedOrder,
+    ReferenceKind, Revision, RevisionStatus, RowLink, StatusCounts, Store, StoreResult,
+    TrackedOrder,
 };
 
 #[async_trait]
@@ -482,5 +483,9 @@ impl Store for PostgresStore {
 
     async fn pending_job_count(&self) -> StoreResult<i64> {
         jobs::pending_job_count(self).await
+    }
+
+    async fn status_counts(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts> {
+        counts::status_counts(self, now).await
     }
 }

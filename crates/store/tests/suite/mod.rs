@@ -6,6 +6,7 @@
 
 mod accounts;
 mod catalog;
+mod counts;
 mod documents;
 mod invoicing;
 mod jobs;
@@ -13,6 +14,7 @@ mod orders;
 
 pub use accounts::*;
 pub use catalog::*;
+pub use counts::*;
 pub use documents::*;
 pub use invoicing::*;
 pub use jobs::*;
@@ -76,6 +78,7 @@ macro_rules! every_fresh_store_scenario {
             row_links_replace_on_order_and_row,
             poll_cursor_is_replaced_per_name,
             other_accounts_invoicing_is_not_found,
+            status_counts_cover_every_account,
         );
     };
 }
