@@ -245,6 +245,8 @@ impl Limiter {
             if waited + wait > budget {
                 return Err(wait);
             }
+            metrics::counter!("pobridge_brightpearl_throttle_waits_total", "source" => "limiter")
+                .increment(1);
             tracing::debug!(
                 wait_ms = wait.as_millis() as u64,
                 "waiting for the Brightpearl rate limit"

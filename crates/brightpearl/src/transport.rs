@@ -119,11 +119,15 @@ impl Inner {
             let (connection, generation) = self.tokens.snapshot();
             let auth_headers = crate::auth::headers(&self.config, &connection)?;
             let started = Instant::now();
-            let reply = self
-                .attempt(call, &connection, auth_headers)
-                .await
-                .map_err(|error| transport_failure(call, error))?;
+            let reply = match self.attempt(call, &connection, auth_headers).await {
+                Ok(reply) => reply,
+                Err(error) => {
+                    count_request("transport_error");
+                    return Err(transport_failure(call, error));
+                }
+            };
             log_reply(name, &connection.account_code, &reply, started);
+            count_request(reply_outcome(reply.status));
 
             if self
                 .wait_out_throttle(name, permit, &reply, &mut progress)
@@ -184,6 +188,8 @@ impl Inner {
         if progress.throttled_for + wait > self.config.max_throttle_wait {
             return Err(throttled(wait));
         }
+        metrics::counter!("pobridge_brightpearl_throttle_waits_total", "source" => "reply")
+            .increment(1);
         tracing::warn!(
             request = name,
             wait_ms = wait.as_millis() as u64,
@@ -246,6 +252,24 @@ fn classify_reply(call: &Call, reply: &RawReply) -> Result<Value, BrightpearlErr
             error
         }
     })
+}
+
+/// Names the outcome of one HTTP exchange with Brightpearl for the
+/// `pobridge_brightpearl_requests_total` counter. The limiter waits out
+/// both 503 and 429 as throttles, so both count as `throttled`.
+fn reply_outcome(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "success",
+        429 | 503 => "throttled",
+        401 => "unauthorized",
+        400..=499 => "client_error",
+        500..=599 => "server_error",
+        _ => "other",
+    }
+}
+
+fn count_request(outcome: &'static str) {
+    metrics::counter!("pobridge_brightpearl_requests_total", "outcome" => outcome).increment(1);
 }
 
 fn log_reply(name: &str, account: &str, reply: &RawReply, started: Instant) {
@@ -339,6 +363,19 @@ mod tests {
             "http://127.0.0.1:9/public-api/acme/contact-service/contact-search?primaryEmail=ap%2Bx%40buyer.example&pageSize=500"
         );
         assert_eq!(call.name(), "GET contact-service/contact-search");
+    }
+
+    #[test]
+    fn reply_outcome_separates_throttles_from_errors() {
+        let outcome = |code: u16| reply_outcome(StatusCode::from_u16(code).unwrap());
+        assert_eq!(outcome(200), "success");
+        assert_eq!(outcome(207), "success");
+        assert_eq!(outcome(503), "throttled");
+        assert_eq!(outcome(429), "throttled");
+        assert_eq!(outcome(401), "unauthorized");
+        assert_eq!(outcome(404), "client_error");
+        assert_eq!(outcome(500), "server_error");
+        assert_eq!(outcome(302), "other");
     }
 
     #[test]

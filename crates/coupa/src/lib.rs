@@ -54,8 +54,16 @@ impl CoupaClient {
         Self { http, timeout }
     }
 
-    /// Posts `payload` to `url` and returns what happened.
+    /// Posts `payload` to `url` and returns what happened, counted in
+    /// `pobridge_coupa_posts_total` by [`outcome_label`].
     pub async fn post(&self, url: &str, payload: Payload) -> Delivery {
+        let delivery = self.send(url, payload).await;
+        metrics::counter!("pobridge_coupa_posts_total", "outcome" => outcome_label(&delivery))
+            .increment(1);
+        delivery
+    }
+
+    async fn send(&self, url: &str, payload: Payload) -> Delivery {
         let (content_type, body) = match payload {
             Payload::Xml(text) => ("text/xml; charset=UTF-8".to_owned(), text.into_bytes()),
             Payload::Multipart { content_type, body } => (content_type, body),
@@ -112,6 +120,22 @@ impl CoupaClient {
     }
 }
 
+/// Names a delivery for metrics: the status class of Coupa's cXML code
+/// (`2xx` to `5xx`, or `other`), `not_sent` or `unknown`.
+pub fn outcome_label(delivery: &Delivery) -> &'static str {
+    match delivery {
+        Delivery::Answered { code, .. } => match code {
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            500..=599 => "5xx",
+            _ => "other",
+        },
+        Delivery::NotSent { .. } => "not_sent",
+        Delivery::Unknown { .. } => "unknown",
+    }
+}
+
 /// Formats a duration as seconds without trailing zeros: `30`, `0.2`.
 fn format_seconds(duration: Duration) -> String {
     let millis = duration.as_millis();
@@ -136,4 +160,33 @@ fn answered(http_status: u16, body: String) -> Delivery {
     let (code, text) =
         status.unwrap_or_else(|| (http_status, "the answer carried no cXML Status".to_owned()));
     Delivery::Answered { code, text, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered_with(code: u16) -> Delivery {
+        Delivery::Answered {
+            code,
+            text: String::new(),
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn outcome_label_uses_status_class() {
+        assert_eq!(outcome_label(&answered_with(201)), "2xx");
+        assert_eq!(outcome_label(&answered_with(417)), "4xx");
+        assert_eq!(outcome_label(&answered_with(560)), "5xx");
+        assert_eq!(outcome_label(&answered_with(999)), "other");
+        let unsent = Delivery::NotSent {
+            error: "refused".to_owned(),
+        };
+        let unknown = Delivery::Unknown {
+            error: "timed out".to_owned(),
+        };
+        assert_eq!(outcome_label(&unsent), "not_sent");
+        assert_eq!(outcome_label(&unknown), "unknown");
+    }
 }

@@ -112,7 +112,9 @@ impl Worker {
         };
         drop(renewal);
 
-        let duration_ms = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        record_job_metrics(&job.kind, &outcome, elapsed);
+        let duration_ms = elapsed.as_millis() as u64;
         match &outcome {
             JobOutcome::Done => tracing::info!(duration_ms, "job done"),
             JobOutcome::Retry { run_at, error, .. } => {
@@ -175,11 +177,73 @@ impl Worker {
     }
 }
 
+/// Counts a finished run by job kind and outcome and records its duration.
+fn record_job_metrics(kind: &str, outcome: &JobOutcome, elapsed: Duration) {
+    let labels = [
+        ("kind", kind_label(kind)),
+        ("outcome", outcome_label(outcome)),
+    ];
+    metrics::counter!("pobridge_jobs_total", &labels).increment(1);
+    metrics::histogram!("pobridge_job_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+/// Returns the job kind as a metric label. A kind this worker does not
+/// know becomes `unknown`, so a stray row cannot add label values.
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        SYNC_ORDER => SYNC_ORDER,
+        REFRESH_REFERENCE => REFRESH_REFERENCE,
+        POLL_INVOICES => POLL_INVOICES,
+        SWEEP_INVOICES => SWEEP_INVOICES,
+        SEND_INVOICE => SEND_INVOICE,
+        _ => "unknown",
+    }
+}
+
+fn outcome_label(outcome: &JobOutcome) -> &'static str {
+    match outcome {
+        JobOutcome::Done => "done",
+        JobOutcome::Retry { .. } => "retry",
+        JobOutcome::Wait { .. } => "wait",
+        JobOutcome::Failed { .. } => "failed",
+    }
+}
+
 /// The task that renews a running job's claim; dropping it stops the renewal.
 struct ClaimRenewal(JoinHandle<()>);
 
 impl Drop for ClaimRenewal {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kind_gets_one_label() {
+        assert_eq!(kind_label(SEND_INVOICE), "send_invoice");
+        assert_eq!(kind_label("acme-typo"), "unknown");
+    }
+
+    #[test]
+    fn outcome_labels_name_each_outcome() {
+        let wait = JobOutcome::Wait {
+            reason: "awaiting_mapping".to_owned(),
+        };
+        let retry = JobOutcome::Retry {
+            run_at: DateTime::<Utc>::MIN_UTC,
+            error: "timed out".to_owned(),
+            counts: true,
+        };
+        let failed = JobOutcome::Failed {
+            error: "rejected".to_owned(),
+        };
+        assert_eq!(outcome_label(&JobOutcome::Done), "done");
+        assert_eq!(outcome_label(&retry), "retry");
+        assert_eq!(outcome_label(&wait), "wait");
+        assert_eq!(outcome_label(&failed), "failed");
     }
 }

@@ -28,10 +28,16 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     let sandbox_base = config
         .runs_sandbox(sandbox_flag)
         .then(|| format!("{}/sandbox", Config::loopback_base_url(local)));
+    // Installed before the engine exists, so no job or request goes uncounted.
+    let metrics = pobridge_web::metrics::install_recorder();
     let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    tasks.spawn(pobridge_web::metrics::run_upkeep(
+        metrics.clone(),
+        shutdown_rx.clone(),
+    ));
     let mut app = pobridge_web::router(AppState {
         engine: engine.clone(),
     });

@@ -1,5 +1,5 @@
-//! The HTTP layer of pobridge: the cXML order endpoint buyers post to and
-//! the health checks.
+//! The HTTP layer of pobridge: the cXML order endpoint buyers post to, the
+//! health checks and the Prometheus metrics.
 //!
 //! Handlers only move bytes between HTTP and the engine: the order endpoint
 //! hands the raw body and its content type to
@@ -7,6 +7,7 @@
 //! This crate writes no SQL and makes no Brightpearl calls.
 
 mod health;
+pub mod metrics;
 mod orders;
 mod tracing_layer;
 
@@ -22,8 +23,8 @@ pub struct AppState {
 }
 
 /// Builds the router: `POST /cxml/{account}`, `POST /cxml/{account}/{token}`,
-/// `GET /healthz` and `GET /readyz`, with a request id and a tracing span
-/// per request.
+/// `GET /healthz`, `GET /readyz` and `GET /metrics`, with a request id and a
+/// tracing span per request.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.engine.config.limits.max_body_bytes;
     let body_budget = orders::BodyBudget::new(&state.engine.config);
@@ -38,11 +39,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             orders::reject_announced_oversize,
-        ));
+        ))
+        .layer(axum::middleware::from_fn(metrics::record_order_request));
 
     let routes = Router::new()
         .merge(orders)
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render));
     tracing_layer::with_request_tracing(routes).with_state(state)
 }
