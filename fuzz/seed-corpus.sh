@@ -68,4 +68,4 @@ fixtures="$workspace/crates/cxml/tests/fixtures/multipart"
     cat "$fixtures/related-lf-only.mime"
 } > "$multipart_dir/fixture-related-lf-only.mime"
 
-echo "seeded $(ls "$envelope_dir" | wc -l) read_envelope and $(ls "$multipart_dir" | wc -l) read_multipart inputs"
+echo "corpora hold $(ls "$envelope_dir" | wc -l) read_envelope and $(ls "$multipart_dir" | wc -l) read_multipart inputs"
