@@ -117,9 +117,9 @@ pub struct AccountSettings {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     /// How long a transiently failing job is retried before it fails, in hours.
     pub retry_hours: u32,
-    /// What each Brightpearl order row becomes on an invoice, first match
-    /// first. A row no rule matches is a line when it has a product and is
-    /// skipped when it is free text.
+    /// Rules for what each Brightpearl order row becomes on an invoice. The
+    /// first matching rule decides. Without one, a row with a product is a
+    /// line and a free-text row is skipped.
     pub invoice_rows: Vec<RowRule>,
     /// The IANA time zone of the Brightpearl account (such as
     /// `America/Chicago`), whose calendar date of a tax date is the invoice
@@ -129,8 +129,8 @@ pub struct AccountSettings {
     pub invoice_poll_minutes: u32,
     /// Hours between sweeps of every open tracked order.
     pub invoice_sweep_hours: u32,
-    /// How long an invoice that Coupa cannot take right now (5xx, no answer)
-    /// is retried before it needs attention, in hours.
+    /// Hours an invoice is retried after a 5xx or a missing response from
+    /// Coupa, before it needs attention.
     pub invoice_retry_hours: u32,
 }
 

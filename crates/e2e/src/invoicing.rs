@@ -1,8 +1,9 @@
-//! Helpers for tests and benchmarks of invoices going back to Coupa: a
-//! sandbox Coupa per buyer with the synced POs issued in it, the buyers'
-//! invoicing settings pointing at them, Brightpearl rows changed as staff
-//! would change them, and the check of a sent document against the
-//! InvoiceDetail DTD it names.
+//! Helpers for tests and benchmarks of invoices sent to Coupa.
+//!
+//! They start a sandbox Coupa per buyer with the synced POs issued in it,
+//! point the buyers' invoicing settings at them, change Brightpearl rows as
+//! staff would, and check a sent document against the InvoiceDetail DTD it
+//! names.
 
 use std::collections::BTreeMap;
 use std::io::Write;

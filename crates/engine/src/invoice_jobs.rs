@@ -16,7 +16,7 @@ pub const SWEEP_INVOICES: &str = "sweep_invoices";
 /// Job kind that sends (or, when held, rebuilds and sends) one invoice.
 pub const SEND_INVOICE: &str = "send_invoice";
 
-/// The job that polls `account` for newly invoiced orders at `run_at`.
+/// Builds the job that polls `account` for newly invoiced orders at `run_at`.
 pub fn poll_job(account: AccountId, run_at: DateTime<Utc>) -> NewJob {
     NewJob {
         account,
@@ -27,7 +27,7 @@ pub fn poll_job(account: AccountId, run_at: DateTime<Utc>) -> NewJob {
     }
 }
 
-/// The job that sweeps `account`'s open tracked orders at `run_at`.
+/// Builds the job that sweeps `account`'s open tracked orders at `run_at`.
 pub fn sweep_job(account: AccountId, run_at: DateTime<Utc>) -> NewJob {
     NewJob {
         account,
@@ -38,7 +38,7 @@ pub fn sweep_job(account: AccountId, run_at: DateTime<Utc>) -> NewJob {
     }
 }
 
-/// The job that sends invoice `invoice` of `account` at `run_at`.
+/// Builds the job that sends invoice `invoice` of `account` at `run_at`.
 pub fn send_job(account: AccountId, invoice: InvoiceId, run_at: DateTime<Utc>) -> NewJob {
     NewJob {
         account,

@@ -26,7 +26,8 @@ pub(crate) fn decode_enum<T: DeserializeOwned>(entity: &'static str, name: &str)
 /// Serializes a record to JSON text.
 pub(crate) fn encode_json<T: Serialize>(value: &T) -> String {
     // serde_json fails only on maps with non-string keys and on failing
-    // Serialize impls; the JSON values and derived records stored here have neither.
+    // Serialize impls. The JSON values and derived records stored here have
+    // string keys and derived impls, so this cannot fail for them.
     serde_json::to_string(value).expect("stored records serialize to JSON")
 }
 

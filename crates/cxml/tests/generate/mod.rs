@@ -77,20 +77,20 @@ pub fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..8).prop_map(|pieces| pieces.concat())
 }
 
-/// A text that is not blank, for values a writer requires.
+/// Generates a text that is not blank, for values a writer requires.
 pub fn required_text() -> impl Strategy<Value = String> {
     text().prop_filter("a value that is not blank", |text| !text.trim().is_empty())
 }
 
-/// A decimal with up to `max_digits` significant digits and up to
-/// `max_scale` decimals, greater than zero.
+/// Generates a decimal greater than zero, with up to `max_digits`
+/// significant digits and up to `max_scale` decimals.
 pub fn positive_decimal(max_digits: u32, max_scale: u32) -> impl Strategy<Value = Decimal> {
     let max_mantissa = 10i64.pow(max_digits) - 1;
     (1..=max_mantissa, 0..=max_scale).prop_map(|(mantissa, scale)| Decimal::new(mantissa, scale))
 }
 
-/// A decimal of either sign, zero included, and sometimes a negative zero
-/// such as `-0.00`.
+/// Generates a decimal of either sign, zero included, and sometimes a
+/// negative zero such as `-0.00`.
 pub fn signed_decimal(max_digits: u32, max_scale: u32) -> impl Strategy<Value = Decimal> {
     let max_mantissa = 10i64.pow(max_digits) - 1;
     let any = (-max_mantissa..=max_mantissa, 0..=max_scale)
@@ -103,15 +103,15 @@ pub fn signed_decimal(max_digits: u32, max_scale: u32) -> impl Strategy<Value = 
     prop_oneof![9 => any, 1 => negative_zero]
 }
 
-/// A UTC offset in whole minutes: any from -12:00 to +14:00, weighted
-/// towards the odd ones in use (+05:30, +05:45, -03:30, +08:45, +12:45).
+/// Generates a UTC offset in whole minutes from -12:00 to +14:00, weighted
+/// towards the uncommon ones in use (+05:30, +05:45, -03:30, +08:45, +12:45).
 fn offset_seconds() -> impl Strategy<Value = i32> {
     let real = prop::sample::select(vec![0, 330, 345, -210, 525, 765, 840, -720]);
     prop_oneof![(-12 * 60..=14 * 60), real].prop_map(|minutes| minutes * 60)
 }
 
-/// A timestamp in whole seconds with an offset in whole minutes, the
-/// precision that cXML's `YYYY-MM-DDThh:mm:ss+hh:mm` carries.
+/// Generates a timestamp in whole seconds with an offset in whole minutes,
+/// the precision of cXML's `YYYY-MM-DDThh:mm:ss+hh:mm`.
 pub fn timestamp() -> impl Strategy<Value = DateTime<FixedOffset>> {
     let date = (1950i32..2100, 1u32..=12, 1u32..=28);
     let time = (0u32..24, 0u32..60, 0u32..60);

@@ -7,7 +7,7 @@
 //! and checked ([`prepare`]) and stored with a send job in one transaction
 //! ([`record`]): pending when every check passes, held with the reasons
 //! otherwise. The send job ([`send`]) posts a pending invoice with the
-//! current shared secret and records what Coupa answered, and rebuilds a
+//! current shared secret and records Coupa's response, and rebuilds a
 //! held one first. [`schedule`] keeps the poll and the sweep queued.
 //!
 //! An invoice's number and stored document never change once Coupa may

@@ -126,10 +126,9 @@ impl Engine {
     /// Returns the quantity factor of each PO line mapped by hand with one
     /// other than 1, as the sync job would pick the mapping.
     ///
-    /// NOTE: this reads the mappings as they are now. A mapping whose factor
-    /// changed after the sales order was created converts the invoice's
-    /// quantities with the new factor; storing the factor with the row
-    /// links when they are saved would remove that window.
+    /// NOTE: this reads the mappings as they are now, so a factor changed
+    /// after the sales order was created converts with the new factor.
+    /// Storing the factor with the row links would close that window.
     async fn quantity_factors(
         &self,
         account: &Account,
@@ -253,11 +252,10 @@ impl Engine {
     }
 }
 
-/// Returns the account's row rules, followed by one that makes the
-/// shipping row pobridge writes on each sales order (a free-text row on
-/// `shipping_nominal_code`) a shipping charge, so that an account with no
-/// rules does not leave its shipping off the invoice. A rule of the
-/// account's own for that nominal code comes first and wins.
+/// Returns the account's row rules, then one that bills the shipping row
+/// pobridge writes (a free-text row on `shipping_nominal_code`) as a
+/// shipping charge. Without it, an account with no rules would leave its
+/// shipping off the invoice. An account rule for that code still wins.
 pub(crate) fn row_rules(settings: &AccountSettings) -> Vec<RowRule> {
     let mut rules = settings.invoice_rows.clone();
     let shipping_code = settings
