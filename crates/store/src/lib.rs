@@ -389,6 +389,25 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
     ) -> StoreResult<Option<serde_json::Value>>;
 
+    // ---- dashboard ------------------------------------------------------------
+    /// Reads the account's order and invoice activity from `since` (included)
+    /// to `until` (excluded). See [`DashboardActivity`] for what each list
+    /// holds. The lists hold one entry per record, so the range bounds their
+    /// length.
+    async fn dashboard_activity(
+        &self,
+        account: AccountId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<DashboardActivity>;
+    /// Lists every purchase order of the account whose status is one of
+    /// `statuses`, longest waiting first.
+    async fn waiting_orders(
+        &self,
+        account: AccountId,
+        statuses: &[PoStatus],
+    ) -> StoreResult<Vec<WaitingOrder>>;
+
     // ---- job queue ----------------------------------------------------------
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;
     /// Claims up to `limit` jobs that are due at `now`, including jobs whose

@@ -526,3 +526,56 @@ pub struct StatusCounts {
     pub purchase_orders: std::collections::BTreeMap<String, i64>,
     pub invoices: std::collections::BTreeMap<String, i64>,
 }
+
+/// An account's order and invoice activity in a time range, read for the
+/// dashboard. Times are UTC, so the engine can group them by the account's
+/// local day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardActivity {
+    /// The creation time of each purchase order created in the range, which
+    /// is when its first document arrived.
+    pub orders_received: Vec<DateTime<Utc>>,
+    /// The time of each purchase order's first `synced` event, when its
+    /// Brightpearl sales order was created, for orders whose first such
+    /// event is in the range.
+    pub orders_synced: Vec<DateTime<Utc>>,
+    /// Each change of an order's status to `failed` in the range, oldest
+    /// first. An event that repeats `failed` is not a change.
+    pub order_failures: Vec<OrderFailure>,
+    /// The time Coupa accepted each invoice or credit (`sent_at`) in the
+    /// range, whatever its status now.
+    pub invoices_sent: Vec<DateTime<Utc>>,
+    /// The invoices and credits now `failed` or `needs_attention` whose last
+    /// change is in the range, oldest first.
+    pub invoice_failures: Vec<InvoiceFailure>,
+}
+
+/// A purchase order's change to `failed`, with the event's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFailure {
+    pub po: PoId,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// An invoice or credit that failed or needs attention, at its last change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceFailure {
+    pub invoice: crate::InvoiceId,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// A purchase order whose status is one that waits for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingOrder {
+    pub po: PoId,
+    pub buyer: BuyerId,
+    pub number: PoNumber,
+    pub status: PoStatus,
+    pub reason: Option<String>,
+    /// When the order entered its current status: the first event of the
+    /// latest run of events with that status, or its last update when it
+    /// has no such event.
+    pub since: DateTime<Utc>,
+}

@@ -436,6 +436,23 @@ impl Store for SqliteStore {
         invoicing::poll_cursor(self, account, name).await
     }
 
+    async fn dashboard_activity(
+        &self,
+        account: AccountId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<crate::DashboardActivity> {
+        super::dashboard::dashboard_activity(self, account, since, until).await
+    }
+
+    async fn waiting_orders(
+        &self,
+        account: AccountId,
+        statuses: &[crate::PoStatus],
+    ) -> StoreResult<Vec<crate::WaitingOrder>> {
+        super::dashboard::waiting_orders(self, account, statuses).await
+    }
+
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId> {
         jobs::enqueue_job(self, job).await
     }

@@ -7,6 +7,7 @@
 mod accounts;
 mod catalog;
 mod counts;
+mod dashboard;
 mod documents;
 mod invoicing;
 mod jobs;
@@ -15,6 +16,7 @@ mod orders;
 pub use accounts::*;
 pub use catalog::*;
 pub use counts::*;
+pub use dashboard::*;
 pub use documents::*;
 pub use invoicing::*;
 pub use jobs::*;
@@ -79,6 +81,10 @@ macro_rules! every_fresh_store_scenario {
             poll_cursor_is_replaced_per_name,
             other_accounts_invoicing_is_not_found,
             status_counts_cover_every_account,
+            dashboard_activity_reads_changes_in_the_range,
+            dashboard_activity_of_another_account_is_not_read,
+            waiting_orders_list_longest_waiting_first,
+            waiting_order_without_events_waits_since_its_update,
         );
     };
 }
