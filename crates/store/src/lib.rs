@@ -13,6 +13,7 @@ mod codec;
 pub mod invoicing;
 mod job_finish;
 pub mod model;
+pub mod portal;
 pub mod postgres;
 pub mod revision_order;
 pub mod sqlite;
@@ -28,6 +29,7 @@ use rust_decimal::Decimal;
 
 pub use invoicing::*;
 pub use model::*;
+pub use portal::*;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -452,4 +454,72 @@ pub trait Store: Send + Sync + 'static {
     /// Counts unfinished jobs, purchase orders and invoices by status across
     /// all accounts, and finds the earliest queued job due at `now`.
     async fn status_counts(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts>;
+
+    // ---- portal: users, sessions, one-time links, mail, audit --------------
+    /// Adds a user to the account. The e-mail is stored in lower case and is
+    /// unique across the installation (`Conflict` when taken).
+    async fn create_user(
+        &self,
+        account: AccountId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+    /// Finds a user by e-mail in any account: only for logging in and for
+    /// password resets, where the account is not known yet.
+    async fn user_by_email(&self, email: &str) -> StoreResult<User>;
+    async fn user(&self, account: AccountId, id: UserId) -> StoreResult<User>;
+    async fn list_users(&self, account: AccountId) -> StoreResult<Vec<User>>;
+    /// Stores a new password hash and ends the user's sessions, all in one
+    /// transaction.
+    async fn set_password_hash(
+        &self,
+        account: AccountId,
+        user: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session whose token hashes to `token_hash`, unless it has expired
+    /// by `now`.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Deletes sessions and one-time links that expired before `now`.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn create_link(&self, link: &OneTimeLink) -> StoreResult<()>;
+    /// Marks the link used and returns it, once: an unknown, used, expired
+    /// or differently purposed link gives `None`.
+    async fn use_link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OneTimeLink>>;
+    /// Queues a message, due at once. With a `dedupe_key`, returns `None`
+    /// and queues nothing when the account already has a message with that
+    /// key created after `dedupe_since`.
+    async fn queue_mail(
+        &self,
+        mail: &NewMail,
+        dedupe_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<MailId>>;
+    /// Unsent messages due by `now`, oldest first.
+    async fn due_mail(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Mail>>;
+    /// The newest messages, of one account or of all when `account` is `None`.
+    async fn list_mail(&self, account: Option<AccountId>, limit: i64) -> StoreResult<Vec<Mail>>;
+    async fn mark_mail_sent(&self, id: MailId, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn mark_mail_failed(
+        &self,
+        id: MailId,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn record_audit(
+        &self,
+        account: AccountId,
+        entry: &NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The account's audit trail, newest first.
+    async fn audit_log(&self, account: AccountId, limit: i64) -> StoreResult<Vec<AuditEntry>>;
 }

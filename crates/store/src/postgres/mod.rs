@@ -42,6 +42,7 @@ mod invoicing;
 mod items;
 mod jobs;
 mod orders;
+mod portal;
 mod revisions;
 mod store_impl;
 

@@ -10,16 +10,17 @@ use pobridge_core::{
 use rust_decimal::Decimal;
 
 use super::{
-    accounts, buyers, catalog, counts, documents, invoices, invoicing, items, jobs, orders,
+    accounts, buyers, catalog, counts, documents, invoices, invoicing, items, jobs, orders, portal,
     revisions, SqliteStore,
 };
 use crate::{
-    Account, Attachment, Buyer, Connection, Contact, CoupaItem, CoupaItemRow, CustomerMapping,
-    Document, InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord, InvoiceUpdate, ItemFilter,
-    ItemMapping, Job, JobOutcome, NewBuyer, NewDocument, NewInvoice, NewJob, NewRevision, PoEvent,
-    PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
-    ReferenceKind, Revision, RevisionStatus, RowLink, StatusCounts, Store, StoreResult,
-    TrackedOrder,
+    Account, Attachment, AuditEntry, Buyer, Connection, Contact, CoupaItem, CoupaItemRow,
+    CustomerMapping, Document, InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord,
+    InvoiceUpdate, ItemFilter, ItemMapping, Job, JobOutcome, LinkPurpose, Mail, MailId,
+    NewAuditEntry, NewBuyer, NewDocument, NewInvoice, NewJob, NewMail, NewRevision, OneTimeLink,
+    PoEvent, PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
+    ReferenceKind, Revision, RevisionStatus, RowLink, Session, StatusCounts, Store, StoreResult,
+    TrackedOrder, User, UserId,
 };
 
 #[async_trait]
@@ -504,5 +505,110 @@ impl Store for SqliteStore {
 
     async fn status_counts(&self, now: DateTime<Utc>) -> StoreResult<StatusCounts> {
         counts::status_counts(self, now).await
+    }
+
+    // ---- portal ----
+
+    async fn create_user(
+        &self,
+        account: AccountId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        portal::create_user(self, account, email, now).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<User> {
+        portal::user_by_email(self, email).await
+    }
+
+    async fn user(&self, account: AccountId, id: UserId) -> StoreResult<User> {
+        portal::user(self, account, id).await
+    }
+
+    async fn list_users(&self, account: AccountId) -> StoreResult<Vec<User>> {
+        portal::list_users(self, account).await
+    }
+
+    async fn set_password_hash(
+        &self,
+        account: AccountId,
+        user: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        portal::set_password_hash(self, account, user, hash, now).await
+    }
+
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        portal::create_session(self, session).await
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>> {
+        portal::session(self, token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        portal::delete_session(self, token_hash).await
+    }
+
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        portal::purge_expired_sessions(self, now).await
+    }
+
+    async fn create_link(&self, link: &OneTimeLink) -> StoreResult<()> {
+        portal::create_link(self, link).await
+    }
+
+    async fn use_link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OneTimeLink>> {
+        portal::use_link(self, token_hash, purpose, now).await
+    }
+
+    async fn queue_mail(
+        &self,
+        mail: &NewMail,
+        dedupe_since: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<MailId>> {
+        portal::queue_mail(self, mail, dedupe_since, now).await
+    }
+
+    async fn due_mail(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Mail>> {
+        portal::due_mail(self, now, limit).await
+    }
+
+    async fn list_mail(&self, account: Option<AccountId>, limit: i64) -> StoreResult<Vec<Mail>> {
+        portal::list_mail(self, account, limit).await
+    }
+
+    async fn mark_mail_sent(&self, id: MailId, now: DateTime<Utc>) -> StoreResult<()> {
+        portal::mark_mail_sent(self, id, now).await
+    }
+
+    async fn mark_mail_failed(
+        &self,
+        id: MailId,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        portal::mark_mail_failed(self, id, error, retry_at).await
+    }
+
+    async fn record_audit(
+        &self,
+        account: AccountId,
+        entry: &NewAuditEntry,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        portal::record_audit(self, account, entry, now).await
+    }
+
+    async fn audit_log(&self, account: AccountId, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        portal::audit_log(self, account, limit).await
     }
 }

@@ -12,6 +12,7 @@ mod documents;
 mod invoicing;
 mod jobs;
 mod orders;
+mod portal;
 
 pub use accounts::*;
 pub use catalog::*;
@@ -21,6 +22,7 @@ pub use documents::*;
 pub use invoicing::*;
 pub use jobs::*;
 pub use orders::*;
+pub use portal::*;
 
 /// Calls `$run!(scenario, ...)` with every scenario that takes a fresh
 /// store, so that each backend's test file runs the same list.
@@ -85,6 +87,12 @@ macro_rules! every_fresh_store_scenario {
             dashboard_activity_of_another_account_is_not_read,
             waiting_orders_list_longest_waiting_first,
             waiting_order_without_events_waits_since_its_update,
+            users_are_unique_by_email_in_lower_case,
+            password_change_ends_the_users_sessions,
+            sessions_expire_and_are_deleted,
+            links_work_once_for_their_purpose,
+            mail_is_queued_deduplicated_and_delivered,
+            audit_trail_is_per_account_newest_first,
         );
     };
 }
