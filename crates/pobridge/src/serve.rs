@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use pobridge_engine::worker::Worker;
+use pobridge_portal::{PortalConfig, PortalState};
 use pobridge_sandbox::Sandbox;
 use pobridge_web::AppState;
 use tokio::net::TcpListener;
@@ -38,9 +39,17 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         metrics.clone(),
         shutdown_rx.clone(),
     ));
-    let mut app = pobridge_web::router(AppState {
-        engine: engine.clone(),
-    });
+    let public_url = match &config.public_url {
+        Some(_) => config.public_base_url(),
+        None => Config::loopback_base_url(local),
+    };
+    let portal = PortalState::new(engine.clone(), PortalConfig::new(public_url));
+    let mut app = pobridge_web::router_with(
+        AppState {
+            engine: engine.clone(),
+        },
+        pobridge_portal::router(portal),
+    );
     if let Some(base) = &sandbox_base {
         let sandbox_config = config.sandbox_config(base, engine.clients.config());
         let sandbox = Sandbox::new(sandbox_config, engine.clock.clone());

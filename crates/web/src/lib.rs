@@ -26,6 +26,12 @@ pub struct AppState {
 /// `GET /healthz`, `GET /readyz` and `GET /metrics`, with a request id and a
 /// tracing span per request.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// Builds the router of [`router`] with `pages` (the web portal) merged in,
+/// under the same request ids and tracing spans.
+pub fn router_with(state: AppState, pages: Router) -> Router {
     let max_body_bytes = state.engine.config.limits.max_body_bytes;
     let body_budget = orders::BodyBudget::new(&state.engine.config);
     let orders = Router::new()
@@ -46,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orders)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render));
-    tracing_layer::with_request_tracing(routes).with_state(state)
+        .route("/metrics", get(metrics::render))
+        .with_state(state);
+    tracing_layer::with_request_tracing(routes.merge(pages))
 }
