@@ -10,6 +10,7 @@
 mod accounts;
 mod buyer_invoicing;
 mod buyers;
+pub mod dashboard;
 mod invoice_actions;
 mod invoices;
 mod items;

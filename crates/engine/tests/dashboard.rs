@@ -1,0 +1,518 @@
+//! The dashboard over a real SQLite store with a manual clock: records are
+//! written at chosen instants near midnight, and the same records are
+//! counted in the days of London and of Los Angeles.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pobridge_brightpearl::ClientConfig;
+use pobridge_core::{AccountId, BuyerId, Clock, ManualClock, PoId, PoNumber};
+use pobridge_engine::admin::dashboard::{
+    dashboard, DayCounts, FailureKind, FailureReason, PeriodCounts, WaitingRow, DAYS, NO_REASON,
+    TOP_REASONS,
+};
+use pobridge_engine::admin::{self, AdminError};
+use pobridge_engine::{ClientPool, Engine, EngineConfig};
+use pobridge_store::{
+    BuyerMode, CredentialRef, DocumentOutcome, InvoiceKind, InvoiceStatus, InvoiceUpdate,
+    InvoicedLine, NewBuyer, NewDocument, NewInvoice, NewRevision, OrderType, PoStatus,
+    PoStatusUpdate, RevisionStatus,
+};
+use rust_decimal::Decimal;
+
+/// 07:00 in London (BST) on 10 May, and 23:00 on 9 May in Los Angeles (PDT).
+const NOW: &str = "2024-05-10T06:00:00Z";
+
+const ARCHIVED: &str = "Brightpearl rejected the order: product 7 is archived";
+const TIMEOUT: &str = "Brightpearl timed out";
+const UNKNOWN_UNIT: &str = "Coupa rejected the invoice: unknown unit";
+
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn percent(tenths: i64) -> Option<Decimal> {
+    Some(Decimal::new(tenths, 1))
+}
+
+async fn engine() -> Engine {
+    let store = pobridge_store::open("sqlite::memory:").await.unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(utc(NOW)));
+    let clients = ClientPool::new(
+        reqwest::Client::new(),
+        ClientConfig::default(),
+        store.clone(),
+        clock.clone(),
+    );
+    Engine::new(store, clock, clients, EngineConfig::default())
+}
+
+/// Creates the account `slug` with one buyer, returning both ids.
+async fn account_with_buyer(engine: &Engine, slug: &str) -> (AccountId, BuyerId) {
+    let account = admin::create_account(engine, slug, &format!("ops@{slug}.example"))
+        .await
+        .unwrap();
+    let credential = |identity: &str| CredentialRef {
+        domain: "NetworkID".to_owned(),
+        identity: identity.to_owned(),
+    };
+    let buyer = NewBuyer {
+        name: "coupa".to_owned(),
+        from: credential(&format!("{slug}-from")),
+        to: credential("supplier"),
+        sender: credential("coupa"),
+        shared_secret: Some("secret".to_owned()),
+        url_token: None,
+        mode: BuyerMode::Production,
+        invoice_url: None,
+    };
+    let buyer = engine.create_buyer(account.id, buyer).await.unwrap();
+    (account.id, buyer.id)
+}
+
+/// Writes records of one account straight to the store at chosen times.
+struct Records<'a> {
+    engine: &'a Engine,
+    account: AccountId,
+    buyer: BuyerId,
+}
+
+impl Records<'_> {
+    async fn receive(&self, number: &str, at: &str) -> PoId {
+        let document = NewDocument {
+            buyer: Some(self.buyer),
+            payload_id: format!("payload-{number}"),
+            body_sha256: format!("sha-{number}"),
+            masked_body: b"<cXML/>".to_vec(),
+            content_type: "text/xml".to_owned(),
+            request_kind: "OrderRequest".to_owned(),
+            deployment_test: false,
+            outcome: DocumentOutcome::Accepted,
+            duplicate_of: None,
+            received_at: utc(at),
+            attachments: Vec::new(),
+        };
+        let revision = NewRevision {
+            buyer: self.buyer,
+            po_number: PoNumber(number.to_owned()),
+            order_type: OrderType::New,
+            order_version: Some(1),
+            document_timestamp: None,
+            content_sha256: format!("content-{number}"),
+            order: serde_json::json!({ "number": number }),
+            status: RevisionStatus::Pending,
+            test: false,
+            items: Vec::new(),
+        };
+        let store = &self.engine.store;
+        let recorded = store
+            .record_document(self.account, &document, Some(&revision), None)
+            .await
+            .unwrap();
+        recorded.po.unwrap()
+    }
+
+    async fn set_status(&self, po: PoId, status: PoStatus, reason: &str, at: &str) {
+        let update = PoStatusUpdate {
+            status,
+            reason: Some(reason.to_owned()),
+            brightpearl_order_id: None,
+            synced_revision: None,
+            event: reason.to_owned(),
+        };
+        let store = &self.engine.store;
+        store
+            .set_po_status(self.account, po, &update, utc(at))
+            .await
+            .unwrap();
+    }
+
+    /// Stores an invoice of `po` and moves it to `status` at `at`.
+    async fn invoice(
+        &self,
+        po: PoId,
+        number: &str,
+        status: InvoiceStatus,
+        reason: Option<&str>,
+        at: &str,
+    ) {
+        let invoice = NewInvoice {
+            po,
+            buyer: self.buyer,
+            brightpearl_order_id: 100,
+            invoice_number: number.to_owned(),
+            kind: InvoiceKind::Invoice,
+            invoice_date: utc(at).fixed_offset(),
+            currency: "GBP".to_owned(),
+            brightpearl_total: Decimal::new(1000, 2),
+            sent_total: Decimal::new(1000, 2),
+            document: "<cXML/>".to_owned(),
+            status: InvoiceStatus::Pending,
+            reason: None,
+            lines: vec![InvoicedLine {
+                po_line_number: 1,
+                quantity: Decimal::ONE,
+            }],
+        };
+        let store = &self.engine.store;
+        let created = store
+            .create_invoice(self.account, &invoice, None, utc("2024-04-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let update = InvoiceUpdate {
+            status,
+            reason: reason.map(str::to_owned),
+            coupa_status: None,
+            coupa_text: None,
+            counts_attempt: true,
+            outcome_unknown: None,
+            document: None,
+            sent_at: (status == InvoiceStatus::Sent).then(|| utc(at)),
+        };
+        store
+            .update_invoice(self.account, created.id, &update, utc(at))
+            .await
+            .unwrap();
+    }
+}
+
+/// Writes the scenario's records for `acme`, and a few for `globex` that
+/// must never count for `acme`.
+async fn scenario(engine: &Engine) {
+    let (account, buyer) = account_with_buyer(engine, "acme").await;
+    let acme = Records {
+        engine,
+        account,
+        buyer,
+    };
+
+    let synced = acme.receive("PO-1", "2024-05-09T22:30:00Z").await;
+    acme.set_status(synced, PoStatus::Synced, "synced", "2024-05-09T23:30:00Z")
+        .await;
+
+    let failed = acme.receive("PO-2", "2024-05-09T23:30:00Z").await;
+    acme.set_status(failed, PoStatus::Failed, ARCHIVED, "2024-05-10T05:00:00Z")
+        .await;
+
+    let mapping = acme.receive("PO-3", "2024-05-03T12:00:00Z").await;
+    let wait = "Coupa part X-1 has no Brightpearl product";
+    acme.set_status(
+        mapping,
+        PoStatus::AwaitingMapping,
+        wait,
+        "2024-05-03T13:00:00Z",
+    )
+    .await;
+
+    let early = acme.receive("PO-4", "2024-04-10T12:00:00Z").await;
+    acme.set_status(early, PoStatus::Failed, ARCHIVED, "2024-04-10T12:30:00Z")
+        .await;
+
+    let retried = acme.receive("PO-5", "2024-05-09T20:00:00Z").await;
+    acme.set_status(retried, PoStatus::Failed, TIMEOUT, "2024-05-09T22:45:00Z")
+        .await;
+    acme.set_status(
+        retried,
+        PoStatus::Received,
+        "re-sync",
+        "2024-05-09T23:00:00Z",
+    )
+    .await;
+    acme.set_status(retried, PoStatus::Failed, TIMEOUT, "2024-05-10T01:00:00Z")
+        .await;
+
+    let review = acme.receive("PO-6", "2024-05-08T09:00:00Z").await;
+    let change = "an update arrived after the sales order was created";
+    acme.set_status(
+        review,
+        PoStatus::HeldForReview,
+        change,
+        "2024-05-08T10:00:00Z",
+    )
+    .await;
+
+    acme.invoice(
+        synced,
+        "INV-1",
+        InvoiceStatus::Sent,
+        None,
+        "2024-05-10T05:30:00Z",
+    )
+    .await;
+    let failed_at = "2024-05-09T22:50:00Z";
+    acme.invoice(
+        synced,
+        "INV-2",
+        InvoiceStatus::Failed,
+        Some(UNKNOWN_UNIT),
+        failed_at,
+    )
+    .await;
+    let attention = InvoiceStatus::NeedsAttention;
+    acme.invoice(synced, "INV-3", attention, None, "2024-04-10T12:00:00Z")
+        .await;
+
+    let (account, buyer) = account_with_buyer(engine, "globex").await;
+    let globex = Records {
+        engine,
+        account,
+        buyer,
+    };
+    let other = globex.receive("PO-1", "2024-05-09T23:30:00Z").await;
+    globex
+        .set_status(other, PoStatus::Failed, TIMEOUT, "2024-05-10T01:00:00Z")
+        .await;
+    globex
+        .invoice(
+            other,
+            "INV-1",
+            InvoiceStatus::Sent,
+            None,
+            "2024-05-10T05:30:00Z",
+        )
+        .await;
+}
+
+fn counts(values: [u64; 6], failure_rate: Option<Decimal>) -> PeriodCounts {
+    let [received, synced, awaiting, failed, invoices_sent, invoices_failed] = values;
+    PeriodCounts {
+        received,
+        synced,
+        awaiting,
+        failed,
+        invoices_sent,
+        invoices_failed,
+        failure_rate,
+    }
+}
+
+fn day(on: &str, values: [u64; 5], failure_rate: Option<Decimal>) -> DayCounts {
+    let [orders_received, orders_synced, orders_failed, invoices_sent, invoices_failed] = values;
+    DayCounts {
+        date: date(on),
+        orders_received,
+        orders_synced,
+        orders_failed,
+        invoices_sent,
+        invoices_failed,
+        failure_rate,
+    }
+}
+
+fn reason(kind: FailureKind, text: &str, count: u64, last_seen: &str) -> FailureReason {
+    FailureReason {
+        kind,
+        reason: text.to_owned(),
+        count,
+        last_seen: utc(last_seen),
+    }
+}
+
+/// Returns the days of the series that have any count, in order.
+fn active_days(days: &[DayCounts]) -> Vec<DayCounts> {
+    let empty = |day: &DayCounts| day == &self::day(&day.date.to_string(), [0; 5], None);
+    days.iter().filter(|day| !empty(day)).cloned().collect()
+}
+
+fn waiting_rows() -> Vec<WaitingRow> {
+    vec![
+        WaitingRow {
+            po_number: "PO-3".to_owned(),
+            buyer: "coupa".to_owned(),
+            status: PoStatus::AwaitingMapping,
+            reason: Some("Coupa part X-1 has no Brightpearl product".to_owned()),
+            since: utc("2024-05-03T13:00:00Z"),
+        },
+        WaitingRow {
+            po_number: "PO-6".to_owned(),
+            buyer: "coupa".to_owned(),
+            status: PoStatus::HeldForReview,
+            reason: Some("an update arrived after the sales order was created".to_owned()),
+            since: utc("2024-05-08T10:00:00Z"),
+        },
+    ]
+}
+
+#[tokio::test]
+async fn london_days_count_from_london_midnight() {
+    let engine = engine().await;
+    scenario(&engine).await;
+    admin::set_setting(&engine, "acme", "time_zone", "Europe/London")
+        .await
+        .unwrap();
+
+    let board = dashboard(&engine, "acme").await.unwrap();
+
+    assert_eq!(board.time_zone, "Europe/London");
+    assert_eq!(board.today, date("2024-05-10"));
+    assert_eq!(board.counts_today, counts([1, 1, 0, 2, 1, 0], percent(667)));
+    assert_eq!(
+        board.counts_7_days,
+        counts([4, 1, 1, 2, 1, 1], percent(667))
+    );
+    assert_eq!(
+        board.counts_30_days,
+        counts([5, 1, 2, 2, 1, 1], percent(667))
+    );
+
+    assert_eq!(board.days.len(), DAYS);
+    assert_eq!(board.days[0].date, date("2024-04-11"));
+    assert_eq!(board.days[DAYS - 1].date, date("2024-05-10"));
+    let expected_days = vec![
+        day("2024-05-03", [1, 0, 0, 0, 0], None),
+        day("2024-05-08", [1, 0, 0, 0, 0], None),
+        day("2024-05-09", [2, 0, 1, 0, 1], percent(1000)),
+        day("2024-05-10", [1, 1, 2, 1, 0], percent(667)),
+    ];
+    assert_eq!(active_days(&board.days), expected_days);
+
+    let expected_reasons = vec![
+        reason(FailureKind::Order, TIMEOUT, 2, "2024-05-10T01:00:00Z"),
+        reason(FailureKind::Order, ARCHIVED, 1, "2024-05-10T05:00:00Z"),
+        reason(
+            FailureKind::Invoice,
+            UNKNOWN_UNIT,
+            1,
+            "2024-05-09T22:50:00Z",
+        ),
+    ];
+    assert_eq!(board.top_failure_reasons, expected_reasons);
+    assert_eq!(board.waiting, waiting_rows());
+    assert_eq!(board.waiting_total, 2);
+}
+
+#[tokio::test]
+async fn los_angeles_days_count_from_los_angeles_midnight() {
+    let engine = engine().await;
+    scenario(&engine).await;
+    admin::set_setting(&engine, "acme", "time_zone", "America/Los_Angeles")
+        .await
+        .unwrap();
+
+    let board = dashboard(&engine, "acme").await.unwrap();
+
+    assert_eq!(board.time_zone, "America/Los_Angeles");
+    assert_eq!(board.today, date("2024-05-09"));
+    assert_eq!(board.counts_today, counts([3, 1, 0, 2, 1, 1], percent(667)));
+    assert_eq!(
+        board.counts_7_days,
+        counts([5, 1, 2, 2, 1, 1], percent(667))
+    );
+    assert_eq!(
+        board.counts_30_days,
+        counts([6, 1, 2, 3, 1, 2], percent(750))
+    );
+
+    assert_eq!(board.days[0].date, date("2024-04-10"));
+    assert_eq!(board.days[DAYS - 1].date, date("2024-05-09"));
+    let expected_days = vec![
+        day("2024-04-10", [1, 0, 1, 0, 1], percent(1000)),
+        day("2024-05-03", [1, 0, 0, 0, 0], None),
+        day("2024-05-08", [1, 0, 0, 0, 0], None),
+        day("2024-05-09", [3, 1, 2, 1, 1], percent(667)),
+    ];
+    assert_eq!(active_days(&board.days), expected_days);
+
+    let expected_reasons = vec![
+        reason(FailureKind::Order, ARCHIVED, 2, "2024-05-10T05:00:00Z"),
+        reason(FailureKind::Order, TIMEOUT, 2, "2024-05-10T01:00:00Z"),
+        reason(
+            FailureKind::Invoice,
+            UNKNOWN_UNIT,
+            1,
+            "2024-05-09T22:50:00Z",
+        ),
+        reason(FailureKind::Invoice, NO_REASON, 1, "2024-04-10T12:00:00Z"),
+    ];
+    assert_eq!(board.top_failure_reasons, expected_reasons);
+    assert_eq!(board.waiting, waiting_rows());
+}
+
+#[tokio::test]
+async fn other_account_sees_only_its_records() {
+    let engine = engine().await;
+    scenario(&engine).await;
+
+    let board = dashboard(&engine, "globex").await.unwrap();
+
+    assert_eq!(board.time_zone, "UTC");
+    assert_eq!(
+        board.counts_30_days,
+        counts([1, 0, 0, 1, 1, 0], percent(1000))
+    );
+    let expected_reasons = vec![reason(
+        FailureKind::Order,
+        TIMEOUT,
+        1,
+        "2024-05-10T01:00:00Z",
+    )];
+    assert_eq!(board.top_failure_reasons, expected_reasons);
+    assert!(board.waiting.is_empty());
+    assert_eq!(board.waiting_total, 0);
+}
+
+#[tokio::test]
+async fn empty_account_has_thirty_empty_days() {
+    let engine = engine().await;
+    account_with_buyer(&engine, "acme").await;
+
+    let board = dashboard(&engine, "acme").await.unwrap();
+
+    assert_eq!(board.today, date("2024-05-10"));
+    assert_eq!(board.days.len(), DAYS);
+    assert!(active_days(&board.days).is_empty());
+    assert!(board.days.iter().all(|day| day.failure_rate.is_none()));
+    assert_eq!(board.counts_30_days, PeriodCounts::default());
+    assert!(board.top_failure_reasons.is_empty());
+    assert!(board.waiting.is_empty());
+}
+
+#[tokio::test]
+async fn failure_reasons_keep_the_most_frequent() {
+    let engine = engine().await;
+    let (account, buyer) = account_with_buyer(&engine, "acme").await;
+    let acme = Records {
+        engine: &engine,
+        account,
+        buyer,
+    };
+    // Reason N fails N times, each on its own order, so reason 1 is dropped.
+    for reason_number in 1..=TOP_REASONS + 1 {
+        for repeat in 0..reason_number {
+            let number = format!("PO-{reason_number}-{repeat}");
+            let po = acme.receive(&number, "2024-05-09T08:00:00Z").await;
+            let text = format!("  reason {reason_number}\n");
+            acme.set_status(po, PoStatus::Failed, &text, "2024-05-09T09:00:00Z")
+                .await;
+        }
+    }
+
+    let board = dashboard(&engine, "acme").await.unwrap();
+
+    let listed: Vec<(&str, u64)> = board
+        .top_failure_reasons
+        .iter()
+        .map(|reason| (reason.reason.as_str(), reason.count))
+        .collect();
+    let expected = vec![
+        ("reason 6", 6),
+        ("reason 5", 5),
+        ("reason 4", 4),
+        ("reason 3", 3),
+        ("reason 2", 2),
+    ];
+    assert_eq!(listed, expected);
+}
+
+#[tokio::test]
+async fn unknown_account_is_named() {
+    let engine = engine().await;
+
+    let result = dashboard(&engine, "nobody").await;
+
+    assert!(matches!(result, Err(AdminError::AccountNotFound(slug)) if slug == "nobody"));
+}
