@@ -494,6 +494,14 @@ pub trait Store: Send + Sync + 'static {
         purpose: LinkPurpose,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<OneTimeLink>>;
+    /// Returns the link without using it up, so a page can show its form.
+    /// It returns `None` in the same cases as [`Store::use_link`].
+    async fn link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OneTimeLink>>;
     /// Queues a message, due at once. With a `dedupe_key`, returns `None`
     /// and queues nothing when the account already has a message with that
     /// key created after `dedupe_since`.
@@ -507,6 +515,8 @@ pub trait Store: Send + Sync + 'static {
     async fn due_mail(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Mail>>;
     /// The newest messages, of one account or of all when `account` is `None`.
     async fn list_mail(&self, account: Option<AccountId>, limit: i64) -> StoreResult<Vec<Mail>>;
+    /// Finds one message of any account, for the operator's `pobridge mail show`.
+    async fn mail(&self, id: MailId) -> StoreResult<Mail>;
     async fn mark_mail_sent(&self, id: MailId, now: DateTime<Utc>) -> StoreResult<()>;
     async fn mark_mail_failed(
         &self,
@@ -522,4 +532,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The account's audit trail, newest first.
     async fn audit_log(&self, account: AccountId, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// Reads one page of the account's audit trail, newest first. The page
+    /// starts below the id `before`, or at the newest entry when it is `None`.
+    async fn audit_page(
+        &self,
+        account: AccountId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -265,6 +265,26 @@ pub(super) async fn use_link(
         .transpose()
 }
 
+pub(super) async fn link(
+    store: &PostgresStore,
+    token_hash: &str,
+    purpose: LinkPurpose,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<OneTimeLink>> {
+    let sql = format!(
+        "SELECT {LINK_COLUMNS} FROM one_time_links \
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3"
+    );
+    sqlx::query(&sql)
+        .bind(token_hash)
+        .bind(encode_enum(&purpose))
+        .bind(now)
+        .fetch_optional(&store.pool)
+        .await?
+        .map(link_from_row)
+        .transpose()
+}
+
 pub(super) async fn queue_mail(
     store: &PostgresStore,
     mail: &NewMail,
@@ -351,6 +371,16 @@ pub(super) async fn list_mail(
         .collect()
 }
 
+pub(super) async fn mail(store: &PostgresStore, id: MailId) -> StoreResult<Mail> {
+    let sql = format!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id.0)
+        .fetch_optional(&store.pool)
+        .await?
+        .ok_or_else(|| not_found("mail", id))?;
+    mail_from_row(row)
+}
+
 pub(super) async fn mark_mail_sent(
     store: &PostgresStore,
     id: MailId,
@@ -416,11 +446,21 @@ pub(super) async fn audit_log(
     account: AccountId,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
+    audit_page(store, account, None, limit).await
+}
+
+pub(super) async fn audit_page(
+    store: &PostgresStore,
+    account: AccountId,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
     sqlx::query(
         "SELECT id, account_id, user_id, actor, action, detail, at FROM audit_log \
-         WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+         WHERE account_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
     )
     .bind(account.0)
+    .bind(before)
     .bind(limit)
     .fetch_all(&store.pool)
     .await?

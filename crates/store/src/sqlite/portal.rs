@@ -247,6 +247,20 @@ struct LinkRow {
     expires_at: String,
 }
 
+impl LinkRow {
+    fn into_link(self) -> StoreResult<OneTimeLink> {
+        Ok(OneTimeLink {
+            token_hash: self.token_hash,
+            account: AccountId(self.account_id),
+            user: UserId(self.user_id),
+            purpose: decode_enum("one-time link", &self.purpose)?,
+            data: self.data,
+            created_at: decode_time("one-time link", &self.created_at)?,
+            expires_at: decode_time("one-time link", &self.expires_at)?,
+        })
+    }
+}
+
 pub(super) async fn use_link(
     store: &SqliteStore,
     token_hash: &str,
@@ -265,18 +279,26 @@ pub(super) async fn use_link(
     .bind(&now)
     .fetch_optional(&store.writer)
     .await?;
-    row.map(|row| {
-        Ok(OneTimeLink {
-            token_hash: row.token_hash,
-            account: AccountId(row.account_id),
-            user: UserId(row.user_id),
-            purpose: decode_enum("one-time link", &row.purpose)?,
-            data: row.data,
-            created_at: decode_time("one-time link", &row.created_at)?,
-            expires_at: decode_time("one-time link", &row.expires_at)?,
-        })
-    })
-    .transpose()
+    row.map(LinkRow::into_link).transpose()
+}
+
+pub(super) async fn link(
+    store: &SqliteStore,
+    token_hash: &str,
+    purpose: LinkPurpose,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<OneTimeLink>> {
+    let row = sqlx::query_as::<_, LinkRow>(
+        "SELECT token_hash, account_id, user_id, purpose, data, created_at, expires_at \
+         FROM one_time_links \
+         WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(encode_enum(&purpose))
+    .bind(encode_time(now))
+    .fetch_optional(&store.reader)
+    .await?;
+    row.map(LinkRow::into_link).transpose()
 }
 
 #[derive(sqlx::FromRow)]
@@ -399,6 +421,16 @@ pub(super) async fn list_mail(
         .collect()
 }
 
+pub(super) async fn mail(store: &SqliteStore, id: MailId) -> StoreResult<Mail> {
+    let sql = format!("SELECT {MAIL_COLUMNS} FROM mail_outbox WHERE id = ?");
+    sqlx::query_as::<_, MailRow>(&sql)
+        .bind(id.0)
+        .fetch_optional(&store.reader)
+        .await?
+        .ok_or_else(|| not_found("mail", id))?
+        .into_mail()
+}
+
 pub(super) async fn mark_mail_sent(
     store: &SqliteStore,
     id: MailId,
@@ -475,11 +507,22 @@ pub(super) async fn audit_log(
     account: AccountId,
     limit: i64,
 ) -> StoreResult<Vec<AuditEntry>> {
+    audit_page(store, account, None, limit).await
+}
+
+pub(super) async fn audit_page(
+    store: &SqliteStore,
+    account: AccountId,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
     sqlx::query_as::<_, AuditRow>(
         "SELECT id, account_id, user_id, actor, action, detail, at FROM audit_log \
-         WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+         WHERE account_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
     )
     .bind(account.0)
+    .bind(before)
+    .bind(before)
     .bind(limit)
     .fetch_all(&store.reader)
     .await?

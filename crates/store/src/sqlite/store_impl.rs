@@ -569,6 +569,15 @@ impl Store for SqliteStore {
         portal::use_link(self, token_hash, purpose, now).await
     }
 
+    async fn link(
+        &self,
+        token_hash: &str,
+        purpose: LinkPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OneTimeLink>> {
+        portal::link(self, token_hash, purpose, now).await
+    }
+
     async fn queue_mail(
         &self,
         mail: &NewMail,
@@ -584,6 +593,10 @@ impl Store for SqliteStore {
 
     async fn list_mail(&self, account: Option<AccountId>, limit: i64) -> StoreResult<Vec<Mail>> {
         portal::list_mail(self, account, limit).await
+    }
+
+    async fn mail(&self, id: MailId) -> StoreResult<Mail> {
+        portal::mail(self, id).await
     }
 
     async fn mark_mail_sent(&self, id: MailId, now: DateTime<Utc>) -> StoreResult<()> {
@@ -610,5 +623,14 @@ impl Store for SqliteStore {
 
     async fn audit_log(&self, account: AccountId, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         portal::audit_log(self, account, limit).await
+    }
+
+    async fn audit_page(
+        &self,
+        account: AccountId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        portal::audit_page(self, account, before, limit).await
     }
 }

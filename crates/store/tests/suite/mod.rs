@@ -93,6 +93,9 @@ macro_rules! every_fresh_store_scenario {
             links_work_once_for_their_purpose,
             mail_is_queued_deduplicated_and_delivered,
             audit_trail_is_per_account_newest_first,
+            link_lookup_leaves_the_link_usable,
+            mail_is_read_by_id,
+            audit_pages_go_back_by_id,
         );
     };
 }

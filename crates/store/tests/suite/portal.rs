@@ -282,3 +282,94 @@ pub async fn audit_trail_is_per_account_newest_first(store: &dyn Store) {
     assert_eq!(entries[0].user, Some(user.id));
     assert!(store.audit_log(globex, 10).await.unwrap().is_empty());
 }
+
+pub async fn link_lookup_leaves_the_link_usable(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let user = store
+        .create_user(acme, "a@acme.example", at(0))
+        .await
+        .unwrap();
+    let set = link(acme, user.id, "set", LinkPurpose::SetPassword);
+    store.create_link(&set).await.unwrap();
+
+    let seen = store.link("set", LinkPurpose::SetPassword, at(1)).await;
+    let seen_again = store.link("set", LinkPurpose::SetPassword, at(2)).await;
+    let other_purpose = store.link("set", LinkPurpose::ResetPassword, at(2)).await;
+    let expired = store.link("set", LinkPurpose::SetPassword, at(60)).await;
+    let unknown = store.link("nothing", LinkPurpose::SetPassword, at(1)).await;
+
+    assert_eq!(seen.unwrap(), Some(set.clone()));
+    assert_eq!(
+        seen_again.unwrap(),
+        Some(set.clone()),
+        "reading used nothing"
+    );
+    assert_eq!(other_purpose.unwrap(), None);
+    assert_eq!(expired.unwrap(), None);
+    assert_eq!(unknown.unwrap(), None);
+    assert_eq!(
+        store
+            .use_link("set", LinkPurpose::SetPassword, at(3))
+            .await
+            .unwrap(),
+        Some(set)
+    );
+    assert_eq!(
+        store
+            .link("set", LinkPurpose::SetPassword, at(4))
+            .await
+            .unwrap(),
+        None,
+        "a used link is not found"
+    );
+}
+
+pub async fn mail_is_read_by_id(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let id = store
+        .queue_mail(&mail(Some(acme), None), None, at(0))
+        .await
+        .unwrap()
+        .expect("queued");
+
+    let read = store.mail(id).await.unwrap();
+
+    assert_eq!(read.id, id);
+    assert_eq!(read.account, Some(acme));
+    assert_eq!(read.recipient, "ops@acme.example");
+    assert_eq!(read.body, "Products and customers were pulled.");
+    assert_eq!(read.sent_at, None);
+    assert_not_found(store.mail(pobridge_store::MailId(id.0 + 1)).await);
+}
+
+pub async fn audit_pages_go_back_by_id(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    for minute in 1..=5 {
+        let entry = NewAuditEntry {
+            user: None,
+            actor: "cli".to_owned(),
+            action: "user.invite".to_owned(),
+            detail: format!("entry {minute}"),
+        };
+        store.record_audit(acme, &entry, at(minute)).await.unwrap();
+    }
+
+    let first = store.audit_page(acme, None, 2).await.unwrap();
+    let second = store.audit_page(acme, Some(first[1].id), 2).await.unwrap();
+    let last = store.audit_page(acme, Some(second[1].id), 2).await.unwrap();
+    let details = |page: &[pobridge_store::AuditEntry]| {
+        page.iter()
+            .map(|entry| entry.detail.clone())
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(details(&first), ["entry 5", "entry 4"]);
+    assert_eq!(details(&second), ["entry 3", "entry 2"]);
+    assert_eq!(details(&last), ["entry 1"]);
+    assert!(store
+        .audit_page(globex, Some(first[0].id + 1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
