@@ -11,6 +11,7 @@
 //! the command line uses; this crate writes no SQL.
 
 pub mod auth;
+pub mod chart;
 pub mod csrf;
 mod pages;
 pub mod render;
