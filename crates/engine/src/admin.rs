@@ -8,6 +8,7 @@
 //! by slug, as the operator types them.
 
 mod accounts;
+pub mod buyer_changes;
 mod buyer_invoicing;
 mod buyers;
 pub mod dashboard;
