@@ -18,6 +18,7 @@ mod items;
 mod order_actions;
 mod orders;
 mod rows;
+pub mod test_order;
 
 use std::collections::HashMap;
 
