@@ -13,6 +13,7 @@ mod buyer_invoicing;
 mod buyers;
 pub mod dashboard;
 mod invoice_actions;
+pub mod invoice_preview;
 mod invoices;
 mod items;
 mod order_actions;
