@@ -2,6 +2,8 @@
 //! routes; every handler takes a [`crate::Member`] and scopes its work to
 //! the member's account.
 
+mod buyers;
+
 use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
@@ -9,5 +11,7 @@ use axum::Router;
 use crate::PortalState;
 
 pub(crate) fn routes() -> Router<PortalState> {
-    Router::new().route("/", get(|| async { Redirect::to("/dashboard") }))
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .merge(buyers::routes())
 }
