@@ -18,6 +18,7 @@ mod invoices;
 mod items;
 mod order_actions;
 mod orders;
+pub mod product_search;
 mod rows;
 pub mod test_order;
 

@@ -410,6 +410,20 @@ pub trait Store: Send + Sync + 'static {
         statuses: &[PoStatus],
     ) -> StoreResult<Vec<WaitingOrder>>;
 
+    // ---- product search ------------------------------------------------------
+    /// Finds up to `limit` products of the local index whose product id is
+    /// `text`, or whose name, SKU, barcode, EAN, UPC, MPN or ISBN contains
+    /// `text`, ignoring the case of ASCII letters. An exact identifier or
+    /// id comes first, then a SKU or name that starts with `text`, then the
+    /// rest, each group by name and then product id. An empty `text` lists
+    /// every product in that order.
+    async fn search_products(
+        &self,
+        account: AccountId,
+        text: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Product>>;
+
     // ---- job queue ----------------------------------------------------------
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId>;
     /// Claims up to `limit` jobs that are due at `now`, including jobs whose

@@ -11,10 +11,10 @@ use super::PostgresStore;
 use crate::codec::identifier_column;
 use crate::{Contact, Product, ReferenceData, ReferenceKind, StoreResult};
 
-const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
+pub(super) const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
     stock_tracked, tax_code, updated_on";
 
-fn product_from_row(row: PgRow) -> StoreResult<Product> {
+pub(super) fn product_from_row(row: PgRow) -> StoreResult<Product> {
     Ok(Product {
         product_id: row.try_get("product_id")?,
         name: row.try_get("name")?,

@@ -43,6 +43,7 @@ mod items;
 mod jobs;
 mod orders;
 mod portal;
+mod product_search;
 mod revisions;
 mod store_impl;
 

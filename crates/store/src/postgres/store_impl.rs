@@ -454,6 +454,15 @@ impl Store for PostgresStore {
         super::dashboard::waiting_orders(self, account, statuses).await
     }
 
+    async fn search_products(
+        &self,
+        account: AccountId,
+        text: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Product>> {
+        super::product_search::search_products(self, account, text, limit).await
+    }
+
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<JobId> {
         jobs::enqueue_job(self, job).await
     }

@@ -12,11 +12,11 @@ use super::SqliteStore;
 use crate::codec::identifier_column;
 use crate::{Contact, Product, ReferenceData, ReferenceKind, StoreResult};
 
-const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
+pub(super) const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
     stock_tracked, tax_code, updated_on";
 
 #[derive(sqlx::FromRow)]
-struct ProductRow {
+pub(super) struct ProductRow {
     product_id: i64,
     name: String,
     sku: Option<String>,
@@ -128,7 +128,7 @@ pub(super) async fn list_products(
     fetch_products(store, query).await
 }
 
-async fn fetch_products<'q>(
+pub(super) async fn fetch_products<'q>(
     store: &SqliteStore,
     query: sqlx::query::QueryAs<'q, sqlx::Sqlite, ProductRow, sqlx::sqlite::SqliteArguments<'q>>,
 ) -> StoreResult<Vec<Product>> {

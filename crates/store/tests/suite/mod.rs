@@ -13,6 +13,7 @@ mod invoicing;
 mod jobs;
 mod orders;
 mod portal;
+mod product_search;
 
 pub use accounts::*;
 pub use catalog::*;
@@ -23,6 +24,7 @@ pub use invoicing::*;
 pub use jobs::*;
 pub use orders::*;
 pub use portal::*;
+pub use product_search::*;
 
 /// Calls `$run!(scenario, ...)` with every scenario that takes a fresh
 /// store, so that each backend's test file runs the same list.
@@ -96,6 +98,7 @@ macro_rules! every_fresh_store_scenario {
             link_lookup_leaves_the_link_usable,
             mail_is_read_by_id,
             audit_pages_go_back_by_id,
+            product_search_matches_identifiers_and_ranks_exact_first,
         );
     };
 }
