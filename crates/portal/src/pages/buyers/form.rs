@@ -507,8 +507,11 @@ impl FormPage {
         values: BuyerForm,
         errors: FieldErrors,
     ) -> Self {
-        let problem = (!errors.is_empty())
-            .then(|| "Nothing was saved. Fix the fields marked below and save again.".to_owned());
+        let problem = (!errors.is_empty()).then(|| {
+            "Nothing was saved. Fix the fields marked below and save again. Type any \
+                 shared secret again too, because pobridge never sends secrets back to the browser."
+                .to_owned()
+        });
         Self {
             layout,
             buyer,
