@@ -11,6 +11,7 @@ mod accounts;
 pub mod buyer_changes;
 mod buyer_invoicing;
 mod buyers;
+pub mod connect;
 pub mod dashboard;
 mod invoice_actions;
 pub mod invoice_preview;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use pobridge_brightpearl::{self as bp, BrightpearlClient, ProductQuery};
 use pobridge_core::AccountId;
-use pobridge_store::{Job, JobOutcome, Product, ReferenceKind, Store, StoreError};
+use pobridge_store::{Job, JobOutcome, NewMail, Product, ReferenceKind, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,13 @@ use crate::Engine;
 
 /// How far each product window reaches back before the previous refresh.
 const WINDOW_OVERLAP_MINUTES: i64 = 15;
+
+/// The mail kind of the message sent to users when a refresh job finishes.
+pub const REFERENCE_READY_MAIL: &str = "reference_data_ready";
+
+/// A user gets at most one "data is ready" message in this many minutes, so
+/// pressing Refresh data again and again does not fill their inbox.
+const READY_MAIL_EVERY_MINUTES: i64 = 60;
 
 /// Start time of the last product index refresh, so the next one only requests
 /// what changed since.
@@ -201,7 +208,10 @@ impl Engine {
     pub async fn run_refresh_job(&self, job: &Job) -> JobOutcome {
         let retry_hours = 24;
         match self.refresh_reference(job.account).await {
-            Ok(_) => JobOutcome::Done,
+            Ok(summary) => {
+                self.mail_reference_ready(job.account, &summary).await;
+                JobOutcome::Done
+            }
             Err(SyncError::Store(StoreError::NotFound { .. })) => JobOutcome::Failed {
                 error: "Brightpearl is not connected".to_owned(),
             },
@@ -228,6 +238,58 @@ impl Engine {
             },
         }
     }
+
+    /// Queues a "Brightpearl data is ready" message to each user of the
+    /// account. A failure is logged and not retried, because the refresh
+    /// itself succeeded.
+    async fn mail_reference_ready(&self, account: AccountId, summary: &RefreshSummary) {
+        let now = self.clock.now();
+        let since = now - Duration::minutes(READY_MAIL_EVERY_MINUTES);
+        let users = match self.store.list_users(account).await {
+            Ok(users) => users,
+            Err(error) => {
+                tracing::error!(tenant.id = %account, %error, "listing users to mail failed");
+                return;
+            }
+        };
+        for user in users {
+            let mail = NewMail {
+                account: Some(account),
+                recipient: user.email,
+                subject: "Brightpearl data is ready".to_owned(),
+                body: ready_mail_body(summary),
+                kind: REFERENCE_READY_MAIL.to_owned(),
+                dedupe_key: Some(format!("{REFERENCE_READY_MAIL}:{}", user.id)),
+            };
+            if let Err(error) = self.store.queue_mail(&mail, Some(since), now).await {
+                tracing::error!(tenant.id = %account, user.id = %user.id, %error, "queueing the data-ready mail failed");
+            }
+        }
+    }
+}
+
+fn ready_mail_body(summary: &RefreshSummary) -> String {
+    let counts = [
+        (summary.products, "products"),
+        (summary.channels, "channels"),
+        (summary.warehouses, "warehouses"),
+        (summary.price_lists, "price lists"),
+        (summary.order_statuses, "order statuses"),
+        (summary.tax_codes, "tax codes"),
+        (summary.nominal_codes, "nominal codes"),
+        (summary.shipping_methods, "shipping methods"),
+        (summary.order_custom_fields, "order custom fields"),
+    ];
+    let mut body = "pobridge has finished pulling your Brightpearl data:\n\n".to_owned();
+    for (count, what) in counts {
+        body.push_str(&format!("- {count} {what}\n"));
+    }
+    body.push_str(
+        "\nThe product count covers only products new or changed since the previous pull.\n\
+         Next, choose the channel, warehouse and other defaults for new sales orders \
+         under Settings, Defaults in pobridge.\n",
+    );
+    body
 }
 
 async fn product_ids(
