@@ -2,6 +2,7 @@
 //! the engine and its worker, a SQLite store in a temporary folder and the
 //! sandbox Brightpearl, each bound to port 0.
 
+pub mod browser;
 pub mod corpus;
 pub mod invoicing;
 
