@@ -10,6 +10,7 @@
 //! against each.
 
 mod codec;
+pub mod customers_page;
 pub mod invoicing;
 mod job_finish;
 pub mod model;
@@ -27,6 +28,7 @@ use pobridge_core::{
 };
 use rust_decimal::Decimal;
 
+pub use customers_page::*;
 pub use invoicing::*;
 pub use model::*;
 pub use portal::*;
@@ -225,6 +227,26 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         part_id: &str,
     ) -> StoreResult<Vec<ItemMapping>>;
+    /// Inserts or replaces several mappings in one transaction, as
+    /// [`Store::upsert_item_mapping`] does each: all of them or none.
+    async fn upsert_item_mappings(
+        &self,
+        account: AccountId,
+        mappings: &[ItemMapping],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Lists every manual mapping of the account by part id, then
+    /// account-wide before buyer-specific and any unit before one unit.
+    async fn list_item_mappings(&self, account: AccountId) -> StoreResult<Vec<ItemMappingRow>>;
+    /// Lists a page of the account's Coupa items with each one's mapping
+    /// status, and counts the items that match the query.
+    ///
+    /// The status follows the sync's matching rules against the local
+    /// product index and the account's stored `coupa_id_field` and
+    /// `brightpearl_id_field`. The store keeps it current as items,
+    /// mappings, products and settings change, so filtering and counting by
+    /// status read an index.
+    async fn item_page(&self, account: AccountId, query: &ItemPageQuery) -> StoreResult<ItemPage>;
     async fn upsert_customer_mapping(
         &self,
         account: AccountId,
@@ -409,6 +431,36 @@ pub trait Store: Send + Sync + 'static {
         account: AccountId,
         statuses: &[PoStatus],
     ) -> StoreResult<Vec<WaitingOrder>>;
+
+    // ---- customers page -------------------------------------------------------
+    /// Lists the BillTo addresses seen on the latest revisions of the
+    /// account's purchase orders, one per buyer and trimmed `addressID`, by
+    /// buyer and then `addressID` (the group without one first).
+    async fn seen_bill_tos(&self, account: AccountId) -> StoreResult<Vec<SeenBillTo>>;
+    /// Lists the account's purchase orders whose status is one of
+    /// `statuses`, with the BillTo `addressID` of each one's latest revision,
+    /// by id.
+    async fn bill_to_orders(
+        &self,
+        account: AccountId,
+        statuses: &[PoStatus],
+    ) -> StoreResult<Vec<BillToOrder>>;
+    /// Inserts the mapping or replaces the one with the same buyer and
+    /// BillTo address, as [`Store::upsert_customer_mapping`] does, and
+    /// records that `chosen_by` chose its contact.
+    async fn choose_customer_mapping(
+        &self,
+        account: AccountId,
+        mapping: &CustomerMapping,
+        chosen_by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Lists every customer mapping of the account, by buyer and then BillTo
+    /// `addressID` (the whole-buyer mapping first).
+    async fn chosen_customer_mappings(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Vec<ChosenCustomerMapping>>;
 
     // ---- product search ------------------------------------------------------
     /// Finds up to `limit` products of the local index whose product id is

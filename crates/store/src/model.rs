@@ -374,6 +374,195 @@ pub struct ItemMapping {
     pub quantity_factor: Decimal,
 }
 
+/// A manual item mapping with the SKU of the product it names, which is
+/// `None` when the product has no SKU or is not in the local index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMappingRow {
+    pub mapping: ItemMapping,
+    pub sku: Option<String>,
+}
+
+/// How a Coupa item reaches a Brightpearl product, as the sync decides it
+/// from the local product index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingStatus {
+    /// A manual item mapping applies.
+    MappedByHand,
+    /// No manual mapping applies, and exactly one product's chosen
+    /// identifier equals the item's.
+    MappedByUniqueId,
+    /// Orders with the item wait for a mapping.
+    Unmapped,
+}
+
+impl MappingStatus {
+    pub const ALL: [MappingStatus; 3] = [
+        MappingStatus::MappedByHand,
+        MappingStatus::MappedByUniqueId,
+        MappingStatus::Unmapped,
+    ];
+}
+
+/// Which items [`crate::Store::item_page`] returns, ordered by part id,
+/// then buyer and unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemPageQuery {
+    /// Only items with this status; `None` for every status.
+    pub status: Option<MappingStatus>,
+    pub buyer: Option<BuyerId>,
+    /// Substring of the part id or description, case-insensitive (Unicode
+    /// lower-casing, as [`ItemFilter::search`]).
+    pub search: Option<String>,
+    /// Items per page; `None` returns every item from `offset` on.
+    pub limit: Option<i64>,
+    /// Items skipped before the page; negative counts as 0.
+    pub offset: i64,
+}
+
+/// Why an item is unmapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnmappedReason {
+    /// The part has manual mappings, but none for this buyer and unit.
+    OtherMappingsOnly,
+    /// The item has no value in the account's chosen Coupa identifier.
+    NoIdentifier,
+    /// No product's chosen identifier equals `value`.
+    NoProduct { value: String },
+    /// `count` products (two or more) have `value`.
+    SeveralProducts { value: String, count: i64 },
+}
+
+/// An item's mapping status, with the product it maps to: `sku` and `name`
+/// come from the local index and are `None` when a manual mapping names a
+/// product that is not there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemMatch {
+    MappedByHand {
+        product_id: i64,
+        sku: Option<String>,
+        name: Option<String>,
+    },
+    MappedByUniqueId {
+        product_id: i64,
+        sku: Option<String>,
+        name: Option<String>,
+    },
+    Unmapped(UnmappedReason),
+}
+
+impl ItemMatch {
+    pub fn status(&self) -> MappingStatus {
+        match self {
+            ItemMatch::MappedByHand { .. } => MappingStatus::MappedByHand,
+            ItemMatch::MappedByUniqueId { .. } => MappingStatus::MappedByUniqueId,
+            ItemMatch::Unmapped(_) => MappingStatus::Unmapped,
+        }
+    }
+}
+
+/// One item of an [`ItemPage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPageEntry {
+    pub item: CoupaItemRow,
+    pub matched: ItemMatch,
+}
+
+/// Item counts per mapping status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MappingStatusCounts {
+    pub mapped_by_hand: i64,
+    pub mapped_by_unique_id: i64,
+    pub unmapped: i64,
+}
+
+impl MappingStatusCounts {
+    /// Returns the count of one status, or of all of them for `None`.
+    pub fn get(&self, status: Option<MappingStatus>) -> i64 {
+        match status {
+            Some(MappingStatus::MappedByHand) => self.mapped_by_hand,
+            Some(MappingStatus::MappedByUniqueId) => self.mapped_by_unique_id,
+            Some(MappingStatus::Unmapped) => self.unmapped,
+            None => self.mapped_by_hand + self.mapped_by_unique_id + self.unmapped,
+        }
+    }
+
+    pub(crate) fn add(&mut self, status: MappingStatus, count: i64) {
+        match status {
+            MappingStatus::MappedByHand => self.mapped_by_hand += count,
+            MappingStatus::MappedByUniqueId => self.mapped_by_unique_id += count,
+            MappingStatus::Unmapped => self.unmapped += count,
+        }
+    }
+}
+
+/// One page of items from [`crate::Store::item_page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPage {
+    pub entries: Vec<ItemPageEntry>,
+    /// Items that match every filter of the query, on all pages.
+    pub total: i64,
+    /// Items per status that match the buyer and search filters, whatever
+    /// the status filter, for tab badges.
+    pub counts: MappingStatusCounts,
+}
+
+/// The stored columns an item's [`ItemMatch`] is read from; both stores
+/// select them under these names.
+pub(crate) struct ItemMatchColumns {
+    pub mapping_status: MappingStatus,
+    pub match_value: Option<String>,
+    pub match_count: i64,
+    pub part_mapped: bool,
+    pub product_id: Option<i64>,
+    pub sku: Option<String>,
+    pub name: Option<String>,
+}
+
+impl ItemMatchColumns {
+    /// Builds the match, or fails with `Corrupt` when the columns
+    /// contradict the status (a stored status the triggers did not write).
+    pub(crate) fn into_match(self) -> crate::StoreResult<ItemMatch> {
+        let missing_product = || {
+            crate::codec::corrupt(
+                "coupa item",
+                format!("{:?} without a product id", self.mapping_status),
+            )
+        };
+        let matched = match self.mapping_status {
+            MappingStatus::MappedByHand => ItemMatch::MappedByHand {
+                product_id: self.product_id.ok_or_else(missing_product)?,
+                sku: self.sku,
+                name: self.name,
+            },
+            MappingStatus::MappedByUniqueId => ItemMatch::MappedByUniqueId {
+                product_id: self.product_id.ok_or_else(missing_product)?,
+                sku: self.sku,
+                name: self.name,
+            },
+            MappingStatus::Unmapped => ItemMatch::Unmapped(self.unmapped_reason()?),
+        };
+        Ok(matched)
+    }
+
+    fn unmapped_reason(&self) -> crate::StoreResult<UnmappedReason> {
+        if self.part_mapped {
+            return Ok(UnmappedReason::OtherMappingsOnly);
+        }
+        let Some(value) = self.match_value.clone() else {
+            return Ok(UnmappedReason::NoIdentifier);
+        };
+        match self.match_count {
+            0 => Ok(UnmappedReason::NoProduct { value }),
+            count if count > 1 => Ok(UnmappedReason::SeveralProducts { value, count }),
+            count => Err(crate::codec::corrupt(
+                "coupa item",
+                format!("unmapped although {count} product matches {value:?}"),
+            )),
+        }
+    }
+}
+
 /// Maps a buyer, or one of its BillTo addresses, to a Brightpearl contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerMapping {

@@ -3,12 +3,16 @@
 use chrono::{DateTime, Utc};
 use pobridge_core::{AccountId, BuyerId};
 use sqlx::postgres::{PgConnection, PgRow};
-use sqlx::Row;
+use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::buyers::ensure_buyer;
-use super::codec::{decimal_column, page};
+use super::codec::{decimal_column, encode_enum, enum_column, page};
 use super::PostgresStore;
-use crate::{CoupaItem, CoupaItemRow, CustomerMapping, ItemFilter, ItemMapping, StoreResult};
+use crate::model::ItemMatchColumns;
+use crate::{
+    CoupaItem, CoupaItemRow, CustomerMapping, ItemFilter, ItemMapping, ItemMappingRow, ItemPage,
+    ItemPageEntry, ItemPageQuery, MappingStatusCounts, StoreResult,
+};
 
 /// Inserts new items and refreshes known ones: the description, auxiliary
 /// ids and last_seen change, first_seen stays.
@@ -74,7 +78,7 @@ pub(super) async fn upsert_coupa_items(
     Ok(())
 }
 
-fn coupa_item_from_row(row: PgRow) -> StoreResult<CoupaItemRow> {
+fn coupa_item_from_row(row: &PgRow) -> StoreResult<CoupaItemRow> {
     Ok(CoupaItemRow {
         buyer_id: BuyerId(row.try_get("buyer_id")?),
         item: CoupaItem {
@@ -117,7 +121,7 @@ pub(super) async fn list_coupa_items(
     .bind(offset)
     .fetch_all(&store.pool)
     .await?
-    .into_iter()
+    .iter()
     .map(coupa_item_from_row)
     .collect()
 }
@@ -130,11 +134,48 @@ pub(super) async fn upsert_item_mapping(
     mapping: &ItemMapping,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    upsert_item_mappings(store, account, std::slice::from_ref(mapping), now).await
+}
+
+/// Upserts every mapping as [`upsert_item_mapping`] does, in one
+/// transaction. Rows are written in key order, so two batches that share
+/// mappings lock them in the same order instead of deadlocking.
+pub(super) async fn upsert_item_mappings(
+    store: &PostgresStore,
+    account: AccountId,
+    mappings: &[ItemMapping],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut ordered: Vec<&ItemMapping> = mappings.iter().collect();
+    ordered.sort_by(|a, b| {
+        let key = |mapping: &ItemMapping| {
+            (
+                mapping.buyer.map(|buyer| buyer.0),
+                mapping.coupa_part_id.clone(),
+                mapping.unit_of_measure.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+
     let mut tx = store.begin().await?;
     super::accounts::ensure_account(&mut tx, account).await?;
-    if let Some(buyer) = mapping.buyer {
-        ensure_buyer(&mut tx, account, buyer).await?;
+    for mapping in ordered {
+        if let Some(buyer) = mapping.buyer {
+            ensure_buyer(&mut tx, account, buyer).await?;
+        }
+        insert_item_mapping(&mut tx, account, mapping, now).await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_item_mapping(
+    conn: &mut PgConnection,
+    account: AccountId,
+    mapping: &ItemMapping,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     // The key is UNIQUE NULLS NOT DISTINCT, so a NULL buyer or unit
     // conflicts with a stored NULL.
     sqlx::query(
@@ -152,9 +193,8 @@ pub(super) async fn upsert_item_mapping(
     .bind(mapping.product_id)
     .bind(mapping.quantity_factor.to_string())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -175,15 +215,44 @@ pub(super) async fn item_mappings(
     .bind(part_id)
     .fetch_all(&store.pool)
     .await?;
-    rows.into_iter()
+    rows.iter().map(item_mapping_from_row).collect()
+}
+
+fn item_mapping_from_row(row: &PgRow) -> StoreResult<ItemMapping> {
+    let buyer: Option<i64> = row.try_get("buyer_id")?;
+    Ok(ItemMapping {
+        buyer: buyer.map(BuyerId),
+        coupa_part_id: row.try_get("coupa_part_id")?,
+        unit_of_measure: row.try_get("unit_of_measure")?,
+        product_id: row.try_get("product_id")?,
+        quantity_factor: decimal_column(row, "quantity_factor", "item mapping")?,
+    })
+}
+
+/// Lists the account's mappings by part id, then in the order of
+/// [`item_mappings`], each with its product's SKU. Part ids sort by code
+/// point, as in the SQLite store.
+pub(super) async fn list_item_mappings(
+    store: &PostgresStore,
+    account: AccountId,
+) -> StoreResult<Vec<ItemMappingRow>> {
+    let rows = sqlx::query(
+        "SELECT m.buyer_id, m.coupa_part_id, m.unit_of_measure, m.product_id, \
+             m.quantity_factor::text AS quantity_factor, p.sku \
+         FROM item_mappings m \
+         LEFT JOIN products p ON p.account_id = m.account_id AND p.product_id = m.product_id \
+         WHERE m.account_id = $1 \
+         ORDER BY m.coupa_part_id COLLATE \"C\", m.buyer_id NULLS FIRST, \
+             m.unit_of_measure NULLS FIRST",
+    )
+    .bind(account.0)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
         .map(|row| {
-            let buyer: Option<i64> = row.try_get("buyer_id")?;
-            Ok(ItemMapping {
-                buyer: buyer.map(BuyerId),
-                coupa_part_id: row.try_get("coupa_part_id")?,
-                unit_of_measure: row.try_get("unit_of_measure")?,
-                product_id: row.try_get("product_id")?,
-                quantity_factor: decimal_column(&row, "quantity_factor", "item mapping")?,
+            Ok(ItemMappingRow {
+                mapping: item_mapping_from_row(row)?,
+                sku: row.try_get("sku")?,
             })
         })
         .collect()
@@ -243,4 +312,133 @@ pub(super) async fn customer_mappings(
             })
         })
         .collect()
+}
+
+/// Reads the counts and the page in one read-only REPEATABLE READ
+/// transaction, so both see the same snapshot. Filters are added only when
+/// set, so that the planner can pick the page index that starts with them.
+pub(super) async fn item_page(
+    store: &PostgresStore,
+    account: AccountId,
+    query: &ItemPageQuery,
+) -> StoreResult<ItemPage> {
+    let search = query.search.as_deref().map(str::to_lowercase);
+    let mut tx = store.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+
+    let counts = status_counts(&mut tx, account, query.buyer, search.as_deref()).await?;
+
+    let mut page_sql = QueryBuilder::new(format!(
+        "SELECT {PAGE_COLUMNS} FROM (SELECT id FROM coupa_items"
+    ));
+    push_item_filters(&mut page_sql, account, query.buyer, search.as_deref());
+    if let Some(status) = query.status {
+        page_sql
+            .push(" AND mapping_status = ")
+            .push_bind(encode_enum(&status));
+    }
+    let (limit, offset) = page(query.limit, Some(query.offset));
+    page_sql
+        .push(" ORDER BY part_id, buyer_id, unit_of_measure LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset)
+        .push(PAGE_JOINS);
+    let rows = page_sql.build().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+
+    let entries = rows
+        .iter()
+        .map(item_page_entry_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ItemPage {
+        entries,
+        total: counts.get(query.status),
+        counts,
+    })
+}
+
+/// The page's item and product columns, by the names
+/// [`item_page_entry_from_row`] reads.
+const PAGE_COLUMNS: &str = "i.buyer_id, i.part_id, i.unit_of_measure, i.auxiliary_id, \
+    i.buyer_part_id, i.manufacturer_part_id, i.description, i.first_seen, i.last_seen, \
+    i.mapping_status, i.match_value, i.match_count, i.part_mapped, \
+    CASE i.mapping_status WHEN 'mapped_by_hand' THEN i.manual_product_id \
+        WHEN 'mapped_by_unique_id' THEN i.match_product_id END AS product_id, \
+    p.sku, p.name";
+
+/// Joins the page's ids to their items and products, in page order.
+const PAGE_JOINS: &str = ") page \
+    JOIN coupa_items i ON i.id = page.id \
+    LEFT JOIN products p ON p.account_id = i.account_id AND p.product_id = \
+        CASE i.mapping_status WHEN 'mapped_by_hand' THEN i.manual_product_id \
+            WHEN 'mapped_by_unique_id' THEN i.match_product_id END \
+    ORDER BY i.part_id, i.buyer_id, i.unit_of_measure";
+
+/// Counts the matching items per status. Without a search the counts
+/// come from coupa_item_status_counts; a search scans the items.
+async fn status_counts(
+    conn: &mut PgConnection,
+    account: AccountId,
+    buyer: Option<BuyerId>,
+    folded_search: Option<&str>,
+) -> StoreResult<MappingStatusCounts> {
+    let mut sql = if folded_search.is_some() {
+        let mut sql =
+            QueryBuilder::new("SELECT mapping_status, count(*) AS count FROM coupa_items");
+        push_item_filters(&mut sql, account, buyer, folded_search);
+        sql
+    } else {
+        let mut sql = QueryBuilder::new(
+            "SELECT mapping_status, sum(item_count)::bigint AS count \
+             FROM coupa_item_status_counts",
+        );
+        push_item_filters(&mut sql, account, buyer, None);
+        sql
+    };
+    sql.push(" GROUP BY mapping_status");
+
+    let mut counts = MappingStatusCounts::default();
+    for row in sql.build().fetch_all(conn).await? {
+        let status = enum_column(&row, "mapping_status", "coupa item")?;
+        counts.add(status, row.try_get("count")?);
+    }
+    Ok(counts)
+}
+
+fn push_item_filters(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    account: AccountId,
+    buyer: Option<BuyerId>,
+    folded_search: Option<&str>,
+) {
+    sql.push(" WHERE account_id = ").push_bind(account.0);
+    if let Some(buyer) = buyer {
+        sql.push(" AND buyer_id = ").push_bind(buyer.0);
+    }
+    if let Some(search) = folded_search {
+        sql.push(" AND (strpos(part_id_folded, ")
+            .push_bind(search.to_owned())
+            .push(") > 0 OR strpos(description_folded, ")
+            .push_bind(search.to_owned())
+            .push(") > 0)");
+    }
+}
+
+fn item_page_entry_from_row(row: &PgRow) -> StoreResult<ItemPageEntry> {
+    let columns = ItemMatchColumns {
+        mapping_status: enum_column(row, "mapping_status", "coupa item")?,
+        match_value: row.try_get("match_value")?,
+        match_count: row.try_get("match_count")?,
+        part_mapped: row.try_get("part_mapped")?,
+        product_id: row.try_get("product_id")?,
+        sku: row.try_get("sku")?,
+        name: row.try_get("name")?,
+    };
+    Ok(ItemPageEntry {
+        item: coupa_item_from_row(row)?,
+        matched: columns.into_match()?,
+    })
 }

@@ -35,6 +35,7 @@ mod buyers;
 mod catalog;
 mod codec;
 mod counts;
+mod customers_page;
 mod dashboard;
 mod documents;
 mod invoices;

@@ -228,6 +228,30 @@ impl Store for PostgresStore {
         items::item_mappings(self, account, part_id).await
     }
 
+    async fn upsert_item_mappings(
+        &self,
+        account: AccountId,
+        mappings: &[ItemMapping],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        items::upsert_item_mappings(self, account, mappings, now).await
+    }
+
+    async fn list_item_mappings(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Vec<crate::ItemMappingRow>> {
+        items::list_item_mappings(self, account).await
+    }
+
+    async fn item_page(
+        &self,
+        account: AccountId,
+        query: &crate::ItemPageQuery,
+    ) -> StoreResult<crate::ItemPage> {
+        items::item_page(self, account, query).await
+    }
+
     async fn upsert_customer_mapping(
         &self,
         account: AccountId,
@@ -452,6 +476,35 @@ impl Store for PostgresStore {
         statuses: &[crate::PoStatus],
     ) -> StoreResult<Vec<crate::WaitingOrder>> {
         super::dashboard::waiting_orders(self, account, statuses).await
+    }
+
+    async fn seen_bill_tos(&self, account: AccountId) -> StoreResult<Vec<crate::SeenBillTo>> {
+        super::customers_page::seen_bill_tos(self, account).await
+    }
+
+    async fn bill_to_orders(
+        &self,
+        account: AccountId,
+        statuses: &[crate::PoStatus],
+    ) -> StoreResult<Vec<crate::BillToOrder>> {
+        super::customers_page::bill_to_orders(self, account, statuses).await
+    }
+
+    async fn choose_customer_mapping(
+        &self,
+        account: AccountId,
+        mapping: &CustomerMapping,
+        chosen_by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::customers_page::choose_customer_mapping(self, account, mapping, chosen_by, now).await
+    }
+
+    async fn chosen_customer_mappings(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Vec<crate::ChosenCustomerMapping>> {
+        super::customers_page::chosen_customer_mappings(self, account).await
     }
 
     async fn search_products(

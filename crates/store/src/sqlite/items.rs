@@ -2,11 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use pobridge_core::{AccountId, BuyerId};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::buyers::ensure_buyer;
-use super::codec::{decode_decimal, decode_time, encode_time, page};
+use super::codec::{decode_decimal, decode_enum, decode_time, encode_enum, encode_time, page};
 use super::SqliteStore;
-use crate::{CoupaItem, CoupaItemRow, CustomerMapping, ItemFilter, ItemMapping, StoreResult};
+use crate::model::ItemMatchColumns;
+use crate::{
+    CoupaItem, CoupaItemRow, CustomerMapping, ItemFilter, ItemMapping, ItemMappingRow, ItemPage,
+    ItemPageEntry, ItemPageQuery, MappingStatusCounts, StoreResult,
+};
 
 /// Inserts new items and refreshes known ones: the description, auxiliary
 /// ids and last_seen change, first_seen stays.
@@ -139,11 +144,35 @@ pub(super) async fn upsert_item_mapping(
     mapping: &ItemMapping,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    upsert_item_mappings(store, account, std::slice::from_ref(mapping), now).await
+}
+
+/// Upserts every mapping as [`upsert_item_mapping`] does, in one transaction.
+pub(super) async fn upsert_item_mappings(
+    store: &SqliteStore,
+    account: AccountId,
+    mappings: &[ItemMapping],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let mut tx = store.begin_write().await?;
     super::accounts::ensure_account(&mut tx, account).await?;
-    if let Some(buyer) = mapping.buyer {
-        ensure_buyer(&mut tx, account, buyer).await?;
+    let now = encode_time(now);
+    for mapping in mappings {
+        if let Some(buyer) = mapping.buyer {
+            ensure_buyer(&mut tx, account, buyer).await?;
+        }
+        insert_item_mapping(&mut tx, account, mapping, &now).await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_item_mapping(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    account: AccountId,
+    mapping: &ItemMapping,
+    now: &str,
+) -> StoreResult<()> {
     // The conflict target repeats the expressions of item_mappings_key.
     sqlx::query(
         "INSERT INTO item_mappings (account_id, buyer_id, coupa_part_id, unit_of_measure, \
@@ -160,20 +189,31 @@ pub(super) async fn upsert_item_mapping(
     .bind(&mapping.unit_of_measure)
     .bind(mapping.product_id)
     .bind(mapping.quantity_factor.to_string())
-    .bind(encode_time(now))
-    .execute(&mut *tx)
+    .bind(now)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 #[derive(sqlx::FromRow)]
-struct ItemMappingRow {
+struct ItemMappingRecord {
     buyer_id: Option<i64>,
     coupa_part_id: String,
     unit_of_measure: Option<String>,
     product_id: i64,
     quantity_factor: String,
+}
+
+impl ItemMappingRecord {
+    fn into_mapping(self) -> StoreResult<ItemMapping> {
+        Ok(ItemMapping {
+            buyer: self.buyer_id.map(BuyerId),
+            coupa_part_id: self.coupa_part_id,
+            unit_of_measure: self.unit_of_measure,
+            product_id: self.product_id,
+            quantity_factor: decode_decimal("item mapping", &self.quantity_factor)?,
+        })
+    }
 }
 
 /// Lists every mapping of the part: account-wide ones first, then by buyer,
@@ -183,7 +223,7 @@ pub(super) async fn item_mappings(
     account: AccountId,
     part_id: &str,
 ) -> StoreResult<Vec<ItemMapping>> {
-    let rows = sqlx::query_as::<_, ItemMappingRow>(
+    sqlx::query_as::<_, ItemMappingRecord>(
         "SELECT buyer_id, coupa_part_id, unit_of_measure, product_id, quantity_factor \
          FROM item_mappings WHERE account_id = ? AND coupa_part_id = ? \
          ORDER BY buyer_id IS NOT NULL, buyer_id, unit_of_measure IS NOT NULL, unit_of_measure",
@@ -191,18 +231,45 @@ pub(super) async fn item_mappings(
     .bind(account.0)
     .bind(part_id)
     .fetch_all(&store.reader)
-    .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(ItemMapping {
-                buyer: row.buyer_id.map(BuyerId),
-                coupa_part_id: row.coupa_part_id,
-                unit_of_measure: row.unit_of_measure,
-                product_id: row.product_id,
-                quantity_factor: decode_decimal("item mapping", &row.quantity_factor)?,
-            })
+    .await?
+    .into_iter()
+    .map(ItemMappingRecord::into_mapping)
+    .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedMappingRecord {
+    #[sqlx(flatten)]
+    mapping: ItemMappingRecord,
+    sku: Option<String>,
+}
+
+/// Lists the account's mappings by part id, then in the order of
+/// [`item_mappings`], each with its product's SKU.
+pub(super) async fn list_item_mappings(
+    store: &SqliteStore,
+    account: AccountId,
+) -> StoreResult<Vec<ItemMappingRow>> {
+    sqlx::query_as::<_, ListedMappingRecord>(
+        "SELECT m.buyer_id, m.coupa_part_id, m.unit_of_measure, m.product_id, \
+             m.quantity_factor, p.sku \
+         FROM item_mappings m \
+         LEFT JOIN products p ON p.account_id = m.account_id AND p.product_id = m.product_id \
+         WHERE m.account_id = ? \
+         ORDER BY m.coupa_part_id, m.buyer_id IS NOT NULL, m.buyer_id, \
+             m.unit_of_measure IS NOT NULL, m.unit_of_measure",
+    )
+    .bind(account.0)
+    .fetch_all(&store.reader)
+    .await?
+    .into_iter()
+    .map(|record| {
+        Ok(ItemMappingRow {
+            mapping: record.mapping.into_mapping()?,
+            sku: record.sku,
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// Inserts the mapping or replaces the one with the same buyer and BillTo
@@ -259,4 +326,142 @@ pub(super) async fn customer_mappings(
             contact_id,
         })
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemPageRecord {
+    #[sqlx(flatten)]
+    item: CoupaItemRecord,
+    mapping_status: String,
+    match_value: Option<String>,
+    match_count: i64,
+    part_mapped: bool,
+    product_id: Option<i64>,
+    sku: Option<String>,
+    name: Option<String>,
+}
+
+impl ItemPageRecord {
+    fn into_entry(self) -> StoreResult<ItemPageEntry> {
+        let columns = ItemMatchColumns {
+            mapping_status: decode_enum("coupa item", &self.mapping_status)?,
+            match_value: self.match_value,
+            match_count: self.match_count,
+            part_mapped: self.part_mapped,
+            product_id: self.product_id,
+            sku: self.sku,
+            name: self.name,
+        };
+        Ok(ItemPageEntry {
+            item: self.item.into_row()?,
+            matched: columns.into_match()?,
+        })
+    }
+}
+
+/// Reads the counts and the page in one read transaction, so both see the
+/// same snapshot. Filters are added only when set, so that SQLite can pick
+/// the page index that starts with them.
+pub(super) async fn item_page(
+    store: &SqliteStore,
+    account: AccountId,
+    query: &ItemPageQuery,
+) -> StoreResult<ItemPage> {
+    let search = query.search.as_deref().map(fold_case);
+    let mut tx = store.reader.begin().await?;
+
+    let counts = status_counts(&mut tx, account, query.buyer, search.as_deref()).await?;
+
+    let mut page_sql = QueryBuilder::new(format!(
+        "SELECT {PAGE_COLUMNS} FROM (SELECT id FROM coupa_items"
+    ));
+    push_item_filters(&mut page_sql, account, query.buyer, search.as_deref());
+    if let Some(status) = query.status {
+        page_sql
+            .push(" AND mapping_status = ")
+            .push_bind(encode_enum(&status));
+    }
+    let (limit, offset) = page(query.limit, Some(query.offset));
+    page_sql
+        .push(" ORDER BY part_id, buyer_id, unit_of_measure LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset)
+        .push(PAGE_JOINS);
+    let records: Vec<ItemPageRecord> = page_sql.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+
+    let entries = records
+        .into_iter()
+        .map(ItemPageRecord::into_entry)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ItemPage {
+        entries,
+        total: counts.get(query.status),
+        counts,
+    })
+}
+
+/// The page's item and product columns, by the names [`ItemPageRecord`] reads.
+const PAGE_COLUMNS: &str = "i.buyer_id, i.part_id, i.unit_of_measure, i.auxiliary_id, \
+    i.buyer_part_id, i.manufacturer_part_id, i.description, i.first_seen, i.last_seen, \
+    i.mapping_status, i.match_value, i.match_count, i.part_mapped, \
+    CASE i.mapping_status WHEN 'mapped_by_hand' THEN i.manual_product_id \
+        WHEN 'mapped_by_unique_id' THEN i.match_product_id END AS product_id, \
+    p.sku, p.name";
+
+/// Joins the page's ids to their items and products, in page order.
+const PAGE_JOINS: &str = ") page \
+    JOIN coupa_items i ON i.id = page.id \
+    LEFT JOIN products p ON p.account_id = i.account_id AND p.product_id = \
+        CASE i.mapping_status WHEN 'mapped_by_hand' THEN i.manual_product_id \
+            WHEN 'mapped_by_unique_id' THEN i.match_product_id END \
+    ORDER BY i.part_id, i.buyer_id, i.unit_of_measure";
+
+/// Counts the matching items per status. Without a search the counts
+/// come from coupa_item_status_counts; a search scans the page index.
+async fn status_counts(
+    conn: &mut SqliteConnection,
+    account: AccountId,
+    buyer: Option<BuyerId>,
+    folded_search: Option<&str>,
+) -> StoreResult<MappingStatusCounts> {
+    let mut sql = if folded_search.is_some() {
+        let mut sql = QueryBuilder::new("SELECT mapping_status, count(*) FROM coupa_items");
+        push_item_filters(&mut sql, account, buyer, folded_search);
+        sql
+    } else {
+        let mut sql = QueryBuilder::new(
+            "SELECT mapping_status, sum(item_count) FROM coupa_item_status_counts",
+        );
+        push_item_filters(&mut sql, account, buyer, None);
+        sql
+    };
+    sql.push(" GROUP BY mapping_status");
+    let grouped: Vec<(String, i64)> = sql.build_query_as().fetch_all(conn).await?;
+
+    let mut counts = MappingStatusCounts::default();
+    for (status, count) in grouped {
+        counts.add(decode_enum("coupa item", &status)?, count);
+    }
+    Ok(counts)
+}
+
+fn push_item_filters(
+    sql: &mut QueryBuilder<'_, Sqlite>,
+    account: AccountId,
+    buyer: Option<BuyerId>,
+    folded_search: Option<&str>,
+) {
+    sql.push(" WHERE account_id = ").push_bind(account.0);
+    if let Some(buyer) = buyer {
+        sql.push(" AND buyer_id = ").push_bind(buyer.0);
+    }
+    if let Some(search) = folded_search {
+        sql.push(" AND (instr(part_id_folded, ")
+            .push_bind(search.to_owned())
+            .push(") > 0 OR instr(description_folded, ")
+            .push_bind(search.to_owned())
+            .push(") > 0)");
+    }
 }

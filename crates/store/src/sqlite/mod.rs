@@ -11,6 +11,7 @@ mod buyers;
 mod catalog;
 mod codec;
 mod counts;
+mod customers_page;
 mod dashboard;
 mod documents;
 mod invoices;

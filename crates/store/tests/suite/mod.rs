@@ -7,9 +7,11 @@
 mod accounts;
 mod catalog;
 mod counts;
+mod customers_page;
 mod dashboard;
 mod documents;
 mod invoicing;
+mod item_page;
 mod jobs;
 mod orders;
 mod portal;
@@ -18,9 +20,11 @@ mod product_search;
 pub use accounts::*;
 pub use catalog::*;
 pub use counts::*;
+pub use customers_page::*;
 pub use dashboard::*;
 pub use documents::*;
 pub use invoicing::*;
+pub use item_page::*;
 pub use jobs::*;
 pub use orders::*;
 pub use portal::*;
@@ -65,6 +69,19 @@ macro_rules! every_fresh_store_scenario {
             coupa_items_refresh_and_keep_first_seen,
             coupa_item_list_filters_searches_and_pages,
             item_mappings_replace_on_their_key,
+            item_status_picks_most_specific_mapping,
+            item_status_of_case_variant_units_takes_first_by_code_point,
+            item_status_without_applicable_mapping_is_unmapped,
+            item_status_needs_exactly_one_unique_id_match,
+            item_status_follows_product_changes,
+            item_status_follows_identifier_settings,
+            manual_mapping_wins_over_unique_id,
+            deleted_buyers_mappings_release_other_items,
+            item_page_filters_by_status_buyer_and_search,
+            item_page_pages_and_counts,
+            item_page_shows_only_the_accounts_items,
+            item_mapping_batch_is_all_or_nothing,
+            item_counts_follow_every_change,
             customer_mappings_replace_on_their_key,
             deleted_buyer_takes_only_its_records,
             buyer_with_orders_is_not_deleted,
@@ -89,6 +106,10 @@ macro_rules! every_fresh_store_scenario {
             dashboard_activity_of_another_account_is_not_read,
             waiting_orders_list_longest_waiting_first,
             waiting_order_without_events_waits_since_its_update,
+            bill_tos_group_by_buyer_and_trimmed_address_id,
+            bill_to_follows_the_latest_revision,
+            bill_to_orders_filter_by_status,
+            chosen_mapping_names_its_chooser_until_replaced,
             users_are_unique_by_email_in_lower_case,
             password_change_ends_the_users_sessions,
             sessions_expire_and_are_deleted,
