@@ -12,6 +12,7 @@ pub mod buyer_changes;
 mod buyer_invoicing;
 mod buyers;
 pub mod connect;
+pub mod customers;
 pub mod dashboard;
 mod invoice_actions;
 pub mod invoice_bulk;
@@ -20,6 +21,8 @@ pub mod invoice_preview;
 pub mod invoice_record;
 mod invoices;
 mod items;
+#[cfg(test)]
+mod log_fixtures;
 mod order_actions;
 pub mod order_bulk;
 pub mod order_log;
@@ -28,6 +31,7 @@ mod orders;
 pub mod product_search;
 mod rows;
 pub mod test_order;
+pub mod users;
 
 use std::collections::HashMap;
 
@@ -53,7 +57,10 @@ pub use invoice_actions::{
 pub use invoices::{
     list_invoices, show_invoice, InvoiceDetail, InvoiceLineView, InvoiceQuery, InvoiceRow,
 };
-pub use items::{list_items, list_products, map_item, ItemRow, ItemStatus, MapItem, MappedItem};
+pub use items::{
+    item_page, list_items, list_products, map_item, parse_status_filter, ItemPageRequest,
+    ItemPageRow, ItemPageView, ItemRow, ItemStatus, MapItem, MappedItem, MAX_PAGE_SIZE,
+};
 pub use order_actions::{
     mark_handled, resync_orders, resync_rejection, HandledOrder, ResyncOutcome, ResyncRow,
     ResyncTarget,

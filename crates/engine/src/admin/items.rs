@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 
-use pobridge_core::{BrightpearlIdField, CoupaIdField};
-use pobridge_store::{Account, CoupaItem, CoupaItemRow, ItemFilter, ItemMapping, Product};
+use pobridge_core::{AccountSettings, BrightpearlIdField, BuyerId, CoupaIdField};
+use pobridge_store::{
+    Account, ItemMapping, ItemMatch, ItemPageEntry, ItemPageQuery, MappingStatus,
+    MappingStatusCounts, Product, UnmappedReason,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -51,92 +54,180 @@ pub async fn list_items(
 ) -> Result<Vec<ItemRow>, AdminError> {
     let account = account(engine, slug).await?;
     let buyer_names = buyer_names(engine, &account).await?;
-    let items = engine
-        .store
-        .list_coupa_items(account.id, &ItemFilter::default())
-        .await?;
+    let query = ItemPageQuery {
+        status: unmapped_only.then_some(MappingStatus::Unmapped),
+        ..ItemPageQuery::default()
+    };
+    let page = engine.store.item_page(account.id, &query).await?;
 
-    let mut mappings: HashMap<String, Vec<ItemMapping>> = HashMap::new();
-    let mut rows = Vec::with_capacity(items.len());
-    for row in items {
-        let part_id = row.item.part_id.clone();
-        if !mappings.contains_key(&part_id) {
-            let found = engine.store.item_mappings(account.id, &part_id).await?;
-            mappings.insert(part_id.clone(), found);
-        }
-        let part_mappings = mappings
-            .get(&part_id)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let status = item_status(engine, &account, &row, part_mappings).await?;
-        if unmapped_only && !matches!(status, ItemStatus::Unmapped { .. }) {
-            continue;
-        }
-        rows.push(ItemRow {
-            buyer: name_of(&buyer_names, row.buyer_id),
-            part_id,
-            unit_of_measure: row.item.unit_of_measure,
-            description: row.item.description,
-            status,
-        });
-    }
+    let rows = page
+        .entries
+        .into_iter()
+        .map(|entry| item_row(&account.settings, &buyer_names, entry).0)
+        .collect();
     Ok(rows)
 }
 
-async fn item_status(
-    engine: &Engine,
-    account: &Account,
-    row: &CoupaItemRow,
-    mappings: &[ItemMapping],
-) -> Result<ItemStatus, AdminError> {
-    let store = &*engine.store;
-    let unit = row.item.unit_of_measure.trim();
-    if let Some(mapping) = crate::products::pick_mapping(mappings, row.buyer_id, unit) {
-        let sku = store
-            .product(account.id, mapping.product_id)
-            .await?
-            .and_then(|product| product.sku);
-        return Ok(ItemStatus::MappedByHand {
-            product_id: mapping.product_id,
-            sku,
-        });
-    }
-    if !mappings.is_empty() {
-        let detail = format!("mapped for other units only, not {unit}");
-        return Ok(ItemStatus::Unmapped { detail });
-    }
+/// The largest page [`item_page`] returns.
+pub const MAX_PAGE_SIZE: i64 = 500;
 
-    let settings = &account.settings;
-    let Some(value) = item_identifier(&row.item, settings.coupa_id_field) else {
-        let detail = format!(
-            "the item has no {}",
-            coupa_field_name(settings.coupa_id_field)
-        );
-        return Ok(ItemStatus::Unmapped { detail });
+/// A request for one page of the item mapping page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPageRequest {
+    /// Only items with this status; `None` for all of them.
+    pub status: Option<MappingStatus>,
+    /// Buyer name or numeric id; `None` for every buyer.
+    pub buyer: Option<String>,
+    /// Text to find in part ids and descriptions, ignoring case; blank
+    /// finds everything.
+    pub search: Option<String>,
+    /// Items per page, from 1 to [`MAX_PAGE_SIZE`].
+    pub limit: i64,
+    /// Items skipped before the page.
+    pub offset: i64,
+}
+
+/// One item as the item mapping page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemPageRow {
+    #[serde(flatten)]
+    pub item: ItemRow,
+    /// Name of the product the item maps to, when the local index has it.
+    pub product_name: Option<String>,
+}
+
+/// One page of items with the counts the page's tabs show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemPageView {
+    pub rows: Vec<ItemPageRow>,
+    /// Items that match every filter, on all pages.
+    pub total: i64,
+    /// Items per status that match the buyer and the search.
+    pub counts: MappingStatusCounts,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Lists one page of the account's Coupa items with their mapping status,
+/// filtered by status, buyer and search, with the count of each status.
+/// Statuses are those of [`list_items`].
+pub async fn item_page(
+    engine: &Engine,
+    slug: &str,
+    request: &ItemPageRequest,
+) -> Result<ItemPageView, AdminError> {
+    let account = account(engine, slug).await?;
+    if !(1..=MAX_PAGE_SIZE).contains(&request.limit) {
+        let expected = format!("a page size from 1 to {MAX_PAGE_SIZE}");
+        return Err(invalid("limit", &request.limit.to_string(), expected));
+    }
+    if request.offset < 0 {
+        let expected = "an offset of 0 or more";
+        return Err(invalid("offset", &request.offset.to_string(), expected));
+    }
+    let buyer = match request.buyer.as_deref() {
+        Some(value) => Some(find_buyer(engine, &account, value).await?.id),
+        None => None,
     };
-    let products = store
-        .products_by_identifier(account.id, settings.brightpearl_id_field, &value)
-        .await?;
-    let status = match products.as_slice() {
-        [product] => ItemStatus::MappedByUniqueId {
-            product_id: product.product_id,
-            sku: product.sku.clone(),
-        },
-        [] => ItemStatus::Unmapped {
-            detail: format!(
-                "no product in the local index has {} {value:?}",
-                brightpearl_field_name(settings.brightpearl_id_field)
-            ),
-        },
-        several => ItemStatus::Unmapped {
-            detail: format!(
-                "{} products have {} {value:?}",
-                several.len(),
-                brightpearl_field_name(settings.brightpearl_id_field)
-            ),
-        },
+    let search = request
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty());
+
+    let query = ItemPageQuery {
+        status: request.status,
+        buyer,
+        search: search.map(str::to_owned),
+        limit: Some(request.limit),
+        offset: request.offset,
     };
-    Ok(status)
+    let page = engine.store.item_page(account.id, &query).await?;
+    let buyer_names = buyer_names(engine, &account).await?;
+
+    let rows = page
+        .entries
+        .into_iter()
+        .map(|entry| {
+            let (item, product_name) = item_row(&account.settings, &buyer_names, entry);
+            ItemPageRow { item, product_name }
+        })
+        .collect();
+    Ok(ItemPageView {
+        rows,
+        total: page.total,
+        counts: page.counts,
+        limit: request.limit,
+        offset: request.offset,
+    })
+}
+
+/// Reads a status filter as the page's tabs name it: `all`, or a status
+/// in snake_case.
+pub fn parse_status_filter(value: &str) -> Result<Option<MappingStatus>, AdminError> {
+    match value.trim() {
+        "all" => Ok(None),
+        "mapped_by_hand" => Ok(Some(MappingStatus::MappedByHand)),
+        "mapped_by_unique_id" => Ok(Some(MappingStatus::MappedByUniqueId)),
+        "unmapped" => Ok(Some(MappingStatus::Unmapped)),
+        _ => Err(invalid(
+            "status",
+            value,
+            "all, mapped_by_hand, mapped_by_unique_id or unmapped",
+        )),
+    }
+}
+
+/// Turns a stored item into a listed one, with the name of its product.
+fn item_row(
+    settings: &AccountSettings,
+    buyer_names: &HashMap<BuyerId, String>,
+    entry: ItemPageEntry,
+) -> (ItemRow, Option<String>) {
+    let item = entry.item.item;
+    let unit = item.unit_of_measure.trim();
+    let (status, product_name) = match entry.matched {
+        ItemMatch::MappedByHand {
+            product_id,
+            sku,
+            name,
+        } => (ItemStatus::MappedByHand { product_id, sku }, name),
+        ItemMatch::MappedByUniqueId {
+            product_id,
+            sku,
+            name,
+        } => (ItemStatus::MappedByUniqueId { product_id, sku }, name),
+        ItemMatch::Unmapped(reason) => {
+            let detail = unmapped_detail(settings, unit, &reason);
+            (ItemStatus::Unmapped { detail }, None)
+        }
+    };
+    let row = ItemRow {
+        buyer: name_of(buyer_names, entry.item.buyer_id),
+        part_id: item.part_id,
+        unit_of_measure: item.unit_of_measure,
+        description: item.description,
+        status,
+    };
+    (row, product_name)
+}
+
+/// Explains why an item in `unit` is unmapped, naming the account's
+/// identifier fields.
+fn unmapped_detail(settings: &AccountSettings, unit: &str, reason: &UnmappedReason) -> String {
+    let brightpearl_field = brightpearl_field_name(settings.brightpearl_id_field);
+    match reason {
+        UnmappedReason::OtherMappingsOnly => format!("mapped for other units only, not {unit}"),
+        UnmappedReason::NoIdentifier => {
+            format!("the item has no {}", coupa_field_name(settings.coupa_id_field))
+        }
+        UnmappedReason::NoProduct { value } => {
+            format!("no product in the local index has {brightpearl_field} {value:?}")
+        }
+        UnmappedReason::SeveralProducts { value, count } => {
+            format!("{count} products have {brightpearl_field} {value:?}")
+        }
+    }
 }
 
 fn coupa_field_name(field: CoupaIdField) -> &'static str {
@@ -157,20 +248,6 @@ fn brightpearl_field_name(field: BrightpearlIdField) -> &'static str {
         BrightpearlIdField::Mpn => "MPN",
         BrightpearlIdField::Isbn => "ISBN",
     }
-}
-
-/// Returns the value of the account's chosen Coupa identifier on a recorded item.
-fn item_identifier(item: &CoupaItem, field: CoupaIdField) -> Option<String> {
-    let value = match field {
-        CoupaIdField::SupplierPartId => Some(item.part_id.as_str()),
-        CoupaIdField::SupplierPartAuxiliaryId => item.auxiliary_id.as_deref(),
-        CoupaIdField::ManufacturerPartId => item.manufacturer_part_id.as_deref(),
-        CoupaIdField::BuyerPartId => item.buyer_part_id.as_deref(),
-    };
-    value
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-        .map(str::to_owned)
 }
 
 /// A manual item mapping as the operator gives it.
@@ -235,14 +312,7 @@ pub async fn map_item(
         product_id: product.product_id,
         quantity_factor,
     };
-    let now = engine.clock.now();
-    engine
-        .store
-        .upsert_item_mapping(account.id, &mapping, now)
-        .await?;
-    let released_jobs = engine.store.release_waiting_jobs(account.id, now).await?;
-    engine.wake.notify_one();
-    tracing::info!(tenant.id = %account.id, product.id = product.product_id, released_jobs, "item mapped");
+    let released_jobs = save_mappings(engine, &account, std::slice::from_ref(&mapping)).await?;
 
     Ok(MappedItem {
         coupa_part_id: mapping.coupa_part_id,
@@ -255,7 +325,32 @@ pub async fn map_item(
     })
 }
 
-fn parse_factor(value: Option<&str>) -> Result<Decimal, AdminError> {
+/// Stores manual mappings in one transaction, then releases the account's
+/// waiting jobs so that orders held for a mapping run again. Returns how
+/// many jobs were released.
+pub(super) async fn save_mappings(
+    engine: &Engine,
+    account: &Account,
+    mappings: &[ItemMapping],
+) -> Result<u64, AdminError> {
+    let now = engine.clock.now();
+    engine
+        .store
+        .upsert_item_mappings(account.id, mappings, now)
+        .await?;
+    let released_jobs = engine.store.release_waiting_jobs(account.id, now).await?;
+    engine.wake.notify_one();
+    tracing::info!(
+        tenant.id = %account.id,
+        mappings = mappings.len(),
+        released_jobs,
+        "item mappings saved"
+    );
+    Ok(released_jobs)
+}
+
+/// Reads a quantity factor as typed; `None` is 1.
+pub(super) fn parse_factor(value: Option<&str>) -> Result<Decimal, AdminError> {
     let Some(value) = value else {
         return Ok(Decimal::ONE);
     };
