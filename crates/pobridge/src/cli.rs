@@ -32,6 +32,12 @@ pub enum Command {
     /// Manage an account's Coupa buyers.
     #[command(subcommand)]
     Buyer(BuyerCommand),
+    /// Invite portal users to an account.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Read the portal's outgoing e-mail, sent or waiting in the outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Show or change an account's settings.
     Settings(SettingsArgs),
     /// Pull an account's Brightpearl reference data and product index.
@@ -68,13 +74,51 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    /// Create an account.
+    /// Create an account and its first portal user, and queue the e-mail
+    /// with the user's set-password link.
     Add {
         /// URL-safe name: lower-case letters, digits and '-'.
         slug: String,
-        /// E-mail address for notices to the account's users.
+        /// E-mail address of the first portal user, also used for notices
+        /// to the account's users.
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a portal user to an account and queue an invitation with a
+    /// set-password link.
+    Add {
+        /// The account.
+        slug: String,
+        /// The user's e-mail address, which they log in with.
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// List the newest messages of the outbox, sent or not.
+    List {
+        /// Only messages to this account's users.
+        #[arg(long, value_name = "SLUG")]
+        account: Option<String>,
+        /// The maximum number of messages to list.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: i64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one message: its recipient, subject, delivery state and body.
+    Show {
+        /// The message id, as `mail list` shows it.
+        id: i64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -473,6 +517,31 @@ mod tests {
             panic!("expected items");
         };
         assert!(matches!(items.action, Some(ItemsAction::Map(_))));
+    }
+
+    #[test]
+    fn mail_and_user_commands_parse() {
+        let list = Cli::try_parse_from(["pobridge", "mail", "list", "--account", "acme"]).unwrap();
+        let show = Cli::try_parse_from(["pobridge", "mail", "show", "7", "--json"]).unwrap();
+        let user = Cli::try_parse_from(["pobridge", "user", "add", "acme", "a@acme.example"]);
+
+        assert!(matches!(
+            list.command,
+            Command::Mail(MailCommand::List {
+                account: Some(_),
+                limit: 50,
+                json: false
+            })
+        ));
+        assert!(matches!(
+            show.command,
+            Command::Mail(MailCommand::Show { id: 7, json: true })
+        ));
+        assert!(matches!(
+            user.unwrap().command,
+            Command::User(UserCommand::Add { .. })
+        ));
+        assert!(Cli::try_parse_from(["pobridge", "mail", "show", "seven"]).is_err());
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 mod buyers;
 mod invoices;
+mod mail;
 mod orders;
 mod rows;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use pobridge_engine::{ClientPool, Engine};
 
 use crate::cli::{
     AccountCommand, Command, ItemsAction, ItemsArgs, MapArgs, ProductsArgs, RefreshArgs,
-    SettingsAction, SettingsArgs,
+    SettingsAction, SettingsArgs, UserCommand,
 };
 use crate::config::Config;
 use crate::output::{line, or_blank, print_json, print_pairs, print_table};
@@ -106,8 +108,12 @@ pub async fn engine(config: &Config, sandbox_base: Option<&str>) -> anyhow::Resu
 pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Account(AccountCommand::Add { slug, email }) => {
-            account_add(engine, &slug, &email).await
+            users::account_add(engine, config, &slug, &email).await
         }
+        Command::User(UserCommand::Add { slug, email }) => {
+            users::user_add(engine, config, &slug, &email).await
+        }
+        Command::Mail(command) => mail::run(engine, command).await,
         Command::Buyer(command) => buyers::run(engine, config, command).await,
         Command::Settings(args) => settings(engine, args).await,
         Command::Refresh(args) => refresh(engine, args).await,
@@ -120,20 +126,6 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
             anyhow::bail!("serve and config are not administrative commands")
         }
     }
-}
-
-async fn account_add(engine: &Engine, slug: &str, email: &str) -> anyhow::Result<()> {
-    let account = admin::create_account(engine, slug, email).await?;
-
-    line(format_args!(
-        "Created account {} ({}).",
-        account.slug, account.email
-    ))?;
-    line(format_args!(
-        "Next: pobridge buyer add {} --from DOMAIN:ID --to DOMAIN:ID --sender DOMAIN:ID --secret -",
-        account.slug
-    ))?;
-    Ok(())
 }
 
 async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use pobridge_portal::mail::{SmtpSettings, SmtpTls};
+use pobridge_portal::PortalConfig;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +23,8 @@ pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
-    /// Base URL buyers reach this server at, used in printed order URLs.
+    /// Base URL buyers and portal users reach this server at, used in
+    /// printed order URLs and in e-mailed links.
     pub public_url: Option<String>,
     pub database_url: String,
     pub payload_host: String,
@@ -33,6 +36,10 @@ pub struct Config {
     pub brightpearl: BrightpearlConfig,
     pub coupa: CoupaConfig,
     pub sandbox: SandboxSettings,
+    pub portal: PortalSettings,
+    /// The SMTP server for the portal's e-mail; mail stays in the outbox
+    /// when it is not set.
+    pub smtp: Option<SmtpConfig>,
 }
 
 impl Default for Config {
@@ -49,6 +56,8 @@ impl Default for Config {
             brightpearl: BrightpearlConfig::default(),
             coupa: CoupaConfig::default(),
             sandbox: SandboxSettings::default(),
+            portal: PortalSettings::default(),
+            smtp: None,
         }
     }
 }
@@ -187,6 +196,62 @@ impl Default for SandboxSettings {
     }
 }
 
+/// The web portal's logins and e-mailed links.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortalSettings {
+    /// How long a login lasts, in hours.
+    pub session_hours: i64,
+    /// How long a set-password link in a welcome or invitation e-mail
+    /// works, in hours.
+    pub link_hours: i64,
+    /// Take the client's IP address for login throttling from the last
+    /// `X-Forwarded-For` entry, set by a reverse proxy in front of pobridge.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        let portal = PortalConfig::new("");
+        Self {
+            session_hours: portal.session_hours,
+            link_hours: portal.link_hours,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The security of the connection to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTlsMode {
+    /// STARTTLS on a plain connection, required to succeed (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption, only for a relay on the same host or a trusted network.
+    None,
+}
+
+/// The SMTP server the portal's e-mail is sent through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Defaults to the usual port of `tls`: 587, 465 or 25.
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// The From address, such as `pobridge <pobridge@example.com>`.
+    pub from: String,
+    #[serde(default = "default_smtp_tls")]
+    pub tls: SmtpTlsMode,
+}
+
+fn default_smtp_tls() -> SmtpTlsMode {
+    SmtpTlsMode::Starttls
+}
+
 /// Rule by which the sandbox's request quota resets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -212,7 +277,12 @@ pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         figment = figment.merge(Toml::file(path));
     }
     // POBRIDGE_CONFIG names the file and is not a setting itself.
-    let env = Env::prefixed("POBRIDGE_").split("__").ignore(&["config"]);
+    // The browser tests' POBRIDGE_CHROMIUM and POBRIDGE_CHROMEDRIVER name
+    // programs for the test harness, not settings of the service.
+    let env =
+        Env::prefixed("POBRIDGE_")
+            .split("__")
+            .ignore(&["config", "chromium", "chromedriver"]);
     figment.merge(env).extract().map_err(Box::new)
 }
 
@@ -240,6 +310,33 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => Self::loopback_base_url(self.listen),
         }
+    }
+
+    /// Builds the portal settings with `public_url` as the base of e-mailed
+    /// links.
+    pub fn portal_config(&self, public_url: String) -> PortalConfig {
+        let mut portal = PortalConfig::new(public_url);
+        portal.session_hours = self.portal.session_hours;
+        portal.link_hours = self.portal.link_hours;
+        portal
+    }
+
+    /// Builds the SMTP settings of the mail delivery loop, if configured.
+    pub fn smtp_settings(&self) -> Option<SmtpSettings> {
+        let smtp = self.smtp.as_ref()?;
+        let tls = match smtp.tls {
+            SmtpTlsMode::Starttls => SmtpTls::Starttls,
+            SmtpTlsMode::Tls => SmtpTls::Tls,
+            SmtpTlsMode::None => SmtpTls::None,
+        };
+        Some(SmtpSettings {
+            host: smtp.host.trim().to_owned(),
+            port: smtp.port.unwrap_or_else(|| tls.default_port()),
+            username: non_empty(smtp.username.as_deref()),
+            password: smtp.password.clone(),
+            from: smtp.from.trim().to_owned(),
+            tls,
+        })
     }
 
     /// Builds the engine settings.
@@ -381,6 +478,45 @@ mod tests {
             "http://127.0.0.1:9/sandbox/token/{account}"
         );
         assert!(!client.app_ref.is_empty());
+    }
+
+    #[test]
+    fn smtp_is_off_until_configured() {
+        let config = from_toml("").unwrap();
+
+        assert!(config.smtp_settings().is_none());
+        assert_eq!(config.portal_config("http://x".to_owned()).link_hours, 24);
+    }
+
+    #[test]
+    fn smtp_port_follows_the_tls_mode() {
+        let text = "[smtp]\nhost = \"mail.example.com\"\nfrom = \"pobridge@example.com\"\n\
+                    username = \"pobridge\"\npassword = \"smtp-s3cret\"\n";
+        let starttls = from_toml(text).unwrap().smtp_settings().unwrap();
+        let tls = from_toml(&format!("{text}tls = \"tls\"\n"))
+            .unwrap()
+            .smtp_settings()
+            .unwrap();
+        let relay = from_toml(&format!("{text}tls = \"none\"\nport = 2525\n"))
+            .unwrap()
+            .smtp_settings()
+            .unwrap();
+
+        assert_eq!((starttls.tls, starttls.port), (SmtpTls::Starttls, 587));
+        assert_eq!((tls.tls, tls.port), (SmtpTls::Tls, 465));
+        assert_eq!((relay.tls, relay.port), (SmtpTls::None, 2525));
+        assert_eq!(starttls.username.as_deref(), Some("pobridge"));
+        let shown = format!("{:?}", from_toml(text).unwrap());
+        assert!(!shown.contains("smtp-s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn smtp_needs_host_and_from() {
+        let error = from_toml("[smtp]\nhost = \"mail.example.com\"\n")
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("from"), "{error}");
     }
 
     #[test]

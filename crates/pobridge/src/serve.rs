@@ -1,9 +1,13 @@
 //! `pobridge serve`: the HTTP server, the job worker and, when wanted, the
 //! Brightpearl sandbox, in one process.
 
+use std::net::SocketAddr;
+
 use anyhow::Context;
+use axum::Extension;
 use pobridge_engine::worker::Worker;
-use pobridge_portal::{PortalConfig, PortalState};
+use pobridge_portal::auth::TrustForwardedFor;
+use pobridge_portal::PortalState;
 use pobridge_sandbox::Sandbox;
 use pobridge_web::AppState;
 use tokio::net::TcpListener;
@@ -43,13 +47,21 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         Some(_) => config.public_base_url(),
         None => Config::loopback_base_url(local),
     };
-    let portal = PortalState::new(engine.clone(), PortalConfig::new(public_url));
+    let portal = PortalState::new(engine.clone(), config.portal_config(public_url));
     let mut app = pobridge_web::router_with(
         AppState {
             engine: engine.clone(),
         },
         pobridge_portal::router(portal),
     );
+    if config.portal.trust_forwarded_for {
+        app = app.layer(Extension(TrustForwardedFor));
+    }
+    tasks.spawn(pobridge_portal::mail::run_delivery(
+        engine.clone(),
+        config.smtp_settings(),
+        shutdown_rx.clone(),
+    ));
     if let Some(base) = &sandbox_base {
         let sandbox_config = config.sandbox_config(base, engine.clients.config());
         let sandbox = Sandbox::new(sandbox_config, engine.clock.clone());
@@ -77,7 +89,9 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     // Printed after binding, so a supervisor or test that reads it learns the
     // port (also when --listen requested port 0) and that requests are accepted.
     println!("pobridge listening on http://{local}");
-    axum::serve(listener, app)
+    // The peer address is what login throttling counts failures by.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;

@@ -1,0 +1,101 @@
+//! `pobridge account add` and `pobridge user add`: an account's portal
+//! users and the e-mail that lets each choose a password.
+
+use pobridge_engine::admin::users::{add_user, Actor};
+use pobridge_engine::admin::{self, AdminError};
+use pobridge_engine::Engine;
+use pobridge_portal::mail::{queue_password_link, PasswordMail};
+use pobridge_store::{Account, StoreError, User};
+
+use crate::config::Config;
+use crate::output::line;
+
+/// Creates the account and its first user, and queues the user's
+/// set-password e-mail.
+pub async fn account_add(
+    engine: &Engine,
+    config: &Config,
+    slug: &str,
+    email: &str,
+) -> anyhow::Result<()> {
+    admin::validate_email(email)?;
+    // Both are checked first, so that a taken address leaves no account
+    // without a user.
+    match admin::account(engine, slug).await {
+        Ok(_) => return Err(AdminError::AccountExists(slug.to_owned()).into()),
+        Err(AdminError::AccountNotFound(_)) => {}
+        Err(error) => return Err(error.into()),
+    }
+    match engine.store.user_by_email(email).await {
+        Ok(_) => anyhow::bail!(
+            "--email {:?} already logs in to pobridge; give the new account another address",
+            email.trim()
+        ),
+        Err(StoreError::NotFound { .. }) => {}
+        Err(error) => return Err(AdminError::from(error).into()),
+    }
+
+    let account = admin::create_account(engine, slug, email).await?;
+    let (_, user) = add_user(engine, slug, email, &Actor::cli()).await?;
+    queue_link(engine, config, &account, &user, PasswordMail::Welcome).await?;
+
+    line(format_args!(
+        "Created account {} ({}).",
+        account.slug, account.email
+    ))?;
+    print_queued(config, &account, &user)?;
+    line(format_args!(
+        "Next: pobridge buyer add {} --from DOMAIN:ID --to DOMAIN:ID --sender DOMAIN:ID --secret -",
+        account.slug
+    ))?;
+    Ok(())
+}
+
+/// Adds a user to the account and queues an invitation.
+pub async fn user_add(
+    engine: &Engine,
+    config: &Config,
+    slug: &str,
+    email: &str,
+) -> anyhow::Result<()> {
+    let (account, user) = add_user(engine, slug, email, &Actor::cli()).await?;
+    queue_link(engine, config, &account, &user, PasswordMail::Invitation).await?;
+
+    line(format_args!(
+        "Added user {} to account {}.",
+        user.email, account.slug
+    ))?;
+    print_queued(config, &account, &user)?;
+    Ok(())
+}
+
+async fn queue_link(
+    engine: &Engine,
+    config: &Config,
+    account: &Account,
+    user: &User,
+    mail: PasswordMail,
+) -> anyhow::Result<()> {
+    let portal = config.portal_config(config.public_base_url());
+    queue_password_link(engine, &portal, account, user, mail)
+        .await
+        .map_err(AdminError::from)?;
+    Ok(())
+}
+
+fn print_queued(config: &Config, account: &Account, user: &User) -> anyhow::Result<()> {
+    line(format_args!(
+        "Queued an e-mail to {} with a link to choose a password; the link works once, for {} hours.",
+        user.email, config.portal.link_hours
+    ))?;
+    if config.smtp.is_none() {
+        line(format_args!(
+            "No SMTP server is configured, so the e-mail waits in the outbox: read it with \
+             `pobridge mail list --account {}` and `pobridge mail show ID`.",
+            account.slug
+        ))?;
+    } else {
+        line("`pobridge serve` sends it through the configured SMTP server.")?;
+    }
+    Ok(())
+}
