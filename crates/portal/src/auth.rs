@@ -7,13 +7,19 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use askama::Template;
-use axum::extract::{FromRequestParts, Query, State};
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Form, Router};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use pobridge_store::{Account, Session, StoreError, User};
 use rand::RngCore;
 use serde::Deserialize;
@@ -174,9 +180,13 @@ fn login_redirect(parts: &Parts) -> Response {
 }
 
 pub(crate) fn routes() -> Router<PortalState> {
+    // Each router gets its own counts, so two portals in one process (as in
+    // tests) do not share them.
+    let throttle = Arc::new(LoginThrottle::default());
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .layer(Extension(throttle))
 }
 
 #[derive(Template)]
@@ -215,48 +225,268 @@ struct LoginForm {
 }
 
 /// Logs in. Unknown addresses, users without a password and wrong
-/// passwords all get the same answer, so the form does not reveal which
-/// addresses have accounts.
+/// passwords all get the same response, so the form does not reveal which
+/// addresses have accounts. After too many failures for the address or from
+/// the client's IP address, no password is checked until the oldest counted
+/// failure leaves the window.
 async fn login(
     State(state): State<PortalState>,
+    Extension(throttle): Extension<Arc<LoginThrottle>>,
+    client: ClientIp,
     visitor: Visitor,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PortalError> {
-    let refused = |form: &LoginForm| {
+    let rejected = |problem: String| {
         page(LoginPage {
             csrf: visitor.form_token.clone(),
             next: form.next.clone(),
             email: form.email.clone(),
-            problem: Some(
-                "That e-mail and password do not match. Check both, or reset your password."
-                    .to_owned(),
-            ),
+            problem: Some(problem),
         })
     };
-    let user = match state.engine.store.user_by_email(&form.email).await {
-        Ok(user) => user,
-        Err(StoreError::NotFound { .. }) => {
-            // Hash anyway, so an unknown address takes as long as a known one.
-            let _ = hash_password(form.password.clone()).await;
-            return Ok(refused(&form));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let Some(stored) = user.password_hash.clone() else {
-        let _ = hash_password(form.password.clone()).await;
-        return Ok(refused(&form));
-    };
-    if !verify_password(form.password.clone(), stored).await {
-        tracing::info!(tenant.id = %user.account, user.id = %user.id, "login rejected: wrong password or no password set");
-        return Ok(refused(&form));
+    let now = state.engine.clock.now();
+    let keys = ThrottleKeys::new(&form.email, client.0);
+    if let Some(wait) = throttle.blocked_for(&keys, now) {
+        tracing::info!(client.ip = ?client.0, "login throttled after repeated failures");
+        let minutes = whole_minutes(wait);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        let problem = format!("Too many attempts; wait {minutes} {unit} or reset your password.");
+        let retry_after = [(header::RETRY_AFTER, wait.num_seconds().max(1).to_string())];
+        let page = rejected(problem);
+        return Ok((StatusCode::TOO_MANY_REQUESTS, retry_after, page).into_response());
     }
+
+    let Some(user) = checked_user(&state, &form).await? else {
+        throttle.record_failure(&keys, now);
+        let problem = "That e-mail and password do not match. Check both, or reset your password.";
+        return Ok(rejected(problem.to_owned()));
+    };
+    throttle.clear_address(&keys);
     if let Some(old) = visitor.session {
         state.engine.store.delete_session(&old.token_hash).await?;
     }
     let jar = start_session(&state, jar, &user).await?;
     tracing::info!(tenant.id = %user.account, user.id = %user.id, "logged in");
     Ok((jar, Redirect::to(&safe_next(&form.next))).into_response())
+}
+
+/// Returns the user whose e-mail and password the form carries, or `None`.
+async fn checked_user(state: &PortalState, form: &LoginForm) -> Result<Option<User>, PortalError> {
+    let user = match state.engine.store.user_by_email(&form.email).await {
+        Ok(user) => user,
+        Err(StoreError::NotFound { .. }) => {
+            // Hash anyway, so an unknown address takes as long as a known one.
+            let _ = hash_password(form.password.clone()).await;
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let Some(stored) = user.password_hash.clone() else {
+        let _ = hash_password(form.password.clone()).await;
+        return Ok(None);
+    };
+    if !verify_password(form.password.clone(), stored).await {
+        tracing::info!(tenant.id = %user.account, user.id = %user.id, "login rejected: wrong password or no password set");
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
+/// Rounds a wait up to whole minutes, at least one.
+fn whole_minutes(wait: Duration) -> i64 {
+    let seconds = wait.num_seconds().max(1);
+    (seconds + 59) / 60
+}
+
+/// Failed logins allowed per e-mail address within [`THROTTLE_WINDOW_MINUTES`].
+pub const MAX_FAILURES_PER_ADDRESS: usize = 5;
+/// Failed logins allowed per client IP address within [`THROTTLE_WINDOW_MINUTES`].
+pub const MAX_FAILURES_PER_IP: usize = 20;
+/// Length of the sliding window that failures are counted in.
+pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+/// Keys one [`Throttle`] tracks before it drops those whose failures have
+/// all left the window.
+const THROTTLE_MAX_KEYS: usize = 10_000;
+
+/// Counts failures per key in a sliding window.
+///
+/// NOTE: the counts live in this process's memory. Several pobridge
+/// processes behind one load balancer each allow the full limit, and a
+/// restart clears the counts. Counting in the store would close both gaps.
+#[derive(Debug)]
+pub struct Throttle {
+    limit: usize,
+    window: Duration,
+    failures: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
+}
+
+impl Throttle {
+    /// Allows `limit` failures per key within `window`.
+    pub fn new(limit: usize, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Returns how long `key` must wait before its next attempt, or `None`
+    /// when it may try now.
+    pub fn blocked_for(&self, key: &str, now: DateTime<Utc>) -> Option<Duration> {
+        let mut failures = self.lock();
+        let recent = failures.get_mut(key)?;
+        forget_before(recent, now - self.window);
+        if recent.len() < self.limit {
+            return None;
+        }
+        // The key may try again once its oldest counted failure leaves the window.
+        let oldest = recent[recent.len() - self.limit];
+        Some(oldest + self.window - now)
+    }
+
+    /// Counts one failure of `key` at `now`.
+    pub fn record_failure(&self, key: &str, now: DateTime<Utc>) {
+        let mut failures = self.lock();
+        if failures.len() >= THROTTLE_MAX_KEYS {
+            let start = now - self.window;
+            failures.retain(|_, times| {
+                forget_before(times, start);
+                !times.is_empty()
+            });
+        }
+        let recent = failures.entry(key.to_owned()).or_default();
+        forget_before(recent, now - self.window);
+        recent.push_back(now);
+        // Only the newest `limit` failures decide when the key may try again.
+        while recent.len() > self.limit {
+            recent.pop_front();
+        }
+    }
+
+    /// Forgets the failures of `key`.
+    pub fn clear(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<DateTime<Utc>>>> {
+        // A thread that panicked while holding the lock leaves at worst one
+        // half-updated count, which is still usable.
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn forget_before(times: &mut VecDeque<DateTime<Utc>>, start: DateTime<Utc>) {
+    while times.front().is_some_and(|time| *time <= start) {
+        times.pop_front();
+    }
+}
+
+/// The keys that one login attempt is counted under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleKeys {
+    /// The e-mail address as the store compares it: trimmed, in lower case.
+    pub address: String,
+    pub ip: Option<IpAddr>,
+}
+
+impl ThrottleKeys {
+    pub fn new(email: &str, ip: Option<IpAddr>) -> Self {
+        Self {
+            address: email.trim().to_lowercase(),
+            ip,
+        }
+    }
+}
+
+/// Failed attempts counted per e-mail address and per client IP address.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    per_address: Throttle,
+    per_ip: Throttle,
+}
+
+impl Default for LoginThrottle {
+    /// Applies the login limits: [`MAX_FAILURES_PER_ADDRESS`] and
+    /// [`MAX_FAILURES_PER_IP`] in [`THROTTLE_WINDOW_MINUTES`].
+    fn default() -> Self {
+        Self::new(MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_IP)
+    }
+}
+
+impl LoginThrottle {
+    /// Allows these failures per address and per IP address in
+    /// [`THROTTLE_WINDOW_MINUTES`].
+    pub fn new(per_address: usize, per_ip: usize) -> Self {
+        let window = Duration::minutes(THROTTLE_WINDOW_MINUTES);
+        Self {
+            per_address: Throttle::new(per_address, window),
+            per_ip: Throttle::new(per_ip, window),
+        }
+    }
+
+    /// Returns how long the attempt must wait, the longer of the address's
+    /// and the IP address's waits, or `None` when it may go ahead.
+    pub fn blocked_for(&self, keys: &ThrottleKeys, now: DateTime<Utc>) -> Option<Duration> {
+        let address = self.per_address.blocked_for(&keys.address, now);
+        let ip = keys
+            .ip
+            .and_then(|ip| self.per_ip.blocked_for(&ip.to_string(), now));
+        address.max(ip)
+    }
+
+    /// Counts one failed attempt under both keys.
+    pub fn record_failure(&self, keys: &ThrottleKeys, now: DateTime<Utc>) {
+        self.per_address.record_failure(&keys.address, now);
+        if let Some(ip) = keys.ip {
+            self.per_ip.record_failure(&ip.to_string(), now);
+        }
+    }
+
+    /// Forgets the address's failures after a successful login. The IP
+    /// address keeps its count, so that one good login does not reopen
+    /// guessing at other addresses.
+    pub fn clear_address(&self, keys: &ThrottleKeys) {
+        self.per_address.clear(&keys.address);
+    }
+}
+
+/// Marks that a reverse proxy in front of the portal sets
+/// `X-Forwarded-For`, so the client's IP address is the header's last
+/// entry. Add it as a request extension only when every request comes
+/// through such a proxy, because any client can send the header.
+#[derive(Debug, Clone, Copy)]
+pub struct TrustForwardedFor;
+
+/// The client's IP address: the last `X-Forwarded-For` entry when
+/// [`TrustForwardedFor`] is set, else the peer address when the server
+/// records it (`into_make_service_with_connect_info`), else unknown.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        if parts.extensions.get::<TrustForwardedFor>().is_none() {
+            return Ok(Self(peer));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .next_back()
+            .and_then(|entry| entry.trim().parse::<IpAddr>().ok());
+        Ok(Self(forwarded.or(peer)))
+    }
 }
 
 async fn logout(
@@ -322,6 +552,76 @@ mod tests {
             password_problem("long enough pass", "long enough pass"),
             None
         );
+    }
+
+    fn minute(n: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::minutes(n)
+    }
+
+    #[test]
+    fn throttle_blocks_after_limit_until_window_passes() {
+        let throttle = Throttle::new(3, Duration::minutes(15));
+        for n in 0..3 {
+            assert_eq!(throttle.blocked_for("a", minute(n)), None, "failure {n}");
+            throttle.record_failure("a", minute(n));
+        }
+
+        let wait = throttle.blocked_for("a", minute(3));
+        let other_key = throttle.blocked_for("b", minute(3));
+        let after_oldest = throttle.blocked_for("a", minute(15));
+
+        assert_eq!(wait, Some(Duration::minutes(12)));
+        assert_eq!(other_key, None);
+        assert_eq!(after_oldest, None, "the first failure left the window");
+        throttle.record_failure("a", minute(15));
+        assert_eq!(
+            throttle.blocked_for("a", minute(15)),
+            Some(Duration::minutes(1)),
+            "the second failure is now the oldest of three"
+        );
+        throttle.clear("a");
+        assert_eq!(throttle.blocked_for("a", minute(15)), None);
+    }
+
+    #[test]
+    fn login_throttle_counts_address_and_ip() {
+        let throttle = LoginThrottle::new(2, 3);
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let ann = ThrottleKeys::new(" Ann@Acme.Example", Some(ip));
+        let bob = ThrottleKeys::new("bob@acme.example", Some(ip));
+        let carl_elsewhere = ThrottleKeys::new("carl@acme.example", None);
+
+        throttle.record_failure(&ann, minute(0));
+        throttle.record_failure(&ann, minute(1));
+        let ann_blocked =
+            throttle.blocked_for(&ThrottleKeys::new("ann@acme.example", None), minute(2));
+        let bob_before = throttle.blocked_for(&bob, minute(2));
+        throttle.record_failure(&bob, minute(2));
+        let bob_after = throttle.blocked_for(&bob, minute(3));
+        let carl = throttle.blocked_for(&carl_elsewhere, minute(3));
+
+        assert_eq!(
+            ann_blocked,
+            Some(Duration::minutes(13)),
+            "address limit of 2"
+        );
+        assert_eq!(bob_before, None);
+        assert_eq!(bob_after, Some(Duration::minutes(12)), "IP limit of 3");
+        assert_eq!(carl, None, "another client is not blocked");
+        throttle.clear_address(&bob);
+        assert_eq!(
+            throttle.blocked_for(&bob, minute(3)),
+            Some(Duration::minutes(12)),
+            "a login clears the address but not the IP"
+        );
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_minutes() {
+        assert_eq!(whole_minutes(Duration::seconds(1)), 1);
+        assert_eq!(whole_minutes(Duration::seconds(60)), 1);
+        assert_eq!(whole_minutes(Duration::seconds(61)), 2);
+        assert_eq!(whole_minutes(Duration::minutes(14)), 14);
     }
 
     #[tokio::test]

@@ -56,8 +56,12 @@ pub fn page_with_layout<T: Template>(layout: &Layout, template: T) -> Response {
     if layout.notice.is_none() {
         return response;
     }
-    let jar = CookieJar::new().remove(Cookie::build(NOTICE_COOKIE).path("/"));
-    (jar, response).into_response()
+    // An empty jar has no original cookie to remove, so `remove` would send
+    // nothing; an expired cookie of the same name and path clears it.
+    let expired = Cookie::build((NOTICE_COOKIE, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO);
+    (CookieJar::new().add(expired), response).into_response()
 }
 
 /// Renders a template as an HTML page.

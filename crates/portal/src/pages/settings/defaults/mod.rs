@@ -1,0 +1,326 @@
+//! Settings → Defaults: the values every new sales order gets, chosen from
+//! the account's Brightpearl reference data, and the invoice row rules.
+//!
+//! Values are checked by the engine's settings rules, the ones behind
+//! `pobridge settings SLUG set`, all before any is saved, so a rejected form
+//! saves nothing and comes back as typed with a message next to each field.
+
+mod fields;
+mod rows;
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use axum_extra::extract::cookie::CookieJar;
+use pobridge_core::AccountSettings;
+use pobridge_engine::admin::{self, list_row_rules};
+use pobridge_engine::settings;
+
+use self::fields::{custom_section, order_sections, stored_value, Choice, Reference, Section};
+use self::rows::{RuleErrors, RuleForm, RuleRow};
+use super::{audit, field_message, setting_message};
+use crate::auth::Member;
+use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
+use crate::PortalState;
+
+pub(super) use self::rows::{add_row, remove_row};
+
+/// The settings this page sets, besides custom fields, in the order shown.
+const ORDER_KEYS: [&str; 12] = [
+    "channel_id",
+    "warehouse_id",
+    "price_list_id",
+    "order_status_id",
+    "staff_owner_id",
+    "project_id",
+    "lead_source_id",
+    "default_tax_code",
+    "shipping",
+    "shipping_nominal_code",
+    "coupa_id_field",
+    "brightpearl_id_field",
+];
+
+/// Settings a sales order cannot be created without. The engine accepts
+/// `none` for them, so the page checks this itself.
+const REQUIRED_KEYS: [&str; 2] = ["channel_id", "warehouse_id"];
+
+/// Prefix of a custom field's setting key.
+const CUSTOM_PREFIX: &str = "custom_fields.";
+
+#[derive(Template)]
+#[template(path = "settings_defaults.html")]
+struct DefaultsPage {
+    layout: Layout,
+    tab: &'static str,
+    /// Whether any Brightpearl reference data is stored.
+    loaded: bool,
+    /// Whether a save was rejected.
+    rejected: bool,
+    sections: Vec<Section>,
+    rules: Vec<RuleRow>,
+    rule_form: RuleForm,
+    rule_errors: RuleErrors,
+    rules_error: Option<String>,
+    matcher_choices: Vec<Choice>,
+    class_choices: Vec<Choice>,
+}
+
+/// The typed values and messages that a rejected action shows again.
+#[derive(Default)]
+struct Rejected {
+    /// The defaults form as typed, with a message per rejected key.
+    typed: Option<BTreeMap<String, String>>,
+    errors: BTreeMap<String, String>,
+    rule_form: RuleForm,
+    rule_errors: RuleErrors,
+    rules_error: Option<String>,
+}
+
+impl Rejected {
+    fn form(typed: BTreeMap<String, String>, errors: BTreeMap<String, String>) -> Self {
+        Self {
+            typed: Some(typed),
+            errors,
+            ..Self::default()
+        }
+    }
+
+    fn rule(rule_form: RuleForm, rule_errors: RuleErrors) -> Self {
+        Self {
+            rule_form,
+            rule_errors,
+            ..Self::default()
+        }
+    }
+}
+
+/// `GET /settings/defaults`.
+pub(super) async fn page(
+    State(state): State<PortalState>,
+    member: Member,
+    jar: CookieJar,
+) -> Result<Response, PortalError> {
+    render(&state, &member, &jar, Rejected::default(), StatusCode::OK).await
+}
+
+/// `POST /settings/defaults`: checks every submitted value, then saves the
+/// changed ones.
+pub(super) async fn save(
+    State(state): State<PortalState>,
+    member: Member,
+    jar: CookieJar,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PortalError> {
+    let reference = Reference::load(&state, &member).await?;
+    let typed = submitted_settings(fields, &reference);
+    let current = &member.account.settings;
+
+    let (updated, errors) = check(&state, &member, current, &typed).await?;
+    if !errors.is_empty() {
+        let rejected = Rejected::form(typed, errors);
+        return render_rejected(&state, &member, &jar, rejected).await;
+    }
+
+    let changed = changed_keys(current, &updated);
+    if changed.is_empty() {
+        return Ok(redirect_with_notice(
+            "/settings/defaults",
+            "Nothing changed, so nothing was saved.",
+        ));
+    }
+    let mut errors = BTreeMap::new();
+    for key in &changed {
+        let value = typed.get(key).map_or("none", String::as_str);
+        // The same action as `pobridge settings SLUG set`: it checks the
+        // value again, saves it and releases orders waiting for settings.
+        if let Err(error) = admin::set_setting(&state.engine, member.slug(), key, value).await {
+            errors.insert(key.clone(), field_message(&error));
+        }
+    }
+    if !errors.is_empty() {
+        // Reachable only when the reference data or the settings changed
+        // between the check and the save; the keys before it are saved.
+        let rejected = Rejected::form(typed, errors);
+        return render_rejected(&state, &member, &jar, rejected).await;
+    }
+
+    let entries: BTreeMap<String, String> = admin::settings_entries(&updated).into_iter().collect();
+    let detail = changed
+        .iter()
+        .map(|key| {
+            format!(
+                "{key} = {}",
+                entries.get(key).map_or("none", String::as_str)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    audit(&state, &member, "settings.update", detail).await?;
+    Ok(redirect_with_notice(
+        "/settings/defaults",
+        "Defaults saved. Orders that waited for a setting are tried again.",
+    ))
+}
+
+/// Applies every typed value to `current` with the engine's checks, and
+/// returns the result with a message per rejected key.
+async fn check(
+    state: &PortalState,
+    member: &Member,
+    current: &AccountSettings,
+    typed: &BTreeMap<String, String>,
+) -> Result<(AccountSettings, BTreeMap<String, String>), PortalError> {
+    let store = &*state.engine.store;
+    let mut updated = current.clone();
+    let mut errors = BTreeMap::new();
+    for (key, value) in typed {
+        if REQUIRED_KEYS.contains(&key.as_str()) && value.trim().is_empty() {
+            errors.insert(key.clone(), required_message(key));
+            continue;
+        }
+        match settings::apply(store, member.account.id, &updated, key, value).await? {
+            Ok(next) => updated = next,
+            Err(error) => {
+                errors.insert(key.clone(), setting_message(&error));
+            }
+        }
+    }
+    Ok((updated, errors))
+}
+
+fn required_message(key: &str) -> String {
+    let choice = if key == "channel_id" {
+        "channel"
+    } else {
+        "warehouse"
+    };
+    format!("Choose a {choice}: every new sales order needs one.")
+}
+
+/// Keeps the form fields this page owns: the order settings and the custom
+/// fields the account's Brightpearl has. Anything else is ignored.
+fn submitted_settings(
+    fields: Vec<(String, String)>,
+    reference: &Reference,
+) -> BTreeMap<String, String> {
+    fields
+        .into_iter()
+        .filter(|(key, _)| {
+            ORDER_KEYS.contains(&key.as_str())
+                || key
+                    .strip_prefix(CUSTOM_PREFIX)
+                    .is_some_and(|code| reference.has_custom_field(code))
+        })
+        .collect()
+}
+
+/// Lists the keys whose value differs between two settings, in the words
+/// of `settings_entries`, where a custom field without a value is absent.
+fn changed_keys(before: &AccountSettings, after: &AccountSettings) -> Vec<String> {
+    let before: BTreeMap<String, String> = admin::settings_entries(before).into_iter().collect();
+    let after: BTreeMap<String, String> = admin::settings_entries(after).into_iter().collect();
+    let mut keys: Vec<String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|key| before.get(*key) != after.get(*key))
+        .cloned()
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Renders the page again after a rejected action, with status 422.
+async fn render_rejected(
+    state: &PortalState,
+    member: &Member,
+    jar: &CookieJar,
+    rejected: Rejected,
+) -> Result<Response, PortalError> {
+    render(
+        state,
+        member,
+        jar,
+        rejected,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// Renders the page: fields show the typed values of a rejected save, else
+/// the stored settings.
+async fn render(
+    state: &PortalState,
+    member: &Member,
+    jar: &CookieJar,
+    rejected: Rejected,
+    status: StatusCode,
+) -> Result<Response, PortalError> {
+    let reference = Reference::load(state, member).await?;
+    let settings = &member.account.settings;
+    let stored: BTreeMap<String, String> = ORDER_KEYS
+        .iter()
+        .map(|key| ((*key).to_owned(), stored_value(settings, key)))
+        .collect();
+    let values = |key: &str| match &rejected.typed {
+        Some(typed) => typed.get(key).cloned().unwrap_or_default(),
+        None => stored.get(key).cloned().unwrap_or_default(),
+    };
+    let mut sections = order_sections(&reference, &values);
+    sections.push(custom_section(
+        &reference,
+        settings,
+        rejected.typed.as_ref(),
+    ));
+    for field in sections
+        .iter_mut()
+        .flat_map(|section| section.fields.iter_mut())
+    {
+        field.error = rejected.errors.get(&field.key).cloned();
+    }
+    let rules = list_row_rules(&state.engine, member.slug()).await?;
+
+    let template = DefaultsPage {
+        layout: Layout::new(member, jar, "settings"),
+        tab: "defaults",
+        loaded: reference.loaded(),
+        rejected: !rejected.errors.is_empty() || rejected.rule_errors.any(),
+        sections,
+        rules: rows::rule_rows(&rules),
+        rule_form: rejected.rule_form,
+        rule_errors: rejected.rule_errors,
+        rules_error: rejected.rules_error,
+        matcher_choices: rows::matcher_choices(),
+        class_choices: rows::class_choices(),
+    };
+    let layout = template.layout.clone();
+    let mut response = page_with_layout(&layout, template);
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn changed_keys_include_cleared_custom_fields() {
+        let mut before = AccountSettings::default();
+        before.custom_fields.insert("PCF_A".to_owned(), json!("x"));
+        let after = AccountSettings {
+            channel_id: Some(2),
+            ..AccountSettings::default()
+        };
+        assert_eq!(
+            changed_keys(&before, &after),
+            ["channel_id", "custom_fields.PCF_A"]
+        );
+    }
+}
