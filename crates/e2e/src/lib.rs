@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod corpus;
 pub mod invoicing;
+pub mod portal_client;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +51,9 @@ pub struct Options {
     pub clock: Option<pobridge_core::ManualClock>,
     /// The client's own budget per account, instead of the default 190.
     pub requests_per_minute: Option<u32>,
+    /// Start the account without a Brightpearl connection or reference data,
+    /// as a new account is before someone connects it in the portal.
+    pub unconnected: bool,
 }
 
 impl TestApp {
@@ -104,9 +108,15 @@ impl TestApp {
         let address: SocketAddr = listener.local_addr()?;
         serve(
             listener,
-            pobridge_web::router(pobridge_web::AppState {
-                engine: engine.clone(),
-            }),
+            pobridge_web::router_with(
+                pobridge_web::AppState {
+                    engine: engine.clone(),
+                },
+                pobridge_portal::router(pobridge_portal::PortalState::new(
+                    engine.clone(),
+                    pobridge_portal::PortalConfig::new(format!("http://{address}")),
+                )),
+            ),
         );
 
         let slug = AccountSlug::parse(ACCOUNT)?;
@@ -114,25 +124,27 @@ impl TestApp {
             .create_account(&slug, "ops@acme.example", clock.now())
             .await?;
         let brightpearl_code = "acmesandbox".to_owned();
-        let grant = sandbox.connect(&brightpearl_code);
-        let connection = Connection {
-            account_code: brightpearl_code.clone(),
-            api_base: api_base_from_domain(&grant.api_domain),
-            auth: ConnectionAuth::OAuth {
-                access_token: grant.access_token.clone(),
-                refresh_token: grant.refresh_token.clone(),
-                expires_at: clock.now() + chrono::Duration::seconds(grant.expires_in),
-            },
-            installation_instance_id: Some(grant.installation_instance_id.clone()),
-            is_sandbox: true,
-            status: ConnectionStatus::Connected,
-            connected_at: clock.now(),
-        };
-        store.save_connection(account.id, &connection).await?;
-        engine
-            .refresh_reference(account.id)
-            .await
-            .context("refreshing sandbox reference data")?;
+        if !options.unconnected {
+            let grant = sandbox.connect(&brightpearl_code);
+            let connection = Connection {
+                account_code: brightpearl_code.clone(),
+                api_base: api_base_from_domain(&grant.api_domain),
+                auth: ConnectionAuth::OAuth {
+                    access_token: grant.access_token.clone(),
+                    refresh_token: grant.refresh_token.clone(),
+                    expires_at: clock.now() + chrono::Duration::seconds(grant.expires_in),
+                },
+                installation_instance_id: Some(grant.installation_instance_id.clone()),
+                is_sandbox: true,
+                status: ConnectionStatus::Connected,
+                connected_at: clock.now(),
+            };
+            store.save_connection(account.id, &connection).await?;
+            engine
+                .refresh_reference(account.id)
+                .await
+                .context("refreshing sandbox reference data")?;
+        }
 
         Ok(Self {
             base_url: format!("http://{address}"),
