@@ -971,6 +971,11 @@ async fn other_account_sees_and_changes_nothing() {
     // Last, because B's own posts change B's data.
     failures.extend(unreachable_for_owner(&mut owner, &b, "POST").await);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let changed_by_owner = changes(&before, &b.snapshot().await);
+    assert!(
+        !changed_by_owner.is_empty(),
+        "B's own posts change the snapshot, so it would show A's changes"
+    );
 }
 
 /// Posts `request` as URL-encoded form data or multipart form data with the
