@@ -12,6 +12,7 @@
 //! own (the web crate maps [`intake::IntakeReply`] to a response).
 
 pub mod admin;
+pub mod alerts;
 pub mod auth;
 pub mod clients;
 pub mod customers;
@@ -56,6 +57,8 @@ pub struct EngineConfig {
     /// How long one post of an invoice to a buyer's Coupa may take. A post
     /// that outlasts it has an unknown outcome and is retried.
     pub coupa_timeout: std::time::Duration,
+    /// When the periodic alert check e-mails an account's users.
+    pub alerts: alerts::AlertConfig,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +70,7 @@ impl Default for EngineConfig {
             job_batch: 8,
             max_buffered_body_bytes: 32 * 1024 * 1024,
             coupa_timeout: std::time::Duration::from_secs(60),
+            alerts: alerts::AlertConfig::default(),
         }
     }
 }

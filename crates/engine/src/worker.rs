@@ -17,6 +17,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::Instrument;
 
+use crate::alerts::CHECK_ALERTS;
 use crate::invoice_jobs::{POLL_INVOICES, SEND_INVOICE, SWEEP_INVOICES};
 use crate::sync::SYNC_ORDER;
 use crate::Engine;
@@ -106,6 +107,7 @@ impl Worker {
             POLL_INVOICES => self.engine.run_poll_job(&job).await,
             SWEEP_INVOICES => self.engine.run_sweep_job(&job).await,
             SEND_INVOICE => self.engine.run_send_job(&job).await,
+            CHECK_ALERTS => self.engine.run_alert_job(&job).await,
             other => JobOutcome::Failed {
                 error: format!("unknown job kind {other:?}"),
             },
@@ -196,6 +198,7 @@ fn kind_label(kind: &str) -> &'static str {
         POLL_INVOICES => POLL_INVOICES,
         SWEEP_INVOICES => SWEEP_INVOICES,
         SEND_INVOICE => SEND_INVOICE,
+        CHECK_ALERTS => CHECK_ALERTS,
         _ => "unknown",
     }
 }

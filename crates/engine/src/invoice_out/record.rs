@@ -189,8 +189,7 @@ impl Engine {
             .await?;
 
         if status == InvoiceStatus::ChangedAfterSending {
-            // NOTE: a person learns of this from the warning and the PO's
-            // timeline only; an alert e-mail to the account is not sent yet.
+            // The account's users also learn of this from the next alert check.
             tracing::warn!(tenant.id = %account.id, po.id = %tracked.po_id, invoice.id = %invoice.id, invoice.number = %previous, brightpearl.order_id = order_id, "invoice changed in Brightpearl after it was sent to Coupa");
         } else {
             tracing::info!(tenant.id = %account.id, po.id = %tracked.po_id, invoice.id = %invoice.id, invoice.number = %previous, brightpearl.order_id = order_id, "invoice superseded before it was sent");

@@ -1,0 +1,629 @@
+//! Alert e-mails over a real SQLite store with a manual clock: each
+//! condition is written straight to the store, the check runs, and the
+//! outbox is read back. A second check must queue nothing new.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use pobridge_brightpearl::ClientConfig;
+use pobridge_core::{
+    AccountId, BuyerId, Clock, Connection, ConnectionAuth, ConnectionStatus, ManualClock, PoId,
+    PoNumber,
+};
+use pobridge_engine::alerts::{
+    AlertConfig, AlertSummary, AUTHORIZATION_LOST_MAIL, BACKLOG_MAIL, BUYER_SILENT_MAIL,
+    CHECK_ALERTS, INVOICE_MAIL, ORDER_FAILED_MAIL,
+};
+use pobridge_engine::worker::Worker;
+use pobridge_engine::{admin, ClientPool, Engine, EngineConfig};
+use pobridge_store::{
+    BuyerMode, CredentialRef, DocumentOutcome, InvoiceKind, InvoiceStatus, InvoiceUpdate,
+    InvoicedLine, JobStatus, Mail, NewBuyer, NewDocument, NewInvoice, NewRevision, OrderType,
+    PoStatus, PoStatusUpdate, RevisionStatus,
+};
+use rust_decimal::Decimal;
+
+const NOW: &str = "2024-05-10T06:00:00Z";
+const ARCHIVED: &str = "Brightpearl rejected the order: product 7 is archived";
+const UNKNOWN_UNIT: &str = "Coupa rejected the invoice: unknown unit EA";
+const TOKEN: &str = "private-app-token-0123";
+
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// Returns alert thresholds with every alert off, so each test turns on the one it checks.
+fn alerts_off() -> AlertConfig {
+    AlertConfig {
+        check_minutes: 15,
+        backlog_minutes: 0,
+        buyer_silent_days: 0,
+    }
+}
+
+/// An account `acme` with one production buyer and a clock the test moves.
+struct Fixture {
+    engine: Engine,
+    clock: Arc<ManualClock>,
+    account: AccountId,
+    buyer: BuyerId,
+}
+
+impl Fixture {
+    async fn new(alerts: AlertConfig) -> Self {
+        let store = pobridge_store::open("sqlite::memory:").await.unwrap();
+        let clock = Arc::new(ManualClock::new(utc(NOW)));
+        let shared: Arc<dyn Clock> = clock.clone();
+        let clients = ClientPool::new(
+            reqwest::Client::new(),
+            ClientConfig::default(),
+            store.clone(),
+            shared.clone(),
+        );
+        let config = EngineConfig {
+            alerts,
+            ..EngineConfig::default()
+        };
+        let engine = Engine::new(store, shared, clients, config);
+        let account = admin::create_account(&engine, "acme", "ops@acme.example")
+            .await
+            .unwrap();
+        let mut fixture = Self {
+            engine,
+            clock,
+            account: account.id,
+            buyer: BuyerId(0),
+        };
+        fixture.buyer = fixture.add_buyer("coupa", BuyerMode::Production).await;
+        fixture
+    }
+
+    /// Adds the users `ann` and `bob`.
+    async fn with_users(self) -> Self {
+        for email in ["ann@acme.example", "bob@acme.example"] {
+            let now = self.clock.now();
+            self.engine
+                .store
+                .create_user(self.account, email, now)
+                .await
+                .unwrap();
+        }
+        self
+    }
+
+    async fn add_buyer(&self, name: &str, mode: BuyerMode) -> BuyerId {
+        let credential = |identity: &str| CredentialRef {
+            domain: "NetworkID".to_owned(),
+            identity: identity.to_owned(),
+        };
+        let buyer = NewBuyer {
+            name: name.to_owned(),
+            from: credential(&format!("{name}-from")),
+            to: credential("supplier"),
+            sender: credential("coupa"),
+            shared_secret: Some("secret".to_owned()),
+            url_token: None,
+            mode,
+            invoice_url: None,
+        };
+        self.engine
+            .create_buyer(self.account, buyer)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn receive(&self, buyer: BuyerId, number: &str, at: &str) -> PoId {
+        let document = NewDocument {
+            buyer: Some(buyer),
+            payload_id: format!("payload-{number}"),
+            body_sha256: format!("sha-{number}"),
+            masked_body: b"<cXML/>".to_vec(),
+            content_type: "text/xml".to_owned(),
+            request_kind: "OrderRequest".to_owned(),
+            deployment_test: false,
+            outcome: DocumentOutcome::Accepted,
+            duplicate_of: None,
+            received_at: utc(at),
+            attachments: Vec::new(),
+        };
+        let revision = NewRevision {
+            buyer,
+            po_number: PoNumber(number.to_owned()),
+            order_type: OrderType::New,
+            order_version: Some(1),
+            document_timestamp: None,
+            content_sha256: format!("content-{number}"),
+            order: serde_json::json!({ "number": number }),
+            status: RevisionStatus::Pending,
+            test: false,
+            items: Vec::new(),
+        };
+        let recorded = self
+            .engine
+            .store
+            .record_document(self.account, &document, Some(&revision), None)
+            .await
+            .unwrap();
+        recorded.po.unwrap()
+    }
+
+    async fn set_status(&self, po: PoId, status: PoStatus, reason: &str, at: &str) {
+        let update = PoStatusUpdate {
+            status,
+            reason: Some(reason.to_owned()),
+            brightpearl_order_id: None,
+            synced_revision: None,
+            event: reason.to_owned(),
+        };
+        self.engine
+            .store
+            .set_po_status(self.account, po, &update, utc(at))
+            .await
+            .unwrap();
+    }
+
+    /// Stores an invoice of `po` and moves it to `status` at `at`.
+    async fn invoice(&self, po: PoId, number: &str, status: InvoiceStatus, at: &str) {
+        let invoice = NewInvoice {
+            po,
+            buyer: self.buyer,
+            brightpearl_order_id: 100,
+            invoice_number: number.to_owned(),
+            kind: InvoiceKind::Invoice,
+            invoice_date: utc(at).fixed_offset(),
+            currency: "GBP".to_owned(),
+            brightpearl_total: Decimal::new(1000, 2),
+            sent_total: Decimal::new(1000, 2),
+            document: "<cXML/>".to_owned(),
+            status: InvoiceStatus::Pending,
+            reason: None,
+            lines: vec![InvoicedLine {
+                po_line_number: 1,
+                quantity: Decimal::ONE,
+            }],
+        };
+        let store = &self.engine.store;
+        let created = store
+            .create_invoice(self.account, &invoice, None, utc("2024-05-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let rejected = status == InvoiceStatus::Failed;
+        let update = InvoiceUpdate {
+            status,
+            reason: Some(if rejected { UNKNOWN_UNIT } else { "see Coupa" }.to_owned()),
+            coupa_status: rejected.then_some(400),
+            coupa_text: rejected.then(|| "Bad Request".to_owned()),
+            counts_attempt: true,
+            outcome_unknown: None,
+            document: None,
+            sent_at: (status == InvoiceStatus::Sent).then(|| utc(at)),
+        };
+        store
+            .update_invoice(self.account, created.id, &update, utc(at))
+            .await
+            .unwrap();
+    }
+
+    async fn connect(&self, status: ConnectionStatus) {
+        let connection = Connection {
+            account_code: "acmeltd".to_owned(),
+            api_base: "https://ws-eu1.brightpearl.com".to_owned(),
+            auth: ConnectionAuth::PrivateApp {
+                token: TOKEN.to_owned(),
+                staff: false,
+            },
+            installation_instance_id: None,
+            is_sandbox: false,
+            status,
+            connected_at: utc("2024-05-01T09:00:00Z"),
+        };
+        self.engine
+            .store
+            .save_connection(self.account, &connection)
+            .await
+            .unwrap();
+    }
+
+    async fn check(&self) -> AlertSummary {
+        self.engine.check_alerts(self.account).await.unwrap()
+    }
+
+    /// Returns the account's queued messages of `kind`, oldest first.
+    async fn mail(&self, kind: &str) -> Vec<Mail> {
+        let mut mail = self
+            .engine
+            .store
+            .list_mail(Some(self.account), 1000)
+            .await
+            .unwrap();
+        mail.retain(|message| message.kind == kind);
+        mail.reverse();
+        mail
+    }
+}
+
+fn recipients(mail: &[Mail]) -> Vec<&str> {
+    let mut recipients: Vec<&str> = mail
+        .iter()
+        .map(|message| message.recipient.as_str())
+        .collect();
+    recipients.sort_unstable();
+    recipients
+}
+
+#[tokio::test]
+async fn account_without_users_gets_no_mail() {
+    let alerts = AlertConfig {
+        backlog_minutes: 60,
+        buyer_silent_days: 1,
+        ..alerts_off()
+    };
+    let fixture = Fixture::new(alerts).await;
+    let po = fixture
+        .receive(fixture.buyer, "PO-1", "2024-05-01T08:00:00Z")
+        .await;
+    fixture
+        .set_status(po, PoStatus::Failed, ARCHIVED, "2024-05-10T05:00:00Z")
+        .await;
+    fixture
+        .connect(ConnectionStatus::NeedsReauthorization)
+        .await;
+
+    let summary = fixture.check().await;
+
+    assert_eq!(summary, AlertSummary::default());
+    let outbox = fixture
+        .engine
+        .store
+        .list_mail(Some(fixture.account), 100)
+        .await
+        .unwrap();
+    assert!(outbox.is_empty(), "{outbox:?}");
+}
+
+#[tokio::test]
+async fn failed_order_mails_each_user_once() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    let failed = fixture
+        .receive(fixture.buyer, "PO-7", "2024-05-09T20:00:00Z")
+        .await;
+    fixture
+        .set_status(failed, PoStatus::Failed, ARCHIVED, "2024-05-10T05:00:00Z")
+        .await;
+    let old = fixture
+        .receive(fixture.buyer, "PO-OLD", "2024-04-01T08:00:00Z")
+        .await;
+    fixture
+        .set_status(old, PoStatus::Failed, ARCHIVED, "2024-04-01T09:00:00Z")
+        .await;
+    let synced = fixture
+        .receive(fixture.buyer, "PO-8", "2024-05-09T20:00:00Z")
+        .await;
+    fixture
+        .set_status(synced, PoStatus::Synced, "synced", "2024-05-09T21:00:00Z")
+        .await;
+
+    let first = fixture.check().await;
+    let again = fixture.check().await;
+    fixture.clock.advance(Duration::days(6));
+    let days_later = fixture.check().await;
+
+    assert_eq!(first.queued, 2);
+    assert_eq!(again.queued, 0);
+    assert_eq!(days_later.queued, 0);
+    let mail = fixture.mail(ORDER_FAILED_MAIL).await;
+    assert_eq!(recipients(&mail), ["ann@acme.example", "bob@acme.example"]);
+    let message = &mail[0];
+    assert_eq!(message.subject, "Order PO-7 from coupa failed");
+    assert!(message.body.contains("PO-7"), "{}", message.body);
+    assert!(message.body.contains(ARCHIVED), "{}", message.body);
+    assert!(message.body.contains("press Re-sync"), "{}", message.body);
+    assert!(
+        message.body.contains("2024-05-10 05:00 UTC"),
+        "{}",
+        message.body
+    );
+}
+
+#[tokio::test]
+async fn order_failing_again_after_resync_mails_again() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    let po = fixture
+        .receive(fixture.buyer, "PO-7", "2024-05-09T20:00:00Z")
+        .await;
+    fixture
+        .set_status(po, PoStatus::Failed, ARCHIVED, "2024-05-10T05:00:00Z")
+        .await;
+    let first = fixture.check().await;
+
+    fixture
+        .set_status(
+            po,
+            PoStatus::Received,
+            "re-sync requested",
+            "2024-05-10T05:30:00Z",
+        )
+        .await;
+    fixture
+        .set_status(
+            po,
+            PoStatus::Failed,
+            "still archived",
+            "2024-05-10T05:40:00Z",
+        )
+        .await;
+    let second = fixture.check().await;
+
+    assert_eq!(first.queued, 2);
+    assert_eq!(second.queued, 2);
+    let mail = fixture.mail(ORDER_FAILED_MAIL).await;
+    assert!(mail[3].body.contains("still archived"), "{}", mail[3].body);
+}
+
+#[tokio::test]
+async fn invoice_problems_mail_once_each() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    let po = fixture
+        .receive(fixture.buyer, "PO-9", "2024-05-01T08:00:00Z")
+        .await;
+    fixture
+        .invoice(po, "INV-1", InvoiceStatus::Failed, "2024-05-10T04:00:00Z")
+        .await;
+    fixture
+        .invoice(
+            po,
+            "INV-2",
+            InvoiceStatus::NeedsAttention,
+            "2024-05-10T04:10:00Z",
+        )
+        .await;
+    fixture
+        .invoice(
+            po,
+            "INV-3",
+            InvoiceStatus::ChangedAfterSending,
+            "2024-05-10T04:20:00Z",
+        )
+        .await;
+    fixture
+        .invoice(po, "INV-4", InvoiceStatus::Sent, "2024-05-10T04:30:00Z")
+        .await;
+    fixture
+        .invoice(po, "INV-OLD", InvoiceStatus::Failed, "2024-04-20T04:00:00Z")
+        .await;
+
+    let first = fixture.check().await;
+    let again = fixture.check().await;
+
+    assert_eq!(first.alerts, 3);
+    assert_eq!(first.queued, 6);
+    assert_eq!(again.queued, 0);
+    let mail = fixture.mail(INVOICE_MAIL).await;
+    let subject = |number: &str| {
+        let found: Vec<&Mail> = mail
+            .iter()
+            .filter(|message| message.subject.contains(&format!("Invoice {number} ")))
+            .collect();
+        assert_eq!(found.len(), 2, "{number}: {mail:?}");
+        found[0].clone()
+    };
+    let rejected = subject("INV-1");
+    assert_eq!(rejected.subject, "Invoice INV-1 for PO-9 failed");
+    assert!(rejected.body.contains(UNKNOWN_UNIT), "{}", rejected.body);
+    assert!(
+        rejected.body.contains("400 Bad Request"),
+        "{}",
+        rejected.body
+    );
+    assert!(rejected.body.contains("press Retry"), "{}", rejected.body);
+    let attention = subject("INV-2");
+    assert!(
+        attention.subject.ends_with("needs attention"),
+        "{}",
+        attention.subject
+    );
+    assert!(
+        attention.body.contains("Confirm delivered"),
+        "{}",
+        attention.body
+    );
+    let changed = subject("INV-3");
+    assert!(changed.body.contains("credit"), "{}", changed.body);
+    assert!(!mail.iter().any(|message| message.subject.contains("INV-4")));
+    assert!(!mail
+        .iter()
+        .any(|message| message.subject.contains("INV-OLD")));
+}
+
+#[tokio::test]
+async fn lost_authorization_mails_daily_until_reconnected() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    fixture
+        .connect(ConnectionStatus::NeedsReauthorization)
+        .await;
+
+    let first = fixture.check().await;
+    fixture.clock.advance(Duration::hours(23));
+    let same_day = fixture.check().await;
+    fixture.clock.advance(Duration::hours(2));
+    let next_day = fixture.check().await;
+    fixture.connect(ConnectionStatus::Connected).await;
+    fixture.clock.advance(Duration::hours(25));
+    let reconnected = fixture.check().await;
+
+    assert_eq!(first.queued, 2);
+    assert_eq!(same_day.queued, 0);
+    assert_eq!(next_day.queued, 2);
+    assert_eq!(reconnected.alerts, 0);
+    let mail = fixture.mail(AUTHORIZATION_LOST_MAIL).await;
+    assert_eq!(mail.len(), 4);
+    let body = &mail[0].body;
+    assert!(body.contains("acmeltd"), "{body}");
+    assert!(body.contains("Settings, General"), "{body}");
+    assert!(!body.contains(TOKEN), "{body}");
+}
+
+#[tokio::test]
+async fn backlog_mails_after_the_configured_age() {
+    let alerts = AlertConfig {
+        backlog_minutes: 240,
+        ..alerts_off()
+    };
+    let fixture = Fixture::new(alerts).await.with_users().await;
+    let waiting = fixture
+        .receive(fixture.buyer, "PO-3", "2024-05-10T02:30:00Z")
+        .await;
+    let wait = "Coupa part X-1 has no Brightpearl product";
+    fixture
+        .set_status(
+            waiting,
+            PoStatus::AwaitingMapping,
+            wait,
+            "2024-05-10T03:00:00Z",
+        )
+        .await;
+    let failed = fixture
+        .receive(fixture.buyer, "PO-4", "2024-05-01T02:30:00Z")
+        .await;
+    fixture
+        .set_status(failed, PoStatus::Failed, ARCHIVED, "2024-05-01T03:00:00Z")
+        .await;
+
+    let young = fixture.check().await;
+    fixture.clock.advance(Duration::hours(2));
+    let late = fixture.check().await;
+    let again = fixture.check().await;
+    fixture.clock.advance(Duration::hours(25));
+    let reminder = fixture.check().await;
+
+    assert_eq!(young.queued, 0);
+    assert_eq!(late.queued, 2);
+    assert_eq!(again.queued, 0);
+    assert_eq!(reminder.queued, 2);
+    let mail = fixture.mail(BACKLOG_MAIL).await;
+    let body = &mail[0].body;
+    assert_eq!(mail[0].subject, "1 order is waiting in pobridge");
+    assert!(
+        body.starts_with("1 purchase order has been waiting"),
+        "{body}"
+    );
+    assert!(body.contains("more than 4 hours"), "{body}");
+    assert!(body.contains("PO-3 from coupa: awaiting_mapping"), "{body}");
+    assert!(body.contains("under Items"), "{body}");
+    assert!(!body.contains("PO-4"), "{body}");
+}
+
+#[tokio::test]
+async fn silent_production_buyer_mails_after_the_configured_days() {
+    let alerts = AlertConfig {
+        buyer_silent_days: 7,
+        ..alerts_off()
+    };
+    let fixture = Fixture::new(alerts).await.with_users().await;
+    fixture
+        .receive(fixture.buyer, "PO-1", "2024-04-20T08:00:00Z")
+        .await;
+    fixture
+        .receive(fixture.buyer, "PO-2", "2024-05-02T08:00:00Z")
+        .await;
+    let active = fixture.add_buyer("active", BuyerMode::Production).await;
+    fixture
+        .receive(active, "PO-A", "2024-05-09T08:00:00Z")
+        .await;
+    fixture.add_buyer("never", BuyerMode::Production).await;
+    let tester = fixture.add_buyer("tester", BuyerMode::Test).await;
+    fixture
+        .receive(tester, "PO-T", "2024-04-01T08:00:00Z")
+        .await;
+
+    let first = fixture.check().await;
+    let again = fixture.check().await;
+    fixture
+        .receive(fixture.buyer, "PO-3", "2024-05-10T06:00:00Z")
+        .await;
+    fixture.clock.advance(Duration::days(3));
+    let ordered_again = fixture.check().await;
+
+    assert_eq!(first.alerts, 1);
+    assert_eq!(first.queued, 2);
+    assert_eq!(again.queued, 0);
+    assert_eq!(ordered_again.alerts, 0);
+    let mail = fixture.mail(BUYER_SILENT_MAIL).await;
+    assert_eq!(mail[0].subject, "No orders from coupa for 7 days");
+    assert!(mail[0].body.contains("PO-2"), "{}", mail[0].body);
+    assert!(
+        mail[0].body.contains("2024-05-02 08:00 UTC"),
+        "{}",
+        mail[0].body
+    );
+}
+
+#[tokio::test]
+async fn zero_thresholds_turn_alerts_off() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    let po = fixture
+        .receive(fixture.buyer, "PO-1", "2024-04-01T08:00:00Z")
+        .await;
+    fixture
+        .set_status(
+            po,
+            PoStatus::AwaitingCustomer,
+            "no customer",
+            "2024-04-01T09:00:00Z",
+        )
+        .await;
+
+    let summary = fixture.check().await;
+
+    assert_eq!(summary, AlertSummary::default());
+}
+
+#[tokio::test]
+async fn worker_runs_the_check_and_queues_the_next() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    fixture
+        .connect(ConnectionStatus::NeedsReauthorization)
+        .await;
+    fixture
+        .engine
+        .schedule_alert_check(fixture.account)
+        .await
+        .unwrap();
+    let worker = Worker::new(fixture.engine.clone(), "test-worker");
+
+    let ran = worker.run_once().await;
+    let ran_before_due = worker.run_once().await;
+
+    assert_eq!(ran, 1);
+    assert_eq!(ran_before_due, 0);
+    let jobs = fixture
+        .engine
+        .store
+        .list_jobs(fixture.account)
+        .await
+        .unwrap();
+    let checks: Vec<_> = jobs.iter().filter(|job| job.kind == CHECK_ALERTS).collect();
+    assert_eq!(checks.len(), 1, "{jobs:?}");
+    assert_eq!(checks[0].status, JobStatus::Queued);
+    assert_eq!(checks[0].run_at, utc(NOW) + Duration::minutes(15));
+    assert_eq!(fixture.mail(AUTHORIZATION_LOST_MAIL).await.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_checks_queue_each_message_once() {
+    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+    fixture
+        .connect(ConnectionStatus::NeedsReauthorization)
+        .await;
+    let other = fixture.engine.clone();
+
+    let (first, second) = tokio::join!(
+        fixture.engine.check_alerts(fixture.account),
+        other.check_alerts(fixture.account)
+    );
+
+    let queued = first.unwrap().queued + second.unwrap().queued;
+    assert_eq!(queued, 2);
+    assert_eq!(fixture.mail(AUTHORIZATION_LOST_MAIL).await.len(), 2);
+}
