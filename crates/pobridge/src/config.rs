@@ -40,6 +40,7 @@ pub struct Config {
     /// The SMTP server for the portal's e-mail; mail stays in the outbox
     /// when it is not set.
     pub smtp: Option<SmtpConfig>,
+    pub alerts: AlertsConfig,
 }
 
 impl Default for Config {
@@ -58,6 +59,7 @@ impl Default for Config {
             sandbox: SandboxSettings::default(),
             portal: PortalSettings::default(),
             smtp: None,
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -221,6 +223,31 @@ impl Default for PortalSettings {
     }
 }
 
+/// When alert e-mails go to an account's users.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Minutes between two alert checks of one account.
+    pub check_minutes: u32,
+    /// Minutes an order may wait or stay queued before users get a backlog
+    /// alert. A value of 0 turns the alert off.
+    pub backlog_minutes: u32,
+    /// Days without a new order from a production buyer that has sent
+    /// orders before users get an alert. A value of 0 turns the alert off.
+    pub buyer_silent_days: u32,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        let alerts = pobridge_engine::alerts::AlertConfig::default();
+        Self {
+            check_minutes: alerts.check_minutes,
+            backlog_minutes: alerts.backlog_minutes,
+            buyer_silent_days: alerts.buyer_silent_days,
+        }
+    }
+}
+
 /// The security of the connection to the SMTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -354,6 +381,11 @@ impl Config {
             job_batch: i64::from(self.worker.job_batch),
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
             coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
+            alerts: pobridge_engine::alerts::AlertConfig {
+                check_minutes: self.alerts.check_minutes,
+                backlog_minutes: self.alerts.backlog_minutes,
+                buyer_silent_days: self.alerts.buyer_silent_days,
+            },
         }
     }
 
@@ -450,6 +482,19 @@ mod tests {
             Duration::from_secs(60)
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
+    }
+
+    #[test]
+    fn alert_thresholds_reach_the_engine() {
+        let defaults = from_toml("").unwrap().engine_config().alerts;
+        let config = from_toml("[alerts]\nbacklog_minutes = 30\nbuyer_silent_days = 0").unwrap();
+        let alerts = config.engine_config().alerts;
+
+        assert_eq!(defaults.backlog_minutes, 240);
+        assert_eq!(defaults.buyer_silent_days, 7);
+        assert_eq!(alerts.backlog_minutes, 30);
+        assert_eq!(alerts.buyer_silent_days, 0);
+        assert_eq!(alerts.check_minutes, 15);
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         .await
         .context("could not queue the invoice polls")?;
     tracing::info!(accounts = scheduled, "invoice polls and sweeps queued");
+    let checked = engine
+        .schedule_alert_checks()
+        .await
+        .context("could not queue the alert checks")?;
+    tracing::info!(accounts = checked, "alert checks queued");
     let worker = Worker::new(engine.clone(), format!("pobridge-{}", std::process::id()));
     tasks.spawn(worker.run(shutdown_rx));
 

@@ -36,6 +36,9 @@ pub async fn account_add(
     }
 
     let account = admin::create_account(engine, slug, email).await?;
+    // A running server's worker picks the check up; at start-up every
+    // account gets one anyway.
+    engine.schedule_alert_check(account.id).await?;
     let (_, user) = add_user(engine, slug, email, &Actor::cli()).await?;
     queue_link(engine, config, &account, &user, PasswordMail::Welcome).await?;
 
