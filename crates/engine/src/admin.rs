@@ -20,6 +20,7 @@ pub mod invoice_log;
 pub mod invoice_preview;
 pub mod invoice_record;
 mod invoices;
+pub mod item_csv;
 mod items;
 #[cfg(test)]
 mod log_fixtures;
@@ -165,14 +166,7 @@ pub async fn account(engine: &Engine, slug: &str) -> Result<Account, AdminError>
 /// Finds a buyer of the account by name, else by numeric id.
 async fn find_buyer(engine: &Engine, account: &Account, value: &str) -> Result<Buyer, AdminError> {
     let buyers = engine.store.list_buyers(account.id).await?;
-    let requested = value.trim();
-    let by_name = buyers.iter().find(|buyer| buyer.name == requested);
-    let by_id = || {
-        buyers
-            .iter()
-            .find(|buyer| buyer.id.to_string() == requested)
-    };
-    match by_name.or_else(by_id) {
+    match buyer_named(&buyers, value) {
         Some(buyer) => Ok(buyer.clone()),
         None => Err(AdminError::BuyerNotFound {
             account: account.slug.to_string(),
@@ -180,6 +174,18 @@ async fn find_buyer(engine: &Engine, account: &Account, value: &str) -> Result<B
             known: known_list(buyers.iter().map(|buyer| buyer.name.clone())),
         }),
     }
+}
+
+/// Picks the buyer whose name is `value`, else the one whose numeric id is.
+fn buyer_named<'a>(buyers: &'a [Buyer], value: &str) -> Option<&'a Buyer> {
+    let requested = value.trim();
+    let by_name = buyers.iter().find(|buyer| buyer.name == requested);
+    let by_id = || {
+        buyers
+            .iter()
+            .find(|buyer| buyer.id.to_string() == requested)
+    };
+    by_name.or_else(by_id)
 }
 
 /// Joins names for an error message, or `(none)`.
@@ -205,6 +211,25 @@ async fn buyer_names(
 
 fn name_of(names: &HashMap<BuyerId, String>, id: BuyerId) -> String {
     names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))
+}
+
+/// Builds a product of the local index for unit tests, with only an id, a
+/// name and a SKU.
+#[cfg(test)]
+fn test_product(product_id: i64, name: &str, sku: &str) -> pobridge_store::Product {
+    pobridge_store::Product {
+        product_id,
+        name: name.to_owned(),
+        sku: Some(sku.to_owned()),
+        barcode: None,
+        ean: None,
+        upc: None,
+        mpn: None,
+        isbn: None,
+        stock_tracked: false,
+        tax_code: None,
+        updated_on: None,
+    }
 }
 
 /// Builds a buyer for unit tests whose From, To and Sender are all

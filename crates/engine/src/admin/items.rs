@@ -219,7 +219,10 @@ fn unmapped_detail(settings: &AccountSettings, unit: &str, reason: &UnmappedReas
     match reason {
         UnmappedReason::OtherMappingsOnly => format!("mapped for other units only, not {unit}"),
         UnmappedReason::NoIdentifier => {
-            format!("the item has no {}", coupa_field_name(settings.coupa_id_field))
+            format!(
+                "the item has no {}",
+                coupa_field_name(settings.coupa_id_field)
+            )
         }
         UnmappedReason::NoProduct { value } => {
             format!("no product in the local index has {brightpearl_field} {value:?}")
