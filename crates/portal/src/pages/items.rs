@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<PortalState> {
     Router::new()
         .route("/items", get(list::list_page))
         .route("/items/map", get(map::map_page).post(map::save))
+        .merge(transfer::routes())
 }
 
 /// The value of the `status` query parameter for each status filter.

@@ -122,7 +122,10 @@ impl ListFilter {
             ("q", self.search.as_str()),
             ("page", page.as_str()),
         ];
-        fields.retain(|(name, value)| !value.is_empty() && !(*name == "page" && *value == "1"));
+        fields.retain(|(name, value)| {
+            let first_page = *name == "page" && *value == "1";
+            !(value.is_empty() || first_page)
+        });
         serde_urlencoded::to_string(fields).unwrap_or_default()
     }
 
