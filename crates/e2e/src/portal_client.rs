@@ -115,7 +115,20 @@ impl PortalClient {
             .clone()
             .context("no page with a CSRF token was read yet")?;
         let separator = if path.contains('?') { '&' } else { '?' };
-        let url = format!("{}{separator}_csrf={csrf}", self.url(path));
+        let path = format!("{path}{separator}_csrf={csrf}");
+        self.post_file_without_csrf(&path, field, file_name, bytes)
+            .await
+    }
+
+    /// Posts a file as a multipart form exactly as given, without a CSRF token.
+    pub async fn post_file_without_csrf(
+        &mut self,
+        path: &str,
+        field: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Page> {
+        let url = self.url(path);
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
         let form = reqwest::multipart::Form::new().part(field.to_owned(), part);
         let request = self.http.post(url).multipart(form);
