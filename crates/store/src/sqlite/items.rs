@@ -420,6 +420,10 @@ const PAGE_JOINS: &str = ") page \
 
 /// Counts the matching items per status. Without a search the counts
 /// come from coupa_item_status_counts; a search scans the page index.
+///
+/// NOTE: no index serves a search's `instr`, so a search reads every item
+/// of the account here and again for the page: a p95 of 32 to 56 ms with
+/// 100,000 items (bench-item-page). A trigram index would fix it.
 async fn status_counts(
     conn: &mut SqliteConnection,
     account: AccountId,
