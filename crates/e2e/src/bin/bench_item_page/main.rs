@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use chrono::Utc;
 use pobridge_brightpearl::ClientConfig;
 use pobridge_core::{AccountSlug, Clock, SystemClock};
 use pobridge_e2e::portal_client::PortalClient;
@@ -91,9 +90,9 @@ async fn run(url: &str, rounds: usize) -> Result<bool> {
     let (engine, base_url) = serve_portal(store.clone()).await?;
     let slug = AccountSlug::parse("acme")?;
     let account = store
-        .create_account(&slug, "ops@acme.example", Utc::now())
+        .create_account(&slug, "ops@acme.example", engine.clock.now())
         .await?;
-    add_user(&store, account.id).await?;
+    add_user(&engine, account.id).await?;
 
     let seeded = seed::seed(&engine, account.id).await?;
     println!(
@@ -158,13 +157,15 @@ async fn serve_portal(store: Arc<dyn Store>) -> Result<(Engine, String)> {
     Ok((engine, base_url))
 }
 
-async fn add_user(store: &Arc<dyn Store>, account: pobridge_core::AccountId) -> Result<()> {
-    let user = store.create_user(account, EMAIL, Utc::now()).await?;
+async fn add_user(engine: &Engine, account: pobridge_core::AccountId) -> Result<()> {
+    let now = engine.clock.now();
+    let user = engine.store.create_user(account, EMAIL, now).await?;
     let hash = pobridge_portal::auth::hash_password(PASSWORD.to_owned())
         .await
         .map_err(|error| anyhow::anyhow!("hashing the bench user's password: {error}"))?;
-    store
-        .set_password_hash(account, user.id, &hash, Utc::now())
+    engine
+        .store
+        .set_password_hash(account, user.id, &hash, now)
         .await?;
     Ok(())
 }

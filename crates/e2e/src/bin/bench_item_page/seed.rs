@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
-use chrono::Utc;
 use pobridge_core::AccountId;
 use pobridge_engine::Engine;
 use pobridge_store::{
@@ -76,7 +75,7 @@ pub async fn seed(engine: &Engine, account: AccountId) -> Result<Seeded> {
             .collect();
         for batch in items.chunks(BATCH) {
             store
-                .record_coupa_items(account, *buyer, batch, Utc::now())
+                .record_coupa_items(account, *buyer, batch, engine.clock.now())
                 .await?;
         }
     }
@@ -85,7 +84,7 @@ pub async fn seed(engine: &Engine, account: AccountId) -> Result<Seeded> {
     let started = Instant::now();
     let mappings = plan.mappings(&buyers);
     store
-        .upsert_item_mappings(account, &mappings, Utc::now())
+        .upsert_item_mappings(account, &mappings, engine.clock.now())
         .await?;
     report("manual item mappings", mappings.len(), started.elapsed());
 
