@@ -4,13 +4,12 @@
 //! logged in, logs out and logs in again with the form. A second test shows
 //! the users page and the audit trail on a phone.
 
-use pobridge_e2e::browser::{Browser, BrowserOptions, WindowSize};
+use pobridge_e2e::browser::{assert_no_sideways_scroll, Browser, BrowserOptions, WindowSize};
 use pobridge_e2e::TestApp;
 use pobridge_engine::admin::users::{add_user, Actor};
 use pobridge_engine::admin::{self};
 use pobridge_portal::mail::{queue_password_link, PasswordMail};
 use pobridge_portal::PortalConfig;
-use serde_json::Value;
 
 const EMAIL: &str = "boss@initech.example";
 const PASSWORD: &str = "initech first login password";
@@ -38,14 +37,6 @@ async fn create_account(app: &TestApp) -> String {
         .next()
         .unwrap()
         .to_owned()
-}
-
-async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
-    let overflows = browser
-        .eval("document.documentElement.scrollWidth > document.documentElement.clientWidth")
-        .await
-        .unwrap();
-    assert_eq!(overflows, Value::Bool(false), "{page} scrolls sideways");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

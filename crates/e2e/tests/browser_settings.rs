@@ -3,11 +3,11 @@
 //! chooses the defaults from the drop-downs. Another loads the same pages
 //! on a phone.
 
-use pobridge_e2e::browser::{Browser, BrowserOptions, WindowSize};
+use pobridge_e2e::browser::{assert_no_sideways_scroll, Browser, BrowserOptions, WindowSize};
 use pobridge_e2e::portal_client::TEST_PASSWORD;
 use pobridge_e2e::{Options, TestApp};
 use pobridge_store::ReferenceKind;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const EMAIL: &str = "ops@acme.example";
 
@@ -30,14 +30,6 @@ async fn first_name(app: &TestApp, kind: ReferenceKind) -> String {
         .unwrap()
         .expect("reference data is pulled");
     data.data[0]["name"].as_str().unwrap().to_owned()
-}
-
-async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
-    let overflows = browser
-        .eval("document.documentElement.scrollWidth > document.documentElement.clientWidth")
-        .await
-        .unwrap();
-    assert_eq!(overflows, Value::Bool(false), "{page} scrolls sideways");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
