@@ -995,6 +995,16 @@ fn excerpt(text: &str) -> String {
     format!("{cut}…")
 }
 
+/// Fails the test when the page in `browser` scrolls sideways, as a page
+/// wider than a phone's window does.
+pub async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
+    let overflows = browser
+        .eval("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+        .await
+        .expect("the page runs a script");
+    assert_eq!(overflows, Value::Bool(false), "{page} scrolls sideways");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1093,14 +1103,4 @@ mod tests {
         assert!(below.fits_viewport_width());
         assert!(!below.inside_viewport());
     }
-}
-
-/// Fails the test when the page in `browser` scrolls sideways, as a page
-/// wider than a phone's window does.
-pub async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
-    let overflows = browser
-        .eval("document.documentElement.scrollWidth > document.documentElement.clientWidth")
-        .await
-        .expect("the page runs a script");
-    assert_eq!(overflows, Value::Bool(false), "{page} scrolls sideways");
 }
