@@ -8,7 +8,7 @@ use std::fmt;
 use pobridge_store::{Buyer, ReferenceKind};
 
 pub use super::buyer_invoicing::{apply_invoicing_field, parse_tax_map, TaxMapChange};
-use super::buyers::{parse_credential, set_buyer, show_buyer, ChangedBuyer};
+use super::buyers::{parse_buyer_name, parse_credential, set_buyer, show_buyer, ChangedBuyer};
 use super::{account, find_buyer, invalid, AdminError};
 use crate::invoice_out::prepare::buyer_settings;
 use crate::invoicing::BuyerInvoicing;
@@ -131,10 +131,7 @@ fn check_change(
             }
         }
         "name" => {
-            let name = value.trim();
-            if name.is_empty() {
-                return Err(invalid("name", value, "a non-empty buyer name"));
-            }
+            let name = parse_buyer_name("name", value)?;
             if others.iter().any(|other| other.name == name) {
                 return Err(AdminError::BuyerExists(name.to_owned()));
             }

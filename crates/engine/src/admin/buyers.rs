@@ -184,10 +184,9 @@ fn new_buyer(request: &AddBuyer) -> Result<NewBuyer, AdminError> {
         BuyerAuth::SharedSecret(secret) => (Some(secret.trim().to_owned()), None),
         BuyerAuth::UrlToken(token) => (None, Some(token.clone())),
     };
-    let name = match request.name.as_deref().map(str::trim) {
-        Some("") => return Err(invalid("--name", "", "a non-empty buyer name")),
-        Some(name) => name.to_owned(),
-        None => from.identity.clone(),
+    let name = match request.name.as_deref() {
+        Some(name) => parse_buyer_name("--name", name)?,
+        None => parse_buyer_name("--name", &from.identity)?,
     };
     Ok(NewBuyer {
         name,
@@ -199,6 +198,55 @@ fn new_buyer(request: &AddBuyer) -> Result<NewBuyer, AdminError> {
         mode,
         invoice_url,
     })
+}
+
+/// Maximum characters in a buyer name. The name is a segment of the buyer's
+/// page URL in the portal, and a much longer one makes that URL too long
+/// for servers and browsers.
+pub const MAX_BUYER_NAME_CHARS: usize = 100;
+
+/// Names the portal's routes take under `/settings/buyers/`, plus the dot
+/// segments that browsers drop from a path, so no buyer page could have them.
+const RESERVED_BUYER_NAMES: [&str; 3] = ["new", ".", ".."];
+
+/// Checks a buyer name as given to `buyer add --name` or `buyer set name`
+/// and returns it trimmed. The portal percent-encodes the name in its URLs,
+/// so `/`, `?`, `#` and `%` are allowed. Buyers stored before these rules
+/// keep their names, because only a new name is checked.
+pub(super) fn parse_buyer_name(field: &'static str, value: &str) -> Result<String, AdminError> {
+    let name = value.trim();
+    let length = name.chars().count();
+    if name.is_empty() {
+        return Err(invalid(field, value, "a non-empty buyer name"));
+    }
+    if length > MAX_BUYER_NAME_CHARS {
+        let start: String = name.chars().take(40).collect();
+        return Err(invalid(
+            field,
+            &format!("{start}..."),
+            format!(
+                "a buyer name of at most {MAX_BUYER_NAME_CHARS} characters; this one has {length}"
+            ),
+        ));
+    }
+    if RESERVED_BUYER_NAMES
+        .iter()
+        .any(|reserved| name.eq_ignore_ascii_case(reserved))
+    {
+        return Err(invalid(
+            field,
+            value,
+            "a buyer name other than new, . or .., which the portal's buyer pages use in their URLs",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            value,
+            "a buyer name without control characters such as tabs or line breaks",
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 fn same_credential(a: &CredentialRef, b: &CredentialRef) -> bool {
@@ -333,13 +381,7 @@ async fn check_tax_code(engine: &Engine, account: &Account, value: &str) -> Resu
 
 fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), AdminError> {
     match key {
-        "name" => {
-            let name = value.trim();
-            if name.is_empty() {
-                return Err(invalid("name", value, "a non-empty buyer name"));
-            }
-            buyer.name = name.to_owned();
-        }
+        "name" => buyer.name = parse_buyer_name("name", value)?,
         "to" => buyer.to = parse_credential("to", value)?,
         "sender" => buyer.sender = parse_credential("sender", value)?,
         "mode" => buyer.mode = parse_mode("mode", value)?,
@@ -506,6 +548,60 @@ mod tests {
             assert!(error.starts_with(&format!("{key}: ")), "{key}: {error}");
         }
         assert_eq!(buyer, tokened_buyer());
+    }
+
+    #[test]
+    fn url_breaking_buyer_names_rejected() {
+        let long = "b".repeat(MAX_BUYER_NAME_CHARS + 1);
+        let cases = [
+            ("new", "other than new"),
+            ("NEW", "other than new"),
+            (".", "other than new, . or .."),
+            ("..", "other than new, . or .."),
+            (long.as_str(), "at most 100 characters; this one has 101"),
+            ("Acme\nLtd", "without control characters"),
+            ("Acme\u{7}", "without control characters"),
+        ];
+
+        for (name, expected) in cases {
+            let error = parse_buyer_name("name", name).unwrap_err().to_string();
+            assert!(error.contains(expected), "{name:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn url_characters_kept_in_names() {
+        let longest = "b".repeat(MAX_BUYER_NAME_CHARS);
+        for name in [
+            "Acme/EU",
+            "a?b#c%d",
+            "newton",
+            "...",
+            "Bücher & Co",
+            &longest,
+        ] {
+            assert_eq!(parse_buyer_name("name", name).unwrap(), name);
+        }
+        assert_eq!(parse_buyer_name("name", "  Acme ").unwrap(), "Acme");
+    }
+
+    #[test]
+    fn default_buyer_name_checked() {
+        let mut request = AddBuyer {
+            from: "NetworkID:..".to_owned(),
+            to: "DUNS:123".to_owned(),
+            sender: "NetworkID:AN1".to_owned(),
+            auth: BuyerAuth::SharedSecret("s3cret".to_owned()),
+            mode: "test".to_owned(),
+            invoice_url: None,
+            name: None,
+        };
+
+        let error = new_buyer(&request).unwrap_err().to_string();
+        assert!(error.starts_with("--name: "), "{error}");
+
+        request.name = Some("Acme".to_owned());
+        assert_eq!(new_buyer(&request).unwrap().name, "Acme");
     }
 
     #[test]
