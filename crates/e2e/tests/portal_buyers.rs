@@ -5,10 +5,12 @@
 
 use chrono::{TimeZone, Utc};
 use pobridge_core::{ManualClock, PoNumber};
-use pobridge_e2e::invoicing::{invoicing_settings, set_invoicing, INVOICE_SECRET};
+use pobridge_e2e::invoicing::{
+    invoices_of, invoicing_settings, run_poll_cycle, set_invoicing, BuyerCoupas, INVOICE_SECRET,
+};
 use pobridge_e2e::portal_client::{Page, PortalClient};
 use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
-use pobridge_store::{Buyer, BuyerMode, PoStatus, PurchaseOrder};
+use pobridge_store::{Buyer, BuyerMode, InvoiceStatus, PoStatus, PurchaseOrder};
 
 /// The e2e widgets PO, from NetworkID:BUYER-1 to DUNS:123456789 with the
 /// shared secret `widgets-s3cret`.
@@ -488,8 +490,9 @@ async fn test_order_goes_through_intake() {
 const PREVIEW_PO: &str = "3309";
 const PREVIEW_FILE: &str = "coupa-staging-orderrequest-1.2.014-extrinsics-accounting-2lines.xml";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preview_shows_invoice_or_what_is_missing() {
+/// Starts pobridge on a manual clock with the corpus buyers and mapping,
+/// and syncs PO [`PREVIEW_PO`].
+async fn start_with_preview_po() -> (TestApp, ManualClock) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let options = Options {
         clock: Some(clock.clone()),
@@ -506,6 +509,12 @@ async fn preview_shows_invoice_or_what_is_missing() {
     let (status, answer) = app.post_cxml(body).await.unwrap();
     assert_eq!(status, 200, "{answer}");
     app.drain(20).await;
+    (app, clock)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_shows_invoice_or_what_is_missing() {
+    let (app, _clock) = start_with_preview_po().await;
     app.engine.schedule_invoicing(app.account.id).await.unwrap();
     app.drain(20).await;
     let po = stored_orders(&app)
@@ -597,6 +606,44 @@ async fn preview_shows_invoice_or_what_is_missing() {
         unknown.body
     );
     assert!(unknown.body.contains(r#"value="NOPE""#));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_of_sent_invoice_excludes_it() {
+    let (app, clock) = start_with_preview_po().await;
+    let coupas = BuyerCoupas::start(&app, false).await.unwrap();
+    let pos = coupas.issue_synced_pos(&app, |_| {}).await.unwrap();
+    let po = pos
+        .into_iter()
+        .find(|po| po.number == PoNumber(PREVIEW_PO.to_owned()))
+        .expect("PO 3309 synced");
+    app.engine.schedule_invoicing(app.account.id).await.unwrap();
+    app.drain(20).await;
+
+    let order_id = po.brightpearl_order_id.expect("PO 3309 synced");
+    app.sandbox
+        .invoice_order(&app.brightpearl_code, order_id as u64)
+        .unwrap();
+    run_poll_cycle(&app, &clock).await;
+    let invoices = invoices_of(&app, &po).await.unwrap();
+    assert_eq!(invoices.len(), 1, "{invoices:?}");
+    assert_eq!(invoices[0].status, InvoiceStatus::Sent, "{invoices:?}");
+
+    let buyer = app
+        .store()
+        .buyer(app.account.id, po.buyer_id)
+        .await
+        .unwrap();
+    let mut client = app.portal_as(USER).await.unwrap();
+    let path = format!(
+        "/settings/buyers/{}/invoice-preview?po={PREVIEW_PO}",
+        buyer.name
+    );
+    let page = client.get(&path).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("its status is sent"), "{}", page.body);
+    assert!(!page.body.contains("already invoiced net"), "{}", page.body);
+    assert!(page.body.contains("would be sent"), "{}", page.body);
 }
 
 /// The buyer URLs of account acme, as another account would try them.

@@ -142,10 +142,9 @@ async fn build(
             checked_at: engine.clock.now(),
         },
     };
-    // NOTE: the preflight counts every invoice of the PO that Coupa has, so
-    // previewing an invoice that was already sent reports its lines as
-    // invoiced twice. Excluding the invoice's own number would need a
-    // parameter of `prepare_invoice`.
+    // The preflight leaves the stored invoice with this number out of the
+    // quantities already invoiced, so an invoice already sent is not
+    // counted against itself.
     let prepared = engine.prepare_invoice(account, &tracked, order).await?;
     let stored = engine
         .store

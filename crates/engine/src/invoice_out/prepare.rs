@@ -210,10 +210,18 @@ impl Engine {
         built: BuiltInvoice,
     ) -> Result<InvoiceContent, StoreError> {
         let mut reasons = sources.reasons.clone();
-        let invoiced = self
+        let mut invoiced = self
             .store
             .invoiced_quantities(account.id, sources.po.id)
             .await?;
+        let number = built.document.invoice.invoice_id.trim();
+        let stored = self
+            .store
+            .invoice_by_number(account.id, sources.po.buyer_id, number)
+            .await?;
+        if let Some(stored) = stored.filter(|stored| stored.po == sources.po.id) {
+            invoiced = without_invoice(invoiced, &stored);
+        }
         // The store keeps one invoice per buyer and number, so the number
         // is never another stored invoice's: a newly invoiced order whose
         // number is taken gets no invoice at all.
@@ -346,6 +354,36 @@ fn unbuilt_content(
         reason: reason_for(&sources.reasons),
         lines: Vec::new(),
     }
+}
+
+/// Takes `invoice`'s own lines out of the PO's `invoiced` quantities, so
+/// that rebuilding a stored invoice (as the invoice preview does after it
+/// was sent) does not count it against itself. Failed and held invoices are
+/// not in the sums, so they are left as they are.
+fn without_invoice(
+    invoiced: Vec<(u32, Decimal, Decimal)>,
+    invoice: &InvoiceRecord,
+) -> Vec<(u32, Decimal, Decimal)> {
+    if matches!(invoice.status, InvoiceStatus::Failed | InvoiceStatus::Held) {
+        return invoiced;
+    }
+    let mut sums: BTreeMap<u32, (Decimal, Decimal)> = invoiced
+        .into_iter()
+        .map(|(line, net, credited)| (line, (net, credited)))
+        .collect();
+    for line in &invoice.lines {
+        let (net, credited) = sums.entry(line.po_line_number).or_default();
+        match invoice.kind {
+            InvoiceKind::Invoice => *net -= line.quantity,
+            InvoiceKind::Credit => {
+                *net += line.quantity;
+                *credited -= line.quantity;
+            }
+        }
+    }
+    sums.into_iter()
+        .map(|(line, (net, credited))| (line, net, credited))
+        .collect()
 }
 
 fn status_for(reasons: &[String]) -> InvoiceStatus {
