@@ -350,6 +350,37 @@ async fn invitation_from_users_page() {
 }
 
 #[tokio::test]
+async fn invalid_invitation_addresses_rejected() {
+    let app = TestApp::start().await.unwrap();
+    let mut client = app.portal_as("ops@acme.example").await.unwrap();
+    client.get("/settings/users").await.unwrap();
+    let long_local = format!("{}@acme.example", "a".repeat(300));
+
+    for email in ["<script>alert(1)</script>@x.example", long_local.as_str()] {
+        let rejected = client
+            .post("/settings/users", &[("email", email)])
+            .await
+            .unwrap();
+        assert_eq!(rejected.status, 422, "{email}");
+        let error = field_error(&rejected, "email");
+        assert!(error.contains("such as ops@example.com"), "{error}");
+    }
+    let invited = client
+        .post("/settings/users", &[("email", "Jürgen@bücher.example")])
+        .await
+        .unwrap();
+
+    assert_eq!(invited.status, 303);
+    let mail = outbox(&app, app.account.id).await;
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0].recipient.ends_with("@xn--bcher-kva.example"),
+        "{}",
+        mail[0].recipient
+    );
+}
+
+#[tokio::test]
 async fn invitation_sent_again_with_new_link() {
     let app = TestApp::start().await.unwrap();
     let mut client = app.portal_as("ops@acme.example").await.unwrap();

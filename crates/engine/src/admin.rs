@@ -43,8 +43,8 @@ use crate::settings::SettingError;
 use crate::Engine;
 
 pub use accounts::{
-    connect_sandbox, create_account, queue_refresh, refresh_now, set_setting, settings_entries,
-    show_settings, validate_email, GrantedTokens, Refreshed,
+    connect_sandbox, create_account, parse_email, queue_refresh, refresh_now, set_setting,
+    settings_entries, show_settings, validate_email, GrantedTokens, Refreshed,
 };
 pub use buyer_invoicing::{CredentialView, InvoicingView, INVOICING_KEYS};
 pub use buyers::{

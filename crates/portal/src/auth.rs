@@ -271,9 +271,17 @@ async fn login(
     Ok((jar, Redirect::to(&safe_next(&form.next))).into_response())
 }
 
+/// Returns a typed e-mail address in the form users are stored with, so an
+/// address with an internationalized domain finds its user. Text that is no
+/// valid address is returned as typed and finds no user.
+pub(crate) fn lookup_email(typed: &str) -> String {
+    pobridge_engine::admin::parse_email(typed).unwrap_or_else(|_| typed.to_owned())
+}
+
 /// Returns the user whose e-mail and password the form carries, or `None`.
 async fn checked_user(state: &PortalState, form: &LoginForm) -> Result<Option<User>, PortalError> {
-    let user = match state.engine.store.user_by_email(&form.email).await {
+    let email = lookup_email(&form.email);
+    let user = match state.engine.store.user_by_email(&email).await {
         Ok(user) => user,
         Err(StoreError::NotFound { .. }) => {
             // Hash anyway, so an unknown address takes as long as a known one.

@@ -1,6 +1,7 @@
 //! Accounts, their settings and their Brightpearl connection.
 
 use chrono::Duration;
+use email_address::{EmailAddress, Options};
 use pobridge_core::{
     api_base_from_domain, AccountSettings, AccountSlug, Connection, ConnectionAuth,
     ConnectionStatus, JobId, RowRule,
@@ -23,13 +24,9 @@ pub async fn create_account(
     email: &str,
 ) -> Result<Account, AdminError> {
     let parsed = AccountSlug::parse(slug)?;
-    validate_email(email)?;
+    let email = parse_email(email)?;
     let now = engine.clock.now();
-    match engine
-        .store
-        .create_account(&parsed, email.trim(), now)
-        .await
-    {
+    match engine.store.create_account(&parsed, &email, now).await {
         Ok(account) => {
             tracing::info!(account.slug = %account.slug, tenant.id = %account.id, "account created");
             Ok(account)
@@ -39,22 +36,96 @@ pub async fn create_account(
     }
 }
 
-/// Checks the shape of an e-mail address: one `@` between a non-empty local
-/// part and a domain with a dot, and no white space. Deliverability is not checked.
-pub fn validate_email(email: &str) -> Result<(), AdminError> {
+/// Maximum length of an e-mail address: SMTP's 256-octet path (RFC 5321,
+/// section 4.5.3.1.3) less its angle brackets.
+pub const MAX_EMAIL_LENGTH: usize = 254;
+
+/// Checks an e-mail address with the `email_address` crate and returns it
+/// as it is stored: trimmed, with an internationalized domain converted to
+/// its ASCII form (IDNA), so `Jürgen@bücher.example` becomes
+/// `Jürgen@xn--bcher-kva.example`. The domain is converted rather than
+/// rejected because mail servers accept the ASCII form everywhere. The part
+/// before the `@` is kept as written, at most 64 octets, and quoted forms,
+/// IP address domains and display names are rejected. Deliverability is not
+/// checked.
+///
+/// NOTE: a part before the `@` with non-ASCII letters is accepted, but only
+/// a mail server with SMTPUTF8 support can deliver to it.
+pub fn parse_email(email: &str) -> Result<String, AdminError> {
     let email = email.trim();
-    let expected = "an e-mail address such as ops@example.com";
-    let Some((local, domain)) = email.split_once('@') else {
-        return Err(invalid("--email", email, expected));
+    let rejected = |problem: &str| {
+        invalid(
+            "--email",
+            email,
+            format!("an e-mail address such as ops@example.com, {problem}"),
+        )
     };
-    let domain_ok = domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@');
-    if local.is_empty() || !domain_ok || email.chars().any(char::is_whitespace) {
-        return Err(invalid("--email", email, expected));
+
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err(rejected("with an @ between the name and the domain"));
+    };
+    if local.starts_with('"') {
+        return Err(rejected("without quotes"));
     }
-    Ok(())
+    let domain = ascii_domain(domain).map_err(rejected)?;
+    let address = format!("{local}@{domain}");
+    let length = address.len();
+    if length > MAX_EMAIL_LENGTH {
+        return Err(rejected(&format!(
+            "of at most {MAX_EMAIL_LENGTH} characters; this one has {length}"
+        )));
+    }
+
+    let options = Options {
+        minimum_sub_domains: 2,
+        allow_domain_literal: false,
+        allow_display_text: false,
+        allow_long_local_parts: false,
+    };
+    EmailAddress::parse_with_options(&address, options)
+        .map_err(|error| rejected(email_problem(&error)))?;
+    Ok(address)
+}
+
+/// Checks an e-mail address as [`parse_email`] does and drops the result.
+pub fn validate_email(email: &str) -> Result<(), AdminError> {
+    parse_email(email).map(drop)
+}
+
+/// Converts a domain to its ASCII form with `url`'s host parser, which
+/// applies IDNA and lowercases it. Returns the problem to show otherwise.
+fn ascii_domain(domain: &str) -> Result<String, &'static str> {
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if !domain.split('.').all(label_ok) {
+        return Err("whose domain has letters, digits and hyphens between single dots");
+    }
+    match url::Host::parse(domain) {
+        Ok(url::Host::Domain(ascii)) => Ok(ascii),
+        Ok(_) => Err("with a domain name after the @, not an IP address"),
+        Err(_) => Err("whose domain is a valid domain name"),
+    }
+}
+
+/// Words a problem found by `email_address` to follow "an e-mail address
+/// such as ops@example.com, ".
+fn email_problem(error: &email_address::Error) -> &'static str {
+    use email_address::Error;
+    match error {
+        Error::LocalPartEmpty => "with a name before the @",
+        Error::LocalPartTooLong => "with at most 64 characters before the @",
+        Error::DomainTooLong => "whose domain has at most 254 characters",
+        Error::SubDomainTooLong => "whose domain has at most 63 characters between dots",
+        Error::DomainTooFew => "whose domain contains a dot, as in example.com",
+        _ => {
+            "with only letters, digits and ! # $ % & ' * + - / = ? ^ _ ` { | } ~ \
+             before the @, and single dots between them"
+        }
+    }
 }
 
 /// Returns an account's settings.
@@ -251,9 +322,54 @@ mod tests {
             "ops@.com",
             "o ps@example.com",
             "a@b@c.com",
+            "ops@example..com",
+            "ops@-example.com",
+            "ops@ex%61mple.com",
+            "ops@127.0.0.1",
+            "\"ops\"@example.com",
+            "Ops <ops@example.com>",
+            "a..b@example.com",
         ] {
             assert!(validate_email(value).is_err(), "{value:?}");
         }
+    }
+
+    #[test]
+    fn markup_in_email_rejected() {
+        let error = parse_email("<script>alert(1)</script>@x.example")
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.starts_with("--email: "), "{error}");
+        assert!(error.contains("with only letters, digits"), "{error}");
+    }
+
+    #[test]
+    fn email_length_limits() {
+        let local_64 = "a".repeat(64);
+        let local_65 = "a".repeat(65);
+        let label = "d".repeat(60);
+        let long_domain = format!("{label}.{label}.{label}.{label}.example");
+
+        assert!(parse_email(&format!("{local_64}@example.com")).is_ok());
+        let error = parse_email(&format!("{local_65}@example.com")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("at most 64 characters before the @"),
+            "{error}"
+        );
+        let error = parse_email(&format!("{}@x.example", "a".repeat(300))).unwrap_err();
+        assert!(error.to_string().contains("at most 254"), "{error}");
+        let error = parse_email(&format!("{local_64}@{long_domain}")).unwrap_err();
+        assert!(error.to_string().contains("this one has 316"), "{error}");
+    }
+
+    #[test]
+    fn international_domain_becomes_ascii() {
+        let stored = parse_email(" Jürgen@Bücher.example ").unwrap();
+
+        assert_eq!(stored, "Jürgen@xn--bcher-kva.example");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use pobridge_store::{Account, NewAuditEntry, StoreError, User, UserId};
 
-use super::{account, invalid, validate_email, AdminError};
+use super::{account, invalid, parse_email, AdminError};
 use crate::Engine;
 
 /// Audit action of a new user, invited from the portal or the command line.
@@ -49,15 +49,15 @@ pub async fn add_user(
     actor: &Actor,
 ) -> Result<(Account, User), AdminError> {
     let account = account(engine, slug).await?;
-    validate_email(email)?;
+    let email = parse_email(email)?;
     let now = engine.clock.now();
 
-    let user = match engine.store.create_user(account.id, email, now).await {
+    let user = match engine.store.create_user(account.id, &email, now).await {
         Ok(user) => user,
         Err(StoreError::Conflict { .. }) => {
             return Err(invalid(
                 "email",
-                email.trim(),
+                &email,
                 "an address that no pobridge user has yet; this one is taken",
             ))
         }
@@ -170,6 +170,42 @@ mod tests {
         assert_eq!(trail[0].detail, "invited ann@acme.example");
         let listed = list_users(&engine, "acme").await.unwrap();
         assert_eq!(listed, vec![user]);
+    }
+
+    #[tokio::test]
+    async fn invalid_addresses_are_not_invited() {
+        let engine = engine_with_accounts().await;
+        let long_local = format!("{}@acme.example", "a".repeat(300));
+
+        for email in ["<script>alert(1)</script>@x.example", long_local.as_str()] {
+            let error = add_user(&engine, "acme", email, &Actor::cli())
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("--email: "), "{error}");
+        }
+        assert!(list_users(&engine, "acme").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn international_domain_stored_as_ascii() {
+        let engine = engine_with_accounts().await;
+
+        let (_, user) = add_user(&engine, "acme", "Jürgen@bücher.example", &Actor::cli())
+            .await
+            .unwrap();
+
+        assert!(
+            user.email.ends_with("@xn--bcher-kva.example"),
+            "{}",
+            user.email
+        );
+        let found = engine
+            .store
+            .user_by_email("jürgen@xn--bcher-kva.example")
+            .await
+            .unwrap();
+        assert_eq!(found.id, user.id);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ pub async fn account_add(
     slug: &str,
     email: &str,
 ) -> anyhow::Result<()> {
-    admin::validate_email(email)?;
+    let email = &admin::parse_email(email)?;
     // Both are checked first, so that a taken address leaves no account
     // without a user.
     match admin::account(engine, slug).await {
@@ -28,8 +28,7 @@ pub async fn account_add(
     }
     match engine.store.user_by_email(email).await {
         Ok(_) => anyhow::bail!(
-            "--email {:?} already logs in to pobridge; give the new account another address",
-            email.trim()
+            "--email {email:?} already logs in to pobridge; give the new account another address"
         ),
         Err(StoreError::NotFound { .. }) => {}
         Err(error) => return Err(AdminError::from(error).into()),

@@ -19,7 +19,7 @@ use pobridge_store::{LinkPurpose, NewAuditEntry, OneTimeLink, StoreError, User};
 use serde::Deserialize;
 
 use crate::auth::{
-    hash_password, password_problem, start_session, token_hash, ClientIp, Throttle,
+    hash_password, lookup_email, password_problem, start_session, token_hash, ClientIp, Throttle,
     MIN_PASSWORD_CHARS,
 };
 use crate::csrf::Visitor;
@@ -300,7 +300,12 @@ async fn forgot(
 }
 
 async fn queue_reset(state: PortalState, email: String) {
-    let user = match state.engine.store.user_by_email(&email).await {
+    let user = match state
+        .engine
+        .store
+        .user_by_email(&lookup_email(&email))
+        .await
+    {
         Ok(user) => user,
         Err(StoreError::NotFound { .. }) => return,
         Err(error) => {
