@@ -81,6 +81,9 @@ pub fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Some("Use at least 12 characters.");
     }
+    if password.trim().is_empty() {
+        return Some("A password of only spaces is not allowed; add letters, digits or symbols.");
+    }
     if password != confirm {
         return Some("The two passwords differ; type the same password twice.");
     }
@@ -564,6 +567,23 @@ mod tests {
 
     fn minute(n: i64) -> DateTime<Utc> {
         DateTime::UNIX_EPOCH + Duration::minutes(n)
+    }
+
+    #[test]
+    fn blank_password_rejected() {
+        let spaces = " ".repeat(12);
+        let mixed = " \t\u{a0}".repeat(4);
+
+        for password in [spaces.as_str(), mixed.as_str()] {
+            let problem = password_problem(password, password).unwrap_or_default();
+            assert!(
+                problem.contains("only spaces is not allowed"),
+                "{password:?}: {problem}"
+            );
+        }
+        let long = "correct horse battery";
+        assert_eq!(password_problem(long, long), None);
+        assert_eq!(password_problem(" padded   pass ", " padded   pass "), None);
     }
 
     #[test]
