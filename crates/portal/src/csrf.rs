@@ -163,7 +163,5 @@ fn field(encoded: &[u8]) -> Option<String> {
 }
 
 fn forbidden() -> Response {
-    let body = "This form has expired or did not come from pobridge. \
-                Go back, reload the page and send it again.";
-    (StatusCode::FORBIDDEN, body).into_response()
+    PortalError::Forbidden.into_response()
 }

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod chart;
 pub mod csrf;
+pub mod extract;
 pub mod mail;
 mod pages;
 pub mod render;

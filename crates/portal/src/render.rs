@@ -92,6 +92,13 @@ pub enum PortalError {
     /// An action was rejected, and the text tells what to change.
     #[error("{0}")]
     Refused(String),
+    /// A query parameter or form field could not be read, and the text
+    /// names it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A form without a valid CSRF token.
+    #[error("form expired or came from elsewhere")]
+    Forbidden,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -132,6 +139,12 @@ impl IntoResponse for PortalError {
                 "Nothing is here. It may have been removed, or the link is wrong.",
             ),
             Self::Refused(text) => (StatusCode::UNPROCESSABLE_ENTITY, "Not done", text.as_str()),
+            Self::BadRequest(text) => (StatusCode::BAD_REQUEST, "Invalid request", text.as_str()),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form expired or came from elsewhere; reload the page and try again.",
+            ),
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "portal request failed");
                 (

@@ -2,7 +2,7 @@
 //! a page at a time.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -13,6 +13,7 @@ use pobridge_store::AuditEntry;
 use serde::Deserialize;
 
 use crate::auth::Member;
+use crate::extract::Query;
 use crate::render::{page_with_layout, Layout, PortalError};
 use crate::PortalState;
 

@@ -11,11 +11,11 @@
 //! engine's customer actions and is recorded in the audit trail.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_core::BuyerId;
 use pobridge_engine::admin::customers::{
@@ -27,6 +27,7 @@ use serde::Deserialize;
 
 use super::audit::local_time;
 use crate::auth::Member;
+use crate::extract::{Form, Query};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

@@ -10,10 +10,10 @@
 //! `pobridge invoices`, and is recorded in the audit trail.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use chrono_tz::Tz;
 use pobridge_engine::admin::invoice_bulk::{
@@ -34,6 +34,7 @@ use super::orders::{
     LogView,
 };
 use crate::auth::Member;
+use crate::extract::{Form, Query};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

@@ -10,10 +10,10 @@
 //! `pobridge orders`, and is recorded in the audit trail.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use super::buyers::audit;
 use crate::auth::Member;
+use crate::extract::{Form, Query};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 
@@ -131,6 +132,20 @@ impl LogFilter {
     /// because it comes from the pager's links rather than from a field.
     pub fn page_number(&self) -> usize {
         self.page.trim().parse().unwrap_or(1).max(1)
+    }
+
+    /// Returns the message for a `page` that is not a page number. The log
+    /// still shows the first page, as [`Self::page_number`] reads it.
+    pub fn page_error(&self) -> Option<String> {
+        let text = self.page.trim();
+        match text.parse::<usize>() {
+            Ok(page) if page >= 1 => None,
+            _ if text.is_empty() => None,
+            _ => Some(format!(
+                "Page {text:?} is not a page number, so the first page is shown. \
+                 Pages are numbered from 1."
+            )),
+        }
     }
 
     pub fn log_page(&self) -> LogPage {
@@ -255,6 +270,8 @@ pub(super) struct LogView<R> {
     pub time_zone: String,
     pub rows: Vec<R>,
     pub pager: Pager,
+    /// Why the page number in the address was not used.
+    pub page_error: Option<String>,
 }
 
 impl<R> LogView<R> {
@@ -278,6 +295,7 @@ impl<R> LogView<R> {
                 .collect(),
             time_zone: zone.name().to_owned(),
             pager: Pager::new(path, &filter, has_more),
+            page_error: filter.page_error(),
             rows,
             errors,
             filter,

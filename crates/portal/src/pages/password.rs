@@ -12,7 +12,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
 use pobridge_store::{LinkPurpose, NewAuditEntry, OneTimeLink, StoreError, User};
@@ -23,6 +23,7 @@ use crate::auth::{
     MIN_PASSWORD_CHARS,
 };
 use crate::csrf::Visitor;
+use crate::extract::Form;
 use crate::mail::{queue_password_link, PasswordMail, RESET_LINK_HOURS};
 use crate::render::{page, redirect_with_notice, PortalError};
 use crate::PortalState;

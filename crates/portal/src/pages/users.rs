@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_engine::admin::users::{add_user, invite_again, list_users, Actor};
 use pobridge_engine::admin::AdminError;
@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::audit::local_time;
 use crate::auth::Member;
+use crate::extract::Form;
 use crate::mail::{queue_password_link, PasswordMail};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;

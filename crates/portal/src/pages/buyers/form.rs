@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_cxml::DEFAULT_INVOICE_DTD_VERSION;
 use pobridge_engine::admin::buyer_changes::{
@@ -19,6 +18,7 @@ use serde::Deserialize;
 
 use super::{audit, buyer_path, find_buyer, BuyerRow};
 use crate::auth::{new_token, Member};
+use crate::extract::Form;
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

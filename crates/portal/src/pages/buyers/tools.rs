@@ -2,10 +2,9 @@
 //! invoice of one of its purchase orders.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_engine::admin::invoice_preview::{
     preview_invoice, BuiltPreview, InvoicePreview, PreviewOutcome,
@@ -17,6 +16,7 @@ use serde::Deserialize;
 
 use super::{audit, find_buyer, mode_name, not_found, without_command, BuyerRow};
 use crate::auth::Member;
+use crate::extract::{Form, Query};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

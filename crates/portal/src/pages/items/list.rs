@@ -2,7 +2,7 @@
 //! one page at a time.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::{parse_status, status_key, status_label, PAGE_SIZE, STATUS_FILTERS};
 use crate::auth::Member;
+use crate::extract::Query;
 use crate::render::{page_with_layout, Layout, PortalError};
 use crate::PortalState;
 

@@ -3,10 +3,9 @@
 //! one of them.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_core::{BrightpearlIdField, BuyerId, CoupaIdField};
 use pobridge_engine::admin::product_search::{self, MAX_SEARCH_CHARS};
@@ -19,6 +18,7 @@ use serde::Deserialize;
 
 use super::list::{ItemRowView, ListFilter};
 use crate::auth::Member;
+use crate::extract::{Form, Query};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

@@ -18,10 +18,9 @@
 //! only because OAuth makes it one.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
 use pobridge_engine::admin::connect::{
@@ -34,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::general::{self, ConnectErrors, ConnectForm};
 use super::{audit, field_message};
 use crate::auth::{new_token, token_hash, Member};
+use crate::extract::{Form, Query};
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

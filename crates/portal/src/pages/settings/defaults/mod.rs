@@ -14,7 +14,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_core::AccountSettings;
 use pobridge_engine::admin::{self, list_row_rules};
@@ -24,6 +23,7 @@ use self::fields::{custom_section, order_sections, stored_value, Choice, Referen
 use self::rows::{RuleErrors, RuleForm, RuleRow};
 use super::{audit, field_message, setting_message};
 use crate::auth::Member;
+use crate::extract::Form;
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
 use crate::PortalState;
 

@@ -4,7 +4,6 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::Form;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_core::{RowClass, RowMatcher};
 use pobridge_engine::admin::{
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use super::fields::Choice;
 use super::{render_rejected, Rejected};
 use crate::auth::Member;
+use crate::extract::Form;
 use crate::pages::settings::{audit, field_message};
 use crate::render::{redirect_with_notice, PortalError};
 use crate::PortalState;
