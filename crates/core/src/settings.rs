@@ -18,6 +18,19 @@ pub enum CoupaIdField {
     BuyerPartId,
 }
 
+impl CoupaIdField {
+    /// Returns the cXML element that carries the identifier, as people see
+    /// it in the order document.
+    pub fn element_name(self) -> &'static str {
+        match self {
+            Self::SupplierPartId => "SupplierPartID",
+            Self::SupplierPartAuxiliaryId => "SupplierPartAuxiliaryID",
+            Self::ManufacturerPartId => "ManufacturerPartID",
+            Self::BuyerPartId => "BuyerPartID",
+        }
+    }
+}
+
 /// The Brightpearl product identifier the Coupa value must equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +42,20 @@ pub enum BrightpearlIdField {
     Upc,
     Mpn,
     Isbn,
+}
+
+impl BrightpearlIdField {
+    /// Returns the identifier's name as Brightpearl's screens show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sku => "SKU",
+            Self::Barcode => "barcode",
+            Self::Ean => "EAN",
+            Self::Upc => "UPC",
+            Self::Mpn => "MPN",
+            Self::Isbn => "ISBN",
+        }
+    }
 }
 
 /// The rule that finds a customer when no mapping exists.

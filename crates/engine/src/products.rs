@@ -130,7 +130,7 @@ async fn resolve_line(
     let Some(value) = coupa_value(item, settings.coupa_id_field) else {
         return Ok(Err(format!(
             "{label}: the {} is empty; map it by hand",
-            coupa_field_name(settings.coupa_id_field)
+            settings.coupa_id_field.element_name()
         )));
     };
     let mut products = store
@@ -150,11 +150,11 @@ async fn resolve_line(
         [product] => Ok(check_quantity(&label, item, Some(product), product.product_id, Decimal::ONE)),
         [] => Ok(Err(format!(
             "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map {slug} --coupa {part} --brightpearl SKU`",
-            brightpearl_field_name(settings.brightpearl_id_field)
+            settings.brightpearl_id_field.label()
         ))),
         [first, second, ..] => Ok(Err(format!(
             "{label}: {} {value:?} matches several Brightpearl products ({} and {}); map it by hand",
-            brightpearl_field_name(settings.brightpearl_id_field),
+            settings.brightpearl_id_field.label(),
             first.product_id,
             second.product_id
         ))),
@@ -247,26 +247,6 @@ pub fn identifier_column(field: BrightpearlIdField) -> IdentifierColumn {
         BrightpearlIdField::Upc => IdentifierColumn::Upc,
         BrightpearlIdField::Mpn => IdentifierColumn::Mpn,
         BrightpearlIdField::Isbn => IdentifierColumn::Isbn,
-    }
-}
-
-fn coupa_field_name(field: CoupaIdField) -> &'static str {
-    match field {
-        CoupaIdField::SupplierPartId => "SupplierPartID",
-        CoupaIdField::SupplierPartAuxiliaryId => "SupplierPartAuxiliaryID",
-        CoupaIdField::ManufacturerPartId => "ManufacturerPartID",
-        CoupaIdField::BuyerPartId => "BuyerPartID",
-    }
-}
-
-fn brightpearl_field_name(field: BrightpearlIdField) -> &'static str {
-    match field {
-        BrightpearlIdField::Sku => "SKU",
-        BrightpearlIdField::Barcode => "barcode",
-        BrightpearlIdField::Ean => "EAN",
-        BrightpearlIdField::Upc => "UPC",
-        BrightpearlIdField::Mpn => "MPN",
-        BrightpearlIdField::Isbn => "ISBN",
     }
 }
 

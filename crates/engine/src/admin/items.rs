@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use pobridge_core::{AccountSettings, BrightpearlIdField, BuyerId, CoupaIdField};
+use pobridge_core::{AccountSettings, BuyerId};
 use pobridge_store::{
     Account, ItemMapping, ItemMatch, ItemPageEntry, ItemPageQuery, MappingStatus,
     MappingStatusCounts, Product, UnmappedReason,
@@ -215,14 +215,11 @@ fn item_row(
 /// Explains why an item in `unit` is unmapped, naming the account's
 /// identifier fields.
 fn unmapped_detail(settings: &AccountSettings, unit: &str, reason: &UnmappedReason) -> String {
-    let brightpearl_field = brightpearl_field_name(settings.brightpearl_id_field);
+    let brightpearl_field = settings.brightpearl_id_field.label();
     match reason {
         UnmappedReason::OtherMappingsOnly => format!("mapped for other units only, not {unit}"),
         UnmappedReason::NoIdentifier => {
-            format!(
-                "the item has no {}",
-                coupa_field_name(settings.coupa_id_field)
-            )
+            format!("the item has no {}", settings.coupa_id_field.element_name())
         }
         UnmappedReason::NoProduct { value } => {
             format!("no product in the local index has {brightpearl_field} {value:?}")
@@ -230,26 +227,6 @@ fn unmapped_detail(settings: &AccountSettings, unit: &str, reason: &UnmappedReas
         UnmappedReason::SeveralProducts { value, count } => {
             format!("{count} products have {brightpearl_field} {value:?}")
         }
-    }
-}
-
-fn coupa_field_name(field: CoupaIdField) -> &'static str {
-    match field {
-        CoupaIdField::SupplierPartId => "SupplierPartID",
-        CoupaIdField::SupplierPartAuxiliaryId => "SupplierPartAuxiliaryID",
-        CoupaIdField::ManufacturerPartId => "ManufacturerPartID",
-        CoupaIdField::BuyerPartId => "BuyerPartID",
-    }
-}
-
-fn brightpearl_field_name(field: BrightpearlIdField) -> &'static str {
-    match field {
-        BrightpearlIdField::Sku => "SKU",
-        BrightpearlIdField::Barcode => "barcode",
-        BrightpearlIdField::Ean => "EAN",
-        BrightpearlIdField::Upc => "UPC",
-        BrightpearlIdField::Mpn => "MPN",
-        BrightpearlIdField::Isbn => "ISBN",
     }
 }
 

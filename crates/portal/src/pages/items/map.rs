@@ -209,8 +209,8 @@ fn reason_text(
     coupa_field: CoupaIdField,
     brightpearl_field: BrightpearlIdField,
 ) -> String {
-    let coupa = coupa_field_name(coupa_field);
-    let brightpearl = brightpearl_field_name(brightpearl_field);
+    let coupa = coupa_field.element_name();
+    let brightpearl = brightpearl_field.label();
     match reason {
         UnmappedReason::OtherMappingsOnly => format!(
             "The part is mapped by hand for other buyers or units only, not for this buyer in unit {:?}.",
@@ -225,26 +225,6 @@ fn reason_text(
         UnmappedReason::SeveralProducts { value, count } => format!(
             "{count} products have the {brightpearl} {value:?}, so the item needs a mapping by hand."
         ),
-    }
-}
-
-fn coupa_field_name(field: CoupaIdField) -> &'static str {
-    match field {
-        CoupaIdField::SupplierPartId => "SupplierPartID",
-        CoupaIdField::SupplierPartAuxiliaryId => "SupplierPartAuxiliaryID",
-        CoupaIdField::ManufacturerPartId => "ManufacturerPartID",
-        CoupaIdField::BuyerPartId => "BuyerPartID",
-    }
-}
-
-fn brightpearl_field_name(field: BrightpearlIdField) -> &'static str {
-    match field {
-        BrightpearlIdField::Sku => "SKU",
-        BrightpearlIdField::Barcode => "barcode",
-        BrightpearlIdField::Ean => "EAN",
-        BrightpearlIdField::Upc => "UPC",
-        BrightpearlIdField::Mpn => "MPN",
-        BrightpearlIdField::Isbn => "ISBN",
     }
 }
 
