@@ -598,6 +598,54 @@ async fn invalid_defaults_are_named_and_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn defaults_reject_unusable_values() {
+    let app = TestApp::start().await.unwrap();
+    let mut client = app.portal_as(EMAIL).await.unwrap();
+    client.get("/settings/defaults").await.unwrap();
+    let form = defaults_form(&app).await;
+    let bad = with(&form, "shipping", "row");
+    let bad = with(&bad, "project_id", "-5");
+    let bad = with(&bad, "custom_fields.PCF_APPROVED", "maybe");
+
+    let page = client
+        .post("/settings/defaults", &pairs(&bad))
+        .await
+        .unwrap();
+
+    assert_eq!(page.status, 422);
+    for id in [
+        "shipping_nominal_code",
+        "project_id",
+        "custom_fields-PCF_APPROVED",
+    ] {
+        assert!(
+            page.body
+                .contains(&format!("<p class=\"field-error\" id=\"{id}-error\">")),
+            "{id}: {}",
+            page.body
+        );
+    }
+    assert!(page.body.contains("Choose a shipping nominal code"));
+    assert!(page.body.contains("a whole number of 1 or more"));
+    assert!(page.body.contains("enter yes or no."), "{}", page.body);
+    let settings = app.store().account(app.account.id).await.unwrap().settings;
+    assert_eq!(settings, app.account.settings, "nothing is saved");
+
+    let nominal_codes = items(&app, ReferenceKind::NominalCodes).await;
+    let code = nominal_codes[0]["code"].as_str().unwrap();
+    let good = with(&form, "shipping", "row");
+    let good = with(&good, "shipping_nominal_code", code);
+    let answer = client
+        .post("/settings/defaults", &pairs(&good))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let settings = app.store().account(app.account.id).await.unwrap().settings;
+    assert_eq!(settings.shipping, pobridge_core::ShippingTreatment::Row);
+    assert_eq!(settings.shipping_nominal_code.as_deref(), Some(code));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saved_defaults_release_waiting_orders() {
     let app = TestApp::start().await.unwrap();
     // A channel deleted in Brightpearl after it was chosen holds orders.

@@ -3,7 +3,7 @@
 //! not when an order fails.
 
 use pobridge_brightpearl::CustomFieldOp;
-use pobridge_core::{AccountId, AccountSettings};
+use pobridge_core::{AccountId, AccountSettings, ShippingTreatment};
 use pobridge_store::{ReferenceKind, Store, StoreError};
 use serde_json::Value;
 
@@ -175,6 +175,34 @@ pub async fn apply(
         }
     };
     Ok(checked.map(|()| updated))
+}
+
+/// Checks that a shipping row has its nominal code, after `key` was set to
+/// `value`. Without the code, every order with a shipping charge would wait
+/// as `awaiting_settings`. Only a change of `shipping` or
+/// `shipping_nominal_code` is checked, because new accounts start with a
+/// shipping row and no code, and other settings must stay changeable.
+pub fn check_shipping(
+    settings: &AccountSettings,
+    key: &str,
+    value: &str,
+) -> Result<(), SettingError> {
+    let missing_code = shipping_code_missing(settings);
+    let expected = match key {
+        "shipping" if missing_code => {
+            "omit, or set shipping_nominal_code first, because a shipping row is booked on it"
+        }
+        "shipping_nominal_code" if missing_code => {
+            "a nominal code, because shipping is row; set shipping to omit to leave it out"
+        }
+        _ => return Ok(()),
+    };
+    Err(invalid(key, value, expected))
+}
+
+/// Returns whether the shipping charge is a row but no nominal code is set.
+pub fn shipping_code_missing(settings: &AccountSettings) -> bool {
+    settings.shipping == ShippingTreatment::Row && settings.shipping_nominal_code.is_none()
 }
 
 /// Checks the stored defaults against the current reference data, so that a
@@ -486,6 +514,7 @@ fn whole_number(
         })
 }
 
+/// Parses a Brightpearl id setting, which must be 1 or more, or `none`.
 fn optional_integer(key: &str, value: &str) -> Result<Option<i64>, SettingError> {
     if is_none(value) {
         return Ok(None);
@@ -493,15 +522,23 @@ fn optional_integer(key: &str, value: &str) -> Result<Option<i64>, SettingError>
     value
         .trim()
         .parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 1)
         .map(Some)
-        .map_err(|_| invalid(key, value, "a Brightpearl id (a whole number) or none"))
+        .ok_or_else(|| {
+            invalid(
+                key,
+                value,
+                "a Brightpearl id (a whole number of 1 or more) or none",
+            )
+        })
 }
 
 fn boolean(key: &str, value: &str) -> Result<bool, SettingError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(invalid(key, value, "true or false")),
+        _ => Err(invalid(key, value, "yes or no")),
     }
 }
 
@@ -645,5 +682,60 @@ fn money(value: Option<&pobridge_cxml::Money>) -> String {
     match value {
         Some(money) => format!("{} {}", money.amount, money.currency),
         None => "none".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yes_no_message_matches_choices() {
+        let error = boolean("custom_fields.PCF_APPROVED", "maybe")
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.ends_with("is not valid: yes or no"), "{error}");
+        assert!(boolean("x", "Yes").unwrap());
+        assert!(!boolean("x", "false").unwrap());
+    }
+
+    #[test]
+    fn brightpearl_ids_start_at_one() {
+        for value in ["-5", "0", "1.5", "abc"] {
+            let error = optional_integer("project_id", value)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("of 1 or more"), "{value}: {error}");
+        }
+        assert_eq!(optional_integer("project_id", "1").unwrap(), Some(1));
+        assert_eq!(optional_integer("project_id", "none").unwrap(), None);
+    }
+
+    #[test]
+    fn shipping_row_needs_nominal_code() {
+        let mut settings = AccountSettings {
+            shipping: ShippingTreatment::Row,
+            shipping_nominal_code: None,
+            ..AccountSettings::default()
+        };
+
+        let row = check_shipping(&settings, "shipping", "row").unwrap_err();
+        let cleared = check_shipping(&settings, "shipping_nominal_code", "none").unwrap_err();
+        assert!(
+            row.to_string().contains("set shipping_nominal_code first"),
+            "{row}"
+        );
+        assert!(cleared.to_string().contains("shipping is row"), "{cleared}");
+        assert_eq!(check_shipping(&settings, "channel_id", "3"), Ok(()));
+
+        settings.shipping_nominal_code = Some("4040".to_owned());
+        assert_eq!(check_shipping(&settings, "shipping", "row"), Ok(()));
+        settings.shipping = ShippingTreatment::Omit;
+        settings.shipping_nominal_code = None;
+        assert_eq!(
+            check_shipping(&settings, "shipping_nominal_code", "none"),
+            Ok(())
+        );
     }
 }

@@ -134,7 +134,8 @@ pub async fn show_settings(engine: &Engine, slug: &str) -> Result<AccountSetting
 }
 
 /// Sets one setting, checked against the account's Brightpearl reference
-/// data, stores it and returns the new settings.
+/// data and, for the shipping settings, [`settings::check_shipping`], stores
+/// it and returns the new settings.
 pub async fn set_setting(
     engine: &Engine,
     slug: &str,
@@ -146,6 +147,7 @@ pub async fn set_setting(
     let updated = settings::apply(store, account.id, &account.settings, key, value)
         .await?
         .map_err(|error| settings::name_account(error, &account.slug))?;
+    settings::check_shipping(&updated, key, value)?;
     store.save_settings(account.id, &updated).await?;
     // Orders held for a missing or invalid setting try again with the new one.
     let released_jobs = store

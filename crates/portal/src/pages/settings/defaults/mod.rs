@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
-use pobridge_core::AccountSettings;
+use pobridge_core::{AccountSettings, ShippingTreatment};
 use pobridge_engine::admin::{self, list_row_rules};
 use pobridge_engine::settings;
 
@@ -126,7 +126,12 @@ pub(super) async fn save(
         return render_rejected(&state, &member, &jar, rejected).await;
     }
 
-    let changed = changed_keys(current, &updated);
+    let mut changed = changed_keys(current, &updated);
+    // `set_setting` rejects a shipping row without its nominal code, so a
+    // row is saved after its code and a cleared code after `omit`.
+    if updated.shipping == ShippingTreatment::Row {
+        changed.sort_by_key(|key| key == "shipping");
+    }
     if changed.is_empty() {
         return Ok(redirect_with_notice(
             "/settings/defaults",
@@ -190,8 +195,22 @@ async fn check(
             }
         }
     }
+    let shipping_submitted =
+        typed.contains_key("shipping") || typed.contains_key("shipping_nominal_code");
+    let code_missing = settings::shipping_code_missing(&updated);
+    if shipping_submitted && code_missing && !errors.contains_key("shipping") {
+        errors
+            .entry("shipping_nominal_code".to_owned())
+            .or_insert_with(|| MISSING_SHIPPING_CODE.to_owned());
+    }
     Ok((updated, errors))
 }
+
+/// Shown when the form keeps the shipping charge as a row but names no
+/// nominal code, which would hold every order with a shipping charge.
+const MISSING_SHIPPING_CODE: &str =
+    "Choose a shipping nominal code: a shipping charge written as a row is \
+     booked on it. Or choose to leave shipping out.";
 
 fn required_message(key: &str) -> String {
     let choice = if key == "channel_id" {
