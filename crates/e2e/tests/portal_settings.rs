@@ -217,7 +217,7 @@ async fn denied_approval_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replayed_state_and_finish_rejected() {
+async fn replayed_state_rejected_and_finish_repeats() {
     let app = unconnected_app().await;
     let mut client = app.portal_as(EMAIL).await.unwrap();
     let authorize = start_connecting(&mut client, &app.brightpearl_code).await;
@@ -238,6 +238,8 @@ async fn replayed_state_and_finish_rejected() {
         .await
         .unwrap();
     assert_eq!(finished.status, 303);
+    // A second press right after the first, as a double click sends, shows
+    // the connected result again and exchanges nothing.
     let again = client
         .post(
             "/settings/brightpearl/finish",
@@ -245,12 +247,37 @@ async fn replayed_state_and_finish_rejected() {
         )
         .await
         .unwrap();
-    assert_eq!(again.status, 404);
-    assert!(again.body.contains("Start again with"));
+    assert_eq!(again.status, 303, "{}", again.body);
+    assert_eq!(again.location(), Some("/settings"));
+    let settings = client.follow(&again).await.unwrap();
+    assert!(
+        settings.body.contains("Brightpearl is connected."),
+        "{}",
+        settings.body
+    );
+    assert!(
+        settings.body.contains(r#"<option value="euw1" selected>"#),
+        "the saved data centre is preselected: {}",
+        settings.body
+    );
     assert_eq!(
         audit_actions(&app, app.account.id).await,
         ["brightpearl.connect"]
     );
+
+    let colleague_again = colleague_finish(&app, &token).await;
+    assert_eq!(colleague_again.status, 404, "{}", colleague_again.body);
+    assert!(colleague_again.body.contains("Start again with"));
+}
+
+/// Presses "Finish connecting" with `token` as another user of the account.
+async fn colleague_finish(app: &TestApp, token: &str) -> Page {
+    let mut colleague = app.portal_as("colleague@acme.example").await.unwrap();
+    colleague.get("/settings").await.unwrap();
+    colleague
+        .post("/settings/brightpearl/finish", &[("finish", token)])
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

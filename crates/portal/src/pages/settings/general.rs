@@ -6,14 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
-use pobridge_core::{Connection, ConnectionStatus};
+use pobridge_core::{AccountId, Connection, ConnectionStatus};
 use pobridge_engine::admin::connect::{
-    reference_status, DataCentre, ReferenceStatus, RefreshState, DATA_CENTRES,
+    parse_data_centre, reference_status, DataCentre, ReferenceStatus, RefreshState, DATA_CENTRES,
 };
 use pobridge_engine::admin::queue_refresh;
-use pobridge_store::JobStatus;
+use pobridge_store::{AuditEntry, JobStatus};
 use serde::Deserialize;
 
+use super::oauth::CONNECT_ACTION;
 use super::{audit, local_time};
 use crate::auth::Member;
 use crate::render::{page_with_layout, redirect_with_notice, Layout, PortalError};
@@ -106,13 +107,16 @@ pub(super) async fn render(
     let connection = state.engine.store.connection(account).await?;
     let reference = reference_status(&state.engine, account).await?;
 
-    let form = typed.unwrap_or_else(|| ConnectForm {
-        account_code: connection
-            .as_ref()
-            .map(|connection| connection.account_code.clone())
-            .unwrap_or_default(),
-        data_centre: String::new(),
-    });
+    let form = match typed {
+        Some(typed) => typed,
+        None => ConnectForm {
+            account_code: connection
+                .as_ref()
+                .map(|connection| connection.account_code.clone())
+                .unwrap_or_default(),
+            data_centre: connected_data_centre(state, account).await?,
+        },
+    };
     let template = GeneralPage {
         layout: Layout::new(member, jar, "settings"),
         tab: "general",
@@ -126,6 +130,45 @@ pub(super) async fn render(
     let mut response = page_with_layout(&layout, template);
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// Returns the account's newest audit entry of a finished connection.
+pub(super) async fn latest_connect_entry(
+    state: &PortalState,
+    account: AccountId,
+) -> Result<Option<AuditEntry>, PortalError> {
+    let entries = state.engine.store.audit_log(account, AUDIT_SCAN).await?;
+    Ok(entries
+        .into_iter()
+        .find(|entry| entry.action == CONNECT_ACTION))
+}
+
+/// How many of the newest audit entries are searched for the last connection.
+const AUDIT_SCAN: i64 = 500;
+
+/// Returns the code of the data centre the account was last connected
+/// through, or an empty string when no connection names one.
+///
+/// NOTE: the stored connection has no data centre, so this reads it back
+/// from the text of the last `brightpearl.connect` audit entry, which is
+/// missed once 500 newer entries exist. Storing the data centre with the
+/// connection would make it exact.
+async fn connected_data_centre(
+    state: &PortalState,
+    account: AccountId,
+) -> Result<String, PortalError> {
+    let Some(entry) = latest_connect_entry(state, account).await? else {
+        return Ok(String::new());
+    };
+    let code = entry
+        .detail
+        .split_once("(data centre ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(code, _)| code);
+    Ok(code
+        .and_then(|code| parse_data_centre(code).ok())
+        .map(|centre| centre.code.to_owned())
+        .unwrap_or_default())
 }
 
 fn connection_view(connection: Option<&Connection>, zone: &str) -> ConnectionView {

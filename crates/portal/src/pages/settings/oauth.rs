@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
+use pobridge_core::ConnectionStatus;
 use pobridge_engine::admin::connect::{
     authorize_url, exchange_code, finish_connection, parse_account_code, parse_data_centre,
 };
@@ -225,6 +226,11 @@ pub(super) async fn finish(
         code,
     }) = take_link(&state, &member, &form.finish).await?
     else {
+        // A second press of the button (a double click) finds the token used
+        // up by the first, which connected: show that result again.
+        if connected_recently_by(&state, &member).await? {
+            return Ok(redirect_with_notice("/settings", CONNECTED_NOTICE));
+        }
         let page = OutcomePage::new(
             &member,
             &jar,
@@ -258,11 +264,32 @@ pub(super) async fn finish(
          released {} waiting jobs; queued a pull of reference data (job {})",
         finished.released_jobs, finished.refresh_job
     );
-    audit(&state, &member, "brightpearl.connect", detail).await?;
-    Ok(redirect_with_notice(
-        "/settings",
-        "Brightpearl is connected. pobridge is pulling its data now; this page shows how far it has got.",
-    ))
+    audit(&state, &member, CONNECT_ACTION, detail).await?;
+    Ok(redirect_with_notice("/settings", CONNECTED_NOTICE))
+}
+
+/// The audit action of a finished connection.
+pub(super) const CONNECT_ACTION: &str = "brightpearl.connect";
+
+const CONNECTED_NOTICE: &str = "Brightpearl is connected. pobridge is pulling its data now; \
+     this page shows how far it has got.";
+
+/// Returns true when the account is connected and its latest connection
+/// was finished by `member` within the last [`FINISH_MINUTES`].
+async fn connected_recently_by(state: &PortalState, member: &Member) -> Result<bool, PortalError> {
+    let store = &state.engine.store;
+    let since = state.engine.clock.now() - Duration::minutes(FINISH_MINUTES);
+    let connected = store
+        .connection(member.account.id)
+        .await?
+        .is_some_and(|connection| {
+            connection.status == ConnectionStatus::Connected && connection.connected_at >= since
+        });
+    if !connected {
+        return Ok(false);
+    }
+    let latest = general::latest_connect_entry(state, member.account.id).await?;
+    Ok(latest.is_some_and(|entry| entry.user == Some(member.user.id) && entry.at >= since))
 }
 
 /// Returns the address Brightpearl sends the browser back to. The token
