@@ -240,8 +240,9 @@ impl Engine {
     }
 
     /// Queues a "Brightpearl data is ready" message to each user of the
-    /// account. A failure is logged and not retried, because the refresh
-    /// itself succeeded.
+    /// account who has set a password. An invited user without one is left
+    /// out, because the invitation is the mail they need first. A failure is
+    /// logged and not retried, because the refresh itself succeeded.
     async fn mail_reference_ready(&self, account: AccountId, summary: &RefreshSummary) {
         let now = self.clock.now();
         let since = now - Duration::minutes(READY_MAIL_EVERY_MINUTES);
@@ -252,7 +253,10 @@ impl Engine {
                 return;
             }
         };
-        for user in users {
+        for user in users
+            .into_iter()
+            .filter(|user| user.password_hash.is_some())
+        {
             let mail = NewMail {
                 account: Some(account),
                 recipient: user.email,

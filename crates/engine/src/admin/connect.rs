@@ -411,12 +411,23 @@ mod tests {
             .unwrap();
         let now = engine.clock.now();
         for email in ["first@acme.example", "second@acme.example"] {
-            engine
+            let user = engine
                 .store
                 .create_user(account.id, email, now)
                 .await
                 .unwrap();
+            engine
+                .store
+                .set_password_hash(account.id, user.id, "$argon2id$hash", now)
+                .await
+                .unwrap();
         }
+        // An invited user who has not chosen a password gets no data mail.
+        engine
+            .store
+            .create_user(account.id, "pending@acme.example", now)
+            .await
+            .unwrap();
         let connection = sandbox_connection(&sandbox, "acmesandbox", now);
 
         let finished = finish_connection(&engine, &account, &connection)
