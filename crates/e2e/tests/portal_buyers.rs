@@ -336,6 +336,40 @@ async fn invalid_fields_are_named_and_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_breaking_page_urls_rejected() {
+    let app = TestApp::start().await.expect("pobridge starts");
+    let mut client = app.portal_as(USER).await.unwrap();
+    client.get("/settings/buyers/new").await.unwrap();
+    let long = "b".repeat(101);
+
+    for name in ["new", "..", long.as_str()] {
+        let fields = with(buyer_fields(), &[("name", name)]);
+        let page = post_form(&mut client, "/settings/buyers/new", &fields).await;
+        assert_eq!(page.status, 422, "{name}");
+        assert!(
+            page.body
+                .contains(r#"<p class="field-error" id="name-error">"#),
+            "{name}: {}",
+            page.body
+        );
+    }
+    let buyers = app.store().list_buyers(app.account.id).await.unwrap();
+    assert!(buyers.is_empty(), "nothing was stored");
+
+    let page = add_buyer(
+        &mut client,
+        &with(buyer_fields(), &[("name", "Acme/EU?#%")]),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Acme/EU?#%"), "{}", page.body);
+    let renamed = with(buyer_fields(), &[("name", "new"), ("secret", "")]);
+    let page = post_form(&mut client, "/settings/buyers/Acme%2FEU%3F%23%25", &renamed).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("other than new"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_is_confirmed_and_rejected_with_orders() {
     let (app, mut client) = start_with_buyer(&buyer_fields()).await;
     let (status, answer) = app.post_cxml(widgets_po(SECRET, "PO-1001")).await.unwrap();
