@@ -756,3 +756,108 @@ pub async fn item_counts_follow_every_change(store: &dyn Store) {
     let remaining = page(store, account_id, ItemPageQuery::default()).await;
     assert_eq!(remaining.total, 4);
 }
+
+/// Checks searches that the trigram index serves and shorter ones that a scan
+/// serves. Each must match exactly the items whose lower-cased part id or
+/// description contains the lower-cased text.
+pub async fn item_search_matches_text_literally(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let initech = buyer(store, account_id, "initech").await;
+    let mut items = vec![
+        coupa_item("P-1", "EA", "50% off_sale"),
+        coupa_item("P-2", "EA", "500 off sale"),
+        coupa_item("P-3", "EA", r"C:\temp\new"),
+        coupa_item("P-4", "EA", r#"6" bolt, "quoted""#),
+        coupa_item("P-5", "EA", "O'Brien's washer"),
+        coupa_item("P-6", "EA", "Ünïcode ΣΊΣΥΦΟΣ 日本語テキスト"),
+        coupa_item("P-7", "EA", "plain text"),
+        coupa_item("AB-8", "EA", "x"),
+    ];
+    record(store, account_id, initech, &items).await;
+    let searches = [
+        "0% o",
+        "%",
+        "0%",
+        "_",
+        "f_s",
+        "f s",
+        "f%s",
+        r"\",
+        r"\t",
+        r"\temp\",
+        r"p\n",
+        "\"",
+        "\"\"",
+        "6\" b",
+        "\"quoted\"",
+        "'s w",
+        "o'b",
+        "O'BRIEN",
+        "a",
+        "ab",
+        "AB-",
+        "ü",
+        "ÜNÏ",
+        "σίσυφος",
+        "ΣΥΦΟΣ",
+        "本語",
+        "日本語",
+        "テキスト",
+        "plain text",
+        "text",
+        "none",
+    ];
+    assert_search_matches(store, account_id, &items, &searches, "recorded").await;
+
+    items[6].description = "Changed words".to_owned();
+    record(store, account_id, initech, &items[6..7]).await;
+    assert!(search(store, account_id, "plain").await.entries.is_empty());
+    assert_eq!(
+        part_ids_of(&search(store, account_id, "changed w").await),
+        ["P-7"]
+    );
+    assert_search_matches(store, account_id, &items, &searches, "changed").await;
+}
+
+async fn search(store: &dyn Store, account_id: AccountId, text: &str) -> ItemPage {
+    let query = ItemPageQuery {
+        search: Some(text.to_owned()),
+        ..ItemPageQuery::default()
+    };
+    page(store, account_id, query).await
+}
+
+/// Asserts that each search finds the items whose part id or description
+/// contains it, ignoring case as `str::to_lowercase` does.
+async fn assert_search_matches(
+    store: &dyn Store,
+    account_id: AccountId,
+    items: &[CoupaItem],
+    searches: &[&str],
+    step: &str,
+) {
+    for text in searches {
+        let folded = text.to_lowercase();
+        let mut expected: Vec<String> = items
+            .iter()
+            .filter(|item| {
+                item.part_id.to_lowercase().contains(&folded)
+                    || item.description.to_lowercase().contains(&folded)
+            })
+            .map(|item| item.part_id.clone())
+            .collect();
+        expected.sort();
+        let found = search(store, account_id, text).await;
+        assert_eq!(part_ids_of(&found), expected, "{step}: search {text:?}");
+        assert_eq!(
+            found.total,
+            expected.len() as i64,
+            "{step}: search {text:?}"
+        );
+        assert_eq!(
+            found.counts.unmapped,
+            expected.len() as i64,
+            "{step}: search {text:?}"
+        );
+    }
+}

@@ -80,6 +80,7 @@ macro_rules! every_fresh_store_scenario {
             item_page_filters_by_status_buyer_and_search,
             item_page_pages_and_counts,
             item_page_shows_only_the_accounts_items,
+            item_search_matches_text_literally,
             item_mapping_batch_is_all_or_nothing,
             item_counts_follow_every_change,
             customer_mappings_replace_on_their_key,
