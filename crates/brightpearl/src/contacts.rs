@@ -13,7 +13,7 @@ use crate::search::{SearchRequest, SearchRow};
 use crate::transport::Call;
 
 /// Brightpearl's limit on contact name fields, in characters.
-const NAME_LIMIT: usize = 32;
+pub const NAME_LIMIT: usize = 32;
 
 /// How to look a contact up. Brightpearl matches both as substrings, so
 /// the client keeps only exact, case-insensitive matches.

@@ -30,7 +30,7 @@ mod transport;
 
 pub use client::BrightpearlClient;
 pub use config::ClientConfig;
-pub use contacts::{Contact, ContactQuery, ContactRow, NewContact, PostalAddress};
+pub use contacts::{Contact, ContactQuery, ContactRow, NewContact, PostalAddress, NAME_LIMIT};
 pub use custom_fields::{
     CustomFieldMeta, CustomFieldOp, CustomFieldType, CustomFieldValue, CustomFieldValueError,
 };

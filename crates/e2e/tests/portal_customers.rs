@@ -289,6 +289,58 @@ async fn created_contact_is_mapped_and_order_released() {
     )));
 }
 
+/// A company name of 57 characters, past Brightpearl's 32 for contact names.
+const LONG_COMPANY: &str = "Northwind Consolidated Procurement Services International";
+
+#[tokio::test]
+async fn long_company_and_blank_town_are_created_as_hinted() {
+    let Waiting {
+        app,
+        mut client,
+        create_path,
+        ..
+    } = waiting_order().await;
+    let form = client.get(&create_path).await.unwrap();
+    for id in ["city", "postcode"] {
+        let field = format!(r#"id="{id}" name="{id}""#);
+        let at = form.body.find(&field).expect("the field is shown");
+        let rest = &form.body[at..];
+        let hint = &rest[..rest.find("</label>").unwrap_or(rest.len())];
+        assert!(hint.contains("Optional."), "{id}: {hint}");
+    }
+
+    let no_street = with(&[
+        ("company", LONG_COMPANY),
+        ("street", ""),
+        ("city", ""),
+        ("postcode", ""),
+    ]);
+    let refused = client.post(&create_path, &no_street).await.unwrap();
+    assert_eq!(refused.status, 422);
+    assert_field_error(&refused, "street", "first line of the street");
+    assert!(!refused.body.contains(r#"id="city-error""#));
+    assert!(!refused.body.contains(r#"id="postcode-error""#));
+    let cut: String = LONG_COMPANY.chars().take(32).collect();
+    assert!(
+        refused.body.contains(&format!(
+            "This name has 57 characters, so the contact&#39;s own name will be &#34;{cut}&#34;."
+        )),
+        "{}",
+        refused.body
+    );
+
+    let typed = with(&[("company", LONG_COMPANY), ("city", ""), ("postcode", "")]);
+    let answer = client.post(&create_path, &typed).await.unwrap();
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let brightpearl = brightpearl(&app).await;
+    let query = ContactQuery::CompanyName(LONG_COMPANY.to_owned());
+    let found = brightpearl.search_contacts(&query).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let contact = brightpearl.get_contact(found[0].contact_id).await.unwrap();
+    assert_eq!(contact.company_name.as_deref(), Some(LONG_COMPANY));
+    assert_eq!(contact.last_name.as_deref(), Some(cut.as_str()));
+}
+
 #[tokio::test]
 async fn rejected_form_names_fields_and_keeps_values() {
     let Waiting {

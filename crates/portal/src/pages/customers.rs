@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
+use pobridge_brightpearl::NAME_LIMIT;
 use pobridge_core::BuyerId;
 use pobridge_engine::admin::customers::{
     self, BillToView, ContactView, CreateRejection, CustomerCounts, CustomerQuery, CustomerStatus,
@@ -606,7 +607,7 @@ struct FormField {
     kind: &'static str,
     autocomplete: &'static str,
     value: String,
-    hint: &'static str,
+    hint: String,
     error: Option<String>,
 }
 
@@ -627,27 +628,68 @@ impl CreatePage {
                 .find(|(field, _)| *field == id)
                 .map(|(_, message)| message.clone())
         };
-        let field = |id, label, kind, autocomplete, value, hint| FormField {
+        let field = |id, label, kind, autocomplete, value, hint: &str| FormField {
             id,
             label,
             kind,
             autocomplete,
             value,
-            hint,
+            hint: hint.to_owned(),
             error: error(id),
         };
+        let company_hint = company_hint(&form.company);
         let fields = vec![
-            field("company", "Company", "text", "organization", form.company,
-                "The contact's company, and also its name in Brightpearl, as the sync creates contacts. Names past 32 characters are cut to 32."),
+            field(
+                "company",
+                "Company",
+                "text",
+                "organization",
+                form.company,
+                &company_hint,
+            ),
             field("email", "E-mail", "email", "email", form.email, "Optional."),
             field("phone", "Telephone", "tel", "tel", form.phone, "Optional."),
             field("street", "Street", "text", "address-line1", form.street, ""),
-            field("street2", "Street, second line", "text", "address-line2", form.street2, "Optional."),
-            field("city", "Town or city", "text", "address-level2", form.city, ""),
-            field("state", "State or county", "text", "address-level1", form.state, "Optional."),
-            field("postcode", "Postcode", "text", "postal-code", form.postcode, ""),
-            field("country", "Country code", "text", "country", form.country,
-                "The ISO 3166 code of two or three letters, such as US, DE or GBR."),
+            field(
+                "street2",
+                "Street, second line",
+                "text",
+                "address-line2",
+                form.street2,
+                "Optional.",
+            ),
+            field(
+                "city",
+                "Town or city",
+                "text",
+                "address-level2",
+                form.city,
+                "Optional.",
+            ),
+            field(
+                "state",
+                "State or county",
+                "text",
+                "address-level1",
+                form.state,
+                "Optional.",
+            ),
+            field(
+                "postcode",
+                "Postcode",
+                "text",
+                "postal-code",
+                form.postcode,
+                "Optional.",
+            ),
+            field(
+                "country",
+                "Country code",
+                "text",
+                "country",
+                form.country,
+                "The ISO 3166 code of two or three letters, such as US, DE or GBR.",
+            ),
         ];
         Self {
             layout,
@@ -664,6 +706,24 @@ impl CreatePage {
     fn map_href(&self) -> String {
         bill_to_path(&self.row.view, "map")
     }
+}
+
+/// Describes where the company name goes in Brightpearl and, for a name
+/// past Brightpearl's limit on contact names, the cut name the contact gets.
+fn company_hint(company: &str) -> String {
+    let base = format!(
+        "Brightpearl gets the name in full as the contact's organisation, and as the \
+         contact's own (last) name, which Brightpearl limits to {NAME_LIMIT} characters."
+    );
+    let company = company.trim();
+    let length = company.chars().count();
+    if length <= NAME_LIMIT {
+        return base;
+    }
+    let cut: String = company.chars().take(NAME_LIMIT).collect();
+    format!(
+        "{base} This name has {length} characters, so the contact's own name will be \"{cut}\"."
+    )
 }
 
 /// `GET /customers/{buyer}/create`: the create-contact form, filled from
