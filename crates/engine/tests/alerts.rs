@@ -2,35 +2,27 @@
 //! condition is written straight to the store, the check runs, and the
 //! outbox is read back. A second check must queue nothing new.
 
+mod common;
+
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
-use pobridge_brightpearl::ClientConfig;
+use chrono::Duration;
+use common::{new_buyer, utc, Records};
 use pobridge_core::{
     AccountId, BuyerId, Clock, Connection, ConnectionAuth, ConnectionStatus, ManualClock, PoId,
-    PoNumber,
 };
 use pobridge_engine::alerts::{
     AlertConfig, AlertSummary, AUTHORIZATION_LOST_MAIL, BACKLOG_MAIL, BUYER_SILENT_MAIL,
     CHECK_ALERTS, INVOICE_MAIL, ORDER_FAILED_MAIL,
 };
 use pobridge_engine::worker::Worker;
-use pobridge_engine::{admin, ClientPool, Engine, EngineConfig};
-use pobridge_store::{
-    BuyerMode, CredentialRef, DocumentOutcome, InvoiceKind, InvoiceStatus, InvoiceUpdate,
-    InvoicedLine, JobStatus, Mail, NewBuyer, NewDocument, NewInvoice, NewRevision, OrderType,
-    PoStatus, PoStatusUpdate, RevisionStatus,
-};
-use rust_decimal::Decimal;
+use pobridge_engine::{admin, Engine, EngineConfig};
+use pobridge_store::{BuyerMode, InvoiceStatus, InvoiceUpdate, JobStatus, Mail, PoStatus};
 
 const NOW: &str = "2024-05-10T06:00:00Z";
 const ARCHIVED: &str = "Brightpearl rejected the order: product 7 is archived";
 const UNKNOWN_UNIT: &str = "Coupa rejected the invoice: unknown unit EA";
 const TOKEN: &str = "private-app-token-0123";
-
-fn utc(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
 
 /// Returns alert thresholds with every alert off, so each test turns on the one it checks.
 fn alerts_off() -> AlertConfig {
@@ -51,20 +43,12 @@ struct Fixture {
 
 impl Fixture {
     async fn new(alerts: AlertConfig) -> Self {
-        let store = pobridge_store::open("sqlite::memory:").await.unwrap();
         let clock = Arc::new(ManualClock::new(utc(NOW)));
-        let shared: Arc<dyn Clock> = clock.clone();
-        let clients = ClientPool::new(
-            reqwest::Client::new(),
-            ClientConfig::default(),
-            store.clone(),
-            shared.clone(),
-        );
         let config = EngineConfig {
             alerts,
             ..EngineConfig::default()
         };
-        let engine = Engine::new(store, shared, clients, config);
+        let engine = common::engine(clock.clone(), config).await;
         let account = admin::create_account(&engine, "acme", "ops@acme.example")
             .await
             .unwrap();
@@ -92,20 +76,7 @@ impl Fixture {
     }
 
     async fn add_buyer(&self, name: &str, mode: BuyerMode) -> BuyerId {
-        let credential = |identity: &str| CredentialRef {
-            domain: "NetworkID".to_owned(),
-            identity: identity.to_owned(),
-        };
-        let buyer = NewBuyer {
-            name: name.to_owned(),
-            from: credential(&format!("{name}-from")),
-            to: credential("supplier"),
-            sender: credential("coupa"),
-            shared_secret: Some("secret".to_owned()),
-            url_token: None,
-            mode,
-            invoice_url: None,
-        };
+        let buyer = new_buyer(name, name, mode);
         self.engine
             .create_buyer(self.account, buyer)
             .await
@@ -113,81 +84,29 @@ impl Fixture {
             .id
     }
 
-    async fn receive(&self, buyer: BuyerId, number: &str, at: &str) -> PoId {
-        let document = NewDocument {
-            buyer: Some(buyer),
-            payload_id: format!("payload-{number}"),
-            body_sha256: format!("sha-{number}"),
-            masked_body: b"<cXML/>".to_vec(),
-            content_type: "text/xml".to_owned(),
-            request_kind: "OrderRequest".to_owned(),
-            deployment_test: false,
-            outcome: DocumentOutcome::Accepted,
-            duplicate_of: None,
-            received_at: utc(at),
-            attachments: Vec::new(),
-        };
-        let revision = NewRevision {
+    /// Returns a writer of `buyer`'s records.
+    fn records(&self, buyer: BuyerId) -> Records<'_> {
+        Records {
+            engine: &self.engine,
+            account: self.account,
             buyer,
-            po_number: PoNumber(number.to_owned()),
-            order_type: OrderType::New,
-            order_version: Some(1),
-            document_timestamp: None,
-            content_sha256: format!("content-{number}"),
-            order: serde_json::json!({ "number": number }),
-            status: RevisionStatus::Pending,
-            test: false,
-            items: Vec::new(),
-        };
-        let recorded = self
-            .engine
-            .store
-            .record_document(self.account, &document, Some(&revision), None)
-            .await
-            .unwrap();
-        recorded.po.unwrap()
+        }
+    }
+
+    async fn receive(&self, buyer: BuyerId, number: &str, at: &str) -> PoId {
+        self.records(buyer).receive(number, at).await
     }
 
     async fn set_status(&self, po: PoId, status: PoStatus, reason: &str, at: &str) {
-        let update = PoStatusUpdate {
-            status,
-            reason: Some(reason.to_owned()),
-            brightpearl_order_id: None,
-            synced_revision: None,
-            event: reason.to_owned(),
-        };
-        self.engine
-            .store
-            .set_po_status(self.account, po, &update, utc(at))
-            .await
-            .unwrap();
+        let records = self.records(self.buyer);
+        records.set_status(po, status, reason, at).await;
     }
 
     /// Stores an invoice of `po` and moves it to `status` at `at`.
     async fn invoice(&self, po: PoId, number: &str, status: InvoiceStatus, at: &str) {
-        let invoice = NewInvoice {
-            po,
-            buyer: self.buyer,
-            brightpearl_order_id: 100,
-            invoice_number: number.to_owned(),
-            kind: InvoiceKind::Invoice,
-            invoice_date: utc(at).fixed_offset(),
-            currency: "GBP".to_owned(),
-            brightpearl_total: Decimal::new(1000, 2),
-            sent_total: Decimal::new(1000, 2),
-            document: "<cXML/>".to_owned(),
-            status: InvoiceStatus::Pending,
-            reason: None,
-            lines: vec![InvoicedLine {
-                po_line_number: 1,
-                quantity: Decimal::ONE,
-            }],
-        };
-        let store = &self.engine.store;
-        let created = store
-            .create_invoice(self.account, &invoice, None, utc("2024-05-01T00:00:00Z"))
-            .await
-            .unwrap();
+        let created = "2024-05-01T00:00:00Z";
+        let records = self.records(self.buyer);
+        let id = records.create_invoice(po, number, created, at).await;
         let rejected = status == InvoiceStatus::Failed;
         let update = InvoiceUpdate {
             status,
@@ -199,8 +118,9 @@ impl Fixture {
             document: None,
             sent_at: (status == InvoiceStatus::Sent).then(|| utc(at)),
         };
-        store
-            .update_invoice(self.account, created.id, &update, utc(at))
+        self.engine
+            .store
+            .update_invoice(self.account, id, &update, utc(at))
             .await
             .unwrap();
     }

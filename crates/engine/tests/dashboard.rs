@@ -2,22 +2,20 @@
 //! written at chosen instants near midnight, and the same records are
 //! counted in the days of London and of Los Angeles.
 
+mod common;
+
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use pobridge_brightpearl::ClientConfig;
-use pobridge_core::{AccountId, BuyerId, Clock, ManualClock, PoId, PoNumber};
+use chrono::NaiveDate;
+use common::{new_buyer, utc, Records};
+use pobridge_core::{AccountId, BuyerId, ManualClock, PoId};
 use pobridge_engine::admin::dashboard::{
     dashboard, DayCounts, FailureKind, FailureReason, PeriodCounts, WaitingRow, DAYS, NO_REASON,
     TOP_REASONS,
 };
 use pobridge_engine::admin::{self, AdminError};
-use pobridge_engine::{ClientPool, Engine, EngineConfig};
-use pobridge_store::{
-    BuyerMode, CredentialRef, DocumentOutcome, InvoiceKind, InvoiceStatus, InvoiceUpdate,
-    InvoicedLine, NewBuyer, NewDocument, NewInvoice, NewRevision, OrderType, PoStatus,
-    PoStatusUpdate, RevisionStatus,
-};
+use pobridge_engine::{Engine, EngineConfig};
+use pobridge_store::{BuyerMode, InvoiceStatus, InvoiceUpdate, PoStatus};
 use rust_decimal::Decimal;
 
 /// 07:00 in London (BST) on 10 May, and 23:00 on 9 May in Los Angeles (PDT).
@@ -26,10 +24,6 @@ const NOW: &str = "2024-05-10T06:00:00Z";
 const ARCHIVED: &str = "Brightpearl rejected the order: product 7 is archived";
 const TIMEOUT: &str = "Brightpearl timed out";
 const UNKNOWN_UNIT: &str = "Coupa rejected the invoice: unknown unit";
-
-fn utc(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
 
 fn date(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -40,15 +34,8 @@ fn percent(tenths: i64) -> Option<Decimal> {
 }
 
 async fn engine() -> Engine {
-    let store = pobridge_store::open("sqlite::memory:").await.unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(utc(NOW)));
-    let clients = ClientPool::new(
-        reqwest::Client::new(),
-        ClientConfig::default(),
-        store.clone(),
-        clock.clone(),
-    );
-    Engine::new(store, clock, clients, EngineConfig::default())
+    let clock = Arc::new(ManualClock::new(utc(NOW)));
+    common::engine(clock, EngineConfig::default()).await
 }
 
 /// Creates the account `slug` with one buyer, returning both ids.
@@ -56,81 +43,12 @@ async fn account_with_buyer(engine: &Engine, slug: &str) -> (AccountId, BuyerId)
     let account = admin::create_account(engine, slug, &format!("ops@{slug}.example"))
         .await
         .unwrap();
-    let credential = |identity: &str| CredentialRef {
-        domain: "NetworkID".to_owned(),
-        identity: identity.to_owned(),
-    };
-    let buyer = NewBuyer {
-        name: "coupa".to_owned(),
-        from: credential(&format!("{slug}-from")),
-        to: credential("supplier"),
-        sender: credential("coupa"),
-        shared_secret: Some("secret".to_owned()),
-        url_token: None,
-        mode: BuyerMode::Production,
-        invoice_url: None,
-    };
+    let buyer = new_buyer("coupa", slug, BuyerMode::Production);
     let buyer = engine.create_buyer(account.id, buyer).await.unwrap();
     (account.id, buyer.id)
 }
 
-/// Writes records of one account straight to the store at chosen times.
-struct Records<'a> {
-    engine: &'a Engine,
-    account: AccountId,
-    buyer: BuyerId,
-}
-
 impl Records<'_> {
-    async fn receive(&self, number: &str, at: &str) -> PoId {
-        let document = NewDocument {
-            buyer: Some(self.buyer),
-            payload_id: format!("payload-{number}"),
-            body_sha256: format!("sha-{number}"),
-            masked_body: b"<cXML/>".to_vec(),
-            content_type: "text/xml".to_owned(),
-            request_kind: "OrderRequest".to_owned(),
-            deployment_test: false,
-            outcome: DocumentOutcome::Accepted,
-            duplicate_of: None,
-            received_at: utc(at),
-            attachments: Vec::new(),
-        };
-        let revision = NewRevision {
-            buyer: self.buyer,
-            po_number: PoNumber(number.to_owned()),
-            order_type: OrderType::New,
-            order_version: Some(1),
-            document_timestamp: None,
-            content_sha256: format!("content-{number}"),
-            order: serde_json::json!({ "number": number }),
-            status: RevisionStatus::Pending,
-            test: false,
-            items: Vec::new(),
-        };
-        let store = &self.engine.store;
-        let recorded = store
-            .record_document(self.account, &document, Some(&revision), None)
-            .await
-            .unwrap();
-        recorded.po.unwrap()
-    }
-
-    async fn set_status(&self, po: PoId, status: PoStatus, reason: &str, at: &str) {
-        let update = PoStatusUpdate {
-            status,
-            reason: Some(reason.to_owned()),
-            brightpearl_order_id: None,
-            synced_revision: None,
-            event: reason.to_owned(),
-        };
-        let store = &self.engine.store;
-        store
-            .set_po_status(self.account, po, &update, utc(at))
-            .await
-            .unwrap();
-    }
-
     /// Stores an invoice of `po` and moves it to `status` at `at`.
     async fn invoice(
         &self,
@@ -140,29 +58,8 @@ impl Records<'_> {
         reason: Option<&str>,
         at: &str,
     ) {
-        let invoice = NewInvoice {
-            po,
-            buyer: self.buyer,
-            brightpearl_order_id: 100,
-            invoice_number: number.to_owned(),
-            kind: InvoiceKind::Invoice,
-            invoice_date: utc(at).fixed_offset(),
-            currency: "GBP".to_owned(),
-            brightpearl_total: Decimal::new(1000, 2),
-            sent_total: Decimal::new(1000, 2),
-            document: "<cXML/>".to_owned(),
-            status: InvoiceStatus::Pending,
-            reason: None,
-            lines: vec![InvoicedLine {
-                po_line_number: 1,
-                quantity: Decimal::ONE,
-            }],
-        };
-        let store = &self.engine.store;
-        let created = store
-            .create_invoice(self.account, &invoice, None, utc("2024-04-01T00:00:00Z"))
-            .await
-            .unwrap();
+        let created = "2024-04-01T00:00:00Z";
+        let id = self.create_invoice(po, number, created, at).await;
         let update = InvoiceUpdate {
             status,
             reason: reason.map(str::to_owned),
@@ -173,8 +70,9 @@ impl Records<'_> {
             document: None,
             sent_at: (status == InvoiceStatus::Sent).then(|| utc(at)),
         };
+        let store = &self.engine.store;
         store
-            .update_invoice(self.account, created.id, &update, utc(at))
+            .update_invoice(self.account, id, &update, utc(at))
             .await
             .unwrap();
     }
