@@ -759,3 +759,42 @@ async fn identical_posts_at_once_store_one_revision() {
     assert_eq!(orders[0].status, PoStatus::Synced, "{:?}", orders[0].reason);
     assert_eq!(app.sandbox.sales_orders(&app.brightpearl_code).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_contact_joins_local_index() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let company = "Newcomer Supplies Ltd";
+    let before = app.store().list_contacts(app.account.id).await.unwrap();
+    assert!(before
+        .iter()
+        .all(|contact| contact.company_name.as_deref() != Some(company)));
+
+    app.post_cxml(order(&[("Buyer Example Corp", company)]))
+        .await
+        .unwrap();
+    app.drain(20).await;
+
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
+    let buyer = app
+        .store()
+        .buyer_by_name(app.account.id, "widgets-buyer")
+        .await
+        .unwrap();
+    let mappings = app
+        .store()
+        .customer_mappings(app.account.id, buyer.id)
+        .await
+        .unwrap();
+    assert_eq!(mappings.len(), 1, "{mappings:?}");
+    let contacts = app.store().list_contacts(app.account.id).await.unwrap();
+    let listed = contacts
+        .iter()
+        .find(|contact| contact.contact_id == mappings[0].contact_id)
+        .expect("the created contact is in the local index");
+    assert_eq!(listed.company_name.as_deref(), Some(company));
+}

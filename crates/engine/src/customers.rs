@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use pobridge_core::{AccountId, BuyerId, ContactMatch};
 use pobridge_cxml::Address;
-use pobridge_store::{Account, CustomerMapping, Store};
+use pobridge_store::{Account, Contact, CustomerMapping, Store};
 
 use crate::sync::SyncError;
 
@@ -136,7 +136,12 @@ pub async fn resolve_customer(
         .await;
     let found = search(client, settings.contact_match, bill_to).await?;
     let contact = match found.as_slice() {
-        [one] => one.contact_id,
+        [one] => {
+            if writes != Writes::DryRun {
+                remember_contact(store, account, listed_contact(one)).await;
+            }
+            one.contact_id
+        }
         [first, second, ..] => {
             return Ok(CustomerMatch::Held(format!(
                 "awaiting customer: contacts {} ({}) and {} ({}) both match the BillTo {:?}; map the buyer to one of them",
@@ -154,7 +159,19 @@ pub async fn resolve_customer(
             )));
         }
         [] if writes == Writes::DryRun => return Ok(CustomerMatch::WouldCreate),
-        [] => create_contact(client, bill_to).await?,
+        [] => {
+            let contact_id = create_contact(client, bill_to).await?;
+            let created = Contact {
+                contact_id,
+                company_name: Some(bill_to.name.trim().to_owned()),
+                email: bill_to.email.as_ref().map(|email| email.trim().to_owned()),
+                first_name: None,
+                last_name: Some(bill_to.name.trim().to_owned()),
+                is_customer: true,
+            };
+            remember_contact(store, account, created).await;
+            contact_id
+        }
     };
 
     let mapping = CustomerMapping {
@@ -255,6 +272,29 @@ async fn create_contact(client: &BrightpearlClient, bill_to: &Address) -> Result
         "created Brightpearl contact for a Coupa BillTo"
     );
     Ok(contact_id)
+}
+
+/// Adds a contact the sync found or created to the local contact index, so
+/// the customers page names it. A failure is logged and not returned,
+/// because the mapping that follows does not depend on the index.
+async fn remember_contact(store: &dyn Store, account: AccountId, contact: Contact) {
+    if let Err(error) = store
+        .upsert_contacts(account, std::slice::from_ref(&contact))
+        .await
+    {
+        tracing::warn!(tenant.id = %account, contact.id = contact.contact_id, %error, "adding a contact to the local index failed");
+    }
+}
+
+fn listed_contact(row: &ContactRow) -> Contact {
+    Contact {
+        contact_id: row.contact_id,
+        company_name: row.company_name.clone(),
+        email: row.email.clone(),
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        is_customer: row.is_customer,
+    }
 }
 
 fn contact_label(row: &ContactRow) -> String {
