@@ -45,6 +45,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::portal_client::TEST_PASSWORD;
+use crate::TestApp;
+
 /// Environment variable naming the Chromium binary.
 ///
 /// NOTE: `pobridge` reads every `POBRIDGE_` variable as configuration and
@@ -1003,6 +1006,35 @@ pub async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
         .await
         .expect("the page runs a script");
     assert_eq!(overflows, Value::Bool(false), "{page} scrolls sideways");
+}
+
+/// Starts a browser with a `window`-sized viewport, failing the test when
+/// chromedriver or Chromium does not start.
+pub async fn start_browser(window: WindowSize) -> Browser {
+    let options = BrowserOptions {
+        window,
+        ..BrowserOptions::default()
+    };
+    Browser::start_with(options)
+        .await
+        .expect("chromedriver and Chromium start")
+}
+
+/// Logs `email` in to `app` with the test password through the login page,
+/// then waits for `next`'s page to show `ready_text`.
+pub async fn log_in_as(
+    browser: &Browser,
+    app: &TestApp,
+    email: &str,
+    next: &str,
+    ready_text: &str,
+) {
+    let url = format!("{}/login?next={next}", app.base_url);
+    browser.goto(&url).await.unwrap();
+    browser.fill("email", email).await.unwrap();
+    browser.fill("password", TEST_PASSWORD).await.unwrap();
+    browser.click_text("Log in").await.unwrap();
+    browser.wait_for_text(ready_text).await.unwrap();
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod corpus;
 pub mod invoicing;
 pub mod portal_client;
+pub mod waiting_order;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

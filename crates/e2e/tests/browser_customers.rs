@@ -3,66 +3,24 @@
 //! filled-in form, and the order is released and synced, with a screenshot
 //! of each page. Then the same pages are checked on a phone.
 
-use pobridge_e2e::browser::{Browser, BrowserOptions, WindowSize};
-use pobridge_e2e::portal_client::TEST_PASSWORD;
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, TestApp};
-use pobridge_store::{PoFilter, PoStatus, PurchaseOrder};
+use pobridge_e2e::browser::{log_in_as, start_browser, Browser, WindowSize};
+use pobridge_e2e::waiting_order::{only_order, order_awaiting_customer};
+use pobridge_e2e::TestApp;
+use pobridge_store::PoStatus;
 
 const USER: &str = "ops@acme.example";
-/// A corpus order whose BillTo (addressID 21444, "Network") no sandbox
-/// contact has.
-const DOCUMENT: &str = "coupa-staging-orderrequest-1.2.014-extrinsics-accounting-2lines.xml";
 
 /// Starts pobridge with the corpus order waiting for a customer, because
-/// the account may not create contacts on its own.
+/// its BillTo (addressID 21444, "Network") matches no sandbox contact.
 async fn app_with_waiting_order() -> TestApp {
-    let mut app = TestApp::start().await.expect("pobridge starts");
-    configure_defaults(&mut app).await.unwrap();
-    map_corpus_parts(&app).await.unwrap();
-    app.set("create_contacts", "false").await.unwrap();
-    let documents = add_corpus_buyers(&app, false).await.unwrap();
-    let body = documents
-        .into_iter()
-        .find_map(|(name, body)| (name == DOCUMENT).then_some(body))
-        .expect("the corpus has the Coupa staging order");
-    assert_eq!(app.post_cxml(body).await.unwrap().0, 200);
-    app.drain(10).await;
-    assert_eq!(only_order(&app).await.status, PoStatus::AwaitingCustomer);
+    let (app, _) = order_awaiting_customer().await;
     app.add_user(USER).await.unwrap();
     app
 }
 
-async fn only_order(app: &TestApp) -> PurchaseOrder {
-    let filter = PoFilter::default();
-    let mut orders = app
-        .store()
-        .list_purchase_orders(app.account.id, &filter)
-        .await
-        .unwrap();
-    assert_eq!(orders.len(), 1);
-    orders.remove(0)
-}
-
-async fn browser(window: WindowSize) -> Browser {
-    let options = BrowserOptions {
-        window,
-        ..BrowserOptions::default()
-    };
-    Browser::start_with(options)
-        .await
-        .expect("chromedriver and Chromium start")
-}
-
 async fn log_in_to_customers(browser: &Browser, app: &TestApp) {
-    let url = format!("{}/login?next=/customers", app.base_url);
-    browser.goto(&url).await.unwrap();
-    browser.fill("email", USER).await.unwrap();
-    browser.fill("password", TEST_PASSWORD).await.unwrap();
-    browser.click_text("Log in").await.unwrap();
-    browser
-        .wait_for_text("orders waiting for a customer")
-        .await
-        .unwrap();
+    let ready_text = "orders waiting for a customer";
+    log_in_as(browser, app, USER, "/customers", ready_text).await;
 }
 
 /// Reads the value of the form field with id `id`.
@@ -80,7 +38,7 @@ async fn assert_fits_width(browser: &Browser, page: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contact_created_from_form_releases_order() {
     let app = app_with_waiting_order().await;
-    let browser = browser(WindowSize::DESKTOP).await;
+    let browser = start_browser(WindowSize::DESKTOP).await;
 
     log_in_to_customers(&browser, &app).await;
     let text = browser.page_text().await.unwrap();
@@ -147,7 +105,7 @@ async fn contact_created_from_form_releases_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_pages_fit_phone() {
     let app = app_with_waiting_order().await;
-    let browser = browser(WindowSize::PHONE).await;
+    let browser = start_browser(WindowSize::PHONE).await;
 
     log_in_to_customers(&browser, &app).await;
     assert_fits_width(&browser, "customers").await;

@@ -4,73 +4,25 @@
 //! and the order syncs to the sandbox Brightpearl. A screenshot is taken of
 //! each page, and the mapping page is checked on a phone.
 
-use pobridge_e2e::browser::{assert_no_sideways_scroll, Browser, BrowserOptions, WindowSize};
-use pobridge_e2e::portal_client::TEST_PASSWORD;
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, TestApp, ACCOUNT};
-use pobridge_engine::admin::{map_item, MapItem};
-use pobridge_store::{PoFilter, PoStatus, PurchaseOrder};
+use pobridge_e2e::browser::{
+    assert_no_sideways_scroll, log_in_as, start_browser, Browser, WindowSize,
+};
+use pobridge_e2e::waiting_order::{only_order, order_awaiting_mapping};
+use pobridge_e2e::TestApp;
+use pobridge_store::PoStatus;
 
 const USER: &str = "ops@acme.example";
-/// A corpus order with the parts `product:1861` and `product:4884`.
-const DOCUMENT: &str = "coupa-staging-orderrequest-1.2.014-extrinsics-accounting-2lines.xml";
 
 /// Starts pobridge with the corpus order waiting for a mapping of
-/// `product:1861`, because `product:4884` is mapped before it arrives and
-/// no product matches the other part.
+/// `product:1861`.
 async fn app_with_held_order() -> TestApp {
-    let mut app = TestApp::start().await.expect("pobridge starts");
-    configure_defaults(&mut app).await.unwrap();
-    let documents = add_corpus_buyers(&app, false).await.unwrap();
-    let body = documents
-        .into_iter()
-        .find_map(|(name, body)| (name == DOCUMENT).then_some(body))
-        .expect("the corpus has the Coupa staging order");
-    let request = MapItem {
-        coupa_part_id: "product:4884".to_owned(),
-        unit_of_measure: None,
-        buyer: None,
-        brightpearl: "SVC-TRAIN".to_owned(),
-        quantity_factor: None,
-    };
-    map_item(&app.engine, ACCOUNT, &request).await.unwrap();
-    assert_eq!(app.post_cxml(body).await.unwrap().0, 200);
-    app.drain(10).await;
-    assert_eq!(only_order(&app).await.status, PoStatus::AwaitingMapping);
+    let (app, _) = order_awaiting_mapping().await;
     app.add_user(USER).await.unwrap();
     app
 }
 
-async fn only_order(app: &TestApp) -> PurchaseOrder {
-    let filter = PoFilter::default();
-    let mut orders = app
-        .store()
-        .list_purchase_orders(app.account.id, &filter)
-        .await
-        .unwrap();
-    assert_eq!(orders.len(), 1);
-    orders.remove(0)
-}
-
-async fn browser(window: WindowSize) -> Browser {
-    let options = BrowserOptions {
-        window,
-        ..BrowserOptions::default()
-    };
-    Browser::start_with(options)
-        .await
-        .expect("chromedriver and Chromium start")
-}
-
 async fn log_in_to_items(browser: &Browser, app: &TestApp) {
-    let url = format!("{}/login?next=/items", app.base_url);
-    browser.goto(&url).await.unwrap();
-    browser.fill("email", USER).await.unwrap();
-    browser.fill("password", TEST_PASSWORD).await.unwrap();
-    browser.click_text("Log in").await.unwrap();
-    browser
-        .wait_for_text("Export and import mappings")
-        .await
-        .unwrap();
+    log_in_as(browser, app, USER, "/items", "Export and import mappings").await;
 }
 
 /// Opens the mapping page of the only unmapped item from the filtered list.
@@ -86,7 +38,7 @@ async fn open_unmapped_item(browser: &Browser) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mapping_unmapped_item_releases_order() {
     let app = app_with_held_order().await;
-    let browser = browser(WindowSize::DESKTOP).await;
+    let browser = start_browser(WindowSize::DESKTOP).await;
 
     log_in_to_items(&browser, &app).await;
     let text = browser.page_text().await.unwrap();
@@ -142,7 +94,7 @@ async fn mapping_unmapped_item_releases_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_pages_fit_phone() {
     let app = app_with_held_order().await;
-    let browser = browser(WindowSize::PHONE).await;
+    let browser = start_browser(WindowSize::PHONE).await;
 
     log_in_to_items(&browser, &app).await;
     assert_no_sideways_scroll(&browser, "item list").await;
