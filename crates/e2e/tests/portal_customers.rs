@@ -7,12 +7,12 @@
 use pobridge_brightpearl::{BrightpearlClient, ContactQuery};
 use pobridge_core::PoId;
 use pobridge_e2e::portal_client::{Page, PortalClient};
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, TestApp};
-use pobridge_store::{PoFilter, PoStatus, PurchaseOrder};
+use pobridge_e2e::waiting_order::{only_order, order_awaiting_customer};
+use pobridge_e2e::TestApp;
+use pobridge_store::{PoStatus, PurchaseOrder};
 
-/// The corpus order the tests make wait: its BillTo is addressID 21444,
-/// "Network", which no sandbox contact has.
-const DOCUMENT: &str = "coupa-staging-orderrequest-1.2.014-extrinsics-accounting-2lines.xml";
+/// The waiting corpus order's number and BillTo, which is "Network" and
+/// matches no sandbox contact.
 const PO_NUMBER: &str = "3309";
 const ADDRESS_ID: &str = "21444";
 /// A sandbox contact the order can be mapped to.
@@ -31,21 +31,7 @@ struct Waiting {
 }
 
 async fn waiting_order() -> Waiting {
-    let mut app = TestApp::start().await.expect("pobridge starts");
-    configure_defaults(&mut app).await.unwrap();
-    map_corpus_parts(&app).await.unwrap();
-    app.set("create_contacts", "false").await.unwrap();
-    let documents = add_corpus_buyers(&app, false).await.unwrap();
-    let (_, body) = documents
-        .into_iter()
-        .find(|(name, _)| name == DOCUMENT)
-        .expect("the corpus has the Coupa staging order");
-    let (status, answer) = app.post_cxml(body).await.unwrap();
-    assert_eq!(status, 200, "{answer}");
-    app.drain(10).await;
-
-    let po = order(&app).await;
-    assert_eq!(po.status, PoStatus::AwaitingCustomer, "{:?}", po.reason);
+    let (app, po) = order_awaiting_customer().await;
     let client = app.portal_as("ops@acme.example").await.unwrap();
     let path = |action: &str| format!("/customers/{}/{action}?address={ADDRESS_ID}", po.buyer_id);
     Waiting {
@@ -56,18 +42,6 @@ async fn waiting_order() -> Waiting {
         app,
         client,
     }
-}
-
-async fn order(app: &TestApp) -> PurchaseOrder {
-    let orders = app
-        .store()
-        .list_purchase_orders(app.account.id, &PoFilter::default())
-        .await
-        .unwrap();
-    orders
-        .into_iter()
-        .find(|po| po.number.as_str() == PO_NUMBER)
-        .expect("the order was stored")
 }
 
 /// Counts the contact POSTs the sandbox Brightpearl received.
@@ -144,7 +118,7 @@ async fn page_lists_bill_to_and_waiting_order() {
         po,
         ..
     } = waiting_order().await;
-    let buyer = order(&app).await.buyer_id;
+    let buyer = only_order(&app).await.buyer_id;
 
     let page = client.get("/customers").await.unwrap();
 
@@ -232,7 +206,7 @@ async fn mapping_existing_contact_releases_order() {
         audit[0]
     );
     app.drain(10).await;
-    let po = order(&app).await;
+    let po = only_order(&app).await;
     assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
     assert_eq!(sales_order_customer(&app, &po), Some(INITECH));
     assert_eq!(contacts_created(&app), 0);
@@ -276,7 +250,7 @@ async fn created_contact_is_mapped_and_order_released() {
     let audit = app.store().audit_log(app.account.id, 10).await.unwrap();
     assert_eq!(audit[0].action, "customer.create");
     app.drain(10).await;
-    let po = order(&app).await;
+    let po = only_order(&app).await;
     assert_eq!(po.status, PoStatus::Synced, "{:?}", po.reason);
     assert_eq!(sales_order_customer(&app, &po), Some(created));
 
@@ -398,7 +372,7 @@ async fn rejected_form_names_fields_and_keeps_values() {
     assert_eq!(short.status, 422);
     assert_field_error(&short, "lookup", "at least 2 characters");
     assert_eq!(contacts_created(&app), 0);
-    let po = order(&app).await;
+    let po = only_order(&app).await;
     assert_eq!(po.status, PoStatus::AwaitingCustomer);
     let mappings = app
         .store()

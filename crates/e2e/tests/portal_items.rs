@@ -7,21 +7,17 @@
 
 use pobridge_core::{BuyerId, PoId};
 use pobridge_e2e::portal_client::{Page, PortalClient};
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, TestApp, ACCOUNT};
-use pobridge_engine::admin::{map_item, MapItem};
-use pobridge_store::{CoupaItem, ItemMappingRow, PoFilter, PoStatus, PurchaseOrder};
+use pobridge_e2e::waiting_order::{order_awaiting_mapping, PREMAPPED_PART};
+use pobridge_e2e::TestApp;
+use pobridge_store::{CoupaItem, ItemMappingRow, PoStatus};
 
-/// A corpus order with the parts `product:1861` and `product:4884`, both
-/// in unit EA.
-const DOCUMENT: &str = "coupa-staging-orderrequest-1.2.014-extrinsics-accounting-2lines.xml";
-const PO_NUMBER: &str = "3309";
-/// The part the order waits for.
+/// The part the corpus order waits for, in unit EA like its other part.
 const WAITING_PART: &str = "product:1861";
-/// The part mapped by hand before the order arrives.
-const MAPPED_PART: &str = "product:4884";
-/// Sandbox products that are not stock-tracked.
+/// The part mapped by hand to `SVC-TRAIN` (product 1021) before the order
+/// arrives.
+const MAPPED_PART: &str = PREMAPPED_PART;
+/// A sandbox product that is not stock-tracked.
 const INSTALL: (i64, &str) = (1019, "SVC-INSTALL-HR");
-const TRAINING: (i64, &str) = (1021, "SVC-TRAIN");
 
 /// A running pobridge whose corpus order waits for a mapping of
 /// [`WAITING_PART`], and a client logged in to its account.
@@ -36,27 +32,7 @@ struct Held {
 }
 
 async fn held_order() -> Held {
-    let mut app = TestApp::start().await.expect("pobridge starts");
-    configure_defaults(&mut app).await.unwrap();
-    let documents = add_corpus_buyers(&app, false).await.unwrap();
-    let (_, body) = documents
-        .into_iter()
-        .find(|(name, _)| name == DOCUMENT)
-        .expect("the corpus has the Coupa staging order");
-    let request = MapItem {
-        coupa_part_id: MAPPED_PART.to_owned(),
-        unit_of_measure: None,
-        buyer: None,
-        brightpearl: TRAINING.1.to_owned(),
-        quantity_factor: None,
-    };
-    map_item(&app.engine, ACCOUNT, &request).await.unwrap();
-    let (status, answer) = app.post_cxml(body).await.unwrap();
-    assert_eq!(status, 200, "{answer}");
-    app.drain(10).await;
-
-    let po = order(&app).await;
-    assert_eq!(po.status, PoStatus::AwaitingMapping, "{:?}", po.reason);
+    let (app, po) = order_awaiting_mapping().await;
     let buyer = app
         .store()
         .buyer(app.account.id, po.buyer_id)
@@ -78,18 +54,6 @@ fn map_path(buyer: BuyerId, part: &str, unit: &str) -> String {
     let fields = [("buyer", buyer.as_str()), ("part", part), ("unit", unit)];
     let url = reqwest::Url::parse_with_params("http://portal/items/map", fields).unwrap();
     format!("/items/map?{}", url.query().unwrap_or_default())
-}
-
-async fn order(app: &TestApp) -> PurchaseOrder {
-    let orders = app
-        .store()
-        .list_purchase_orders(app.account.id, &PoFilter::default())
-        .await
-        .unwrap();
-    orders
-        .into_iter()
-        .find(|po| po.number.as_str() == PO_NUMBER)
-        .expect("the order was stored")
 }
 
 async fn mappings(app: &TestApp) -> Vec<ItemMappingRow> {
