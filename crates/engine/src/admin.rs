@@ -7,6 +7,7 @@
 //! names the rejected value and tells what to do instead. Accounts are named
 //! by slug, as the operator types them.
 
+pub mod account_export;
 mod accounts;
 pub mod buyer_changes;
 mod buyer_invoicing;

@@ -55,6 +55,9 @@ pub enum Command {
     /// List the invoices and credits sent to Coupa, show one, queue one
     /// again, confirm one, or queue a poll for new invoices.
     Invoices(InvoicesArgs),
+    /// Write an account's orders, order events, invoices, item and customer
+    /// mappings and audit trail as CSV files.
+    Export(ExportArgs),
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -482,6 +485,16 @@ pub struct InvoiceRetryArgs {
     /// Only invoices of this buyer, by name or id.
     #[arg(long)]
     pub buyer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The account.
+    pub slug: String,
+    /// Directory to write the files into; it must be empty or not exist yet
+    /// [default: export-SLUG-YYYYMMDD-HHMMSS in the working directory].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

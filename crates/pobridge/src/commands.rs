@@ -2,6 +2,7 @@
 //! result as a table, or as JSON with `--json`.
 
 mod buyers;
+mod export;
 mod invoices;
 mod mail;
 mod orders;
@@ -82,7 +83,8 @@ fn percent_decode(text: &str) -> String {
 /// Opens the store and builds an engine on it. With `sandbox_base`, the
 /// Brightpearl client's OAuth URLs point at the sandbox served there.
 pub async fn engine(config: &Config, sandbox_base: Option<&str>) -> anyhow::Result<Engine> {
-    let store = pobridge_store::open(&config.database_url)
+    let secrets = config.secret_box()?;
+    let store = pobridge_store::open_with_secrets(&config.database_url, secrets)
         .await
         .with_context(|| {
             format!(
@@ -122,6 +124,7 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
         Command::Products(args) => products(engine, args).await,
         Command::Rows(args) => rows::run(engine, args).await,
         Command::Invoices(args) => invoices::run(engine, args).await,
+        Command::Export(args) => export::run(engine, args).await,
         Command::Serve(_) | Command::Config(_) => {
             anyhow::bail!("serve and config are not administrative commands")
         }

@@ -383,7 +383,7 @@ fn needs_escape(text: &str) -> bool {
     text.starts_with(['=', '+', '-', '@', '\t', '\r', '\''])
 }
 
-fn escape_formula(text: &str) -> String {
+pub(super) fn escape_formula(text: &str) -> String {
     if needs_escape(text) {
         format!("'{text}")
     } else {
