@@ -17,6 +17,7 @@ pub mod model;
 pub mod portal;
 pub mod postgres;
 pub mod revision_order;
+pub mod secrets;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use customers_page::*;
 pub use invoicing::*;
 pub use model::*;
 pub use portal::*;
+pub use secrets::{SecretBox, SecretKeyError};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,16 @@ pub enum StoreError {
         entity: &'static str,
         detail: String,
     },
+    /// A stored secret is sealed and cannot be opened with the configured
+    /// key. `reason` states whether the key is missing or wrong.
+    #[error(
+        "stored {entity} contains an encrypted secret, but {reason}: set secrets_key \
+         (or POBRIDGE_SECRETS_KEY) to the key it was written with"
+    )]
+    SecretKey {
+        entity: &'static str,
+        reason: &'static str,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("migration failed")]
@@ -68,12 +80,22 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///
 /// Any other scheme fails with [`StoreError::Database`] wrapping an
 /// `sqlx::Error::Configuration` that names the scheme.
+///
+/// Secrets are stored unencrypted; [`open_with_secrets`] encrypts them.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    open_with_secrets(url, SecretBox::without_key()).await
+}
+
+/// Opens the store like [`open`], sealing the Brightpearl tokens and the
+/// invoicing shared secrets it writes with `secrets` (see [`secrets`]).
+pub async fn open_with_secrets(url: &str, secrets: SecretBox) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
+        let store = sqlite::SqliteStore::open(url).await?;
+        return Ok(Arc::new(store.with_secrets(secrets)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(postgres::PostgresStore::open(url).await?));
+        let store = postgres::PostgresStore::open(url).await?;
+        return Ok(Arc::new(store.with_secrets(secrets)));
     }
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     let message = format!(

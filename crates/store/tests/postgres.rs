@@ -133,6 +133,55 @@ macro_rules! on_fresh_postgres {
 
 every_fresh_store_scenario!(on_fresh_postgres);
 
+/// Reads the stored secret columns with plain SQL, past the store.
+fn raw_columns(url: String) -> Box<suite::RawColumns> {
+    Box::new(move |account_id, buyer_id| {
+        let url = url.clone();
+        Box::pin(async move {
+            let mut connection = PgConnection::connect(&url).await.unwrap();
+            let auth =
+                sqlx::query_scalar("SELECT auth::text FROM connections WHERE account_id = $1")
+                    .bind(account_id.0)
+                    .fetch_one(&mut connection)
+                    .await
+                    .unwrap();
+            let invoicing = sqlx::query_scalar("SELECT invoicing::text FROM buyers WHERE id = $1")
+                .bind(buyer_id.0)
+                .fetch_one(&mut connection)
+                .await
+                .unwrap();
+            connection.close().await.unwrap();
+            (auth, invoicing)
+        })
+    })
+}
+
+macro_rules! on_keyed_postgres {
+    ($($scenario:ident),+ $(,)?) => {$(
+        #[tokio::test]
+        async fn $scenario() {
+            on_fresh_database(|url| async move {
+                let raw = raw_columns(url.clone());
+                suite::$scenario(suite::keyed_opener(url).as_ref(), raw.as_ref()).await;
+            })
+            .await;
+        }
+    )+};
+}
+
+on_keyed_postgres!(
+    secrets_are_encrypted_with_key,
+    plain_secrets_are_read_and_sealed_on_write
+);
+
+#[tokio::test]
+async fn sealed_secrets_need_the_right_key() {
+    on_fresh_database(|url| async move {
+        suite::sealed_secrets_need_the_right_key(suite::keyed_opener(url).as_ref()).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn data_survives_reopening() {
     on_fresh_database(|url| async move {

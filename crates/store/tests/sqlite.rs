@@ -43,6 +43,50 @@ macro_rules! on_fresh_sqlite {
 
 every_fresh_store_scenario!(on_fresh_sqlite);
 
+/// Reads the stored secret columns with plain SQL, past the store.
+fn raw_columns(url: String) -> Box<suite::RawColumns> {
+    Box::new(move |account_id, buyer_id| {
+        let url = url.clone();
+        Box::pin(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let auth = sqlx::query_scalar("SELECT auth FROM connections WHERE account_id = ?")
+                .bind(account_id.0)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let invoicing = sqlx::query_scalar("SELECT invoicing FROM buyers WHERE id = ?")
+                .bind(buyer_id.0)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            (auth, invoicing)
+        })
+    })
+}
+
+macro_rules! on_keyed_sqlite {
+    ($($scenario:ident),+ $(,)?) => {$(
+        #[tokio::test]
+        async fn $scenario() {
+            let (_dir, url) = fresh_url();
+            let raw = raw_columns(url.clone());
+            suite::$scenario(suite::keyed_opener(url).as_ref(), raw.as_ref()).await;
+        }
+    )+};
+}
+
+on_keyed_sqlite!(
+    secrets_are_encrypted_with_key,
+    plain_secrets_are_read_and_sealed_on_write
+);
+
+#[tokio::test]
+async fn sealed_secrets_need_the_right_key() {
+    let (_dir, url) = fresh_url();
+    suite::sealed_secrets_need_the_right_key(suite::keyed_opener(url).as_ref()).await;
+}
+
 #[tokio::test]
 async fn data_survives_reopening() {
     let (_dir, url) = fresh_url();

@@ -123,7 +123,7 @@ pub(super) async fn save_connection(
     .bind(account.0)
     .bind(&connection.account_code)
     .bind(&connection.api_base)
-    .bind(encode_json(&connection.auth))
+    .bind(store.secrets.seal_json(&connection.auth))
     .bind(&connection.installation_instance_id)
     .bind(connection.is_sandbox)
     .bind(encode_enum(&connection.status))
@@ -152,7 +152,9 @@ pub(super) async fn connection(
     Ok(Some(Connection {
         account_code: row.try_get("account_code")?,
         api_base: row.try_get("api_base")?,
-        auth: json_column(&row, "auth", "connection")?,
+        auth: store
+            .secrets
+            .open_json("connection", &row.try_get::<String, _>("auth")?)?,
         installation_instance_id: row.try_get("installation_instance_id")?,
         is_sandbox: row.try_get("is_sandbox")?,
         status: enum_column(&row, "status", "connection")?,

@@ -9,13 +9,13 @@ use super::codec::{
     conflict_on_unique, encode_enum, encode_json, enum_column, json_column, not_found,
 };
 use super::{ensure_row, PostgresStore};
-use crate::{Buyer, CredentialRef, NewBuyer, StoreError, StoreResult};
+use crate::{Buyer, CredentialRef, NewBuyer, SecretBox, StoreError, StoreResult};
 
 const BUYER_COLUMNS: &str = "id, account_id, name, from_domain, from_identity, to_domain, \
     to_identity, sender_domain, sender_identity, shared_secret, url_token, mode, invoice_url, \
     invoicing::text AS invoicing, created_at";
 
-fn buyer_from_row(row: PgRow) -> StoreResult<Buyer> {
+fn buyer_from_row(row: PgRow, secrets: &SecretBox) -> StoreResult<Buyer> {
     let credential = |domain: &str, identity: &str| -> StoreResult<CredentialRef> {
         Ok(CredentialRef {
             domain: row.try_get(domain)?,
@@ -33,7 +33,7 @@ fn buyer_from_row(row: PgRow) -> StoreResult<Buyer> {
         url_token: row.try_get("url_token")?,
         mode: enum_column(&row, "mode", "buyer")?,
         invoice_url: row.try_get("invoice_url")?,
-        invoicing: json_column(&row, "invoicing", "buyer invoicing")?,
+        invoicing: secrets.open_invoicing(json_column(&row, "invoicing", "buyer invoicing")?)?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -71,7 +71,7 @@ pub(super) async fn create_buyer(
         .await
         .map_err(|err| conflict_on_unique(err, "buyer", &new.name))?;
     tx.commit().await?;
-    buyer_from_row(row)
+    buyer_from_row(row, &store.secrets)
 }
 
 /// Replaces every field of the buyer except its id, account and creation time.
@@ -97,7 +97,7 @@ pub(super) async fn update_buyer(
     .bind(&buyer.url_token)
     .bind(encode_enum(&buyer.mode))
     .bind(&buyer.invoice_url)
-    .bind(encode_json(&buyer.invoicing))
+    .bind(encode_json(&store.secrets.seal_invoicing(&buyer.invoicing)))
     .bind(buyer.id.0)
     .bind(account.0)
     .execute(&store.pool)
@@ -230,7 +230,7 @@ async fn find_buyer(
         };
         return Err(not_found("buyer", key));
     };
-    buyer_from_row(row)
+    buyer_from_row(row, &store.secrets)
 }
 
 pub(super) async fn list_buyers(
@@ -243,7 +243,7 @@ pub(super) async fn list_buyers(
         .fetch_all(&store.pool)
         .await?
         .into_iter()
-        .map(buyer_from_row)
+        .map(|row| buyer_from_row(row, &store.secrets))
         .collect()
 }
 

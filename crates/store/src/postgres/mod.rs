@@ -53,7 +53,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use crate::{StoreError, StoreResult};
+use crate::{SecretBox, StoreError, StoreResult};
 
 /// Connections each process keeps open at most. The server's
 /// `max_connections` (100 by default) must cover every process's pool.
@@ -68,6 +68,7 @@ pub const MINIMUM_SERVER_VERSION: i32 = 150_000;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    secrets: SecretBox,
 }
 
 impl PostgresStore {
@@ -87,7 +88,16 @@ impl PostgresStore {
             .await?;
         check_server_version(&pool).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            secrets: SecretBox::without_key(),
+        })
+    }
+
+    /// Seals the secrets this store writes, and opens those it reads, with
+    /// `secrets`.
+    pub fn with_secrets(self, secrets: SecretBox) -> Self {
+        Self { secrets, ..self }
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {

@@ -144,7 +144,7 @@ pub(super) async fn save_connection(
     .bind(account.0)
     .bind(&connection.account_code)
     .bind(&connection.api_base)
-    .bind(encode_json(&connection.auth))
+    .bind(store.secrets.seal_json(&connection.auth))
     .bind(&connection.installation_instance_id)
     .bind(connection.is_sandbox)
     .bind(encode_enum(&connection.status))
@@ -184,7 +184,7 @@ pub(super) async fn connection(
     Ok(Some(Connection {
         account_code: row.account_code,
         api_base: row.api_base,
-        auth: decode_json("connection", &row.auth)?,
+        auth: store.secrets.open_json("connection", &row.auth)?,
         installation_instance_id: row.installation_instance_id,
         is_sandbox: row.is_sandbox,
         status: decode_enum("connection", &row.status)?,

@@ -9,7 +9,7 @@ use super::codec::{
     encode_time, not_found,
 };
 use super::SqliteStore;
-use crate::{Buyer, CredentialRef, NewBuyer, StoreError, StoreResult};
+use crate::{Buyer, CredentialRef, NewBuyer, SecretBox, StoreError, StoreResult};
 
 const BUYER_COLUMNS: &str = "id, account_id, name, from_domain, from_identity, to_domain, \
     to_identity, sender_domain, sender_identity, shared_secret, url_token, mode, invoice_url, \
@@ -35,7 +35,7 @@ struct BuyerRow {
 }
 
 impl BuyerRow {
-    fn into_buyer(self) -> StoreResult<Buyer> {
+    fn into_buyer(self, secrets: &SecretBox) -> StoreResult<Buyer> {
         Ok(Buyer {
             id: BuyerId(self.id),
             account_id: AccountId(self.account_id),
@@ -47,7 +47,7 @@ impl BuyerRow {
             url_token: self.url_token,
             mode: decode_enum("buyer", &self.mode)?,
             invoice_url: self.invoice_url,
-            invoicing: decode_json("buyer invoicing", &self.invoicing)?,
+            invoicing: secrets.open_invoicing(decode_json("buyer invoicing", &self.invoicing)?)?,
             created_at: decode_time("buyer", &self.created_at)?,
         })
     }
@@ -130,7 +130,7 @@ pub(super) async fn update_buyer(
     .bind(&buyer.url_token)
     .bind(encode_enum(&buyer.mode))
     .bind(&buyer.invoice_url)
-    .bind(encode_json(&buyer.invoicing))
+    .bind(encode_json(&store.secrets.seal_invoicing(&buyer.invoicing)))
     .bind(buyer.id.0)
     .bind(account.0)
     .execute(&store.writer)
@@ -246,7 +246,7 @@ where
         .fetch_optional(&store.reader)
         .await?
         .ok_or_else(|| not_found("buyer", key))?
-        .into_buyer()
+        .into_buyer(&store.secrets)
 }
 
 pub(super) async fn list_buyers(
@@ -259,7 +259,7 @@ pub(super) async fn list_buyers(
         .fetch_all(&store.reader)
         .await?
         .into_iter()
-        .map(BuyerRow::into_buyer)
+        .map(|row| row.into_buyer(&store.secrets))
         .collect()
 }
 

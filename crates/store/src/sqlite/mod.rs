@@ -33,7 +33,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use crate::StoreResult;
+use crate::{SecretBox, StoreResult};
 
 /// How long a connection waits for another process's write lock before the
 /// statement fails with `SQLITE_BUSY`.
@@ -49,6 +49,7 @@ pub const READER_CONNECTIONS: u32 = 8;
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    secrets: SecretBox,
 }
 
 impl SqliteStore {
@@ -77,6 +78,7 @@ impl SqliteStore {
             Self {
                 reader: pool.clone(),
                 writer: pool,
+                secrets: SecretBox::without_key(),
             }
         } else {
             let writer = single_connection().connect_with(options.clone()).await?;
@@ -84,7 +86,11 @@ impl SqliteStore {
                 .max_connections(READER_CONNECTIONS)
                 .connect_with(options)
                 .await?;
-            Self { reader, writer }
+            Self {
+                reader,
+                writer,
+                secrets: SecretBox::without_key(),
+            }
         };
 
         // NOTE: when two processes open a new file at the same moment, both may
@@ -94,6 +100,12 @@ impl SqliteStore {
             .run(&store.writer)
             .await?;
         Ok(store)
+    }
+
+    /// Seals the secrets this store writes, and opens those it reads, with
+    /// `secrets`.
+    pub fn with_secrets(self, secrets: SecretBox) -> Self {
+        Self { secrets, ..self }
     }
 
     /// Starts a write transaction that holds the database write lock from its

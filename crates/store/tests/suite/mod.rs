@@ -16,6 +16,7 @@ mod jobs;
 mod orders;
 mod portal;
 mod product_search;
+mod secrets;
 
 pub use accounts::*;
 pub use catalog::*;
@@ -29,6 +30,7 @@ pub use jobs::*;
 pub use orders::*;
 pub use portal::*;
 pub use product_search::*;
+pub use secrets::*;
 
 /// Calls `$run!(scenario, ...)` with every scenario that takes a fresh
 /// store, so that each backend's test file runs the same list.
