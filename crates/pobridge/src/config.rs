@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use pobridge_portal::mail::{SmtpSettings, SmtpTls};
 use pobridge_portal::PortalConfig;
+use pobridge_store::{SecretBox, SecretKeyError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,9 @@ pub struct Config {
     /// printed order URLs and in e-mailed links.
     pub public_url: Option<String>,
     pub database_url: String,
+    /// Key that encrypts Brightpearl tokens and invoicing shared secrets in
+    /// the database: 32 bytes as standard base64. Unset stores them as given.
+    pub secrets_key: Option<SecretString>,
     pub payload_host: String,
     pub log_format: LogFormat,
     /// `tracing` filter directives for `serve`, such as `info` or `pobridge=debug`.
@@ -49,6 +53,7 @@ impl Default for Config {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             public_url: None,
             database_url: "sqlite://pobridge.db".to_owned(),
+            secrets_key: None,
             payload_host: "pobridge.local".to_owned(),
             log_format: LogFormat::Text,
             log_level: "info".to_owned(),
@@ -348,6 +353,17 @@ impl Config {
         portal
     }
 
+    /// Builds the box that seals secrets in the store from `secrets_key`, or
+    /// one without a key when the setting is unset or empty. Fails when the
+    /// key is not 32 bytes of standard base64.
+    pub fn secret_box(&self) -> Result<SecretBox, SecretKeyError> {
+        let key = self.secrets_key.as_ref().map(|key| key.expose_secret());
+        match non_empty(key) {
+            Some(key) => SecretBox::from_base64(&key),
+            None => Ok(SecretBox::without_key()),
+        }
+    }
+
     /// Builds the SMTP settings of the mail delivery loop, if configured.
     pub fn smtp_settings(&self) -> Option<SmtpSettings> {
         let smtp = self.smtp.as_ref()?;
@@ -512,6 +528,36 @@ mod tests {
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
         let client = config.client_config(None);
         assert_eq!(client.client_secret.as_deref(), Some("s3cr3t-value"));
+    }
+
+    #[test]
+    fn secrets_key_is_optional_and_hidden_from_debug() {
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let config = from_toml(&format!("secrets_key = \"{key}\"")).unwrap();
+
+        assert!(config.secret_box().unwrap().has_key());
+        assert!(!format!("{config:?}").contains(key));
+        assert!(!from_toml("").unwrap().secret_box().unwrap().has_key());
+        assert!(!from_toml("secrets_key = \" \"")
+            .unwrap()
+            .secret_box()
+            .unwrap()
+            .has_key());
+    }
+
+    #[test]
+    fn bad_secrets_key_says_what_to_provide() {
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let config = from_toml(&format!("secrets_key = \"{bad}\"")).unwrap();
+
+            let error = config.secret_box().unwrap_err().to_string();
+
+            assert!(error.contains("secrets_key"), "{error}");
+            assert!(
+                error.contains("32 random bytes encoded as standard base64"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

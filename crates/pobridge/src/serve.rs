@@ -36,6 +36,12 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     // Installed before the engine exists, so no job or request goes uncounted.
     let metrics = pobridge_web::metrics::install_recorder();
     let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
+    if !config.secret_box()?.has_key() {
+        tracing::warn!(
+            "secrets_key is not set, so Brightpearl tokens and invoicing shared secrets are \
+             stored unencrypted; set secrets_key or POBRIDGE_SECRETS_KEY to encrypt them"
+        );
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
