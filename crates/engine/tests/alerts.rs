@@ -1,13 +1,13 @@
-//! Alert e-mails over a real SQLite store with a manual clock: each
-//! condition is written straight to the store, the check runs, and the
-//! outbox is read back. A second check must queue nothing new.
+//! Alert e-mails over a real store, SQLite and PostgreSQL, with a manual
+//! clock: each condition is written straight to the store, the check runs,
+//! and the outbox is read back. A second check must queue nothing new.
 
 mod common;
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use common::{new_buyer, utc, Records};
+use common::{new_buyer, on_each_backend, utc, Backend, Records, TestEngine};
 use pobridge_core::{
     AccountId, BuyerId, Clock, Connection, ConnectionAuth, ConnectionStatus, ManualClock, PoId,
 };
@@ -16,7 +16,7 @@ use pobridge_engine::alerts::{
     CHECK_ALERTS, INVOICE_MAIL, ORDER_FAILED_MAIL,
 };
 use pobridge_engine::worker::Worker;
-use pobridge_engine::{admin, Engine, EngineConfig};
+use pobridge_engine::{admin, EngineConfig};
 use pobridge_store::{BuyerMode, InvoiceStatus, InvoiceUpdate, JobStatus, Mail, PoStatus};
 
 const NOW: &str = "2024-05-10T06:00:00Z";
@@ -35,20 +35,20 @@ fn alerts_off() -> AlertConfig {
 
 /// An account `acme` with one production buyer and a clock the test moves.
 struct Fixture {
-    engine: Engine,
+    engine: TestEngine,
     clock: Arc<ManualClock>,
     account: AccountId,
     buyer: BuyerId,
 }
 
 impl Fixture {
-    async fn new(alerts: AlertConfig) -> Self {
+    async fn new(alerts: AlertConfig, backend: Backend) -> Self {
         let clock = Arc::new(ManualClock::new(utc(NOW)));
         let config = EngineConfig {
             alerts,
             ..EngineConfig::default()
         };
-        let engine = common::engine(clock.clone(), config).await;
+        let engine = common::engine(backend, clock.clone(), config).await;
         let account = admin::create_account(&engine, "acme", "ops@acme.example")
             .await
             .unwrap();
@@ -172,14 +172,26 @@ fn recipients(mail: &[Mail]) -> Vec<&str> {
     recipients
 }
 
-#[tokio::test]
-async fn account_without_users_gets_no_mail() {
+on_each_backend!(
+    account_without_users_gets_no_mail,
+    failed_order_mails_each_user_once,
+    order_failing_again_after_resync_mails_again,
+    invoice_problems_mail_once_each,
+    lost_authorization_mails_daily_until_reconnected,
+    backlog_mails_after_the_configured_age,
+    silent_production_buyer_mails_after_the_configured_days,
+    zero_thresholds_turn_alerts_off,
+    worker_runs_the_check_and_queues_the_next,
+    concurrent_checks_queue_each_message_once,
+);
+
+async fn account_without_users_gets_no_mail(backend: Backend) {
     let alerts = AlertConfig {
         backlog_minutes: 60,
         buyer_silent_days: 1,
         ..alerts_off()
     };
-    let fixture = Fixture::new(alerts).await;
+    let fixture = Fixture::new(alerts, backend).await;
     let po = fixture
         .receive(fixture.buyer, "PO-1", "2024-05-01T08:00:00Z")
         .await;
@@ -202,9 +214,8 @@ async fn account_without_users_gets_no_mail() {
     assert!(outbox.is_empty(), "{outbox:?}");
 }
 
-#[tokio::test]
-async fn failed_order_mails_each_user_once() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn failed_order_mails_each_user_once(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     let failed = fixture
         .receive(fixture.buyer, "PO-7", "2024-05-09T20:00:00Z")
         .await;
@@ -246,9 +257,8 @@ async fn failed_order_mails_each_user_once() {
     );
 }
 
-#[tokio::test]
-async fn order_failing_again_after_resync_mails_again() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn order_failing_again_after_resync_mails_again(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     let po = fixture
         .receive(fixture.buyer, "PO-7", "2024-05-09T20:00:00Z")
         .await;
@@ -281,9 +291,8 @@ async fn order_failing_again_after_resync_mails_again() {
     assert!(mail[3].body.contains("still archived"), "{}", mail[3].body);
 }
 
-#[tokio::test]
-async fn invoice_problems_mail_once_each() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn invoice_problems_mail_once_each(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     let po = fixture
         .receive(fixture.buyer, "PO-9", "2024-05-01T08:00:00Z")
         .await;
@@ -356,9 +365,8 @@ async fn invoice_problems_mail_once_each() {
         .any(|message| message.subject.contains("INV-OLD")));
 }
 
-#[tokio::test]
-async fn lost_authorization_mails_daily_until_reconnected() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn lost_authorization_mails_daily_until_reconnected(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     fixture
         .connect(ConnectionStatus::NeedsReauthorization)
         .await;
@@ -384,13 +392,12 @@ async fn lost_authorization_mails_daily_until_reconnected() {
     assert!(!body.contains(TOKEN), "{body}");
 }
 
-#[tokio::test]
-async fn backlog_mails_after_the_configured_age() {
+async fn backlog_mails_after_the_configured_age(backend: Backend) {
     let alerts = AlertConfig {
         backlog_minutes: 240,
         ..alerts_off()
     };
-    let fixture = Fixture::new(alerts).await.with_users().await;
+    let fixture = Fixture::new(alerts, backend).await.with_users().await;
     let waiting = fixture
         .receive(fixture.buyer, "PO-3", "2024-05-10T02:30:00Z")
         .await;
@@ -434,13 +441,12 @@ async fn backlog_mails_after_the_configured_age() {
     assert!(!body.contains("PO-4"), "{body}");
 }
 
-#[tokio::test]
-async fn silent_production_buyer_mails_after_the_configured_days() {
+async fn silent_production_buyer_mails_after_the_configured_days(backend: Backend) {
     let alerts = AlertConfig {
         buyer_silent_days: 7,
         ..alerts_off()
     };
-    let fixture = Fixture::new(alerts).await.with_users().await;
+    let fixture = Fixture::new(alerts, backend).await.with_users().await;
     fixture
         .receive(fixture.buyer, "PO-1", "2024-04-20T08:00:00Z")
         .await;
@@ -479,9 +485,8 @@ async fn silent_production_buyer_mails_after_the_configured_days() {
     );
 }
 
-#[tokio::test]
-async fn zero_thresholds_turn_alerts_off() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn zero_thresholds_turn_alerts_off(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     let po = fixture
         .receive(fixture.buyer, "PO-1", "2024-04-01T08:00:00Z")
         .await;
@@ -499,9 +504,8 @@ async fn zero_thresholds_turn_alerts_off() {
     assert_eq!(summary, AlertSummary::default());
 }
 
-#[tokio::test]
-async fn worker_runs_the_check_and_queues_the_next() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn worker_runs_the_check_and_queues_the_next(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     fixture
         .connect(ConnectionStatus::NeedsReauthorization)
         .await;
@@ -530,9 +534,8 @@ async fn worker_runs_the_check_and_queues_the_next() {
     assert_eq!(fixture.mail(AUTHORIZATION_LOST_MAIL).await.len(), 2);
 }
 
-#[tokio::test]
-async fn concurrent_checks_queue_each_message_once() {
-    let fixture = Fixture::new(alerts_off()).await.with_users().await;
+async fn concurrent_checks_queue_each_message_once(backend: Backend) {
+    let fixture = Fixture::new(alerts_off(), backend).await.with_users().await;
     fixture
         .connect(ConnectionStatus::NeedsReauthorization)
         .await;

@@ -1,13 +1,13 @@
-//! The dashboard over a real SQLite store with a manual clock: records are
-//! written at chosen instants near midnight, and the same records are
-//! counted in the days of London and of Los Angeles.
+//! The dashboard over a real store, SQLite and PostgreSQL, with a manual
+//! clock: records are written at chosen instants near midnight, and the
+//! same records are counted in the days of London and of Los Angeles.
 
 mod common;
 
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use common::{new_buyer, utc, Records};
+use common::{new_buyer, on_each_backend, utc, Backend, Records, TestEngine};
 use pobridge_core::{AccountId, BuyerId, ManualClock, PoId};
 use pobridge_engine::admin::dashboard::{
     dashboard, DayCounts, FailureKind, FailureReason, PeriodCounts, WaitingRow, DAYS, NO_REASON,
@@ -33,9 +33,9 @@ fn percent(tenths: i64) -> Option<Decimal> {
     Some(Decimal::new(tenths, 1))
 }
 
-async fn engine() -> Engine {
+async fn engine(backend: Backend) -> TestEngine {
     let clock = Arc::new(ManualClock::new(utc(NOW)));
-    common::engine(clock, EngineConfig::default()).await
+    common::engine(backend, clock, EngineConfig::default()).await
 }
 
 /// Creates the account `slug` with one buyer, returning both ids.
@@ -235,9 +235,17 @@ fn waiting_rows() -> Vec<WaitingRow> {
     ]
 }
 
-#[tokio::test]
-async fn london_days_count_from_london_midnight() {
-    let engine = engine().await;
+on_each_backend!(
+    london_days_count_from_london_midnight,
+    los_angeles_days_count_from_los_angeles_midnight,
+    other_account_sees_only_its_records,
+    empty_account_has_thirty_empty_days,
+    failure_reasons_keep_the_most_frequent,
+    unknown_account_is_named,
+);
+
+async fn london_days_count_from_london_midnight(backend: Backend) {
+    let engine = engine(backend).await;
     scenario(&engine).await;
     admin::set_setting(&engine, "acme", "time_zone", "Europe/London")
         .await
@@ -283,9 +291,8 @@ async fn london_days_count_from_london_midnight() {
     assert_eq!(board.waiting_total, 2);
 }
 
-#[tokio::test]
-async fn los_angeles_days_count_from_los_angeles_midnight() {
-    let engine = engine().await;
+async fn los_angeles_days_count_from_los_angeles_midnight(backend: Backend) {
+    let engine = engine(backend).await;
     scenario(&engine).await;
     admin::set_setting(&engine, "acme", "time_zone", "America/Los_Angeles")
         .await
@@ -330,9 +337,8 @@ async fn los_angeles_days_count_from_los_angeles_midnight() {
     assert_eq!(board.waiting, waiting_rows());
 }
 
-#[tokio::test]
-async fn other_account_sees_only_its_records() {
-    let engine = engine().await;
+async fn other_account_sees_only_its_records(backend: Backend) {
+    let engine = engine(backend).await;
     scenario(&engine).await;
 
     let board = dashboard(&engine, "globex").await.unwrap();
@@ -353,9 +359,8 @@ async fn other_account_sees_only_its_records() {
     assert_eq!(board.waiting_total, 0);
 }
 
-#[tokio::test]
-async fn empty_account_has_thirty_empty_days() {
-    let engine = engine().await;
+async fn empty_account_has_thirty_empty_days(backend: Backend) {
+    let engine = engine(backend).await;
     account_with_buyer(&engine, "acme").await;
 
     let board = dashboard(&engine, "acme").await.unwrap();
@@ -369,9 +374,8 @@ async fn empty_account_has_thirty_empty_days() {
     assert!(board.waiting.is_empty());
 }
 
-#[tokio::test]
-async fn failure_reasons_keep_the_most_frequent() {
-    let engine = engine().await;
+async fn failure_reasons_keep_the_most_frequent(backend: Backend) {
+    let engine = engine(backend).await;
     let (account, buyer) = account_with_buyer(&engine, "acme").await;
     let acme = Records {
         engine: &engine,
@@ -406,9 +410,8 @@ async fn failure_reasons_keep_the_most_frequent() {
     assert_eq!(listed, expected);
 }
 
-#[tokio::test]
-async fn unknown_account_is_named() {
-    let engine = engine().await;
+async fn unknown_account_is_named(backend: Backend) {
+    let engine = engine(backend).await;
 
     let result = dashboard(&engine, "nobody").await;
 

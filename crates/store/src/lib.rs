@@ -19,6 +19,8 @@ pub mod postgres;
 pub mod revision_order;
 pub mod secrets;
 pub mod sqlite;
+#[cfg(feature = "test-database")]
+pub mod test_database;
 
 use std::sync::Arc;
 

@@ -1,13 +1,15 @@
 //! Setup shared by the engine's integration tests: an engine on an
-//! in-memory SQLite store, buyers, and orders and invoices written straight
-//! to the store at chosen instants.
+//! in-memory SQLite store or a new PostgreSQL database, buyers, and orders
+//! and invoices written straight to the store at chosen instants.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use pobridge_brightpearl::ClientConfig;
 use pobridge_core::{AccountId, BuyerId, Clock, PoId, PoNumber};
 use pobridge_engine::{ClientPool, Engine, EngineConfig};
+use pobridge_store::test_database::{server_url_or_skip, TestDatabase};
 use pobridge_store::{
     BuyerMode, CredentialRef, DocumentOutcome, InvoiceId, InvoiceKind, InvoiceStatus, InvoicedLine,
     NewBuyer, NewDocument, NewInvoice, NewRevision, OrderType, PoStatus, PoStatusUpdate,
@@ -19,17 +21,85 @@ pub fn utc(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
-/// Builds an engine on a fresh in-memory SQLite store that reads `clock`.
-pub async fn engine(clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
-    let store = pobridge_store::open("sqlite::memory:").await.unwrap();
+/// The store backend a test's engine runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// A new database on the server that `PGTEST_DATABASE_URL` names.
+    Postgres,
+}
+
+/// An engine with, on PostgreSQL, the database it uses, which is dropped
+/// with it.
+pub struct TestEngine {
+    engine: Engine,
+    _database: Option<TestDatabase>,
+}
+
+impl Deref for TestEngine {
+    type Target = Engine;
+
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Builds an engine that reads `clock` on a fresh in-memory SQLite store or
+/// a new PostgreSQL database.
+pub async fn engine(backend: Backend, clock: Arc<dyn Clock>, config: EngineConfig) -> TestEngine {
+    let database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let server = std::env::var(pobridge_store::test_database::SERVER_URL_VARIABLE)
+                .expect("PGTEST_DATABASE_URL names the PostgreSQL server");
+            Some(TestDatabase::create(&server).await)
+        }
+    };
+    let url = database
+        .as_ref()
+        .map_or("sqlite::memory:", TestDatabase::url);
+    let store = pobridge_store::open(url).await.unwrap();
     let clients = ClientPool::new(
         reqwest::Client::new(),
         ClientConfig::default(),
         store.clone(),
         clock.clone(),
     );
-    Engine::new(store, clock, clients, config)
+    TestEngine {
+        engine: Engine::new(store, clock, clients, config),
+        _database: database,
+    }
 }
+
+/// Returns whether a test's PostgreSQL run should go ahead, printing that
+/// it is skipped when `PGTEST_DATABASE_URL` is unset.
+pub fn postgres_server_or_skip(test: &str) -> bool {
+    server_url_or_skip(test).is_some()
+}
+
+/// Turns each `async fn NAME(backend: Backend)` named into a module `NAME`
+/// with the tests `NAME::sqlite` and `NAME::postgres`, so one body runs on
+/// both stores. The PostgreSQL test prints that it is skipped and passes
+/// when `PGTEST_DATABASE_URL` is unset.
+macro_rules! on_each_backend {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$test(crate::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let name = concat!(module_path!(), "::postgres");
+                if crate::common::postgres_server_or_skip(name) {
+                    super::$test(crate::common::Backend::Postgres).await;
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use on_each_backend;
 
 /// Describes the buyer `name` whose From identity is `{from}-from`.
 pub fn new_buyer(name: &str, from: &str, mode: BuyerMode) -> NewBuyer {
