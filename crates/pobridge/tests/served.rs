@@ -1,10 +1,12 @@
 //! The real `pobridge serve` binary against a sandbox Brightpearl that runs
 //! in this test process, so that it outlives the server: killed with SIGKILL
-//! mid-batch and restarted, and releasing a held order from the CLI.
+//! mid-batch and restarted, releasing a held order from the CLI, and the
+//! request and job spans on its JSON log lines.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use pobridge_brightpearl::ClientConfig;
@@ -15,6 +17,7 @@ use pobridge_core::{
 use pobridge_engine::{ClientPool, Engine, EngineConfig};
 use pobridge_sandbox::{Sandbox, SandboxConfig};
 use pobridge_store::{BuyerMode, CredentialRef, NewBuyer, PoFilter, PoStatus, Store};
+use serde_json::Value;
 
 const ORDER: &str = include_str!("fixtures/order-widgets.xml");
 const ORDERS: usize = 40;
@@ -97,15 +100,48 @@ async fn prepare(database_url: &str, sandbox_url: &str, sandbox: &Sandbox) -> Ar
     store
 }
 
-/// Starts `pobridge serve` on a free loopback port and returns it with its base URL.
+/// Starts `pobridge serve` on a free loopback port, logging warnings only,
+/// and returns it with its base URL.
 fn start_server(database_url: &str) -> (Child, String) {
+    let mut child = serve_command(database_url)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pobridge starts");
+    let base_url = listening_url(&mut child);
+    (child, base_url)
+}
+
+/// Starts `pobridge serve` like [`start_server`], but with JSON log lines at
+/// info level, and returns a thread that collects its standard error until
+/// the server exits.
+fn start_server_logging_json(database_url: &str) -> (Child, String, JoinHandle<String>) {
+    let mut child = serve_command(database_url)
+        .env("POBRIDGE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pobridge starts");
+    let mut stderr = child.stderr.take().unwrap();
+    let collector = std::thread::spawn(move || {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).unwrap();
+        log
+    });
+    let base_url = listening_url(&mut child);
+    (child, base_url, collector)
+}
+
+/// Builds `pobridge serve` on a free loopback port with a short job lease,
+/// without the caller's `POBRIDGE_` variables.
+fn serve_command(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pobridge"));
     for (name, _) in std::env::vars() {
         if name.starts_with("POBRIDGE_") {
             command.env_remove(name);
         }
     }
-    let mut child = command
+    command
         .args([
             "serve",
             "--listen",
@@ -116,11 +152,13 @@ fn start_server(database_url: &str) -> (Child, String) {
         .env("POBRIDGE_BRIGHTPEARL__APP_REF", "pobridge")
         .env("POBRIDGE_WORKER__JOB_LEASE_SECONDS", "2")
         .env("POBRIDGE_WORKER__JOB_BATCH", "4")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pobridge starts");
+        .stdout(Stdio::piped());
+    command
+}
+
+/// Reads the server's standard output up to its `pobridge listening on`
+/// line, and returns the base URL that follows.
+fn listening_url(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let base_url = loop {
@@ -132,7 +170,7 @@ fn start_server(database_url: &str) -> (Child, String) {
             break url.trim().to_owned();
         }
     };
-    (child, base_url)
+    base_url
 }
 
 fn order(index: usize) -> String {
@@ -365,4 +403,115 @@ async fn mapping_from_cli_releases_held_order() {
     ] {
         cli(&database_url, arguments);
     }
+}
+
+/// Parses JSON log lines. Only the last line may be cut short, by the kill
+/// that ended the server.
+fn parse_json_lines(log: &str) -> Vec<Value> {
+    let lines: Vec<&str> = log.lines().collect();
+    let mut parsed = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(value) => parsed.push(value),
+            Err(_) if index + 1 == lines.len() => {}
+            Err(error) => panic!("log line {index} is not JSON ({error}): {line}"),
+        }
+    }
+    parsed
+}
+
+/// Returns the first log line whose message is `message`.
+fn line_with_message<'a>(lines: &'a [Value], message: &str) -> &'a Value {
+    lines
+        .iter()
+        .find(|line| line["fields"]["message"] == message)
+        .unwrap_or_else(|| panic!("no log line has the message {message:?}"))
+}
+
+/// Returns the span named `name` among those a log line was emitted in.
+fn enclosing_span<'a>(line: &'a Value, name: &str) -> &'a Value {
+    line["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|span| span["name"] == name))
+        .unwrap_or_else(|| panic!("no {name:?} span around {line}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_request_and_job_spans() {
+    const REQUEST_ID: &str = "served-json-logs-1";
+    let directory = tempfile::tempdir().unwrap();
+    let database_url = format!(
+        "sqlite://{}",
+        directory.path().join("pobridge.db").display()
+    );
+    let sandbox = Sandbox::new(SandboxConfig::default(), Arc::new(SystemClock));
+    let (sandbox_url, _sandbox_task) = sandbox.spawn_local().await;
+    let store = prepare(&database_url, &sandbox_url, &sandbox).await;
+    let account = store
+        .account_by_slug(&AccountSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    let (mut server, base_url, stderr) = start_server_logging_json(&database_url);
+
+    let response = reqwest::Client::new()
+        .post(format!("{base_url}/cxml/acme"))
+        .header("content-type", "text/xml")
+        .header("x-request-id", REQUEST_ID)
+        .body(order(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-request-id"], REQUEST_ID);
+    let login = reqwest::get(format!("{base_url}/login")).await.unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let login_request_id = login.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let started = Instant::now();
+    loop {
+        let orders = store
+            .list_purchase_orders(account.id, &PoFilter::default())
+            .await
+            .unwrap();
+        if orders.first().map(|po| po.status) == Some(PoStatus::Synced) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the order did not sync: {orders:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let log = stderr.join().unwrap();
+    let lines = parse_json_lines(&log);
+
+    let stored = line_with_message(&lines, "purchase order stored");
+    let request = enclosing_span(stored, "request");
+    assert_eq!(request["request.id"], REQUEST_ID, "{stored}");
+    assert_eq!(request["http.method"], "POST", "{stored}");
+    assert_eq!(request["http.route"], "/cxml/{account}", "{stored}");
+
+    let portal = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"] == "request finished"
+                && line["span"]["request.id"] == login_request_id.as_str()
+        })
+        .unwrap_or_else(|| panic!("no log line of the request {login_request_id}"));
+    assert_eq!(portal["span"]["name"], "request", "{portal}");
+    assert_eq!(portal["span"]["http.method"], "GET", "{portal}");
+    assert_eq!(portal["span"]["http.route"], "/login", "{portal}");
+
+    let synced = line_with_message(&lines, "purchase order synced");
+    let job = enclosing_span(synced, "job");
+    assert_eq!(job["job.kind"], "sync_order", "{synced}");
+    assert!(
+        job["job.id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{synced}"
+    );
+    assert_eq!(job["tenant.id"], account.id.to_string(), "{synced}");
+    assert!(job.get("request.id").is_none(), "{synced}");
+
+    assert!(!log.contains("widgets-s3cret"), "the log has the secret");
 }
