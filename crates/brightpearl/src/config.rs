@@ -25,6 +25,11 @@ pub struct ClientConfig {
     /// Requests allowed in any sliding 60 seconds, kept below Brightpearl's
     /// 200 so that other callers in the same pool have room.
     pub requests_per_minute: u32,
+    /// The sliding window `requests_per_minute` counts in: one minute.
+    /// Configuration files cannot set it, and only tests shorten it so that
+    /// a full window passes in seconds.
+    #[serde(skip)]
+    pub requests_window: Duration,
     /// When Brightpearl reports this many requests remaining or fewer, the
     /// client waits for the next throttle period.
     pub throttle_reserve: u32,
@@ -49,6 +54,7 @@ impl Default for ClientConfig {
             authorize_url_template: "https://oauth.brightpearl.com/authorize/{account}".to_owned(),
             token_url_template: "https://oauth.brightpearl.com/token/{account}".to_owned(),
             requests_per_minute: 190,
+            requests_window: Duration::from_secs(60),
             throttle_reserve: 5,
             max_throttle_wait: Duration::from_secs(120),
             request_timeout: Duration::from_secs(30),
@@ -69,6 +75,7 @@ impl fmt::Debug for ClientConfig {
             .field("authorize_url_template", &self.authorize_url_template)
             .field("token_url_template", &self.token_url_template)
             .field("requests_per_minute", &self.requests_per_minute)
+            .field("requests_window", &self.requests_window)
             .field("throttle_reserve", &self.throttle_reserve)
             .field("max_throttle_wait", &self.max_throttle_wait)
             .field("request_timeout", &self.request_timeout)

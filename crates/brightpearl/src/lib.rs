@@ -26,6 +26,7 @@ mod products;
 mod reference;
 mod sales_order;
 mod search;
+mod shared_budget;
 mod transport;
 
 pub use client::BrightpearlClient;
@@ -44,3 +45,4 @@ pub use reference::{
 };
 pub use sales_order::{Address, SalesOrder, SalesOrderDelivery, SalesOrderRow};
 pub use search::{SearchRequest, SearchResults, SearchRow};
+pub use shared_budget::{SharedBudget, SlotClaim, SEND_ALLOWANCE};

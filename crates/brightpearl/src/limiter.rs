@@ -7,23 +7,30 @@
 //! window resets). Once the quota is spent it returns 503.
 //!
 //! The limiter keeps within `requests_per_minute` in any sliding 60 seconds.
-//! It also waits for the next period whenever the headers report no more
+//! With a [`SharedBudget`], every process that talks to the account keeps
+//! within that number together: the limiter claims a send slot from the
+//! budget after its own checks pass. It also waits for the next period whenever the headers report no more
 //! than the reserve left. A 503 (or a 429) is waited out before the same
 //! request is sent again.
 //!
-//! Every choice is made by [`decide`], a pure function of the recent send
-//! times, the last headers seen, the response (if any) and the time now.
-//! [`Limiter`] only keeps that state and sleeps.
+//! Every choice within the process is made by [`decide`], a pure function
+//! of the recent send times, the last headers seen, the response (if any)
+//! and the time now. [`Limiter`] only keeps that state, asks the shared
+//! budget and sleeps.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-const WINDOW: Duration = Duration::from_secs(60);
+use crate::shared_budget::{SharedBudget, SlotClaim, SEND_ALLOWANCE};
+
+/// Brightpearl's throttle period, and the default length of the sliding
+/// window that `requests_per_minute` counts in.
+pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 /// Wait after a 503 or 429 that carries no usable period.
 const THROTTLED_FALLBACK: Duration = Duration::from_secs(60);
 /// Shortest wait after a 503 or 429, so a period of `0` cannot turn the
@@ -66,6 +73,9 @@ impl ThrottleHeaders {
 pub(crate) struct Policy {
     pub requests_per_minute: u32,
     pub reserve: u32,
+    /// The sliding window `requests_per_minute` counts in: [`WINDOW`]
+    /// except in tests.
+    pub window: Duration,
 }
 
 /// Throttle headers as seen on one reply. Times are offsets from the
@@ -135,20 +145,21 @@ fn judge_reply(reply: &ReplySignal) -> Decision {
     Decision::RetryAfter(wait.unwrap_or(THROTTLED_FALLBACK).max(MIN_THROTTLED_WAIT))
 }
 
-/// Time until fewer than `requests_per_minute` sends fall in the last 60 s.
+/// Time until fewer than `requests_per_minute` sends fall in the last
+/// `policy.window`.
 fn sliding_window_wait(policy: Policy, sent: &[Duration], now: Duration) -> Duration {
     let limit = policy.requests_per_minute.max(1) as usize;
     let recent: Vec<Duration> = sent
         .iter()
         .copied()
-        .filter(|at| *at + WINDOW > now)
+        .filter(|at| *at + policy.window > now)
         .collect();
     if recent.len() < limit {
         return Duration::ZERO;
     }
     // Once the send at this index leaves the window, `limit - 1` remain.
     let oldest_to_expire = recent[recent.len() - limit];
-    (oldest_to_expire + WINDOW).saturating_sub(now)
+    (oldest_to_expire + policy.window).saturating_sub(now)
 }
 
 /// Time until the window the headers describe ends, when the requests left
@@ -179,14 +190,23 @@ pub(crate) struct Permit {
     pub sent_at: Duration,
 }
 
+/// Why [`Limiter::acquire`] gave no permit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The wait needed is longer than the caller's budget allows.
+    TooLong(Duration),
+    /// The shared budget could not be read; the message says why.
+    SharedBudget(String),
+}
+
 /// The rate limiter of one Brightpearl account, shared by every caller in
 /// the process that talks to that account.
-#[derive(Debug)]
 pub struct Limiter {
     policy: Policy,
     origin: Instant,
     state: Mutex<State>,
     requests_sent: AtomicU64,
+    shared: Option<Arc<dyn SharedBudget>>,
 }
 
 #[derive(Debug, Default)]
@@ -203,11 +223,28 @@ impl Limiter {
             policy: Policy {
                 requests_per_minute: requests_per_minute.max(1),
                 reserve,
+                window: WINDOW,
             },
             origin: Instant::now(),
             state: Mutex::new(State::default()),
             requests_sent: AtomicU64::new(0),
+            shared: None,
         }
+    }
+
+    /// Counts `requests_per_minute` in a sliding window of this length
+    /// instead of 60 s, so that tests need not run for minutes.
+    pub fn with_window(mut self, window: Duration) -> Self {
+        self.policy.window = window.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Also claims a slot from `budget` before every request, so that every
+    /// process using that budget keeps within `requests_per_minute`
+    /// together. A slot stays taken for the window plus [`SEND_ALLOWANCE`].
+    pub fn with_shared_budget(mut self, budget: Arc<dyn SharedBudget>) -> Self {
+        self.shared = Some(budget);
+        self
     }
 
     /// Requests sent through this limiter so far, retries included.
@@ -222,38 +259,72 @@ impl Limiter {
 
     /// Waits until a request may be sent and records it as sent. Fails
     /// without waiting, returning the wait needed, when that wait would
-    /// take longer than `budget`.
-    pub(crate) async fn acquire(&self, budget: Duration) -> Result<Permit, Duration> {
+    /// take longer than `budget`, and fails when the shared budget cannot
+    /// be read.
+    pub(crate) async fn acquire(&self, budget: Duration) -> Result<Permit, Refusal> {
         let mut waited = Duration::ZERO;
         loop {
-            let wait = {
-                let mut guard = self.lock();
-                let now = self.now();
-                guard.prune(now);
-                let state = &mut *guard;
-                let last = state.last;
-                let sent = state.sent.make_contiguous();
-                match decide(self.policy, sent, last.as_ref(), None, now) {
-                    Decision::Wait(wait) => wait,
-                    _ => {
-                        state.sent.push_back(now);
-                        self.requests_sent.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Permit { sent_at: now });
-                    }
-                }
+            let (wait, source) = match self.check_locally() {
+                Err(wait) => (wait, "limiter"),
+                Ok(permit) if self.shared.is_none() => return Ok(permit),
+                Ok(_) => match self.claim_shared().await? {
+                    SlotClaim::Granted => return Ok(self.record_send()),
+                    SlotClaim::Full(wait) => (wait, "shared"),
+                },
             };
             if waited + wait > budget {
-                return Err(wait);
+                return Err(Refusal::TooLong(wait));
             }
-            metrics::counter!("pobridge_brightpearl_throttle_waits_total", "source" => "limiter")
+            metrics::counter!("pobridge_brightpearl_throttle_waits_total", "source" => source)
                 .increment(1);
             tracing::debug!(
                 wait_ms = wait.as_millis() as u64,
+                source,
                 "waiting for the Brightpearl rate limit"
             );
             tokio::time::sleep(wait).await;
             waited += wait;
         }
+    }
+
+    /// Applies this process's own checks. Without a shared budget a request
+    /// that passes is recorded as sent in the same lock, so concurrent
+    /// callers cannot both take the last place; with one, the send is
+    /// recorded only once the shared budget grants its slot.
+    fn check_locally(&self) -> Result<Permit, Duration> {
+        let mut guard = self.lock();
+        let now = self.now();
+        guard.prune(now, self.policy.window);
+        let state = &mut *guard;
+        let last = state.last;
+        let sent = state.sent.make_contiguous();
+        if let Decision::Wait(wait) = decide(self.policy, sent, last.as_ref(), None, now) {
+            return Err(wait);
+        }
+        if self.shared.is_none() {
+            state.sent.push_back(now);
+            self.requests_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Permit { sent_at: now })
+    }
+
+    async fn claim_shared(&self) -> Result<SlotClaim, Refusal> {
+        let Some(shared) = &self.shared else {
+            return Ok(SlotClaim::Granted);
+        };
+        let held_for = self.policy.window + SEND_ALLOWANCE;
+        shared
+            .claim(self.policy.requests_per_minute, held_for)
+            .await
+            .map_err(Refusal::SharedBudget)
+    }
+
+    fn record_send(&self) -> Permit {
+        let mut state = self.lock();
+        let now = self.now();
+        state.sent.push_back(now);
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+        Permit { sent_at: now }
     }
 
     /// Records a reply's headers and returns whether it was a throttle that
@@ -296,9 +367,19 @@ impl Limiter {
     }
 }
 
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("policy", &self.policy)
+            .field("requests_sent", &self.requests_sent())
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl State {
-    fn prune(&mut self, now: Duration) {
-        while self.sent.front().is_some_and(|at| *at + WINDOW <= now) {
+    fn prune(&mut self, now: Duration, window: Duration) {
+        while self.sent.front().is_some_and(|at| *at + window <= now) {
             self.sent.pop_front();
         }
     }

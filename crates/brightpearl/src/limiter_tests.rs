@@ -74,6 +74,7 @@ fn decide_matches_fixture_table() {
         let policy = Policy {
             requests_per_minute: case.rpm,
             reserve: case.reserve,
+            window: WINDOW,
         };
         let sent: Vec<Duration> = case.sent_ms.iter().copied().map(ms).collect();
         let last = case.last.as_ref().map(|last| Observation {
@@ -160,10 +161,12 @@ fn captured_headers_drive_decisions() {
         let relaxed = Policy {
             requests_per_minute: 190,
             reserve: 5,
+            window: WINDOW,
         };
         let strict = Policy {
             requests_per_minute: 190,
             reserve: remaining,
+            window: WINDOW,
         };
 
         // Every capture left plenty of quota (66 at the lowest), so a
@@ -228,7 +231,7 @@ async fn limiter_fails_fast_when_wait_exceeds_budget() {
 
     let needed = limiter.acquire(Duration::from_secs(10)).await.unwrap_err();
 
-    assert_eq!(needed, Duration::from_secs(60));
+    assert_eq!(needed, Refusal::TooLong(Duration::from_secs(60)));
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(limiter.requests_sent(), 1);
 }
@@ -272,4 +275,113 @@ async fn low_remaining_header_delays_next_request() {
     limiter.acquire(Duration::from_secs(120)).await.unwrap();
 
     assert_eq!(start.elapsed(), Duration::from_secs(12));
+}
+
+/// A shared budget in memory that grants `free` slots, then reports the
+/// window full for `full_for`, and records every claim.
+struct ScriptedBudget {
+    free: Mutex<u32>,
+    full_for: Duration,
+    claims: Mutex<Vec<(u32, Duration)>>,
+}
+
+#[async_trait::async_trait]
+impl SharedBudget for ScriptedBudget {
+    async fn claim(&self, limit: u32, window: Duration) -> Result<SlotClaim, String> {
+        self.claims.lock().unwrap().push((limit, window));
+        let mut free = self.free.lock().unwrap();
+        if *free == 0 {
+            *free = 1;
+            return Ok(SlotClaim::Full(self.full_for));
+        }
+        *free -= 1;
+        Ok(SlotClaim::Granted)
+    }
+}
+
+struct BrokenBudget;
+
+#[async_trait::async_trait]
+impl SharedBudget for BrokenBudget {
+    async fn claim(&self, _limit: u32, _window: Duration) -> Result<SlotClaim, String> {
+        Err("connection refused".to_owned())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn full_shared_budget_delays_request() {
+    let budget = Arc::new(ScriptedBudget {
+        free: Mutex::new(1),
+        full_for: Duration::from_secs(7),
+        claims: Mutex::new(Vec::new()),
+    });
+    let limiter = Limiter::new(190, 5)
+        .with_window(Duration::from_secs(10))
+        .with_shared_budget(budget.clone());
+    let start = Instant::now();
+
+    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+
+    assert_eq!(start.elapsed(), Duration::from_secs(7));
+    assert_eq!(limiter.requests_sent(), 2);
+    let held_for = Duration::from_secs(10) + SEND_ALLOWANCE;
+    assert_eq!(
+        *budget.claims.lock().unwrap(),
+        vec![(190, held_for), (190, held_for), (190, held_for)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shared_budget_wait_counts_against_max_wait() {
+    let budget = Arc::new(ScriptedBudget {
+        free: Mutex::new(0),
+        full_for: Duration::from_secs(30),
+        claims: Mutex::new(Vec::new()),
+    });
+    let limiter = Limiter::new(190, 5).with_shared_budget(budget);
+
+    let refusal = limiter.acquire(Duration::from_secs(10)).await.unwrap_err();
+
+    assert_eq!(refusal, Refusal::TooLong(Duration::from_secs(30)));
+    assert_eq!(limiter.requests_sent(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unreadable_shared_budget_sends_nothing() {
+    let limiter = Limiter::new(190, 5).with_shared_budget(Arc::new(BrokenBudget));
+
+    let refusal = limiter.acquire(Duration::from_secs(120)).await.unwrap_err();
+
+    assert_eq!(
+        refusal,
+        Refusal::SharedBudget("connection refused".to_owned())
+    );
+    assert_eq!(limiter.requests_sent(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn low_remaining_header_delays_shared_claim() {
+    let budget = Arc::new(ScriptedBudget {
+        free: Mutex::new(10),
+        full_for: Duration::from_secs(1),
+        claims: Mutex::new(Vec::new()),
+    });
+    let limiter = Limiter::new(190, 5).with_shared_budget(budget.clone());
+    let start = Instant::now();
+    let permit = limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.observe(
+        permit,
+        ReplySignal {
+            status: 200,
+            headers: ThrottleHeaders::parse(Some("3"), Some("12000")),
+            retry_after: None,
+        },
+    );
+
+    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+
+    assert_eq!(start.elapsed(), Duration::from_secs(12));
+    assert_eq!(budget.claims.lock().unwrap().len(), 2);
 }

@@ -14,7 +14,7 @@ use crate::client::Inner;
 use crate::encode;
 use crate::envelope;
 use crate::error::{BrightpearlError, ErrorKind};
-use crate::limiter::{Decision, Permit, ReplySignal, ThrottleHeaders};
+use crate::limiter::{Decision, Permit, Refusal, ReplySignal, ThrottleHeaders};
 
 /// Tokens are refreshed ahead of time when they expire within this margin,
 /// because a 401 costs a request of quota.
@@ -163,7 +163,10 @@ impl Inner {
             .limiter
             .acquire(budget.saturating_sub(progress.throttled_for))
             .await
-            .map_err(throttled)?;
+            .map_err(|refusal| match refusal {
+                Refusal::TooLong(wait) => throttled(wait),
+                Refusal::SharedBudget(reason) => shared_budget_unavailable(reason),
+            })?;
         progress.throttled_for += waiting_since.elapsed();
         Ok(permit)
     }
@@ -304,6 +307,14 @@ fn throttled(wait: Duration) -> BrightpearlError {
         ),
     )
     .with_retry_after(wait)
+}
+
+/// Nothing was sent, so even a write is safe to try again.
+fn shared_budget_unavailable(reason: String) -> BrightpearlError {
+    BrightpearlError::new(
+        ErrorKind::Transient { throttled: false },
+        format!("could not claim a slot in the shared Brightpearl request budget: {reason}"),
+    )
 }
 
 fn reauthorization_required(after_refresh: bool) -> BrightpearlError {

@@ -1,13 +1,18 @@
 //! One Brightpearl client per connected account, sharing one limiter per
-//! account so that every caller in the process spends the same budget.
+//! account so that every caller in the process spends the same budget. Each
+//! limiter also claims its send slots from the store, so that the processes
+//! sharing a PostgreSQL database spend one budget together.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use pobridge_brightpearl::{BrightpearlClient, ClientConfig, Limiter, TokenSink};
+use pobridge_brightpearl::{
+    BrightpearlClient, ClientConfig, Limiter, SharedBudget, SlotClaim, TokenSink,
+};
 use pobridge_core::{AccountId, Clock, Connection};
-use pobridge_store::{Store, StoreResult};
+use pobridge_store::{SendSlot, Store, StoreResult};
 
 /// Builds and caches Brightpearl clients for accounts.
 #[derive(Clone)]
@@ -96,10 +101,17 @@ impl ClientPool {
         limiters
             .entry(account)
             .or_insert_with(|| {
-                Arc::new(Limiter::new(
+                let budget = Arc::new(StoreSendBudget {
+                    store: self.store.clone(),
+                    account,
+                });
+                let limiter = Limiter::new(
                     self.config.requests_per_minute,
                     self.config.throttle_reserve,
-                ))
+                )
+                .with_window(self.config.requests_window)
+                .with_shared_budget(budget);
+                Arc::new(limiter)
             })
             .clone()
     }
@@ -123,5 +135,30 @@ impl TokenSink for StoreTokenSink {
             .save_connection(self.account, connection)
             .await
             .map_err(|error| format!("could not store refreshed Brightpearl tokens: {error}"))
+    }
+}
+
+/// The account's send slots in the store, which every process on a shared
+/// database claims from.
+struct StoreSendBudget {
+    store: Arc<dyn Store>,
+    account: AccountId,
+}
+
+#[async_trait]
+impl SharedBudget for StoreSendBudget {
+    async fn claim(&self, limit: u32, window: Duration) -> Result<SlotClaim, String> {
+        let slot = self
+            .store
+            .claim_send_slot(self.account, limit, window)
+            .await
+            .map_err(|error| match std::error::Error::source(&error) {
+                Some(cause) => format!("{error}: {cause}"),
+                None => error.to_string(),
+            })?;
+        Ok(match slot {
+            SendSlot::Granted => SlotClaim::Granted,
+            SendSlot::Full(wait) => SlotClaim::Full(wait),
+        })
     }
 }

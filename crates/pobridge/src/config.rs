@@ -422,6 +422,8 @@ impl Config {
             authorize_url_template: settings.authorize_url_template.clone(),
             token_url_template: settings.token_url_template.clone(),
             requests_per_minute: settings.requests_per_minute,
+            // Brightpearl's period. Only tests shorten the window.
+            requests_window: pobridge_brightpearl::ClientConfig::default().requests_window,
             throttle_reserve: settings.throttle_reserve,
             max_throttle_wait: Duration::from_secs(settings.max_throttle_wait_seconds),
             request_timeout: Duration::from_secs(settings.request_timeout_seconds),

@@ -18,6 +18,7 @@ pub mod portal;
 pub mod postgres;
 pub mod revision_order;
 pub mod secrets;
+pub mod send_slots;
 pub mod sqlite;
 #[cfg(feature = "test-database")]
 pub mod test_database;
@@ -36,6 +37,7 @@ pub use invoicing::*;
 pub use model::*;
 pub use portal::*;
 pub use secrets::{SecretBox, SecretKeyError};
+pub use send_slots::SendSlot;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -630,4 +632,19 @@ pub trait Store: Send + Sync + 'static {
         before: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- Brightpearl request budget -----------------------------------------
+    /// Claims one Brightpearl send slot for the account. When fewer than
+    /// `limit` sends were recorded in the last `window`, records a send now
+    /// and returns [`SendSlot::Granted`]; otherwise records nothing and
+    /// returns [`SendSlot::Full`] with the time until a slot frees. Claims
+    /// of one account are serialized. On PostgreSQL every process on the
+    /// database shares the slots and the server's clock is used; on SQLite
+    /// they are kept in this store's memory (see [`send_slots`]).
+    async fn claim_send_slot(
+        &self,
+        account: AccountId,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> StoreResult<SendSlot>;
 }

@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use pobridge_core::PoNumber;
-use pobridge_store::{DocumentOutcome, JobStatus, RevisionStatus, Store, StoreError};
+use pobridge_store::{DocumentOutcome, JobStatus, RevisionStatus, SendSlot, Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinSet;
@@ -371,6 +371,36 @@ async fn concurrent_invoice_numbers_conflict() {
         assert_eq!(created, 1);
         let invoices = handles[0].invoices_for_po(account_id, po).await.unwrap();
         assert_eq!(invoices.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_send_claims_keep_the_limit() {
+    on_fresh_database(|url| async move {
+        let handles = open_handles(&url).await;
+        let account_id = account(handles[0].as_ref(), "acme").await;
+        let limit = 5;
+        let window = std::time::Duration::from_secs(60);
+
+        let mut claims = JoinSet::new();
+        for index in 0..4 * HANDLES {
+            let store = handles[index % HANDLES].clone();
+            claims.spawn(async move {
+                store
+                    .claim_send_slot(account_id, limit, window)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut granted = 0;
+        while let Some(claim) = claims.join_next().await {
+            if claim.unwrap() == SendSlot::Granted {
+                granted += 1;
+            }
+        }
+
+        assert_eq!(granted, limit, "slots granted across {HANDLES} handles");
     })
     .await;
 }

@@ -46,6 +46,7 @@ mod orders;
 mod portal;
 mod product_search;
 mod revisions;
+mod send_slots;
 mod store_impl;
 
 use std::str::FromStr;

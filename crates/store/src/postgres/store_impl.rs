@@ -9,6 +9,7 @@ use pobridge_core::{
 };
 use rust_decimal::Decimal;
 
+use super::send_slots;
 use super::{
     accounts, buyers, catalog, counts, documents, invoices, invoicing, items, jobs, orders, portal,
     revisions, PostgresStore,
@@ -694,5 +695,14 @@ impl Store for PostgresStore {
         limit: i64,
     ) -> StoreResult<Vec<AuditEntry>> {
         portal::audit_page(self, account, before, limit).await
+    }
+
+    async fn claim_send_slot(
+        &self,
+        account: AccountId,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> StoreResult<crate::SendSlot> {
+        send_slots::claim_send_slot(self, account, limit, window).await
     }
 }

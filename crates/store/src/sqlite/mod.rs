@@ -25,6 +25,7 @@ mod revisions;
 mod store_impl;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolOptions;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+use crate::send_slots::MemorySendSlots;
 use crate::{SecretBox, StoreResult};
 
 /// How long a connection waits for another process's write lock before the
@@ -50,6 +52,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     secrets: SecretBox,
+    /// Brightpearl send slots. A SQLite database serves one process, so
+    /// memory is enough.
+    send_slots: Arc<MemorySendSlots>,
 }
 
 impl SqliteStore {
@@ -79,6 +84,7 @@ impl SqliteStore {
                 reader: pool.clone(),
                 writer: pool,
                 secrets: SecretBox::without_key(),
+                send_slots: Arc::default(),
             }
         } else {
             let writer = single_connection().connect_with(options.clone()).await?;
@@ -90,6 +96,7 @@ impl SqliteStore {
                 reader,
                 writer,
                 secrets: SecretBox::without_key(),
+                send_slots: Arc::default(),
             }
         };
 

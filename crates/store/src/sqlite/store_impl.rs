@@ -695,4 +695,15 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<AuditEntry>> {
         portal::audit_page(self, account, before, limit).await
     }
+
+    async fn claim_send_slot(
+        &self,
+        account: AccountId,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> StoreResult<crate::SendSlot> {
+        Ok(self
+            .send_slots
+            .claim(account, limit, window, std::time::Instant::now()))
+    }
 }

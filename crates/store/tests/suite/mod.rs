@@ -17,6 +17,7 @@ mod orders;
 mod portal;
 mod product_search;
 mod secrets;
+mod send_slots;
 
 pub use accounts::*;
 pub use catalog::*;
@@ -31,6 +32,7 @@ pub use orders::*;
 pub use portal::*;
 pub use product_search::*;
 pub use secrets::*;
+pub use send_slots::*;
 
 /// Calls `$run!(scenario, ...)` with every scenario that takes a fresh
 /// store, so that each backend's test file runs the same list.
@@ -123,6 +125,8 @@ macro_rules! every_fresh_store_scenario {
             mail_is_read_by_id,
             audit_pages_go_back_by_id,
             product_search_matches_identifiers_and_ranks_exact_first,
+            send_slots_fill_per_account,
+            send_slots_free_as_the_window_moves,
         );
     };
 }

@@ -1,0 +1,47 @@
+//! The Brightpearl send budget: slots per account in a sliding window.
+
+use std::time::Duration;
+
+use pobridge_store::{SendSlot, Store};
+
+use super::*;
+
+pub async fn send_slots_fill_per_account(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let window = Duration::from_secs(60);
+
+    for _ in 0..3 {
+        let slot = store.claim_send_slot(acme, 3, window).await.unwrap();
+        assert_eq!(slot, SendSlot::Granted);
+    }
+    let full = store.claim_send_slot(acme, 3, window).await.unwrap();
+    let SendSlot::Full(wait) = full else {
+        panic!("a fourth send in the window was granted");
+    };
+    assert!(wait > Duration::from_secs(55), "wait {wait:?}");
+    assert!(wait <= window, "wait {wait:?}");
+
+    let other = store.claim_send_slot(globex, 3, window).await.unwrap();
+    assert_eq!(
+        other,
+        SendSlot::Granted,
+        "another account has its own budget"
+    );
+}
+
+pub async fn send_slots_free_as_the_window_moves(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let window = Duration::from_millis(300);
+
+    let first = store.claim_send_slot(acme, 1, window).await.unwrap();
+    assert_eq!(first, SendSlot::Granted);
+    let SendSlot::Full(wait) = store.claim_send_slot(acme, 1, window).await.unwrap() else {
+        panic!("a second send in the window was granted");
+    };
+    assert!(wait <= window, "wait {wait:?}");
+
+    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    let later = store.claim_send_slot(acme, 1, window).await.unwrap();
+    assert_eq!(later, SendSlot::Granted);
+}
