@@ -1,6 +1,7 @@
 //! A test harness that runs pobridge for real on loopback: the web layer,
-//! the engine and its worker, a SQLite store in a temporary folder and the
-//! sandbox Brightpearl, each bound to port 0.
+//! the engine and its worker, a store and the sandbox Brightpearl, each
+//! bound to port 0. The store is a SQLite file in a temporary folder, or a
+//! PostgreSQL database created for the test (see [`Backend`]).
 
 pub mod browser;
 pub mod corpus;
@@ -9,7 +10,7 @@ pub mod portal_client;
 pub mod waiting_order;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -21,6 +22,7 @@ use pobridge_core::{
 use pobridge_engine::worker::Worker;
 use pobridge_engine::{ClientPool, Engine, EngineConfig};
 use pobridge_sandbox::{Sandbox, SandboxConfig};
+use pobridge_store::test_database::TestDatabase;
 use pobridge_store::{Account, Buyer, BuyerMode, CredentialRef, NewBuyer, Store};
 
 /// Account slug every harness starts with.
@@ -38,9 +40,24 @@ pub struct TestApp {
     pub account: Account,
     /// The Brightpearl account code of this account in the sandbox.
     pub brightpearl_code: String,
-    pub database: PathBuf,
+    pub backend: Backend,
+    /// The store's URL, `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
     pub http: reqwest::Client,
+    sqlite_file: PathBuf,
     _directory: tempfile::TempDir,
+    /// Dropped last, which drops the PostgreSQL database.
+    _postgres: Option<TestDatabase>,
+}
+
+/// The store backend a [`TestApp`] runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    #[default]
+    Sqlite,
+    /// A new database on the server that `PGTEST_DATABASE_URL` names,
+    /// dropped with the [`TestApp`].
+    Postgres,
 }
 
 /// Knobs of [`TestApp::start_with`].
@@ -55,6 +72,7 @@ pub struct Options {
     /// Start the account without a Brightpearl connection or reference data,
     /// as a new account is before someone connects it in the portal.
     pub unconnected: bool,
+    pub backend: Backend,
 }
 
 impl TestApp {
@@ -64,10 +82,26 @@ impl TestApp {
         Self::start_with(Options::default()).await
     }
 
+    /// Starts pobridge like [`TestApp::start`], with `options`.
+    ///
+    /// Fails on [`Backend::Postgres`] when `PGTEST_DATABASE_URL` is unset:
+    /// a test that runs on PostgreSQL checks [`postgres_server_or_skip`] first.
     pub async fn start_with(options: Options) -> Result<Self> {
         let directory = tempfile::tempdir()?;
-        let database = directory.path().join("pobridge.db");
-        let store = pobridge_store::open(&format!("sqlite://{}", database.display())).await?;
+        let sqlite_file = directory.path().join("pobridge.db");
+        let postgres = match options.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let server = std::env::var(pobridge_store::test_database::SERVER_URL_VARIABLE)
+                    .context("PGTEST_DATABASE_URL names no PostgreSQL server")?;
+                Some(TestDatabase::create(&server).await)
+            }
+        };
+        let database_url = match &postgres {
+            Some(database) => database.url().to_owned(),
+            None => format!("sqlite://{}", sqlite_file.display()),
+        };
+        let store = pobridge_store::open(&database_url).await?;
         let clock: Arc<dyn Clock> = match &options.clock {
             Some(manual) => Arc::new(manual.clone()),
             None => Arc::new(SystemClock),
@@ -155,14 +189,84 @@ impl TestApp {
             worker,
             account,
             brightpearl_code,
-            database,
+            backend: options.backend,
+            database_url,
             http,
+            sqlite_file,
             _directory: directory,
+            _postgres: postgres,
         })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.engine.store
+    }
+
+    /// Returns the SQLite database file, or `None` on PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        (self.backend == Backend::Sqlite).then_some(self.sqlite_file.as_path())
+    }
+
+    /// Runs `sql`, a query that returns one integer, on the store's database
+    /// past the store, on either backend.
+    pub async fn query_count(&self, sql: &str) -> Result<i64> {
+        let count = match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url).await?;
+                let count: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await?;
+                pool.close().await;
+                count
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.database_url).await?;
+                let count: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await?;
+                pool.close().await;
+                count
+            }
+        };
+        Ok(count)
+    }
+
+    /// Returns whether `needle` appears anywhere in the database: the
+    /// bytes of the SQLite file and its write-ahead log, or every row of
+    /// every PostgreSQL table as text, where `bytea` values show as hex.
+    pub async fn database_contains(&self, needle: &str) -> Result<bool> {
+        if let Some(file) = self.sqlite_file() {
+            let path = file.display().to_string();
+            for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+                let bytes = std::fs::read(&file).unwrap_or_default();
+                if bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+                {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        }
+
+        let pool = sqlx::PgPool::connect(&self.database_url).await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT quote_ident(table_name) FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let hex: String = needle.bytes().map(|byte| format!("{byte:02x}")).collect();
+        let mut found = false;
+        for table in tables {
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} AS t \
+                 WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0)"
+            );
+            found |= sqlx::query_scalar::<_, bool>(&sql)
+                .bind(needle)
+                .bind(&hex)
+                .fetch_one(&pool)
+                .await?;
+        }
+        pool.close().await;
+        Ok(found)
     }
 
     /// Sets account settings as `pobridge settings SLUG set` would, failing on a rejected value.
@@ -231,6 +335,39 @@ impl TestApp {
         }
         total
     }
+}
+
+/// Returns whether a test's PostgreSQL run should go ahead, printing that it
+/// is skipped when `PGTEST_DATABASE_URL` is unset.
+pub fn postgres_server_or_skip(test: &str) -> bool {
+    pobridge_store::test_database::server_url_or_skip(test).is_some()
+}
+
+/// Turns each `async fn NAME(backend: Backend)` named into a module `NAME`
+/// with the tests `NAME::sqlite` and `NAME::postgres`, so one body runs on
+/// both stores. The PostgreSQL test prints that it is skipped and passes
+/// when `PGTEST_DATABASE_URL` is unset. Each test runs on a runtime with
+/// `worker_threads` threads, 2 unless given first as `threads = N;`.
+#[macro_export]
+macro_rules! on_each_backend {
+    (threads = $threads:tt; $($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn sqlite() {
+                super::$test($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn postgres() {
+                if $crate::postgres_server_or_skip(concat!(module_path!(), "::postgres")) {
+                    super::$test($crate::Backend::Postgres).await;
+                }
+            }
+        }
+    )+};
+    ($($test:ident),+ $(,)?) => {
+        $crate::on_each_backend!(threads = 2; $($test),+);
+    };
 }
 
 /// Builds a buyer from a document's header credentials.

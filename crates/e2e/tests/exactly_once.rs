@@ -1,24 +1,32 @@
 //! Resent documents, a connection dropped after Brightpearl committed an
 //! order, and failed attempts each leave exactly one sales order per PO.
+//! Each test runs on SQLite and on PostgreSQL.
 
 use chrono::{Duration, TimeZone, Utc};
 use pobridge_core::ManualClock;
 use pobridge_e2e::corpus::with_identity;
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
+use pobridge_e2e::{
+    add_corpus_buyers, configure_defaults, map_corpus_parts, on_each_backend, Backend, Options,
+    TestApp,
+};
 use pobridge_sandbox::{Faults, SandboxConfig};
 use pobridge_store::{PoFilter, PoStatus};
 
 /// Starts pobridge with a manual clock, the corpus buyers in test mode and
 /// every corpus part mapped to one sandbox product, so every PO can sync.
-async fn ready_app() -> (TestApp, ManualClock, Vec<(String, Vec<u8>)>) {
-    ready_app_with(SandboxConfig::default()).await
+async fn ready_app(backend: Backend) -> (TestApp, ManualClock, Vec<(String, Vec<u8>)>) {
+    ready_app_with(backend, SandboxConfig::default()).await
 }
 
-async fn ready_app_with(sandbox: SandboxConfig) -> (TestApp, ManualClock, Vec<(String, Vec<u8>)>) {
+async fn ready_app_with(
+    backend: Backend,
+    sandbox: SandboxConfig,
+) -> (TestApp, ManualClock, Vec<(String, Vec<u8>)>) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let options = Options {
         clock: Some(clock.clone()),
         sandbox,
+        backend,
         ..Options::default()
     };
     let mut app = TestApp::start_with(options).await.expect("pobridge starts");
@@ -85,9 +93,15 @@ async fn assert_one_sales_order_per_po(app: &TestApp) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resending_every_document_creates_no_second_order() {
-    let (app, clock, documents) = ready_app().await;
+on_each_backend!(
+    resending_every_document_creates_no_second_order,
+    dropped_connection_after_commit_leaves_one_order,
+    server_errors_are_retried_until_one_order_exists,
+    concurrent_first_orders_create_one_contact_per_company,
+);
+
+async fn resending_every_document_creates_no_second_order(backend: Backend) {
+    let (app, clock, documents) = ready_app(backend).await;
     for (name, body) in &documents {
         let (status, answer) = app.post_cxml(body.clone()).await.unwrap();
         assert_eq!(status, 200, "{name}: {answer}");
@@ -103,14 +117,10 @@ async fn resending_every_document_creates_no_second_order() {
     settle(&app, &clock).await;
     assert_one_sales_order_per_po(&app).await;
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database.display()))
+    let duplicates = app
+        .query_count("SELECT COUNT(*) FROM documents WHERE outcome = 'duplicate'")
         .await
         .unwrap();
-    let duplicates: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE outcome = 'duplicate'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
     assert_eq!(
         duplicates,
         documents.len() as i64,
@@ -121,14 +131,13 @@ async fn resending_every_document_creates_no_second_order() {
 /// Brightpearl's answer to a repeated (externalRef, installation) POST is
 /// not documented: the sandbox offers both readings and pobridge must keep
 /// one order under each.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_connection_after_commit_leaves_one_order() {
+async fn dropped_connection_after_commit_leaves_one_order(backend: Backend) {
     for returns_existing_id in [true, false] {
         let sandbox = SandboxConfig {
             duplicate_sales_order_returns_existing_id: returns_existing_id,
             ..SandboxConfig::default()
         };
-        let (app, clock, documents) = ready_app_with(sandbox).await;
+        let (app, clock, documents) = ready_app_with(backend, sandbox).await;
         map_buyers_to_contact(&app, 200).await;
         app.sandbox.set_faults(
             &app.brightpearl_code,
@@ -165,9 +174,8 @@ async fn dropped_connection_after_commit_leaves_one_order() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_errors_are_retried_until_one_order_exists() {
-    let (app, clock, documents) = ready_app().await;
+async fn server_errors_are_retried_until_one_order_exists(backend: Backend) {
+    let (app, clock, documents) = ready_app(backend).await;
     app.sandbox.set_faults(
         &app.brightpearl_code,
         Faults {
@@ -196,13 +204,12 @@ async fn server_errors_are_retried_until_one_order_exists() {
 /// worker batch, with Brightpearl slow enough that both searches for the
 /// BillTo company run before either order creates the contact. One contact
 /// is still created per company.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_first_orders_create_one_contact_per_company() {
+async fn concurrent_first_orders_create_one_contact_per_company(backend: Backend) {
     let sandbox = SandboxConfig {
         latency: std::time::Duration::from_millis(40),
         ..SandboxConfig::default()
     };
-    let (app, clock, documents) = ready_app_with(sandbox).await;
+    let (app, clock, documents) = ready_app_with(backend, sandbox).await;
     let mut companies = std::collections::BTreeSet::new();
     for (index, (name, body)) in documents.iter().enumerate() {
         let envelope =

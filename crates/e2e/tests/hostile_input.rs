@@ -134,9 +134,7 @@ async fn hostile_documents_get_4xx_fast_and_store_nothing() {
     let growth_mib = peak_memory_kib().saturating_sub(before) / 1024;
     assert!(growth_mib < 64, "peak memory grew by {growth_mib} MiB");
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", app.database.display()))
-        .await
-        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
     let documents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
         .fetch_one(&pool)
         .await

@@ -2,12 +2,16 @@
 //! buyer's Coupa: the worker polls, stores the invoice and sends it, with
 //! the clock moved by hand and the Coupa simulator on loopback. Coupa
 //! failures, a lost response, a held invoice and an invoice taken back after
-//! sending each end with at most one accepted invoice.
+//! sending each end with at most one accepted invoice. The tests of
+//! delivery at most once also run on PostgreSQL.
 
 use chrono::{Duration, TimeZone, Utc};
 use pobridge_core::{Clock, ManualClock};
 use pobridge_cxml::{read_envelope, Body, Limits, OrderRequest};
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
+use pobridge_e2e::{
+    add_corpus_buyers, configure_defaults, map_corpus_parts, on_each_backend, Backend, Options,
+    TestApp,
+};
 use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
 use pobridge_store::{
     InvoiceKind, InvoiceRecord, InvoiceStatus, JobStatus, NewInvoice, PurchaseOrder, RowLink,
@@ -50,10 +54,11 @@ const READY: Setup = Setup {
 /// Syncs PO 3309, starts the buyer's Coupa with the PO issued there,
 /// points the buyer's invoicing settings at it and runs the first poll,
 /// which links the order's rows.
-async fn synced(setup: Setup) -> Flow {
+async fn synced(setup: Setup, backend: Backend) -> Flow {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let options = Options {
         clock: Some(clock.clone()),
+        backend,
         ..Options::default()
     };
     let mut app = TestApp::start_with(options).await.expect("pobridge starts");
@@ -255,9 +260,15 @@ fn attribute<'a>(document: &'a str, name: &str) -> Option<&'a str> {
     Some(&document[start..start + length])
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invoiced_order_reaches_coupa_once() {
-    let flow = synced(READY).await;
+on_each_backend!(
+    invoiced_order_reaches_coupa_once,
+    lost_response_never_delivers_twice,
+    uninvoiced_after_sending_is_flagged_not_resent,
+    reused_number_is_recorded_not_sent,
+);
+
+async fn invoiced_order_reaches_coupa_once(backend: Backend) {
+    let flow = synced(READY, backend).await;
     let links = row_links(&flow).await;
     let lines: Vec<u32> = links.iter().map(|link| link.line_number).collect();
     assert_eq!(lines, [1, 2], "the first poll links both rows");
@@ -306,10 +317,13 @@ async fn invoiced_order_reaches_coupa_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_invoice_sent_after_setting_set() {
-    let flow = synced(Setup {
-        secret: None,
-        ..READY
-    })
+    let flow = synced(
+        Setup {
+            secret: None,
+            ..READY
+        },
+        Backend::Sqlite,
+    )
     .await;
     let number = invoice_in_brightpearl(&flow).await;
 
@@ -355,10 +369,13 @@ async fn held_invoice_sent_after_setting_set() {
 /// of changes releases it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_invoice_names_every_missing_setting() {
-    let flow = synced(Setup {
-        secret: None,
-        ..READY
-    })
+    let flow = synced(
+        Setup {
+            secret: None,
+            ..READY
+        },
+        Backend::Sqlite,
+    )
     .await;
     let store = flow.app.store();
     let mut buyer = store
@@ -384,7 +401,7 @@ async fn held_invoice_names_every_missing_setting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coupa_outage_is_retried_with_same_document() {
-    let flow = synced(READY).await;
+    let flow = synced(READY, Backend::Sqlite).await;
     flow.coupa.fail_next_n_with(503, 1);
     let number = invoice_in_brightpearl(&flow).await;
 
@@ -416,9 +433,8 @@ async fn coupa_outage_is_retried_with_same_document() {
     assert_eq!(flow.coupa.accepted_invoices().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lost_response_never_delivers_twice() {
-    let flow = synced(READY).await;
+async fn lost_response_never_delivers_twice(backend: Backend) {
+    let flow = synced(READY, backend).await;
     flow.coupa.drop_connection_after_accept_next_n(1);
     invoice_in_brightpearl(&flow).await;
 
@@ -458,10 +474,13 @@ async fn lost_response_never_delivers_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_invoice_fails_with_advice() {
-    let flow = synced(Setup {
-        issue_po: false,
-        ..READY
-    })
+    let flow = synced(
+        Setup {
+            issue_po: false,
+            ..READY
+        },
+        Backend::Sqlite,
+    )
     .await;
     invoice_in_brightpearl(&flow).await;
 
@@ -485,9 +504,8 @@ async fn rejected_invoice_fails_with_advice() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn uninvoiced_after_sending_is_flagged_not_resent() {
-    let flow = synced(READY).await;
+async fn uninvoiced_after_sending_is_flagged_not_resent(backend: Backend) {
+    let flow = synced(READY, backend).await;
     let number = invoice_in_brightpearl(&flow).await;
     assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Sent);
 
@@ -520,7 +538,7 @@ async fn uninvoiced_after_sending_is_flagged_not_resent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sales_credit_is_sent_as_credit() {
-    let flow = synced(READY).await;
+    let flow = synced(READY, Backend::Sqlite).await;
     let number = invoice_in_brightpearl(&flow).await;
     let links = row_links(&flow).await;
     let line_two = links
@@ -570,9 +588,8 @@ async fn sales_credit_is_sent_as_credit() {
     assert_eq!(quantities, [Some(-Decimal::TWO)]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reused_number_is_recorded_not_sent() {
-    let flow = synced(READY).await;
+async fn reused_number_is_recorded_not_sent(backend: Backend) {
+    let flow = synced(READY, backend).await;
     let number = flow
         .app
         .sandbox

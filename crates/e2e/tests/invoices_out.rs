@@ -3,7 +3,8 @@
 //! poll cycle as a DTD-valid invoice, to the cent. Charge and skipped rows,
 //! back orders, both credit forms, a buyer without header charges, the
 //! pre-flight hold and Coupa's failures are each covered too. The clock is
-//! moved by hand and the worker run until idle. Nothing sleeps.
+//! moved by hand and the worker run until idle. Nothing sleeps. Each test
+//! runs on SQLite and on PostgreSQL.
 
 use chrono::{Duration, TimeZone, Utc};
 use pobridge_brightpearl::Order;
@@ -13,8 +14,8 @@ use pobridge_e2e::invoicing::{
     set_invoicing, set_row_quantity, synced_order, BuyerCoupas,
 };
 use pobridge_e2e::{
-    add_corpus_buyers, buyer_from_header, configure_defaults, map_corpus_parts, ship_as_row,
-    Options, TestApp, ACCOUNT,
+    add_corpus_buyers, buyer_from_header, configure_defaults, map_corpus_parts, on_each_backend,
+    ship_as_row, Backend, Options, TestApp, ACCOUNT,
 };
 use pobridge_engine::admin::{add_row_rule, AddRowRule};
 use pobridge_engine::invoicing::{BuyerInvoicing, CreditForm};
@@ -58,10 +59,11 @@ struct Flow {
     pos: Vec<PurchaseOrder>,
 }
 
-async fn start(setup: Setup) -> Flow {
+async fn start(setup: Setup, backend: Backend) -> Flow {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let options = Options {
         clock: Some(clock.clone()),
+        backend,
         ..Options::default()
     };
     let mut app = TestApp::start_with(options).await.expect("pobridge starts");
@@ -289,9 +291,22 @@ async fn assert_bills_po(flow: &Flow, accepted: &AcceptedInvoice, po: &PurchaseO
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_synced_po_invoiced_once() {
-    let flow = start(CORPUS_ONLY).await;
+on_each_backend!(
+    every_synced_po_invoiced_once,
+    charge_rows_and_skip_list_follow_rules,
+    refused_header_charges_left_out,
+    shipping_row_is_a_charge_without_rules,
+    back_order_and_rest_add_up_to_po,
+    credit_as_negative_quantities,
+    credit_memo_names_original_invoice,
+    over_invoiced_order_held_unsent,
+    coupa_5xx_then_ok_sends_once,
+    dropped_connection_after_accept_sends_once,
+    wrong_secret_fails_with_advice,
+);
+
+async fn every_synced_po_invoiced_once(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     let order_ids: Vec<u64> = flow
         .pos
         .iter()
@@ -428,12 +443,14 @@ async fn add_charges_and_packaging(flow: &Flow) -> u64 {
     packaging.product_id as u64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn charge_rows_and_skip_list_follow_rules() {
-    let flow = start(Setup {
-        widgets: true,
-        header_charges: true,
-    })
+async fn charge_rows_and_skip_list_follow_rules(backend: Backend) {
+    let flow = start(
+        Setup {
+            widgets: true,
+            header_charges: true,
+        },
+        backend,
+    )
     .await;
     let packaging = add_charges_and_packaging(&flow).await;
     let order_id = flow.order_id(WIDGETS_NUMBER);
@@ -473,12 +490,14 @@ async fn charge_rows_and_skip_list_follow_rules() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_header_charges_left_out() {
-    let flow = start(Setup {
-        widgets: true,
-        header_charges: false,
-    })
+async fn refused_header_charges_left_out(backend: Backend) {
+    let flow = start(
+        Setup {
+            widgets: true,
+            header_charges: false,
+        },
+        backend,
+    )
     .await;
     let codes = nominal_codes(&flow.app, 1).await;
     add_rule(&flow.app, "nominal", &codes[0], "shipping").await;
@@ -511,12 +530,14 @@ async fn refused_header_charges_left_out() {
 /// With no row rules at all, the shipping row pobridge wrote from the PO's
 /// header shipping goes to the summary as shipping, so the invoice bills
 /// everything Brightpearl did.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shipping_row_is_a_charge_without_rules() {
-    let flow = start(Setup {
-        widgets: true,
-        header_charges: true,
-    })
+async fn shipping_row_is_a_charge_without_rules(backend: Backend) {
+    let flow = start(
+        Setup {
+            widgets: true,
+            header_charges: true,
+        },
+        backend,
+    )
     .await;
     let order_id = flow.order_id(WIDGETS_NUMBER);
     let number = flow.invoice(order_id);
@@ -536,9 +557,8 @@ async fn shipping_row_is_a_charge_without_rules() {
     assert_eq!(stored.sent_total, stored.brightpearl_total);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn back_order_and_rest_add_up_to_po() {
-    let flow = start(CORPUS_ONLY).await;
+async fn back_order_and_rest_add_up_to_po(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     let order_id = flow.order_id(STAGING_NUMBER);
     let full_total = total_of(&brightpearl_order(&flow.app, order_id).await.unwrap());
     let row = flow.row_of_line(STAGING_NUMBER, order_id, 2).await;
@@ -628,9 +648,8 @@ fn accepted_number(flow: &Flow, number: &str) -> AcceptedInvoice {
     found.remove(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn credit_as_negative_quantities() {
-    let flow = start(CORPUS_ONLY).await;
+async fn credit_as_negative_quantities(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     let (_, credit_number, credit) = invoice_then_credit(&flow).await;
 
     let accepted = accepted_number(&flow, &credit_number);
@@ -651,9 +670,8 @@ async fn credit_as_negative_quantities() {
     assert_eq!(stored[1].sent_total, accepted.total);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn credit_memo_names_original_invoice() {
-    let flow = start(CORPUS_ONLY).await;
+async fn credit_memo_names_original_invoice(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     flow.set_buyer_settings(STAGING_NUMBER, |settings| {
         settings.credit_form = CreditForm::CreditMemo;
     })
@@ -675,9 +693,8 @@ async fn credit_memo_names_original_invoice() {
     assert_eq!(stored[1].status, InvoiceStatus::Sent);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_invoiced_order_held_unsent() {
-    let flow = start(CORPUS_ONLY).await;
+async fn over_invoiced_order_held_unsent(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     let order_id = flow.order_id(STAGING_NUMBER);
     let row = flow.row_of_line(STAGING_NUMBER, order_id, 2).await;
     set_row_quantity(&flow.app, order_id, row, Decimal::from(10))
@@ -698,9 +715,8 @@ async fn over_invoiced_order_held_unsent() {
     assert!(flow.coupas.received().is_empty(), "nothing is posted");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn coupa_5xx_then_ok_sends_once() {
-    let flow = start(CORPUS_ONLY).await;
+async fn coupa_5xx_then_ok_sends_once(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     flow.coupa_of(STAGING_NUMBER).fail_next_n_with(503, 1);
     let order_id = flow.order_id(STAGING_NUMBER);
     let number = flow.invoice(order_id);
@@ -724,9 +740,8 @@ async fn coupa_5xx_then_ok_sends_once() {
     assert_eq!(sent.invoice_number, number);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_connection_after_accept_sends_once() {
-    let flow = start(CORPUS_ONLY).await;
+async fn dropped_connection_after_accept_sends_once(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     flow.coupa_of(STAGING_NUMBER)
         .drop_connection_after_accept_next_n(1);
     let order_id = flow.order_id(STAGING_NUMBER);
@@ -756,9 +771,8 @@ async fn dropped_connection_after_accept_sends_once() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_secret_fails_with_advice() {
-    let flow = start(CORPUS_ONLY).await;
+async fn wrong_secret_fails_with_advice(backend: Backend) {
+    let flow = start(CORPUS_ONLY, backend).await;
     flow.set_buyer_settings(STAGING_NUMBER, |settings| {
         settings.shared_secret = Some("not-the-secret".to_owned());
     })

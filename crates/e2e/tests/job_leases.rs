@@ -2,11 +2,14 @@
 //! so a job that outlives its lease is not claimed by a second worker.
 //!
 //! These tests run on the wall clock, because the renewal and the sandbox's
-//! slow answers both wait in real time.
+//! slow answers both wait in real time. They run on SQLite and on
+//! PostgreSQL, whose claims lock the jobs they take.
 
 use std::time::Duration;
 
-use pobridge_e2e::{buyer_from_header, configure_defaults, ship_as_row, Options, TestApp};
+use pobridge_e2e::{
+    buyer_from_header, configure_defaults, on_each_backend, ship_as_row, Backend, Options, TestApp,
+};
 use pobridge_engine::worker::Worker;
 use pobridge_engine::EngineConfig;
 use pobridge_sandbox::Faults;
@@ -16,13 +19,14 @@ const ORDER: &str = include_str!("fixtures/order-widgets.xml");
 const LEASE: Duration = Duration::from_secs(1);
 
 /// Starts pobridge with a one-second job lease and the buyer of the widgets order.
-async fn app_with_short_lease() -> TestApp {
+async fn app_with_short_lease(backend: Backend) -> TestApp {
     let engine = EngineConfig {
         job_lease: chrono::Duration::from_std(LEASE).unwrap(),
         ..EngineConfig::default()
     };
     let options = Options {
         engine: Some(engine),
+        backend,
         ..Options::default()
     };
     let mut app = TestApp::start_with(options).await.expect("pobridge starts");
@@ -42,9 +46,29 @@ async fn app_with_short_lease() -> TestApp {
     app
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn renewed_claim_outlives_its_lease() {
-    let app = app_with_short_lease().await;
+/// Waits, for at most 10 seconds, until `worker` holds the claim on the
+/// account's only job.
+async fn wait_until_claimed(app: &TestApp, worker: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let jobs = app.store().list_jobs(app.account.id).await.unwrap();
+        if jobs[0].status == JobStatus::Running {
+            assert_eq!(jobs[0].claimed_by.as_deref(), Some(worker));
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{worker} did not claim the job: {:?}",
+            jobs[0]
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+on_each_backend!(threads = 4; renewed_claim_outlives_its_lease);
+
+async fn renewed_claim_outlives_its_lease(backend: Backend) {
+    let app = app_with_short_lease(backend).await;
     let (status, answer) = app.post_cxml(ORDER.as_bytes().to_vec()).await.unwrap();
     assert_eq!(status, 200, "{answer}");
     // Every Brightpearl response takes 800 ms, so the sync of about four requests
@@ -61,6 +85,9 @@ async fn renewed_claim_outlives_its_lease() {
     let first = app.worker.clone();
     let started = std::time::Instant::now();
     let mut running = tokio::spawn(async move { first.run_once().await });
+    // On PostgreSQL the spawned worker's claim takes long enough that the
+    // second worker's first check could claim the job before it.
+    wait_until_claimed(&app, "test-worker").await;
     let second = Worker::new(app.engine.clone(), "second-worker");
     let mut checks = tokio::time::interval(LEASE / 4);
     let mut latest_expiry = None;
