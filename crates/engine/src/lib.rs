@@ -49,6 +49,10 @@ pub struct EngineConfig {
     pub job_lease: chrono::Duration,
     /// Jobs a worker claims at once.
     pub job_batch: i64,
+    /// The longest a job waits before its next attempt after a failure.
+    /// A later `run_at` that a job asks for (backoff reaches one hour) is
+    /// brought forward to this.
+    pub max_retry_delay: chrono::Duration,
     /// Bytes of order bodies read and handled at the same time. A request
     /// waits, its body unread, until its announced length (or the body
     /// limit, when none is announced) fits, so that unauthenticated senders
@@ -68,6 +72,7 @@ impl Default for EngineConfig {
             payload_host: "pobridge.local".to_owned(),
             job_lease: chrono::Duration::seconds(60),
             job_batch: 8,
+            max_retry_delay: chrono::Duration::hours(1),
             max_buffered_body_bytes: 32 * 1024 * 1024,
             coupa_timeout: std::time::Duration::from_secs(60),
             alerts: alerts::AlertConfig::default(),

@@ -113,6 +113,7 @@ impl Worker {
             },
         };
         drop(renewal);
+        let outcome = self.cap_retry_delay(outcome);
 
         let elapsed = started.elapsed();
         record_job_metrics(&job.kind, &outcome, elapsed);
@@ -138,6 +139,18 @@ impl Worker {
             Ok(false) => tracing::warn!("job claim had expired; another worker owns it now"),
             Err(error) => tracing::error!(error = %error, "could not record the job outcome"),
         }
+    }
+
+    /// Brings a retry's `run_at` forward to at most the configured
+    /// `max_retry_delay` from now.
+    fn cap_retry_delay(&self, outcome: JobOutcome) -> JobOutcome {
+        let latest = self
+            .engine
+            .clock
+            .now()
+            .checked_add_signed(self.engine.config.max_retry_delay)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        retry_no_later_than(outcome, latest)
     }
 
     /// Starts renewing this worker's claim on `job` every third of the
@@ -176,6 +189,23 @@ impl Worker {
             }
         };
         Some(ClaimRenewal(tokio::spawn(renewing.in_current_span())))
+    }
+}
+
+/// Returns `outcome` with a retry's `run_at` moved back to `latest` when it
+/// is later; other outcomes are returned unchanged.
+fn retry_no_later_than(outcome: JobOutcome, latest: DateTime<Utc>) -> JobOutcome {
+    match outcome {
+        JobOutcome::Retry {
+            run_at,
+            error,
+            counts,
+        } => JobOutcome::Retry {
+            run_at: run_at.min(latest),
+            error,
+            counts,
+        },
+        other => other,
     }
 }
 
@@ -229,6 +259,26 @@ mod tests {
     fn unknown_kind_gets_one_label() {
         assert_eq!(kind_label(SEND_INVOICE), "send_invoice");
         assert_eq!(kind_label("acme-typo"), "unknown");
+    }
+
+    #[test]
+    fn retry_delay_is_capped() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let latest = now + chrono::Duration::seconds(2);
+        let retry = |run_at| JobOutcome::Retry {
+            run_at,
+            error: "HTTP 500".to_owned(),
+            counts: true,
+        };
+
+        let capped = retry_no_later_than(retry(now + chrono::Duration::hours(1)), latest);
+        assert_eq!(capped, retry(latest));
+        let sooner = retry_no_later_than(retry(now), latest);
+        assert_eq!(sooner, retry(now));
+        assert_eq!(
+            retry_no_later_than(JobOutcome::Done, latest),
+            JobOutcome::Done
+        );
     }
 
     #[test]

@@ -111,6 +111,8 @@ pub struct WorkerConfig {
     pub job_lease_seconds: u32,
     /// Jobs a worker claims and runs at once.
     pub job_batch: u16,
+    /// The longest a job waits before its next attempt after a failure.
+    pub max_retry_delay_seconds: u32,
 }
 
 impl Default for WorkerConfig {
@@ -119,6 +121,8 @@ impl Default for WorkerConfig {
         Self {
             job_lease_seconds: u32::try_from(engine.job_lease.num_seconds()).unwrap_or(300),
             job_batch: u16::try_from(engine.job_batch).unwrap_or(8),
+            max_retry_delay_seconds: u32::try_from(engine.max_retry_delay.num_seconds())
+                .unwrap_or(3600),
         }
     }
 }
@@ -395,6 +399,9 @@ impl Config {
             payload_host: self.payload_host.clone(),
             job_lease: chrono::Duration::seconds(i64::from(self.worker.job_lease_seconds)),
             job_batch: i64::from(self.worker.job_batch),
+            max_retry_delay: chrono::Duration::seconds(i64::from(
+                self.worker.max_retry_delay_seconds,
+            )),
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
             coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
             alerts: pobridge_engine::alerts::AlertConfig {
