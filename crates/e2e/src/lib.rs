@@ -3,6 +3,7 @@
 //! bound to port 0. The store is a SQLite file in a temporary folder, or a
 //! PostgreSQL database created for the test (see [`Backend`]).
 
+pub mod bench;
 pub mod browser;
 pub mod corpus;
 pub mod invoicing;

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use pobridge_e2e::bench::load::{open_loop, LoadResult};
 use pobridge_e2e::corpus::with_identity;
 use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
 use pobridge_sandbox::SandboxConfig;
@@ -39,8 +40,10 @@ async fn main() -> Result<()> {
     let documents = prepare(&mut app).await?;
     println!("order endpoint, open loop: {rate} documents/s for {seconds} s, {} corpus documents in rotation, SQLite synchronous=FULL", documents.len());
 
-    let latencies = load(&app, &documents, rate, seconds).await?;
-    report_latency(&latencies);
+    let url = format!("{}/cxml/{}", app.base_url, pobridge_e2e::ACCOUNT);
+    let duration = Duration::from_secs(seconds);
+    let result = open_loop(&app.http, &url, &documents, rate, duration, "bench").await;
+    report_latency(&result);
     let answered = saturate(&app, &documents, 16, 5).await?;
     println!(
         "throughput, closed loop with 16 concurrent senders for 5 s: {:.0} documents/s",
@@ -82,59 +85,6 @@ async fn prepare(app: &mut TestApp) -> Result<Vec<Vec<u8>>> {
     map_corpus_parts(app).await?;
     let documents = add_corpus_buyers(app, true).await?;
     Ok(documents.into_iter().map(|(_, body)| body).collect())
-}
-
-/// Sends `rate` documents a second on schedule, whatever the answers'
-/// latency, and measures each from its scheduled start (so slow answers
-/// are not hidden by a sender that waits).
-async fn load(
-    app: &TestApp,
-    documents: &[Vec<u8>],
-    rate: u64,
-    seconds: u64,
-) -> Result<Vec<Duration>> {
-    let total = rate * seconds;
-    let interval = Duration::from_secs_f64(1.0 / rate as f64);
-    let url = format!("{}/cxml/{}", app.base_url, pobridge_e2e::ACCOUNT);
-    let start = tokio::time::Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..total {
-        let scheduled = start + interval * index as u32;
-        let body = with_identity(
-            &documents[index as usize % documents.len()],
-            &format!("bench-{index}@pobridge.bench"),
-            &format!("BENCH-{index}"),
-        );
-        let http = app.http.clone();
-        let url = url.clone();
-        tokio::time::sleep_until(scheduled).await;
-        tasks.spawn(async move {
-            let response = http
-                .post(&url)
-                .header("content-type", "text/xml")
-                .body(body)
-                .send()
-                .await;
-            let ok = match response {
-                Ok(response) => response.status().as_u16() == 200,
-                Err(_) => false,
-            };
-            (scheduled.elapsed(), ok)
-        });
-    }
-    let mut latencies = Vec::with_capacity(total as usize);
-    let mut failures = 0;
-    while let Some(result) = tasks.join_next().await {
-        let (latency, ok) = result?;
-        if !ok {
-            failures += 1;
-        }
-        latencies.push(latency);
-    }
-    if failures > 0 {
-        println!("WARNING: {failures} requests did not get HTTP 200");
-    }
-    Ok(latencies)
 }
 
 /// Sends documents back to back from `senders` tasks for `seconds` and
@@ -185,18 +135,18 @@ async fn saturate(
     Ok(total)
 }
 
-fn report_latency(latencies: &[Duration]) {
-    let mut sorted = latencies.to_vec();
-    sorted.sort();
-    let percentile = |p: f64| {
-        sorted[((sorted.len() as f64 * p).ceil() as usize)
-            .saturating_sub(1)
-            .min(sorted.len() - 1)]
-    };
+fn report_latency(result: &LoadResult) {
+    if result.failures > 0 {
+        println!(
+            "WARNING: {} requests did not get HTTP 200 (first: {})",
+            result.failures,
+            result.first_failure.as_deref().unwrap_or_default()
+        );
+    }
     println!(
         "latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(0.50).as_secs_f64() * 1000.0,
-        percentile(0.99).as_secs_f64() * 1000.0,
-        sorted.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
+        result.percentile(0.50).as_secs_f64() * 1000.0,
+        result.percentile(0.99).as_secs_f64() * 1000.0,
+        result.max().as_secs_f64() * 1000.0
     );
 }
