@@ -24,6 +24,7 @@ pub mod invoice_poll;
 pub mod invoicing;
 pub mod products;
 pub mod reference;
+pub mod retention;
 pub mod sales_order;
 pub mod settings;
 pub mod sync;
@@ -63,6 +64,8 @@ pub struct EngineConfig {
     pub coupa_timeout: std::time::Duration,
     /// When the periodic alert check e-mails an account's users.
     pub alerts: alerts::AlertConfig,
+    /// When raw document bodies are removed.
+    pub retention: retention::RetentionConfig,
 }
 
 impl Default for EngineConfig {
@@ -76,6 +79,7 @@ impl Default for EngineConfig {
             max_buffered_body_bytes: 32 * 1024 * 1024,
             coupa_timeout: std::time::Duration::from_secs(60),
             alerts: alerts::AlertConfig::default(),
+            retention: retention::RetentionConfig::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use crate::alerts::CHECK_ALERTS;
 use crate::invoice_jobs::{POLL_INVOICES, SEND_INVOICE, SWEEP_INVOICES};
+use crate::retention::REMOVE_OLD_DOCUMENTS;
 use crate::sync::SYNC_ORDER;
 use crate::Engine;
 
@@ -108,6 +109,7 @@ impl Worker {
             SWEEP_INVOICES => self.engine.run_sweep_job(&job).await,
             SEND_INVOICE => self.engine.run_send_job(&job).await,
             CHECK_ALERTS => self.engine.run_alert_job(&job).await,
+            REMOVE_OLD_DOCUMENTS => self.engine.run_retention_job(&job).await,
             other => JobOutcome::Failed {
                 error: format!("unknown job kind {other:?}"),
             },
@@ -229,6 +231,7 @@ fn kind_label(kind: &str) -> &'static str {
         SWEEP_INVOICES => SWEEP_INVOICES,
         SEND_INVOICE => SEND_INVOICE,
         CHECK_ALERTS => CHECK_ALERTS,
+        REMOVE_OLD_DOCUMENTS => REMOVE_OLD_DOCUMENTS,
         _ => "unknown",
     }
 }

@@ -45,6 +45,7 @@ pub struct Config {
     /// when it is not set.
     pub smtp: Option<SmtpConfig>,
     pub alerts: AlertsConfig,
+    pub retention: RetentionSettings,
 }
 
 impl Default for Config {
@@ -65,6 +66,7 @@ impl Default for Config {
             portal: PortalSettings::default(),
             smtp: None,
             alerts: AlertsConfig::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -257,6 +259,26 @@ impl Default for AlertsConfig {
     }
 }
 
+/// When the bodies of received cXML documents and sent invoices are removed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days a body is kept; 0 keeps every body.
+    pub raw_document_days: u32,
+    /// Hours between two removal runs of one account.
+    pub check_hours: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        let retention = pobridge_engine::retention::RetentionConfig::default();
+        Self {
+            raw_document_days: retention.raw_document_days,
+            check_hours: retention.check_hours,
+        }
+    }
+}
+
 /// The security of the connection to the SMTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -409,6 +431,10 @@ impl Config {
                 backlog_minutes: self.alerts.backlog_minutes,
                 buyer_silent_days: self.alerts.buyer_silent_days,
             },
+            retention: pobridge_engine::retention::RetentionConfig {
+                raw_document_days: self.retention.raw_document_days,
+                check_hours: self.retention.check_hours,
+            },
         }
     }
 
@@ -507,6 +533,18 @@ mod tests {
             Duration::from_secs(60)
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
+    }
+
+    #[test]
+    fn retention_settings_reach_the_engine() {
+        let defaults = from_toml("").unwrap().engine_config().retention;
+        let config = from_toml("[retention]\nraw_document_days = 400").unwrap();
+        let retention = config.engine_config().retention;
+
+        assert_eq!(defaults.raw_document_days, 0);
+        assert_eq!(defaults.check_hours, 24);
+        assert_eq!(retention.raw_document_days, 400);
+        assert_eq!(retention.check_hours, 24);
     }
 
     #[test]

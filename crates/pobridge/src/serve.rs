@@ -93,6 +93,15 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         .await
         .context("could not queue the alert checks")?;
     tracing::info!(accounts = checked, "alert checks queued");
+    let retained = engine
+        .schedule_retention()
+        .await
+        .context("could not queue the retention jobs")?;
+    tracing::info!(
+        accounts = retained,
+        raw_document_days = config.retention.raw_document_days,
+        "retention jobs queued"
+    );
     let worker = Worker::new(engine.clone(), format!("pobridge-{}", std::process::id()));
     tasks.spawn(worker.run(shutdown_rx));
 

@@ -23,7 +23,7 @@ const FILES: [(&str, &str); 6] = [
     (
         "invoices.csv",
         "buyer,invoice_number,po_number,kind,status,reason,brightpearl_order_id,invoice_date,\
-         currency,brightpearl_total,sent_total,created_at,updated_at,sent_at",
+         currency,brightpearl_total,sent_total,created_at,updated_at,sent_at,document_removed_at",
     ),
     (
         "item_mappings.csv",

@@ -191,6 +191,18 @@ pub struct InvoiceRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// When the retention job removed `document`, which is then empty. An
+    /// empty document without this time is one that was never built.
+    pub document_removed_at: Option<DateTime<Utc>>,
+}
+
+impl InvoiceRecord {
+    /// Returns true once a document was built for the invoice, including
+    /// one that retention removed since. An empty document otherwise means
+    /// none was built yet.
+    pub fn is_built(&self) -> bool {
+        !self.document.is_empty() || self.document_removed_at.is_some()
+    }
 }
 
 /// Change to an invoice after a send attempt or a person's action.

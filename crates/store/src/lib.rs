@@ -16,6 +16,7 @@ mod job_finish;
 pub mod model;
 pub mod portal;
 pub mod postgres;
+pub mod retention;
 pub mod revision_order;
 pub mod secrets;
 pub mod send_slots;
@@ -36,6 +37,7 @@ pub use customers_page::*;
 pub use invoicing::*;
 pub use model::*;
 pub use portal::*;
+pub use retention::{RemovedBodies, FINAL_INVOICE_STATUS, FINAL_PO_STATUSES};
 pub use secrets::{SecretBox, SecretKeyError};
 pub use send_slots::SendSlot;
 
@@ -227,6 +229,23 @@ pub trait Store: Send + Sync + 'static {
         revision: RevisionId,
         status: RevisionStatus,
     ) -> StoreResult<()>;
+
+    // ---- retention ----------------------------------------------------------
+    /// Removes the bodies of at most `limit` of the account's received
+    /// documents and at most `limit` of its sent invoices' documents, the
+    /// oldest first, marking each removed at `now`. A received document
+    /// qualifies when it arrived before `before` and every purchase order
+    /// it is a revision of is in one of [`FINAL_PO_STATUSES`]; its
+    /// attachments' bytes go with it. An invoice qualifies when it is
+    /// [`FINAL_INVOICE_STATUS`] and was sent (or, without a send time, last
+    /// changed) before `before`. Rows and metadata stay.
+    async fn remove_document_bodies(
+        &self,
+        account: AccountId,
+        before: DateTime<Utc>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RemovedBodies>;
 
     // ---- items, mappings, reference data ----------------------------------
     /// Inserts or refreshes the Coupa items seen on an order.

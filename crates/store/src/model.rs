@@ -132,6 +132,9 @@ pub struct Document {
     pub outcome: DocumentOutcome,
     pub duplicate_of: Option<DocumentId>,
     pub received_at: DateTime<Utc>,
+    /// When the retention job removed the body and attachments; `masked_body`
+    /// is then empty.
+    pub body_removed_at: Option<DateTime<Utc>>,
 }
 
 /// `OrderRequestHeader@type`.

@@ -155,6 +155,7 @@ fn invoices_file(
         "created_at",
         "updated_at",
         "sent_at",
+        "document_removed_at",
     ];
     let rows = invoices.iter().map(|invoice| {
         let kind = match invoice.kind {
@@ -178,6 +179,7 @@ fn invoices_file(
             utc(invoice.created_at),
             utc(invoice.updated_at),
             invoice.sent_at.map(utc).unwrap_or_default(),
+            invoice.document_removed_at.map(utc).unwrap_or_default(),
         ]
     });
     csv_file("invoices.csv", &header, rows)

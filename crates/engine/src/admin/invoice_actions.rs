@@ -324,6 +324,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             sent_at: None,
+            document_removed_at: None,
         }
     }
 

@@ -176,7 +176,7 @@ async fn po_number(
 fn log_row(record: InvoiceRecord, po_number: String, buyer: String) -> InvoiceLogRow {
     InvoiceLogRow {
         id: record.id,
-        sent_total: (!record.document.is_empty()).then_some(record.sent_total),
+        sent_total: record.is_built().then_some(record.sent_total),
         invoice_number: record.invoice_number,
         po: record.po,
         po_number,

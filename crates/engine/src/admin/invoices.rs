@@ -60,7 +60,7 @@ impl InvoiceRow {
             coupa_text: record.coupa_text.clone(),
             currency: record.currency.clone(),
             brightpearl_total: record.brightpearl_total,
-            sent_total: (!record.document.is_empty()).then_some(record.sent_total),
+            sent_total: record.is_built().then_some(record.sent_total),
             totals_differ: totals_differ(record),
             invoice_date: record.invoice_date,
             updated_at: record.updated_at,
@@ -69,7 +69,7 @@ impl InvoiceRow {
 }
 
 fn totals_differ(record: &InvoiceRecord) -> bool {
-    if record.document.is_empty() {
+    if !record.is_built() {
         return false;
     }
     match record.kind {
@@ -177,8 +177,11 @@ pub struct InvoiceDetail {
     pub outcome_unknown: bool,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
-    /// The cXML document, with shared secrets and card numbers masked.
+    /// The cXML document, with shared secrets and card numbers masked. It
+    /// is empty when none was built yet or retention removed it.
     pub document: String,
+    /// When retention removed the document.
+    pub document_removed_at: Option<DateTime<Utc>>,
     /// The purchase order's other invoices and credits, oldest first.
     pub other_invoices: Vec<InvoiceRow>,
 }
@@ -218,6 +221,7 @@ pub async fn show_invoice(
         created_at: record.created_at,
         sent_at: record.sent_at,
         document: masked_document(&record.document, &owner),
+        document_removed_at: record.document_removed_at,
         other_invoices: rows(engine, &account, &others).await?,
     })
 }

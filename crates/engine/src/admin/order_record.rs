@@ -49,8 +49,11 @@ pub struct ReceivedDocument {
     pub payload_id: String,
     pub content_type: String,
     pub received_at: DateTime<Utc>,
-    /// The body as text. Bytes that are not UTF-8 show as U+FFFD.
+    /// The body as text. Bytes that are not UTF-8 show as U+FFFD. It is
+    /// empty when retention removed the body.
     pub text: String,
+    /// When retention removed the body.
+    pub removed_at: Option<DateTime<Utc>>,
 }
 
 /// A revision held for review and what it changes.
@@ -170,6 +173,7 @@ async fn received_document(
         content_type: document.content_type,
         received_at: document.received_at,
         text: String::from_utf8_lossy(&masked).into_owned(),
+        removed_at: document.body_removed_at,
     })
 }
 

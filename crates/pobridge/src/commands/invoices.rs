@@ -6,6 +6,7 @@ use pobridge_engine::admin::{
     self, ConfirmedInvoice, InvoiceDetail, InvoiceQuery, InvoiceRow, RetryOutcome, RetryRow,
     RetryTarget,
 };
+use pobridge_engine::retention::removed_notice;
 use pobridge_engine::Engine;
 use pobridge_store::InvoiceKind;
 
@@ -199,8 +200,13 @@ fn print_detail(invoice: &InvoiceDetail) -> anyhow::Result<()> {
     print_table(&LOG_HEADER, log_rows(&invoice.other_invoices), "None.")?;
 
     line("")?;
-    line("Document (shared secrets and card numbers masked):")?;
-    line(invoice.document.trim_end())?;
+    match invoice.document_removed_at {
+        Some(at) => line(&format!("Document: {}", removed_notice(at.date_naive())))?,
+        None => {
+            line("Document (shared secrets and card numbers masked):")?;
+            line(invoice.document.trim_end())?;
+        }
+    }
     Ok(())
 }
 

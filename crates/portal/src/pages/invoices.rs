@@ -25,6 +25,7 @@ use pobridge_engine::admin::invoice_log::{
 use pobridge_engine::admin::invoice_record::{invoice_record, InvoiceRecordView};
 use pobridge_engine::admin::order_log::account_zone;
 use pobridge_engine::admin::{self, InvoiceRow};
+use pobridge_engine::retention::removed_notice;
 use pobridge_store::{InvoiceId, InvoiceKind, InvoiceStatus};
 use rust_decimal::Decimal;
 
@@ -193,6 +194,8 @@ struct DetailPage {
     date: String,
     created: String,
     sent: String,
+    /// Shown in place of the document when retention removed it.
+    removed: Option<String>,
     events: Vec<EventView>,
     siblings: Vec<SiblingView>,
 }
@@ -255,6 +258,10 @@ impl DetailPage {
                 .sent_at
                 .map(|at| when(at, zone))
                 .unwrap_or_else(|| "not yet".to_owned()),
+            removed: view
+                .detail
+                .document_removed_at
+                .map(|at| removed_notice(at.with_timezone(&zone).date_naive())),
             events,
             siblings,
             view,

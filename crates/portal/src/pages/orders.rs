@@ -24,6 +24,7 @@ use pobridge_engine::admin::order_log::{
 };
 use pobridge_engine::admin::order_record::{order_record, OrderRecord};
 use pobridge_engine::admin::{self, ResyncOutcome};
+use pobridge_engine::retention::removed_notice;
 use pobridge_store::{JobStatus, PoStatus};
 use serde::Deserialize;
 
@@ -404,6 +405,8 @@ struct DocumentView {
     title: String,
     content_type: String,
     text: String,
+    /// Shown in place of the body when retention removed it.
+    removed: Option<String>,
 }
 
 /// The order's page with every time in the account's zone.
@@ -490,6 +493,9 @@ impl DetailPage {
                 ),
                 content_type: document.content_type.clone(),
                 text: document.text.clone(),
+                removed: document
+                    .removed_at
+                    .map(|at| removed_notice(at.with_timezone(&zone).date_naive())),
             })
             .collect();
         let held_changes = record

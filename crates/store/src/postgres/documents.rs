@@ -217,6 +217,7 @@ fn document_from_row(row: PgRow) -> StoreResult<Document> {
         outcome: enum_column(&row, "outcome", "document")?,
         duplicate_of: duplicate_of.map(DocumentId),
         received_at: row.try_get("received_at")?,
+        body_removed_at: row.try_get("body_removed_at")?,
     })
 }
 
@@ -227,7 +228,8 @@ pub(super) async fn document(
 ) -> StoreResult<Document> {
     let row = sqlx::query(
         "SELECT id, account_id, buyer_id, payload_id, body_sha256, masked_body, content_type, \
-             request_kind, deployment_test, outcome, duplicate_of, received_at \
+             request_kind, deployment_test, outcome, duplicate_of, received_at, \
+             body_removed_at \
          FROM documents WHERE id = $1 AND account_id = $2",
     )
     .bind(id.0)

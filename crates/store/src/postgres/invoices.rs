@@ -24,7 +24,7 @@ const INVOICE_COLUMNS: &str = "id, account_id, po_id, buyer_id, brightpearl_orde
     invoice_number, kind, invoice_date, invoice_date_offset_seconds, currency, \
     brightpearl_total::text AS brightpearl_total, sent_total::text AS sent_total, document, \
     status, reason, attempts, outcome_unknown, coupa_status, coupa_text, created_at, \
-    updated_at, sent_at";
+    updated_at, sent_at, document_removed_at";
 
 /// Stores the invoice, its lines and, when given, `job`, in one transaction.
 pub(super) async fn create_invoice(
@@ -259,6 +259,7 @@ pub(super) async fn update_invoice(
         "UPDATE invoices SET status = $1, reason = $2, coupa_status = $3, coupa_text = $4, \
              attempts = attempts + $5, outcome_unknown = coalesce($6, outcome_unknown), \
              document = coalesce($7, document), sent_at = coalesce($8, sent_at), \
+             document_removed_at = CASE WHEN $7 IS NULL THEN document_removed_at END, \
              updated_at = $9 \
          WHERE id = $10 AND account_id = $11",
     )
@@ -294,7 +295,8 @@ pub(super) async fn replace_invoice_content(
     let result = sqlx::query(
         "UPDATE invoices SET invoice_date = $1, invoice_date_offset_seconds = $2, \
              currency = $3, brightpearl_total = $4::numeric, sent_total = $5::numeric, \
-             document = $6, status = $7, reason = $8, updated_at = $9 \
+             document = $6, status = $7, reason = $8, updated_at = $9, \
+             document_removed_at = NULL \
          WHERE id = $10 AND account_id = $11",
     )
     .bind(content.invoice_date)
@@ -434,5 +436,6 @@ fn invoice_from_row(row: &PgRow, lines: Vec<InvoicedLine>) -> StoreResult<Invoic
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         sent_at: row.try_get("sent_at")?,
+        document_removed_at: row.try_get("document_removed_at")?,
     })
 }

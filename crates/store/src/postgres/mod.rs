@@ -45,6 +45,7 @@ mod jobs;
 mod orders;
 mod portal;
 mod product_search;
+mod retention;
 mod revisions;
 mod send_slots;
 mod store_impl;

@@ -5,7 +5,9 @@ use pobridge_core::{AccountId, BuyerId, DocumentId};
 use sqlx::SqliteConnection;
 
 use super::buyers::ensure_buyer;
-use super::codec::{decode_enum, decode_time, encode_enum, encode_time, not_found};
+use super::codec::{
+    decode_enum, decode_optional_time, decode_time, encode_enum, encode_time, not_found,
+};
 use super::SqliteStore;
 use crate::{
     Attachment, Document, DocumentOutcome, NewDocument, NewJob, NewRevision, RecordedDocument,
@@ -214,6 +216,7 @@ struct DocumentRow {
     outcome: String,
     duplicate_of: Option<i64>,
     received_at: String,
+    body_removed_at: Option<String>,
 }
 
 impl DocumentRow {
@@ -231,6 +234,7 @@ impl DocumentRow {
             outcome: decode_enum("document", &self.outcome)?,
             duplicate_of: self.duplicate_of.map(DocumentId),
             received_at: decode_time("document", &self.received_at)?,
+            body_removed_at: decode_optional_time("document", self.body_removed_at)?,
         })
     }
 }
@@ -242,7 +246,8 @@ pub(super) async fn document(
 ) -> StoreResult<Document> {
     sqlx::query_as::<_, DocumentRow>(
         "SELECT id, account_id, buyer_id, payload_id, body_sha256, masked_body, content_type, \
-             request_kind, deployment_test, outcome, duplicate_of, received_at \
+             request_kind, deployment_test, outcome, duplicate_of, received_at, \
+             body_removed_at \
          FROM documents WHERE id = ? AND account_id = ?",
     )
     .bind(id.0)

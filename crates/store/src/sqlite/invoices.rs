@@ -24,7 +24,7 @@ use crate::{
 const INVOICE_COLUMNS: &str = "id, account_id, po_id, buyer_id, brightpearl_order_id, \
     invoice_number, kind, invoice_date, invoice_date_offset_seconds, currency, \
     brightpearl_total, sent_total, document, status, reason, attempts, outcome_unknown, \
-    coupa_status, coupa_text, created_at, updated_at, sent_at";
+    coupa_status, coupa_text, created_at, updated_at, sent_at, document_removed_at";
 
 /// Stores the invoice, its lines and, when given, `job`, in one transaction.
 pub(super) async fn create_invoice(
@@ -185,6 +185,7 @@ fn new_record(
         created_at: now,
         updated_at: now,
         sent_at: None,
+        document_removed_at: None,
     }
 }
 
@@ -284,7 +285,9 @@ pub(super) async fn update_invoice(
     let result = sqlx::query(
         "UPDATE invoices SET status = ?, reason = ?, coupa_status = ?, coupa_text = ?, \
              attempts = attempts + ?, outcome_unknown = coalesce(?, outcome_unknown), \
-             document = coalesce(?, document), sent_at = coalesce(?, sent_at), updated_at = ? \
+             document = coalesce(?, document), \
+             document_removed_at = CASE WHEN ? IS NULL THEN document_removed_at END, \
+             sent_at = coalesce(?, sent_at), updated_at = ? \
          WHERE id = ? AND account_id = ?",
     )
     .bind(update.status.as_str())
@@ -293,6 +296,7 @@ pub(super) async fn update_invoice(
     .bind(&update.coupa_text)
     .bind(i32::from(update.counts_attempt))
     .bind(update.outcome_unknown)
+    .bind(&update.document)
     .bind(&update.document)
     .bind(update.sent_at.map(encode_time))
     .bind(encode_time(now))
@@ -321,7 +325,7 @@ pub(super) async fn replace_invoice_content(
     let result = sqlx::query(
         "UPDATE invoices SET invoice_date = ?, invoice_date_offset_seconds = ?, currency = ?, \
              brightpearl_total = ?, sent_total = ?, document = ?, status = ?, reason = ?, \
-             updated_at = ? \
+             updated_at = ?, document_removed_at = NULL \
          WHERE id = ? AND account_id = ?",
     )
     .bind(invoice_date)
@@ -464,6 +468,7 @@ struct InvoiceRow {
     created_at: String,
     updated_at: String,
     sent_at: Option<String>,
+    document_removed_at: Option<String>,
 }
 
 impl InvoiceRow {
@@ -503,6 +508,7 @@ impl InvoiceRow {
             created_at: decode_time("invoice", &self.created_at)?,
             updated_at: decode_time("invoice", &self.updated_at)?,
             sent_at: decode_optional_time("invoice", self.sent_at)?,
+            document_removed_at: decode_optional_time("invoice", self.document_removed_at)?,
         })
     }
 }

@@ -21,6 +21,7 @@ mod jobs;
 mod orders;
 mod portal;
 mod product_search;
+mod retention;
 mod revisions;
 mod store_impl;
 

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::{
     accounts, buyers, catalog, counts, documents, invoices, invoicing, items, jobs, orders, portal,
-    revisions, SqliteStore,
+    retention, revisions, SqliteStore,
 };
 use crate::{
     Account, Attachment, AuditEntry, Buyer, Connection, Contact, CoupaItem, CoupaItemRow,
@@ -19,8 +19,8 @@ use crate::{
     InvoiceUpdate, ItemFilter, ItemMapping, Job, JobOutcome, LinkPurpose, Mail, MailId,
     NewAuditEntry, NewBuyer, NewDocument, NewInvoice, NewJob, NewMail, NewRevision, OneTimeLink,
     PoEvent, PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
-    ReferenceKind, Revision, RevisionStatus, RowLink, Session, StatusCounts, Store, StoreResult,
-    TrackedOrder, User, UserId,
+    ReferenceKind, RemovedBodies, Revision, RevisionStatus, RowLink, Session, StatusCounts, Store,
+    StoreResult, TrackedOrder, User, UserId,
 };
 
 #[async_trait]
@@ -129,6 +129,16 @@ impl Store for SqliteStore {
         document: DocumentId,
     ) -> StoreResult<Vec<Attachment>> {
         documents::attachments(self, account, document).await
+    }
+
+    async fn remove_document_bodies(
+        &self,
+        account: AccountId,
+        before: DateTime<Utc>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RemovedBodies> {
+        retention::remove_document_bodies(self, account, before, limit, now).await
     }
 
     async fn purchase_order(&self, account: AccountId, id: PoId) -> StoreResult<PurchaseOrder> {

@@ -16,6 +16,7 @@ mod jobs;
 mod orders;
 mod portal;
 mod product_search;
+mod retention;
 mod secrets;
 mod send_slots;
 
@@ -31,6 +32,7 @@ pub use jobs::*;
 pub use orders::*;
 pub use portal::*;
 pub use product_search::*;
+pub use retention::*;
 pub use secrets::*;
 pub use send_slots::*;
 
@@ -127,6 +129,10 @@ macro_rules! every_fresh_store_scenario {
             product_search_matches_identifiers_and_ranks_exact_first,
             send_slots_fill_per_account,
             send_slots_free_as_the_window_moves,
+            retention_removes_old_final_order_documents,
+            retention_removes_only_old_sent_invoice_documents,
+            retention_removes_at_most_the_limit_per_call,
+            rebuilt_invoice_document_is_no_longer_removed,
         );
     };
 }
