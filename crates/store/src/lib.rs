@@ -532,6 +532,19 @@ pub trait Store: Send + Sync + 'static {
         lease: chrono::Duration,
         limit: i64,
     ) -> StoreResult<Vec<Job>>;
+    /// Claims up to `limit` due jobs of one account and kind, like
+    /// [`Store::claim_jobs`]. The worker tops up a claim with it so that
+    /// jobs sent to Brightpearl together, such as an account's ready sync
+    /// jobs, run together.
+    async fn claim_account_jobs(
+        &self,
+        worker: &str,
+        account: AccountId,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
     /// Moves the expiry of `worker`'s claim on a running job to `until`, so a
     /// job that runs longer than its lease is not claimed by another worker.
     /// Returns false, changing nothing, when the claim is no longer

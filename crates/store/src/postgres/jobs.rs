@@ -118,6 +118,30 @@ pub(super) async fn claim_jobs(
     lease: chrono::Duration,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
+    claim(store, worker, None, now, lease, limit).await
+}
+
+pub(super) async fn claim_account_jobs(
+    store: &PostgresStore,
+    worker: &str,
+    account: AccountId,
+    kind: &str,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
+    claim(store, worker, Some((account, kind)), now, lease, limit).await
+}
+
+/// Claims due jobs, of one account and kind when `only` says so.
+async fn claim(
+    store: &PostgresStore,
+    worker: &str,
+    only: Option<(AccountId, &str)>,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
     if limit <= 0 {
         return Ok(Vec::new());
     }
@@ -125,25 +149,32 @@ pub(super) async fn claim_jobs(
     let expires_at = now
         .checked_add_signed(lease)
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let filter = if only.is_some() {
+        "AND account_id = $5 AND kind = $6"
+    } else {
+        ""
+    };
     // MATERIALIZED makes the locking SELECT run once, before the update.
     let sql = format!(
         "WITH due AS MATERIALIZED ( \
              SELECT id FROM jobs \
-             WHERE (status = 'queued' AND run_at <= $3) \
-                 OR (status = 'running' AND claim_expires_at <= $3) \
+             WHERE ((status = 'queued' AND run_at <= $3) \
+                 OR (status = 'running' AND claim_expires_at <= $3)) {filter} \
              ORDER BY run_at, id LIMIT $4 \
              FOR UPDATE SKIP LOCKED) \
          UPDATE jobs SET status = 'running', claimed_by = $1, claim_expires_at = $2 \
          FROM due WHERE jobs.id = due.id \
          RETURNING {JOB_COLUMNS}"
     );
-    let rows = sqlx::query(&sql)
+    let mut query = sqlx::query(&sql)
         .bind(worker)
         .bind(expires_at)
         .bind(now)
-        .bind(limit)
-        .fetch_all(&store.pool)
-        .await?;
+        .bind(limit);
+    if let Some((account, kind)) = only {
+        query = query.bind(account.0).bind(kind);
+    }
+    let rows = query.fetch_all(&store.pool).await?;
 
     let mut jobs = rows
         .into_iter()

@@ -541,6 +541,18 @@ impl Store for PostgresStore {
         jobs::claim_jobs(self, worker, now, lease, limit).await
     }
 
+    async fn claim_account_jobs(
+        &self,
+        worker: &str,
+        account: AccountId,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>> {
+        jobs::claim_account_jobs(self, worker, account, kind, now, lease, limit).await
+    }
+
     async fn extend_claim(
         &self,
         job: JobId,

@@ -95,6 +95,30 @@ pub(super) async fn claim_jobs(
     lease: chrono::Duration,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
+    claim(store, worker, None, now, lease, limit).await
+}
+
+pub(super) async fn claim_account_jobs(
+    store: &SqliteStore,
+    worker: &str,
+    account: AccountId,
+    kind: &str,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
+    claim(store, worker, Some((account, kind)), now, lease, limit).await
+}
+
+/// Claims due jobs, of one account and kind when `only` says so.
+async fn claim(
+    store: &SqliteStore,
+    worker: &str,
+    only: Option<(AccountId, &str)>,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
     if limit <= 0 {
         return Ok(Vec::new());
     }
@@ -102,24 +126,31 @@ pub(super) async fn claim_jobs(
     let expires_at = now
         .checked_add_signed(lease)
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let filter = if only.is_some() {
+        "AND account_id = ?5 AND kind = ?6"
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE jobs SET status = 'running', claimed_by = ?1, claim_expires_at = ?2 \
          WHERE id IN ( \
              SELECT id FROM jobs \
-             WHERE (status = 'queued' AND run_at <= ?3) \
-                 OR (status = 'running' AND claim_expires_at <= ?3) \
+             WHERE ((status = 'queued' AND run_at <= ?3) \
+                 OR (status = 'running' AND claim_expires_at <= ?3)) {filter} \
              ORDER BY run_at, id LIMIT ?4) \
          RETURNING {JOB_COLUMNS}"
     );
 
     let mut tx = store.begin_write().await?;
-    let rows = sqlx::query_as::<_, JobRow>(&sql)
+    let mut query = sqlx::query_as::<_, JobRow>(&sql)
         .bind(worker)
         .bind(encode_time(expires_at))
         .bind(encode_time(now))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        .bind(limit);
+    if let Some((account, kind)) = only {
+        query = query.bind(account.0).bind(kind);
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
     tx.commit().await?;
 
     let mut jobs = rows

@@ -65,6 +65,69 @@ pub async fn claim_takes_due_jobs_in_run_order(store: &dyn Store) {
     assert_eq!(store.pending_job_count().await.unwrap(), 4);
 }
 
+pub async fn account_claim_takes_one_account_and_kind(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let other = account(store, "other").await;
+    let mut acme_syncs = Vec::new();
+    for (index, key) in ["s1", "s2", "s3"].iter().enumerate() {
+        let id = store
+            .enqueue_job(&new_job(acme, key, at(index as i64)))
+            .await
+            .unwrap();
+        acme_syncs.push(id);
+    }
+    let poll = NewJob {
+        kind: "poll_invoices".to_owned(),
+        ..new_job(acme, "poll", at(0))
+    };
+    let acme_poll = store.enqueue_job(&poll).await.unwrap();
+    let other_sync = store
+        .enqueue_job(&new_job(other, "s1", at(0)))
+        .await
+        .unwrap();
+    let future = store
+        .enqueue_job(&new_job(acme, "later", at(20)))
+        .await
+        .unwrap();
+
+    let claimed = store
+        .claim_account_jobs(
+            "worker-a",
+            acme,
+            "sync_order",
+            at(5),
+            Duration::minutes(LEASE_MINUTES),
+            2,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<JobId> = claimed.iter().map(|job| job.id).collect();
+    assert_eq!(ids, acme_syncs[..2]);
+    assert!(claimed
+        .iter()
+        .all(|job| job.claimed_by.as_deref() == Some("worker-a")));
+
+    let rest = store
+        .claim_account_jobs(
+            "worker-a",
+            acme,
+            "sync_order",
+            at(5),
+            Duration::minutes(LEASE_MINUTES),
+            10,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<JobId> = rest.iter().map(|job| job.id).collect();
+    assert_eq!(ids, [acme_syncs[2]]);
+    assert_eq!(job(store, acme, acme_poll).await.status, JobStatus::Queued);
+    assert_eq!(
+        job(store, other, other_sync).await.status,
+        JobStatus::Queued
+    );
+    assert_eq!(job(store, acme, future).await.status, JobStatus::Queued);
+}
+
 pub async fn expired_claim_passes_to_another_worker(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let id = store

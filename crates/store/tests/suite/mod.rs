@@ -65,6 +65,7 @@ macro_rules! every_fresh_store_scenario {
             create_attempt_is_recorded,
             order_list_filters_and_pages_newest_first,
             claim_takes_due_jobs_in_run_order,
+            account_claim_takes_one_account_and_kind,
             expired_claim_passes_to_another_worker,
             extended_claim_is_kept_from_others,
             retries_count_attempts_and_track_first_failure,
