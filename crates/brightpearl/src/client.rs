@@ -1,6 +1,7 @@
 //! The client of one Brightpearl account. The typed calls live in the
 //! modules named after the resources they touch.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pobridge_core::{Clock, Connection};
@@ -26,6 +27,9 @@ pub(crate) struct Inner {
     pub(crate) tokens: TokenState,
     /// Order custom-field metadata from the last fetch, used to type patches.
     custom_fields: Mutex<Option<Arc<Vec<CustomFieldMeta>>>>,
+    /// Set once Brightpearl rejects custom-field updates inside a
+    /// multi-message, so later updates go out singly.
+    pub(crate) multi_message_patch_rejected: AtomicBool,
 }
 
 impl Inner {
@@ -56,6 +60,7 @@ impl BrightpearlClient {
                 clock,
                 tokens: TokenState::new(connection, sink),
                 custom_fields: Mutex::new(None),
+                multi_message_patch_rejected: AtomicBool::new(false),
             }),
         }
     }

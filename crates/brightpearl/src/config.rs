@@ -43,6 +43,10 @@ pub struct ClientConfig {
     /// The maximum number of discrete ids (a range counts as one) in one
     /// ID-set URL.
     pub max_ids_per_request: usize,
+    /// Whether custom-field updates (JSON Patch) go inside multi-messages.
+    /// Brightpearl's help page lists only POST, PUT and DELETE messages, so
+    /// by default each update is sent on its own.
+    pub multi_message_patch: bool,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +63,7 @@ impl Default for ClientConfig {
             max_throttle_wait: Duration::from_secs(120),
             request_timeout: Duration::from_secs(30),
             max_ids_per_request: 100,
+            multi_message_patch: false,
         }
     }
 }
@@ -80,6 +85,7 @@ impl fmt::Debug for ClientConfig {
             .field("max_throttle_wait", &self.max_throttle_wait)
             .field("request_timeout", &self.request_timeout)
             .field("max_ids_per_request", &self.max_ids_per_request)
+            .field("multi_message_patch", &self.multi_message_patch)
             .finish()
     }
 }

@@ -9,10 +9,14 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+use reqwest::Method;
 
 use crate::client::BrightpearlClient;
 use crate::error::{BrightpearlError, ErrorKind};
+use crate::multi_message::{Message, Sent, MAX_MESSAGES};
 use crate::transport::Call;
 
 /// A custom field's type, as in `customFieldType`.
@@ -305,7 +309,91 @@ impl BrightpearlClient {
         order_id: i64,
         operations: &[CustomFieldOp],
     ) -> Result<(), BrightpearlError> {
-        let call_name = format!("PATCH order-service/order/{order_id}/custom-field");
+        match self.custom_field_patch(order_id, operations).await? {
+            Some(message) => self.send_patch(message).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Applies custom-field operations to several orders and returns each
+    /// order's result in the order given. With the `multi_message_patch`
+    /// setting, the updates go up to ten to a multi-message. Otherwise, or
+    /// once Brightpearl has rejected PATCH inside a multi-message, each
+    /// update is sent on its own.
+    pub async fn patch_orders_custom_fields(
+        &self,
+        updates: &[(i64, Vec<CustomFieldOp>)],
+    ) -> Vec<Result<(), BrightpearlError>> {
+        let mut results: Vec<Result<(), BrightpearlError>> = Vec::with_capacity(updates.len());
+        let mut pending = Vec::new();
+        for (index, (order_id, operations)) in updates.iter().enumerate() {
+            match self.custom_field_patch(*order_id, operations).await {
+                Ok(Some(message)) => pending.push((index, message)),
+                Ok(None) => {}
+                Err(error) => {
+                    results.push(Err(error));
+                    continue;
+                }
+            }
+            results.push(Ok(()));
+        }
+
+        let batched = self.config().multi_message_patch
+            && !self
+                .inner
+                .multi_message_patch_rejected
+                .load(Ordering::Relaxed);
+        let chunk_size = if batched { MAX_MESSAGES } else { 1 };
+        for chunk in pending.chunks(chunk_size) {
+            let messages: Vec<Message> = chunk.iter().map(|(_, message)| message.clone()).collect();
+            for ((index, _), result) in chunk.iter().zip(self.send_patches(messages).await) {
+                results[*index] = result;
+            }
+        }
+        results
+    }
+
+    /// Sends custom-field patches, together when there are several.
+    async fn send_patches(&self, messages: Vec<Message>) -> Vec<Result<(), BrightpearlError>> {
+        if messages.len() > 1 {
+            match self.send_multi_message(&messages).await {
+                Sent::Items(items) => {
+                    return items.into_iter().map(|item| item.map(|_| ())).collect()
+                }
+                Sent::Rejected(error) => {
+                    // NOTE: any rejection of the whole message is taken as
+                    // "no PATCH inside a multi-message", which is the only
+                    // rejection a well-formed one is expected to get.
+                    self.inner
+                        .multi_message_patch_rejected
+                        .store(true, Ordering::Relaxed);
+                    tracing::warn!(
+                        error = %error,
+                        "Brightpearl rejected custom-field updates inside a multi-message; sending each on its own from now on"
+                    );
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            results.push(self.send_patch(message).await);
+        }
+        results
+    }
+
+    async fn send_patch(&self, message: Message) -> Result<(), BrightpearlError> {
+        let call = Call::patch(message.path, message.body);
+        self.inner.send(&call).await.map(|_| ())
+    }
+
+    /// Builds the PATCH of one order's custom fields, or `None` when no
+    /// operation is left to send.
+    async fn custom_field_patch(
+        &self,
+        order_id: i64,
+        operations: &[CustomFieldOp],
+    ) -> Result<Option<Message>, BrightpearlError> {
+        let path = format!("order-service/order/{order_id}/custom-field");
         let needs_types = operations.iter().any(|operation| match operation {
             CustomFieldOp::Add { value, .. } | CustomFieldOp::Replace { value, .. } => {
                 !value.is_null()
@@ -317,17 +405,16 @@ impl BrightpearlClient {
         } else {
             Arc::new(Vec::new())
         };
-        let body =
-            patch_body(operations, &metadata).map_err(|error| error.with_request(call_name))?;
+        let body = patch_body(operations, &metadata)
+            .map_err(|error| error.with_request(format!("PATCH {path}")))?;
         if body.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-
-        let call = Call::patch(
-            format!("order-service/order/{order_id}/custom-field"),
-            Value::Array(body),
-        );
-        self.inner.send(&call).await.map(|_| ())
+        Ok(Some(Message {
+            method: Method::PATCH,
+            path,
+            body: Value::Array(body),
+        }))
     }
 
     async fn cached_order_custom_fields(

@@ -8,9 +8,28 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Serialize, Serializer};
 
+use reqwest::Method;
+
 use crate::client::BrightpearlClient;
 use crate::error::{BrightpearlError, ErrorKind};
+use crate::multi_message::{Message, Sent, MAX_MESSAGES};
 use crate::transport::Call;
+
+const SALES_ORDER_PATH: &str = "order-service/sales-order";
+
+/// Reads the new id from one create's reply. A reply without one (a
+/// repeated create can be answered with an empty 200) leaves the outcome
+/// unknown.
+fn created_id(reply: Result<serde_json::Value, BrightpearlError>) -> Result<i64, BrightpearlError> {
+    let body = reply?;
+    crate::envelope::new_id(&body).ok_or_else(|| {
+        BrightpearlError::new(
+            ErrorKind::Ambiguous,
+            "the reply carries no new id, so the outcome is unknown; search before sending again",
+        )
+        .with_request(format!("POST {SALES_ORDER_PATH} (multi-message item)"))
+    })
+}
 
 /// A sales order to create.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -299,12 +318,75 @@ impl BrightpearlClient {
     /// reply without an id) the error kind is `Ambiguous`: search with
     /// [`BrightpearlClient::find_orders_by_external_ref`] before posting again.
     pub async fn create_sales_order(&self, order: &SalesOrder) -> Result<i64, BrightpearlError> {
+        let call = Call::post(SALES_ORDER_PATH, self.sales_order_body(order)?);
+        self.create(&call).await
+    }
+
+    /// Creates sales orders, up to ten to a multi-message, and returns each
+    /// order's id or error in the order given. A lone order (or the last
+    /// one of eleven) goes out as a plain Sales Order POST.
+    ///
+    /// The errors are those of [`BrightpearlClient::create_sales_order`]:
+    /// `Validation` when Brightpearl rejected that order, `Ambiguous` when
+    /// its outcome is unknown. When the reply to a multi-message is lost,
+    /// every order in it is `Ambiguous`. When Brightpearl rejects a
+    /// multi-message as a whole, none of it was carried out and its orders
+    /// are sent one by one.
+    pub async fn create_sales_orders(
+        &self,
+        orders: &[SalesOrder],
+    ) -> Vec<Result<i64, BrightpearlError>> {
+        let mut results = Vec::with_capacity(orders.len());
+        for chunk in orders.chunks(MAX_MESSAGES) {
+            results.extend(self.create_sales_order_chunk(chunk).await);
+        }
+        results
+    }
+
+    async fn create_sales_order_chunk(
+        &self,
+        orders: &[SalesOrder],
+    ) -> Vec<Result<i64, BrightpearlError>> {
+        if let [order] = orders {
+            return vec![self.create_sales_order(order).await];
+        }
+        let messages = orders
+            .iter()
+            .map(|order| {
+                self.sales_order_body(order).map(|body| Message {
+                    method: Method::POST,
+                    path: SALES_ORDER_PATH.to_owned(),
+                    body,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let messages = match messages {
+            Ok(messages) => messages,
+            Err(error) => return orders.iter().map(|_| Err(error.clone())).collect(),
+        };
+        match self.send_multi_message(&messages).await {
+            Sent::Items(items) => items.into_iter().map(created_id).collect(),
+            Sent::Rejected(error) => {
+                tracing::warn!(
+                    orders = orders.len(),
+                    error = %error,
+                    "Brightpearl rejected a multi-message of sales orders; sending them one by one"
+                );
+                let mut results = Vec::with_capacity(orders.len());
+                for order in orders {
+                    results.push(self.create_sales_order(order).await);
+                }
+                results
+            }
+        }
+    }
+
+    fn sales_order_body(&self, order: &SalesOrder) -> Result<serde_json::Value, BrightpearlError> {
         let instance_id = match order.installed_integration_instance_id {
             Some(id) => Some(id),
             None => self.installation_instance_id()?,
         };
-        let call = Call::post("order-service/sales-order", order.body(instance_id));
-        self.create(&call).await
+        Ok(order.body(instance_id))
     }
 
     /// Parses the connection's `installation_instance_id` into the number
