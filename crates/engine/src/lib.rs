@@ -28,6 +28,7 @@ pub mod retention;
 pub mod sales_order;
 pub mod settings;
 pub mod sync;
+mod sync_batch;
 pub mod validate;
 pub mod worker;
 
@@ -54,6 +55,11 @@ pub struct EngineConfig {
     /// A later `run_at` that a job asks for (backoff reaches one hour) is
     /// brought forward to this.
     pub max_retry_delay: chrono::Duration,
+    /// How many ready sync jobs of one account run together, so that their
+    /// sales orders go to Brightpearl in one multi-message (at most ten).
+    /// 1, the default here, sends every sales order on its own; the
+    /// service's configuration defaults to 10.
+    pub sales_order_batch: usize,
     /// Bytes of order bodies read and handled at the same time. A request
     /// waits, its body unread, until its announced length (or the body
     /// limit, when none is announced) fits, so that unauthenticated senders
@@ -76,6 +82,7 @@ impl Default for EngineConfig {
             job_lease: chrono::Duration::seconds(60),
             job_batch: 8,
             max_retry_delay: chrono::Duration::hours(1),
+            sales_order_batch: 1,
             max_buffered_body_bytes: 32 * 1024 * 1024,
             coupa_timeout: std::time::Duration::from_secs(60),
             alerts: alerts::AlertConfig::default(),

@@ -11,7 +11,7 @@
 //! Brightpearl itself de-duplicates.
 
 use chrono::{DateTime, Utc};
-use pobridge_brightpearl::{BrightpearlClient, BrightpearlError, ErrorKind};
+use pobridge_brightpearl::{BrightpearlClient, BrightpearlError, ErrorKind, SalesOrder};
 use pobridge_core::{AccountId, BuyerId, Connection, ConnectionStatus, PoNumber};
 use pobridge_cxml::OrderRequest;
 use pobridge_store::{
@@ -73,39 +73,80 @@ pub enum SyncError {
 }
 
 /// Everything one attempt works with.
-struct Attempt {
-    account: Account,
-    po: PurchaseOrder,
-    revision: Revision,
-    order: OrderRequest,
+pub(crate) struct Attempt {
+    pub(crate) account: Account,
+    pub(crate) po: PurchaseOrder,
+    pub(crate) revision: Revision,
+    pub(crate) order: OrderRequest,
+}
+
+/// Where an attempt stands before the Sales Order POST.
+pub(crate) enum Step {
+    /// The attempt ended without a POST.
+    Finished(JobOutcome),
+    /// The sales order to create, its `externalRef` already recorded.
+    Create {
+        client: BrightpearlClient,
+        ready: ReadyOrder,
+    },
+}
+
+/// A planned sales order whose `externalRef` is recorded, ready to post.
+pub(crate) struct ReadyOrder {
+    pub request: SalesOrder,
+    /// Plan warnings, added to the timeline once the order exists.
+    pub warnings: Vec<String>,
+    /// The contact id when the customer came from a mapping, which may
+    /// point at a contact deleted in Brightpearl since.
+    pub mapped_contact: Option<i64>,
 }
 
 impl Engine {
     /// Runs one claimed sync job and returns how it ended. The purchase
     /// order's status and timeline are updated on the way.
     pub async fn run_sync_job(&self, job: &Job) -> JobOutcome {
-        let payload: SyncPayload = match serde_json::from_value(job.payload.clone()) {
-            Ok(payload) => payload,
-            Err(error) => {
-                return JobOutcome::Failed {
-                    error: format!("unreadable sync job payload: {error}"),
-                }
-            }
+        let attempt = match self.start_attempt(job).await {
+            Ok(attempt) => attempt,
+            Err(outcome) => return outcome,
         };
-        let attempt = match self.load_attempt(job.account, &payload).await {
-            Ok(Some(attempt)) => attempt,
-            Ok(None) => return JobOutcome::Done,
-            Err(error) => return self.store_failure(job, error),
-        };
-        let po = attempt.po.id;
-        let settings_retry_hours = attempt.account.settings.retry_hours;
-        match self.sync(&attempt).await {
+        let result = self.sync(&attempt).await;
+        self.outcome_of(job, &attempt, result).await
+    }
+
+    /// Turns the result of a step of `job` into the job's outcome, recording
+    /// a failure on the purchase order.
+    pub(crate) async fn outcome_of(
+        &self,
+        job: &Job,
+        attempt: &Attempt,
+        result: Result<JobOutcome, SyncError>,
+    ) -> JobOutcome {
+        match result {
             Ok(outcome) => outcome,
             Err(SyncError::Store(error)) => self.store_failure(job, error),
             Err(SyncError::Brightpearl(error)) => {
-                self.brightpearl_failure(job, po, settings_retry_hours, error)
+                let retry_hours = attempt.account.settings.retry_hours;
+                self.brightpearl_failure(job, attempt.po.id, retry_hours, error)
                     .await
             }
+        }
+    }
+
+    /// Reads a sync job's payload and loads what its attempt works with.
+    /// `Err` is the job's outcome when there is nothing to attempt.
+    pub(crate) async fn start_attempt(&self, job: &Job) -> Result<Attempt, JobOutcome> {
+        let payload: SyncPayload = match serde_json::from_value(job.payload.clone()) {
+            Ok(payload) => payload,
+            Err(error) => {
+                return Err(JobOutcome::Failed {
+                    error: format!("unreadable sync job payload: {error}"),
+                })
+            }
+        };
+        match self.load_attempt(job.account, &payload).await {
+            Ok(Some(attempt)) => Ok(attempt),
+            Ok(None) => Err(JobOutcome::Done),
+            Err(error) => Err(self.store_failure(job, error)),
         }
     }
 
@@ -139,8 +180,26 @@ impl Engine {
     }
 
     async fn sync(&self, attempt: &Attempt) -> Result<JobOutcome, SyncError> {
+        let (client, ready) = match self.sync_until_create(attempt).await? {
+            Step::Finished(outcome) => return Ok(outcome),
+            Step::Create { client, ready } => (client, ready),
+        };
+        let created = client.create_sales_order(&ready.request).await;
+        match self
+            .record_result(attempt, &client, &ready, created)
+            .await?
+        {
+            Ok(order_id) => self.finish(attempt, &client, order_id).await,
+            Err(outcome) => Ok(outcome),
+        }
+    }
+
+    /// Runs an attempt up to the Sales Order POST: finishes it when the
+    /// order exists, is cancelled, waits or is only validated, and
+    /// otherwise returns the sales order to create.
+    pub(crate) async fn sync_until_create(&self, attempt: &Attempt) -> Result<Step, SyncError> {
         if attempt.po.brightpearl_order_id.is_some() {
-            return self.sync_existing(attempt).await;
+            return self.sync_existing(attempt).await.map(Step::Finished);
         }
         if attempt.revision.order_type == OrderType::Delete {
             self.set_status(
@@ -157,7 +216,7 @@ impl Engine {
                     RevisionStatus::Synced,
                 )
                 .await?;
-            return Ok(JobOutcome::Done);
+            return Ok(Step::Finished(JobOutcome::Done));
         }
 
         let Some(connection) = self.store.connection(attempt.account.id).await? else {
@@ -166,7 +225,8 @@ impl Engine {
                     attempt,
                     "Brightpearl is not connected; connect it to sync this order",
                 )
-                .await;
+                .await
+                .map(Step::Finished);
         };
         if connection.status == ConnectionStatus::NeedsReauthorization {
             return self
@@ -174,7 +234,8 @@ impl Engine {
                     attempt,
                     "Brightpearl authorization was lost; reconnect Brightpearl to resume",
                 )
-                .await;
+                .await
+                .map(Step::Finished);
         }
         let client = self
             .clients
@@ -193,19 +254,31 @@ impl Engine {
                     "found the sales order an earlier attempt created",
                 )
                 .await?;
-                return self.finish(attempt, &client, order_id).await;
+                return self
+                    .finish(attempt, &client, order_id)
+                    .await
+                    .map(Step::Finished);
             }
         }
-        self.create(attempt, &client, &connection, dry_run).await
+        match self
+            .prepare_create(attempt, &client, &connection, dry_run)
+            .await?
+        {
+            Ok(ready) => Ok(Step::Create { client, ready }),
+            Err(outcome) => Ok(Step::Finished(outcome)),
+        }
     }
 
-    async fn create(
+    /// Resolves the customer and lines and plans the sales order, then
+    /// records the `externalRef` about to be used. `Err` is the outcome
+    /// when the order waits or is only validated.
+    async fn prepare_create(
         &self,
         attempt: &Attempt,
         client: &BrightpearlClient,
         connection: &Connection,
         dry_run: bool,
-    ) -> Result<JobOutcome, SyncError> {
+    ) -> Result<Result<ReadyOrder, JobOutcome>, SyncError> {
         let account = &attempt.account;
         let writes = if dry_run {
             Writes::DryRun
@@ -233,7 +306,10 @@ impl Engine {
             CustomerMatch::Found(id) | CustomerMatch::Mapped(id) => id,
             CustomerMatch::WouldCreate => 0,
             CustomerMatch::Held(reason) => {
-                return self.hold(attempt, PoStatus::AwaitingCustomer, reason).await
+                return self
+                    .hold(attempt, PoStatus::AwaitingCustomer, reason)
+                    .await
+                    .map(Err)
             }
         };
 
@@ -249,7 +325,10 @@ impl Engine {
             LineMatch::Resolved(lines) => lines,
             LineMatch::Held(reasons) => {
                 let reason = format!("awaiting mapping: {}", reasons.join("; "));
-                return self.hold(attempt, PoStatus::AwaitingMapping, reason).await;
+                return self
+                    .hold(attempt, PoStatus::AwaitingMapping, reason)
+                    .await
+                    .map(Err);
             }
         };
 
@@ -257,7 +336,10 @@ impl Engine {
             Ok(planned) => planned,
             Err(reason) => {
                 let reason = format!("awaiting settings: {reason}");
-                return self.hold(attempt, PoStatus::AwaitingSettings, reason).await;
+                return self
+                    .hold(attempt, PoStatus::AwaitingSettings, reason)
+                    .await
+                    .map(Err);
             }
         };
 
@@ -271,7 +353,7 @@ impl Engine {
             self.store
                 .set_revision_status(account.id, attempt.revision.id, RevisionStatus::Validated)
                 .await?;
-            return Ok(JobOutcome::Done);
+            return Ok(Err(JobOutcome::Done));
         }
 
         self.store
@@ -281,14 +363,34 @@ impl Engine {
             &planned,
             connection.installation_instance_id.as_deref(),
         );
-        let order_id = match client.create_sales_order(&request).await {
+        Ok(Ok(ReadyOrder {
+            request,
+            warnings: planned.warnings,
+            mapped_contact: mapped_customer.then_some(customer_id),
+        }))
+    }
+
+    /// Records the result of the Sales Order POST for `ready`. Returns the
+    /// new order's id, to finish with, or the job's outcome when the POST
+    /// was rejected for a mapped contact that no longer exists.
+    pub(crate) async fn record_result(
+        &self,
+        attempt: &Attempt,
+        client: &BrightpearlClient,
+        ready: &ReadyOrder,
+        created: Result<i64, BrightpearlError>,
+    ) -> Result<Result<i64, JobOutcome>, SyncError> {
+        let order_id = match created {
             Ok(order_id) => order_id,
             Err(error)
-                if mapped_customer && matches!(error.kind(), ErrorKind::Validation { .. }) =>
+                if ready.mapped_contact.is_some()
+                    && matches!(error.kind(), ErrorKind::Validation { .. }) =>
             {
+                let contact = ready.mapped_contact.unwrap_or_default();
                 return self
-                    .replace_missing_contact(attempt, client, customer_id, error)
-                    .await;
+                    .replace_missing_contact(attempt, client, contact, error)
+                    .await
+                    .map(Err);
             }
             Err(error) => return Err(SyncError::Brightpearl(error)),
         };
@@ -298,10 +400,10 @@ impl Engine {
             &format!("created Brightpearl sales order {order_id}"),
         )
         .await?;
-        for warning in &planned.warnings {
+        for warning in &ready.warnings {
             self.event(attempt, &format!("warning: {warning}")).await?;
         }
-        self.finish(attempt, client, order_id).await
+        Ok(Ok(order_id))
     }
 
     /// Handles Brightpearl rejecting an order for a mapped customer. When
@@ -395,6 +497,16 @@ impl Engine {
                 .await
                 .map_err(SyncError::Brightpearl)?;
         }
+        self.mark_synced(attempt, order_id).await
+    }
+
+    /// Marks the order synced as Brightpearl sales order `order_id`, once
+    /// its custom fields are set.
+    pub(crate) async fn mark_synced(
+        &self,
+        attempt: &Attempt,
+        order_id: i64,
+    ) -> Result<JobOutcome, SyncError> {
         let update = PoStatusUpdate {
             status: PoStatus::Synced,
             reason: None,

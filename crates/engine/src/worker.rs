@@ -6,11 +6,12 @@
 //! it runs every third of the lease, so a job that runs longer than the
 //! lease (a long throttle wait) is not claimed by a second worker.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pobridge_core::JobId;
+use pobridge_core::{AccountId, JobId};
 use pobridge_store::{Job, JobOutcome};
 use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
@@ -63,14 +64,100 @@ impl Worker {
                 return 0;
             }
         };
-        let count = jobs.len();
+        let groups = self.group_sync_jobs(jobs, now).await;
+        let count = groups.iter().map(Vec::len).sum();
         let mut running = JoinSet::new();
-        for job in jobs {
+        for mut group in groups {
             let worker = self.clone();
-            running.spawn(async move { worker.run_job(job).await });
+            if group.len() == 1 {
+                let job = group.remove(0);
+                running.spawn(async move { worker.run_job(job).await });
+            } else {
+                running.spawn(async move { worker.run_sync_batch(group).await });
+            }
         }
         while running.join_next().await.is_some() {}
         count
+    }
+
+    /// Groups claimed jobs into what runs together: the sync jobs of one
+    /// account, topped up with more of that account's due sync jobs, in
+    /// groups of at most `sales_order_batch`; every other job on its own.
+    async fn group_sync_jobs(&self, jobs: Vec<Job>, now: DateTime<Utc>) -> Vec<Vec<Job>> {
+        let batch = self.engine.config.sales_order_batch.max(1);
+        if batch == 1 {
+            return jobs.into_iter().map(|job| vec![job]).collect();
+        }
+        let mut groups = Vec::new();
+        let mut syncs: BTreeMap<AccountId, Vec<Job>> = BTreeMap::new();
+        for job in jobs {
+            if job.kind == SYNC_ORDER {
+                syncs.entry(job.account).or_default().push(job);
+            } else {
+                groups.push(vec![job]);
+            }
+        }
+        for (account, mut jobs) in syncs {
+            if jobs.len() < batch {
+                let more = self
+                    .claim_more_syncs(account, batch - jobs.len(), now)
+                    .await;
+                jobs.extend(more);
+            }
+            while jobs.len() > batch {
+                let rest = jobs.split_off(batch);
+                groups.push(jobs);
+                jobs = rest;
+            }
+            groups.push(jobs);
+        }
+        groups
+    }
+
+    /// Claims up to `limit` more due sync jobs of `account`.
+    async fn claim_more_syncs(
+        &self,
+        account: AccountId,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Vec<Job> {
+        let lease = self.engine.config.job_lease;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let claimed = self
+            .engine
+            .store
+            .claim_account_jobs(&self.id, account, SYNC_ORDER, now, lease, limit)
+            .await;
+        claimed.unwrap_or_else(|error| {
+            tracing::error!(worker = %self.id, tenant.id = %account, error = %error, "could not claim more sync jobs for a batch");
+            Vec::new()
+        })
+    }
+
+    /// Runs sync jobs of one account together and records each outcome.
+    async fn run_sync_batch(&self, jobs: Vec<Job>) {
+        let account = jobs.first().map(|job| job.account.to_string());
+        let span = tracing::info_span!(
+            "job_batch",
+            job.kind = SYNC_ORDER,
+            tenant.id = account,
+            jobs = jobs.len()
+        );
+        let running = async {
+            let renewals: Vec<_> = jobs.iter().map(|job| self.renew_claim(job.id)).collect();
+            let started = std::time::Instant::now();
+            let outcomes = self.engine.run_sync_batch(&jobs).await;
+            drop(renewals);
+            let elapsed = started.elapsed();
+            for (job, outcome) in jobs.iter().zip(outcomes) {
+                let outcome = self.cap_retry_delay(outcome);
+                let span = tracing::info_span!("job", job.id = %job.id, job.kind = %job.kind, tenant.id = %job.account, attempt = job.attempts + 1);
+                self.record_outcome(job, &outcome, elapsed)
+                    .instrument(span)
+                    .await;
+            }
+        };
+        running.instrument(span).await;
     }
 
     /// Runs until `shutdown` becomes true, waking early when new work is queued.
@@ -117,10 +204,14 @@ impl Worker {
         drop(renewal);
         let outcome = self.cap_retry_delay(outcome);
 
-        let elapsed = started.elapsed();
-        record_job_metrics(&job.kind, &outcome, elapsed);
+        self.record_outcome(&job, &outcome, started.elapsed()).await;
+    }
+
+    /// Logs and counts a finished job and stores its outcome.
+    async fn record_outcome(&self, job: &Job, outcome: &JobOutcome, elapsed: Duration) {
+        record_job_metrics(&job.kind, outcome, elapsed);
         let duration_ms = elapsed.as_millis() as u64;
-        match &outcome {
+        match outcome {
             JobOutcome::Done => tracing::info!(duration_ms, "job done"),
             JobOutcome::Retry { run_at, error, .. } => {
                 tracing::warn!(duration_ms, %run_at, %error, "job will retry")
@@ -134,7 +225,7 @@ impl Worker {
         match self
             .engine
             .store
-            .finish_job(job.id, &self.id, &outcome, now)
+            .finish_job(job.id, &self.id, outcome, now)
             .await
         {
             Ok(true) => {}

@@ -115,6 +115,9 @@ pub struct WorkerConfig {
     pub job_batch: u16,
     /// The longest a job waits before its next attempt after a failure.
     pub max_retry_delay_seconds: u32,
+    /// Sync jobs of one account run together, their sales orders sent in
+    /// one multi-message of at most 10; 1 sends each on its own.
+    pub sales_order_batch: u16,
 }
 
 impl Default for WorkerConfig {
@@ -125,6 +128,7 @@ impl Default for WorkerConfig {
             job_batch: u16::try_from(engine.job_batch).unwrap_or(8),
             max_retry_delay_seconds: u32::try_from(engine.max_retry_delay.num_seconds())
                 .unwrap_or(3600),
+            sales_order_batch: 10,
         }
     }
 }
@@ -144,6 +148,7 @@ pub struct BrightpearlConfig {
     pub max_throttle_wait_seconds: u64,
     pub request_timeout_seconds: u64,
     pub max_ids_per_request: usize,
+    pub multi_message_patch: bool,
 }
 
 impl Default for BrightpearlConfig {
@@ -160,6 +165,7 @@ impl Default for BrightpearlConfig {
             max_throttle_wait_seconds: client.max_throttle_wait.as_secs(),
             request_timeout_seconds: client.request_timeout.as_secs(),
             max_ids_per_request: client.max_ids_per_request,
+            multi_message_patch: client.multi_message_patch,
         }
     }
 }
@@ -193,6 +199,10 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
     /// Delay added per order row of a Sales Order POST.
     pub latency_per_row_ms: u64,
+    /// Whether a multi-message costs one request of quota, or one per message.
+    pub multi_message_counts_as_one: bool,
+    /// Whether a multi-message may carry PATCH messages.
+    pub multi_message_allows_patch: bool,
 }
 
 impl Default for SandboxSettings {
@@ -205,6 +215,8 @@ impl Default for SandboxSettings {
             window_model: WindowModel::CalendarMinute,
             latency_ms: 0,
             latency_per_row_ms: 0,
+            multi_message_counts_as_one: sandbox.multi_message_counts_as_one,
+            multi_message_allows_patch: sandbox.multi_message_allows_patch,
         }
     }
 }
@@ -424,6 +436,8 @@ impl Config {
             max_retry_delay: chrono::Duration::seconds(i64::from(
                 self.worker.max_retry_delay_seconds,
             )),
+            sales_order_batch: usize::from(self.worker.sales_order_batch)
+                .clamp(1, pobridge_brightpearl::MAX_MESSAGES),
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
             coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
             alerts: pobridge_engine::alerts::AlertConfig {
@@ -461,6 +475,7 @@ impl Config {
             max_throttle_wait: Duration::from_secs(settings.max_throttle_wait_seconds),
             request_timeout: Duration::from_secs(settings.request_timeout_seconds),
             max_ids_per_request: settings.max_ids_per_request,
+            multi_message_patch: settings.multi_message_patch,
         };
         if let Some(base) = sandbox_base {
             client.authorize_url_template = format!("{base}/authorize/{{account}}");
@@ -492,6 +507,8 @@ impl Config {
             client_secret: client.client_secret.clone(),
             latency: Duration::from_millis(settings.latency_ms),
             latency_per_row: Duration::from_millis(settings.latency_per_row_ms),
+            multi_message_counts_as_one: settings.multi_message_counts_as_one,
+            multi_message_allows_patch: settings.multi_message_allows_patch,
             ..pobridge_sandbox::SandboxConfig::default()
         }
     }
