@@ -546,6 +546,9 @@ impl Engine {
                     )
                     .await;
             };
+            // Databases written before the order was tracked first may
+            // hold a PO whose sales order is not tracked.
+            self.track_created(attempt, order_id).await?;
             return self.finish(attempt, &client, order_id).await;
         }
 
@@ -629,12 +632,16 @@ impl Engine {
             .min())
     }
 
+    /// Records the sales order an attempt created or found. The order is
+    /// tracked for invoicing first, because a PO that names its sales order
+    /// is only finished on later attempts, which do not track it again.
     async fn record_created(
         &self,
         attempt: &Attempt,
         order_id: i64,
         message: &str,
     ) -> Result<(), SyncError> {
+        self.track_created(attempt, order_id).await?;
         let update = PoStatusUpdate {
             status: PoStatus::Received,
             reason: None,
@@ -646,6 +653,17 @@ impl Engine {
         self.store
             .set_po_status(attempt.account.id, attempt.po.id, &update, now)
             .await?;
+        Ok(())
+    }
+
+    /// Tracks the sales order pobridge created for the PO, so invoice polls
+    /// follow it, unless it is tracked already: a poll may have recorded
+    /// its invoice reference, which a new record would forget.
+    async fn track_created(&self, attempt: &Attempt, order_id: i64) -> Result<(), SyncError> {
+        let account = attempt.account.id;
+        if self.store.tracked_order(account, order_id).await?.is_some() {
+            return Ok(());
+        }
         // Invoicing follows the orders linked to a PO; the one pobridge
         // created is the first.
         let tracked = TrackedOrder {
@@ -656,11 +674,9 @@ impl Engine {
             invoice_reference: None,
             version: None,
             open: true,
-            checked_at: now,
+            checked_at: self.clock.now(),
         };
-        self.store
-            .upsert_tracked_order(attempt.account.id, &tracked)
-            .await?;
+        self.store.upsert_tracked_order(account, &tracked).await?;
         Ok(())
     }
 
