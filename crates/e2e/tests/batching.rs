@@ -396,7 +396,10 @@ async fn worker_recovers_a_lost_batch_by_external_ref() {
             })
             .count();
     }
-    assert_eq!(recovered, 10, "every order of the lost multi-message is found");
+    assert_eq!(
+        recovered, 10,
+        "every order of the lost multi-message is found"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,7 +87,7 @@ pub(crate) enum Step {
     /// The sales order to create, its `externalRef` already recorded.
     Create {
         client: BrightpearlClient,
-        ready: ReadyOrder,
+        ready: Box<ReadyOrder>,
     },
 }
 
@@ -264,7 +264,10 @@ impl Engine {
             .prepare_create(attempt, &client, &connection, dry_run)
             .await?
         {
-            Ok(ready) => Ok(Step::Create { client, ready }),
+            Ok(ready) => Ok(Step::Create {
+                client,
+                ready: Box::new(ready),
+            }),
             Err(outcome) => Ok(Step::Finished(outcome)),
         }
     }

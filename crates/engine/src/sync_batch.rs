@@ -21,7 +21,7 @@ struct Pending {
     index: usize,
     attempt: Attempt,
     client: BrightpearlClient,
-    ready: ReadyOrder,
+    ready: Box<ReadyOrder>,
 }
 
 /// A job whose sales order exists and whose custom fields are next.
