@@ -1,5 +1,5 @@
 //! Draining a backlog of queued orders into a sandbox Brightpearl that
-//! throttles and answers as slowly as the real one, under each setting of
+//! throttles and responds as slowly as the real one, under each setting of
 //! the sandbox's multi-message switches.
 
 use std::time::{Duration, Instant};
@@ -87,9 +87,9 @@ pub struct Drained {
 }
 
 impl Drained {
-    /// The shortest drain the client's budget allows for the requests it
-    /// made: every request past the first minute's budget waits for a later
-    /// minute.
+    /// Returns the shortest drain the client's budget allows for the
+    /// requests it made: every request past the first minute's budget waits
+    /// for a later minute.
     pub fn budget_bound(&self) -> Duration {
         let budget = f64::from(self.client_requests_per_minute);
         let beyond_first_minute = (self.requests as f64 - budget).max(0.0);

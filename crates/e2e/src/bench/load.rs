@@ -9,8 +9,9 @@ use crate::corpus::with_identity;
 pub struct LoadResult {
     /// One latency per document sent, measured from its scheduled start.
     pub latencies: Vec<Duration>,
-    /// Documents that got no HTTP 200, with the first such answer.
+    /// Documents that got no HTTP 200.
     pub failures: usize,
+    /// The first failure: its HTTP status or the error.
     pub first_failure: Option<String>,
 }
 

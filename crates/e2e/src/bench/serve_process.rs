@@ -15,7 +15,7 @@ pub struct ServeOptions {
     /// Base URL of the Brightpearl sandbox that the stored connection names.
     pub sandbox_url: String,
     /// Jobs the worker claims at once. Zero keeps the worker from running
-    /// any job, so the process only answers requests.
+    /// any job, so the process only serves requests.
     pub job_batch: u16,
     /// The client's request budget per account and minute.
     pub requests_per_minute: u32,
