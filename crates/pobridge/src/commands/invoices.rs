@@ -201,7 +201,7 @@ fn print_detail(invoice: &InvoiceDetail) -> anyhow::Result<()> {
 
     line("")?;
     match invoice.document_removed_at {
-        Some(at) => line(&format!("Document: {}", removed_notice(at.date_naive())))?,
+        Some(at) => line(format!("Document: {}", removed_notice(at.date_naive())))?,
         None => {
             line("Document (shared secrets and card numbers masked):")?;
             line(invoice.document.trim_end())?;
