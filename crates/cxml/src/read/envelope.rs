@@ -8,8 +8,9 @@ use crate::model::{Body, Credential, Envelope, Header, Secret};
 use crate::time::parse_timestamp;
 
 /// Converts the `cXML` root element to an [`Envelope`]. `source` is the
-/// decoded text the tree was read from.
-pub(crate) fn envelope(source: &str, root: &Element) -> Result<Envelope, ReadError> {
+/// decoded text the tree was read from. Takes `root` so that the order
+/// lines can leave the tree as they are read.
+pub(crate) fn envelope(source: &str, mut root: Element<'_>) -> Result<Envelope, ReadError> {
     let payload_id = match root.attr("payloadID") {
         Some(id) if !id.trim().is_empty() => id.to_string(),
         _ => {
@@ -29,7 +30,7 @@ pub(crate) fn envelope(source: &str, root: &Element) -> Result<Envelope, ReadErr
         version: root.attr("version").map(str::to_string),
         lang: root.attr("xml:lang").map(str::to_string),
         header: root.child("Header").map(header),
-        body: body(&doc, root)?,
+        body: body(&doc, &mut root)?,
     })
 }
 
@@ -59,10 +60,10 @@ fn credential(credential: &Element) -> Credential {
     }
 }
 
-fn body(doc: &Doc<'_>, root: &Element) -> Result<Body, ReadError> {
+fn body(doc: &Doc<'_>, root: &mut Element<'_>) -> Result<Body, ReadError> {
     let content = root
-        .elements()
-        .find(|element| matches!(element.name.as_str(), "Request" | "Response" | "Message"));
+        .elements_mut()
+        .find(|element| matches!(element.name, "Request" | "Response" | "Message"));
     let Some(content) = content else {
         return Err(ReadError::envelope(
             "<cXML>",
@@ -70,7 +71,7 @@ fn body(doc: &Doc<'_>, root: &Element) -> Result<Body, ReadError> {
         ));
     };
 
-    match content.name.as_str() {
+    match content.name {
         "Request" => request(doc, content),
         "Response" => response(content),
         _ => {
@@ -82,7 +83,7 @@ fn body(doc: &Doc<'_>, root: &Element) -> Result<Body, ReadError> {
     }
 }
 
-fn request(doc: &Doc<'_>, request: &Element) -> Result<Body, ReadError> {
+fn request(doc: &Doc<'_>, request: &mut Element<'_>) -> Result<Body, ReadError> {
     let deployment_test = match request.attr("deploymentMode") {
         None | Some("production") => false,
         Some("test") => true,
@@ -94,14 +95,14 @@ fn request(doc: &Doc<'_>, request: &Element) -> Result<Body, ReadError> {
             ))
         }
     };
-    let Some(inner) = request.elements().next() else {
+    let Some(inner) = request.elements_mut().next() else {
         return Err(ReadError::envelope(
             "<Request>",
             "empty; expected a request element such as <OrderRequest>",
         ));
     };
 
-    let body = match inner.name.as_str() {
+    let body = match inner.name {
         "OrderRequest" => Body::OrderRequest {
             deployment_test,
             order: order_request(doc, inner)?,
@@ -139,5 +140,8 @@ fn response(response: &Element) -> Result<Body, ReadError> {
 }
 
 fn first_child_name(element: &Element) -> Option<String> {
-    element.elements().next().map(|child| child.name.clone())
+    element
+        .elements()
+        .next()
+        .map(|child| child.name.to_string())
 }

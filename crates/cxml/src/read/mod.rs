@@ -56,5 +56,5 @@ pub fn read_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, ReadErro
 
     let text = decode::decode(bytes)?;
     let root = tree::parse(&text, limits)?;
-    envelope::envelope(&text, &root)
+    envelope::envelope(&text, root)
 }

@@ -112,7 +112,7 @@ fn check(element: &Element, sequence: &[&str], location: &str) -> Option<String>
                 ));
             }
         }
-        previous = Some((rank, &child.name));
+        previous = Some((rank, child.name));
     }
     None
 }

@@ -1,11 +1,12 @@
 //! Builds a small element tree from quick-xml events, enforcing the limits
 //! while streaming so hostile input is rejected before it costs much.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use quick_xml::errors::IllFormedError;
 use quick_xml::escape::EscapeError;
-use quick_xml::events::attributes::Attribute;
+use quick_xml::events::attributes::{Attribute, Attributes};
 use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::Reader;
 
@@ -15,52 +16,64 @@ use crate::error::{shown, ReadError};
 /// Elements whose text is secret: errors inside them never quote content.
 const SECRET_ELEMENTS: [&str; 3] = ["SharedSecret", "CredentialMac", "DigitalSignature"];
 
-/// An element with its local name, attributes and children.
+/// An element with its local name, attributes and children. Names, and
+/// text or attribute values without references, borrow the decoded text,
+/// so a large document costs few allocations.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Element {
+pub(crate) struct Element<'a> {
     /// The local name: a namespace prefix is dropped.
-    pub name: String,
+    pub name: &'a str,
     /// Attributes by qualified name (`xml:lang` keeps its prefix), values
     /// unescaped.
-    pub attributes: Vec<(String, String)>,
-    pub children: Vec<Node>,
+    pub attributes: Vec<(&'a str, Cow<'a, str>)>,
+    pub children: Vec<Node<'a>>,
     /// Byte range of the content between the start and end tags in the
     /// decoded text.
     pub inner: Range<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Node {
-    Element(Element),
+pub(crate) enum Node<'a> {
+    /// Boxed so that a text node, which most elements have between their
+    /// children, takes 24 bytes rather than the size of an element.
+    Element(Box<Element<'a>>),
     /// Text and CDATA, with entity and character references resolved.
-    Text(String),
+    Text(Cow<'a, str>),
 }
 
-impl Element {
+impl<'a> Element<'a> {
     /// Returns the value of attribute `name`.
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_ref())
     }
 
     /// Returns the child elements in document order.
-    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+    pub fn elements(&self) -> impl Iterator<Item = &Element<'a>> {
         self.children.iter().filter_map(|node| match node {
-            Node::Element(element) => Some(element),
+            Node::Element(element) => Some(element.as_ref()),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// Returns the child elements in document order, for taking parts out.
+    pub fn elements_mut(&mut self) -> impl Iterator<Item = &mut Element<'a>> {
+        self.children.iter_mut().filter_map(|node| match node {
+            Node::Element(element) => Some(element.as_mut()),
             Node::Text(_) => None,
         })
     }
 
     /// Returns the child elements named `name`.
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element<'a>> + 's {
         self.elements().filter(move |element| element.name == name)
     }
 
     /// Returns the first child element named `name`, wherever it is among
     /// its siblings.
-    pub fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
         self.elements().find(|element| element.name == name)
     }
 
@@ -98,11 +111,13 @@ impl Element {
 }
 
 /// Parses `text` into the tree under its root element.
-pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Element, ReadError> {
+pub(crate) fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Element<'a>, ReadError> {
     let mut builder = Builder {
         text,
         limits,
         stack: Vec::new(),
+        pending: Vec::new(),
+        attribute_buffer: Vec::new(),
         root: None,
         item_outs: 0,
     };
@@ -132,17 +147,24 @@ fn position(offset: u64) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
-struct Builder<'a> {
+struct Builder<'a, 'l> {
     text: &'a str,
-    limits: &'a Limits,
-    stack: Vec<Element>,
-    root: Option<Element>,
+    limits: &'l Limits,
+    /// Open elements with the index in `pending` where their children start.
+    stack: Vec<(Element<'a>, usize)>,
+    /// Children of all open elements, innermost last. An element's children
+    /// move into one allocation of the right size when it closes, which
+    /// avoids growing a vector per element.
+    pending: Vec<Node<'a>>,
+    /// Reused while reading the attributes of each start tag.
+    attribute_buffer: Vec<(&'a str, Cow<'a, str>)>,
+    root: Option<Element<'a>>,
     item_outs: usize,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a, '_> {
     /// Handles one event; returns true at the end of input.
-    fn take(&mut self, event: Event<'_>, before: usize, after: usize) -> Result<bool, ReadError> {
+    fn take(&mut self, event: Event<'a>, before: usize, after: usize) -> Result<bool, ReadError> {
         match event {
             Event::Start(start) => self.open(&start, before, after)?,
             Event::Empty(start) => {
@@ -150,10 +172,10 @@ impl Builder<'_> {
                 self.close(after)?;
             }
             Event::End(_) => self.close(before)?,
-            Event::Text(text) => self.add_text(&text, before)?,
+            Event::Text(text) => self.add_text(text, before)?,
             Event::CData(cdata) => {
                 let content = String::from_utf8_lossy(&cdata.into_inner()).into_owned();
-                self.add_str(content, before)?;
+                self.add_str(Cow::Owned(content), before)?;
             }
             Event::DocType(doctype) => self.check_doctype(&doctype, before)?,
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
@@ -168,24 +190,26 @@ impl Builder<'_> {
         before: usize,
         after: usize,
     ) -> Result<(), ReadError> {
-        let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-        let shown_name = if self.in_secret() {
-            "an element inside a secret".to_string()
-        } else {
-            format!("<{}>", truncate(&name))
-        };
+        let tag = self.tag_content(start, before)?;
+        let qualified_name = &tag[..start.name().as_ref().len()];
+        // The same rule as quick-xml's `local_name`: drop up to the first `:`.
+        let name = qualified_name
+            .split_once(':')
+            .map_or(qualified_name, |(_, local)| local);
         if self.root.is_some() {
-            return Err(self.not_well_formed(before, format!("a second root element {shown_name}")));
+            let message = format!("a second root element {}", self.shown_name(name));
+            return Err(self.not_well_formed(before, message));
         }
         if self.stack.is_empty() && name != "cXML" {
             return Err(ReadError::NotCxml {
-                root: truncate(&name),
+                root: truncate(name),
             });
         }
         if self.stack.len() >= self.limits.max_depth {
             return Err(ReadError::LimitExceeded {
                 measured: format!(
-                    "element nesting depth at {shown_name} ({})",
+                    "element nesting depth at {} ({})",
+                    self.shown_name(name),
                     self.place(before)
                 ),
                 max: self.limits.max_depth,
@@ -200,85 +224,129 @@ impl Builder<'_> {
                 });
             }
         }
-        let attributes = self.attributes(start, &name, before)?;
-        self.stack.push(Element {
+        let attributes = self.attributes(tag, qualified_name.len(), name, before)?;
+        let element = Element {
             name,
             attributes,
             children: Vec::new(),
             inner: after..after,
-        });
+        };
+        self.stack.push((element, self.pending.len()));
         Ok(())
     }
 
+    /// Returns the text between `<` and `>` (or `/>`) of a start tag as a
+    /// slice of the document, so names and attribute values can borrow it.
+    fn tag_content(&self, start: &BytesStart<'_>, before: usize) -> Result<&'a str, ReadError> {
+        let name = start.name();
+        let name = name.as_ref();
+        let attributes = start.attributes_raw();
+        let begin = before + 1;
+        let end = begin + name.len() + attributes.len();
+        // quick-xml 0.37 starts each event at the buffer position read before
+        // it, so the tag is at `before + 1`. The check turns a mismatch into
+        // an error rather than a wrong tree.
+        let matches = self.text.get(begin..end).is_some_and(|tag| {
+            tag.as_bytes().starts_with(name) && tag.as_bytes().ends_with(attributes)
+        });
+        if !matches {
+            return Err(
+                self.not_well_formed(before, "a start tag that could not be located".into())
+            );
+        }
+        Ok(&self.text[begin..end])
+    }
+
+    /// Names an element in a message, without quoting it inside a secret.
+    fn shown_name(&self, name: &str) -> String {
+        if self.in_secret() {
+            "an element inside a secret".to_string()
+        } else {
+            format!("<{}>", truncate(name))
+        }
+    }
+
     fn attributes(
-        &self,
-        start: &BytesStart<'_>,
+        &mut self,
+        tag: &'a str,
+        name_length: usize,
         element: &str,
         offset: usize,
-    ) -> Result<Vec<(String, String)>, ReadError> {
-        let mut attributes = Vec::new();
-        for attribute in start.attributes() {
+    ) -> Result<Vec<(&'a str, Cow<'a, str>)>, ReadError> {
+        let mut buffer = std::mem::take(&mut self.attribute_buffer);
+        for attribute in Attributes::new(tag, name_length) {
             let attribute = attribute.map_err(|error| {
                 let message = format!("invalid attribute in <{}>: {error}", truncate(element));
                 self.not_well_formed(offset, message)
             })?;
-            attributes.push(self.attribute(&attribute, element, offset)?);
+            buffer.push(self.attribute(attribute, element, offset)?);
         }
+        // One allocation of the right size, and none without attributes.
+        let mut attributes = Vec::with_capacity(buffer.len());
+        attributes.append(&mut buffer);
+        self.attribute_buffer = buffer;
         Ok(attributes)
     }
 
     fn attribute(
         &self,
-        attribute: &Attribute<'_>,
+        attribute: Attribute<'a>,
         element: &str,
         offset: usize,
-    ) -> Result<(String, String), ReadError> {
-        let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
-        let location = format!("attribute {} of <{}>", truncate(&key), truncate(element));
+    ) -> Result<(&'a str, Cow<'a, str>), ReadError> {
+        let key = self.borrowed_str(attribute.key.into_inner(), offset)?;
+        let location = || format!("attribute {} of <{}>", truncate(key), truncate(element));
         if attribute.value.len() > self.limits.max_attribute_bytes {
             return Err(ReadError::LimitExceeded {
                 measured: format!(
-                    "{location} ({}, {} bytes)",
+                    "{} ({}, {} bytes)",
+                    location(),
                     self.place(offset),
                     attribute.value.len()
                 ),
                 max: self.limits.max_attribute_bytes,
             });
         }
-        let raw = String::from_utf8_lossy(&attribute.value);
         let secret = element == "PCard";
-        let value = quick_xml::escape::unescape(&raw)
-            .map_err(|error| self.bad_reference(offset, &location, &error, secret))?;
-        Ok((key, value.into_owned()))
+        let value = unescape(cow_str(attribute.value))
+            .map_err(|error| self.bad_reference(offset, &location(), &error, secret))?;
+        Ok((key, value))
+    }
+
+    /// Converts bytes that quick-xml sliced from the document back to text.
+    /// They always start and end at ASCII delimiters, so they are UTF-8.
+    fn borrowed_str(&self, bytes: &'a [u8], offset: usize) -> Result<&'a str, ReadError> {
+        std::str::from_utf8(bytes)
+            .map_err(|_| self.not_well_formed(offset, "a name that is not UTF-8".into()))
     }
 
     fn close(&mut self, before: usize) -> Result<(), ReadError> {
-        let Some(mut element) = self.stack.pop() else {
+        let Some((mut element, children_start)) = self.stack.pop() else {
             return Err(self.not_well_formed(before, "an end tag without a start tag".into()));
         };
         element.inner.end = before.max(element.inner.start);
-        match self.stack.last_mut() {
-            Some(parent) => parent.children.push(Node::Element(element)),
-            None => self.root = Some(element),
+        element.children = self.pending.drain(children_start..).collect();
+        if self.stack.is_empty() {
+            self.root = Some(element);
+        } else {
+            self.pending.push(Node::Element(Box::new(element)));
         }
         Ok(())
     }
 
-    fn add_text(&mut self, text: &BytesText<'_>, before: usize) -> Result<(), ReadError> {
-        let raw = String::from_utf8_lossy(text.as_ref());
-        let in_secret = self.in_secret();
-        let where_ = match self.stack.last() {
-            Some(element) => format!("text of <{}>", truncate(&element.name)),
-            None => "text outside the root element".to_string(),
-        };
-        let content = quick_xml::escape::unescape(&raw)
-            .map_err(|error| self.bad_reference(before, &where_, &error, in_secret))?
-            .into_owned();
+    fn add_text(&mut self, text: BytesText<'a>, before: usize) -> Result<(), ReadError> {
+        let content = unescape(cow_str(text.into_inner())).map_err(|error| {
+            let location = match self.stack.last() {
+                Some((element, _)) => format!("text of <{}>", truncate(element.name)),
+                None => "text outside the root element".to_string(),
+            };
+            self.bad_reference(before, &location, &error, self.in_secret())
+        })?;
         self.add_str(content, before)
     }
 
-    fn add_str(&mut self, content: String, before: usize) -> Result<(), ReadError> {
-        let Some(parent) = self.stack.last_mut() else {
+    fn add_str(&mut self, content: Cow<'a, str>, before: usize) -> Result<(), ReadError> {
+        let Some((_, children_start)) = self.stack.last() else {
             if content.trim().is_empty() {
                 return Ok(());
             }
@@ -287,10 +355,10 @@ impl Builder<'_> {
                 "text outside the root element; expected an XML document such as <cXML ...>".into(),
             ));
         };
-        if let Some(Node::Text(previous)) = parent.children.last_mut() {
-            previous.push_str(&content);
-        } else {
-            parent.children.push(Node::Text(content));
+        let has_children = self.pending.len() > *children_start;
+        match self.pending.last_mut() {
+            Some(Node::Text(previous)) if has_children => previous.to_mut().push_str(&content),
+            _ => self.pending.push(Node::Text(content)),
         }
         Ok(())
     }
@@ -316,9 +384,9 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Element, ReadError> {
-        if let Some(open) = self.stack.last() {
-            let message = format!("the document ends before </{}>", truncate(&open.name));
+    fn finish(self) -> Result<Element<'a>, ReadError> {
+        if let Some((open, _)) = self.stack.last() {
+            let message = format!("the document ends before </{}>", truncate(open.name));
             return Err(self.not_well_formed(self.text.len(), message));
         }
         match self.root {
@@ -367,7 +435,7 @@ impl Builder<'_> {
     fn in_secret(&self) -> bool {
         self.stack
             .iter()
-            .any(|element| SECRET_ELEMENTS.contains(&element.name.as_str()))
+            .any(|(element, _)| SECRET_ELEMENTS.contains(&element.name))
     }
 
     fn not_well_formed(&self, offset: usize, message: String) -> ReadError {
@@ -382,6 +450,23 @@ impl Builder<'_> {
     fn place(&self, offset: usize) -> String {
         let (line, column) = line_and_column(self.text, offset);
         format!("line {line}, column {column}")
+    }
+}
+
+/// Converts text that quick-xml read from the document, borrowing it when
+/// quick-xml did.
+fn cow_str(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
+    match bytes {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
+/// Resolves entity and character references, borrowing text without any.
+fn unescape(raw: Cow<'_, str>) -> Result<Cow<'_, str>, EscapeError> {
+    match raw {
+        Cow::Borrowed(raw) => quick_xml::escape::unescape(raw),
+        Cow::Owned(raw) => Ok(Cow::Owned(quick_xml::escape::unescape(&raw)?.into_owned())),
     }
 }
 
@@ -440,7 +525,7 @@ pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    fn tree(text: &str) -> Result<Element, ReadError> {
+    fn tree(text: &str) -> Result<Element<'_>, ReadError> {
         parse(text, &Limits::default())
     }
 
