@@ -34,15 +34,18 @@ pub(crate) fn order_request(
     // could leave megabytes unused on a large order.
     let mut items = Vec::with_capacity(order.all("ItemOut").count());
     let children = std::mem::take(&mut order.children);
-    let item_outs = children.into_iter().filter_map(|node| match node {
-        Node::Element(element) if element.name == "ItemOut" => Some(element),
-        _ => None,
-    });
+    let item_outs = children
+        .into_vec()
+        .into_iter()
+        .filter_map(|node| match node {
+            Node::Element(element) if element.name == "ItemOut" => Some(element),
+            _ => None,
+        });
     for (index, item) in item_outs.enumerate() {
         let item = item.as_ref();
         let position = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let line = item_out(doc, item, position)?;
-        warnings.extend(sequence::check_item_out(item, &line_location(&line)));
+        warnings.extend(sequence::check_item_out(item, || line_location(&line)));
         items.push(line);
     }
     if items.is_empty() {

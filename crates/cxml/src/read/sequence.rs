@@ -80,16 +80,17 @@ const ITEM_DETAIL: &[&str] = &[
 /// Returns a warning when a child of `OrderRequestHeader` is out of DTD
 /// order.
 pub(crate) fn check_order_header(header: &Element) -> Option<String> {
-    check(header, ORDER_HEADER, "OrderRequestHeader")
+    check(header, ORDER_HEADER, || "OrderRequestHeader".to_string())
 }
 
 /// Returns warnings for children of `ItemOut` and its `ItemDetail` that are
-/// out of DTD order.
-pub(crate) fn check_item_out(item: &Element, line: &str) -> Vec<String> {
+/// out of DTD order. `line` names the line and is only called for a
+/// warning.
+pub(crate) fn check_item_out(item: &Element, line: impl Fn() -> String) -> Vec<String> {
     let detail = item
         .child("ItemDetail")
-        .and_then(|detail| check(detail, ITEM_DETAIL, &format!("{line}/ItemDetail")));
-    check(item, ITEM_OUT, line)
+        .and_then(|detail| check(detail, ITEM_DETAIL, || format!("{}/ItemDetail", line())));
+    check(item, ITEM_OUT, &line)
         .into_iter()
         .chain(detail)
         .collect()
@@ -97,7 +98,11 @@ pub(crate) fn check_item_out(item: &Element, line: &str) -> Vec<String> {
 
 /// Compares the known children's ranks; names outside `sequence` (later
 /// DTD additions, vendor elements) are ignored.
-fn check(element: &Element, sequence: &[&str], location: &str) -> Option<String> {
+fn check(
+    element: &Element,
+    sequence: &[&str],
+    location: impl FnOnce() -> String,
+) -> Option<String> {
     let mut previous: Option<(usize, &str)> = None;
     for child in element.elements() {
         let Some(rank) = sequence.iter().position(|name| *name == child.name) else {
@@ -106,8 +111,9 @@ fn check(element: &Element, sequence: &[&str], location: &str) -> Option<String>
         if let Some((previous_rank, previous_name)) = previous {
             if rank < previous_rank {
                 return Some(format!(
-                    "{location}: <{}> comes after <{previous_name}>, which the cXML DTD \
+                    "{}: <{}> comes after <{previous_name}>, which the cXML DTD \
                      puts later; the document was read anyway",
+                    location(),
                     child.name
                 ));
             }

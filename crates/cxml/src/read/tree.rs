@@ -25,12 +25,16 @@ pub(crate) struct Element<'a> {
     pub name: &'a str,
     /// Attributes by qualified name (`xml:lang` keeps its prefix), values
     /// unescaped.
-    pub attributes: Vec<(&'a str, Cow<'a, str>)>,
-    pub children: Vec<Node<'a>>,
+    pub attributes: AttributeList<'a>,
+    pub children: Box<[Node<'a>]>,
     /// Byte range of the content between the start and end tags in the
     /// decoded text.
     pub inner: Range<usize>,
 }
+
+/// Attribute name and value pairs in a slice of exact length, because a
+/// large order has one list per element.
+pub(crate) type AttributeList<'a> = Box<[(&'a str, Cow<'a, str>)]>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Node<'a> {
@@ -228,7 +232,7 @@ impl<'a> Builder<'a, '_> {
         let element = Element {
             name,
             attributes,
-            children: Vec::new(),
+            children: Box::default(),
             inner: after..after,
         };
         self.stack.push((element, self.pending.len()));
@@ -272,7 +276,7 @@ impl<'a> Builder<'a, '_> {
         name_length: usize,
         element: &str,
         offset: usize,
-    ) -> Result<Vec<(&'a str, Cow<'a, str>)>, ReadError> {
+    ) -> Result<AttributeList<'a>, ReadError> {
         let mut buffer = std::mem::take(&mut self.attribute_buffer);
         for attribute in Attributes::new(tag, name_length) {
             let attribute = attribute.map_err(|error| {
@@ -285,7 +289,7 @@ impl<'a> Builder<'a, '_> {
         let mut attributes = Vec::with_capacity(buffer.len());
         attributes.append(&mut buffer);
         self.attribute_buffer = buffer;
-        Ok(attributes)
+        Ok(attributes.into_boxed_slice())
     }
 
     fn attribute(
@@ -457,7 +461,12 @@ impl<'a> Builder<'a, '_> {
 /// quick-xml did.
 fn cow_str(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     match bytes {
-        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        // `from_utf8` is faster than `from_utf8_lossy` on valid text, and
+        // text sliced from a `str` at ASCII delimiters is always valid.
+        Cow::Borrowed(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        },
         Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
     }
 }

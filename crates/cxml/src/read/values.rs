@@ -22,23 +22,35 @@ pub(crate) struct Doc<'a> {
 }
 
 impl Doc<'_> {
-    /// Reads `Money` (currency attribute, amount text).
-    pub fn money(&self, element: &Element, location: &str) -> Result<Money, ReadError> {
+    /// Reads the `Money` child of `parent`, which must be there.
+    /// `location` names `parent` in error messages.
+    pub fn money_child(&self, parent: &Element, location: &str) -> Result<Money, ReadError> {
+        match parent.child("Money") {
+            Some(money) => self.money(money, location),
+            None => Err(ReadError::missing(
+                format!("{location}/Money"),
+                "element <Money>",
+            )),
+        }
+    }
+
+    /// Reads `Money` (currency attribute, amount text). Messages are only
+    /// formatted on error, because a large order has thousands of `Money`.
+    fn money(&self, element: &Element, parent_location: &str) -> Result<Money, ReadError> {
         let currency = match element.attr("currency") {
             Some(currency) => currency,
             None => {
                 return Err(ReadError::missing(
-                    location,
+                    format!("{parent_location}/Money"),
                     "attribute currency of <Money>",
                 ))
             }
         };
-        let currency_location = format!("{location} currency");
         let trimmed = currency.trim();
         let is_code = trimmed.len() == 3 && trimmed.bytes().all(|byte| byte.is_ascii_uppercase());
         if !is_code {
             return Err(ReadError::invalid(
-                currency_location,
+                format!("{parent_location}/Money currency"),
                 currency,
                 "an ISO 4217 currency code of three upper-case letters, such as USD",
             ));
@@ -46,21 +58,12 @@ impl Doc<'_> {
 
         let text = element.text();
         let amount = parse_decimal(&text).map_err(|expected| {
-            ReadError::invalid(format!("{location} amount"), &text, expected)
+            ReadError::invalid(format!("{parent_location}/Money amount"), &text, expected)
         })?;
         Ok(Money {
             amount,
             currency: trimmed.to_string(),
         })
-    }
-
-    /// Reads the `Money` child of `parent`, which must be there.
-    pub fn money_child(&self, parent: &Element, location: &str) -> Result<Money, ReadError> {
-        let location = format!("{location}/Money");
-        match parent.child("Money") {
-            Some(money) => self.money(money, &location),
-            None => Err(ReadError::missing(location, "element <Money>")),
-        }
     }
 
     /// Reads `Shipping`.
