@@ -105,7 +105,12 @@ impl Drained {
 /// synced or `timeout` passes, against a sandbox with Brightpearl's budget
 /// and latency and `case`'s switches.
 pub async fn drain_backlog(case: DrainCase, orders: usize, timeout: Duration) -> Result<Drained> {
-    let engine = EngineConfig::default();
+    // Ten sales orders to a multi-message, as `[worker] sales_order_batch`
+    // defaults to in the service; the engine's own default of 1 sends none.
+    let engine = EngineConfig {
+        sales_order_batch: 10,
+        ..EngineConfig::default()
+    };
     let options = Options {
         sandbox: SandboxConfig {
             requests_per_window: BRIGHTPEARL_REQUESTS_PER_MINUTE,
