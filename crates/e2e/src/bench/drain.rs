@@ -57,7 +57,7 @@ impl DrainCase {
             if self.counts_as_one {
                 "one request"
             } else {
-                "one per message"
+                "one request per item inside"
             },
             if self.allows_patch {
                 "allowed"
