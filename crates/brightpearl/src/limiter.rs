@@ -15,8 +15,8 @@
 //!
 //! Every choice within the process is made by [`decide`], a pure function
 //! of the recent send times, the last headers seen, the response (if any)
-//! and the time now. [`Limiter`] only keeps that state, asks the shared
-//! budget and sleeps.
+//! and the time now. [`Limiter`] only keeps that state, claims slots from
+//! the shared budget and sleeps.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -195,7 +195,7 @@ pub(crate) struct Permit {
 pub(crate) enum Refusal {
     /// The wait needed is longer than the caller's budget allows.
     TooLong(Duration),
-    /// The shared budget could not be read; the message says why.
+    /// The shared budget could not be read. The message contains the cause.
     SharedBudget(String),
 }
 
@@ -287,9 +287,9 @@ impl Limiter {
         }
     }
 
-    /// Applies this process's own checks. Without a shared budget a request
+    /// Applies this process's own checks. Without a shared budget, a request
     /// that passes is recorded as sent in the same lock, so concurrent
-    /// callers cannot both take the last place; with one, the send is
+    /// callers cannot both take the last place. With one, the send is
     /// recorded only once the shared budget grants its slot.
     fn check_locally(&self) -> Result<Permit, Duration> {
         let mut guard = self.lock();

@@ -1,7 +1,7 @@
 //! Brightpearl's multi-message resource: two to ten writes in one request.
 //!
 //! Brightpearl carries out each message as if it were sent alone and
-//! replies with every message's status and body; the whole reply is 200
+//! replies with every message's status and body. The whole reply is 200
 //! when all succeeded and 207 otherwise. Messages go out `SEQUENTIAL` with
 //! `onFail: CONTINUE`, so one rejected order does not stop the others.
 //!
@@ -23,7 +23,7 @@ use crate::client::BrightpearlClient;
 use crate::error::{BrightpearlError, ErrorKind};
 use crate::transport::Call;
 
-/// The most messages one multi-message carries.
+/// The maximum number of messages in one multi-message.
 pub const MAX_MESSAGES: usize = 10;
 
 /// One write inside a multi-message.
@@ -42,7 +42,7 @@ impl Message {
     }
 }
 
-/// What became of a multi-message.
+/// The outcome of one multi-message request.
 pub(crate) enum Sent {
     /// One result per message, in the order sent: the message's reply
     /// body, or its error.

@@ -2,8 +2,8 @@
 //!
 //! Every `pobridge serve` process on one PostgreSQL database talks to the
 //! same Brightpearl accounts, so each account's `requests_per_minute` must
-//! bound all of them together, not each one. The [`Limiter`] asks a
-//! [`SharedBudget`] for a send slot before each request. The budget lives
+//! bound all of them together, not each one. The [`Limiter`] claims a send
+//! slot from a [`SharedBudget`] before each request. The budget lives
 //! outside this crate (the engine keeps it in the store), so this crate does
 //! not depend on the store.
 //!
@@ -21,7 +21,7 @@ use async_trait::async_trait;
 /// sent just after its slot expired.
 pub const SEND_ALLOWANCE: Duration = Duration::from_millis(500);
 
-/// The answer to a claim for one send slot.
+/// The result of a claim for one send slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotClaim {
     /// A slot was recorded: send the request now.

@@ -113,7 +113,7 @@ pub struct WorkerConfig {
     pub job_lease_seconds: u32,
     /// Jobs a worker claims and runs at once.
     pub job_batch: u16,
-    /// The longest a job waits before its next attempt after a failure.
+    /// The maximum wait, in seconds, before a failed job's next attempt.
     pub max_retry_delay_seconds: u32,
     /// Sync jobs of one account run together, their sales orders sent in
     /// one multi-message of at most 10; 1 sends each on its own.

@@ -350,7 +350,7 @@ fn issued_po(index: usize) -> IssuedPo {
 
 /// Posts PO `index` until a server returns 200, starting with server
 /// `first` and switching servers after a failure, as a buyer's Coupa
-/// resends an order that got no answer.
+/// resends an order that got no response.
 async fn post_until_accepted(
     http: &reqwest::Client,
     servers: &Servers,
