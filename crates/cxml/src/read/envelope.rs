@@ -1,16 +1,20 @@
 //! The `cXML` root, its `Header`, and which kind of document it carries.
 
-use super::order::order_request;
-use super::tree::Element;
+use super::element::Element;
+use super::order::{order_request, Lines};
 use super::values::Doc;
 use crate::error::ReadError;
 use crate::model::{Body, Credential, Envelope, Header, Secret};
 use crate::time::parse_timestamp;
 
 /// Converts the `cXML` root element to an [`Envelope`]. `source` is the
-/// decoded text the tree was read from. Takes `root` so that the order
-/// lines can leave the tree as they are read.
-pub(crate) fn envelope(source: &str, mut root: Element<'_>) -> Result<Envelope, ReadError> {
+/// decoded text the tree was read from, and `lines` holds the order lines
+/// already read while the tree was built.
+pub(crate) fn envelope(
+    source: &str,
+    root: Element<'_, '_>,
+    lines: Lines,
+) -> Result<Envelope, ReadError> {
     let payload_id = match root.attr("payloadID") {
         Some(id) if !id.trim().is_empty() => id.to_string(),
         _ => {
@@ -30,11 +34,11 @@ pub(crate) fn envelope(source: &str, mut root: Element<'_>) -> Result<Envelope, 
         version: root.attr("version").map(str::to_string),
         lang: root.attr("xml:lang").map(str::to_string),
         header: root.child("Header").map(header),
-        body: body(&doc, &mut root)?,
+        body: body(&doc, root, lines)?,
     })
 }
 
-fn header(header: &Element) -> Header {
+fn header(header: Element<'_, '_>) -> Header {
     let credentials = |name: &str| -> Vec<Credential> {
         header
             .child(name)
@@ -51,7 +55,7 @@ fn header(header: &Element) -> Header {
     }
 }
 
-fn credential(credential: &Element) -> Credential {
+fn credential(credential: Element<'_, '_>) -> Credential {
     Credential {
         domain: credential.attr("domain").unwrap_or_default().to_string(),
         identity: credential.child_text("Identity").unwrap_or_default(),
@@ -60,10 +64,10 @@ fn credential(credential: &Element) -> Credential {
     }
 }
 
-fn body(doc: &Doc<'_>, root: &mut Element<'_>) -> Result<Body, ReadError> {
+fn body(doc: &Doc<'_>, root: Element<'_, '_>, lines: Lines) -> Result<Body, ReadError> {
     let content = root
-        .elements_mut()
-        .find(|element| matches!(element.name, "Request" | "Response" | "Message"));
+        .elements()
+        .find(|element| matches!(element.name(), "Request" | "Response" | "Message"));
     let Some(content) = content else {
         return Err(ReadError::envelope(
             "<cXML>",
@@ -71,8 +75,8 @@ fn body(doc: &Doc<'_>, root: &mut Element<'_>) -> Result<Body, ReadError> {
         ));
     };
 
-    match content.name {
-        "Request" => request(doc, content),
+    match content.name() {
+        "Request" => request(doc, content, lines),
         "Response" => response(content),
         _ => {
             let name = first_child_name(content).ok_or_else(|| {
@@ -83,7 +87,7 @@ fn body(doc: &Doc<'_>, root: &mut Element<'_>) -> Result<Body, ReadError> {
     }
 }
 
-fn request(doc: &Doc<'_>, request: &mut Element<'_>) -> Result<Body, ReadError> {
+fn request(doc: &Doc<'_>, request: Element<'_, '_>, lines: Lines) -> Result<Body, ReadError> {
     let deployment_test = match request.attr("deploymentMode") {
         None | Some("production") => false,
         Some("test") => true,
@@ -95,17 +99,17 @@ fn request(doc: &Doc<'_>, request: &mut Element<'_>) -> Result<Body, ReadError> 
             ))
         }
     };
-    let Some(inner) = request.elements_mut().next() else {
+    let Some(inner) = request.elements().next() else {
         return Err(ReadError::envelope(
             "<Request>",
             "empty; expected a request element such as <OrderRequest>",
         ));
     };
 
-    let body = match inner.name {
+    let body = match inner.name() {
         "OrderRequest" => Body::OrderRequest {
             deployment_test,
-            order: order_request(doc, inner)?,
+            order: order_request(doc, inner, lines)?,
         },
         "ProfileRequest" => Body::ProfileRequest { deployment_test },
         other => Body::OtherRequest {
@@ -116,7 +120,7 @@ fn request(doc: &Doc<'_>, request: &mut Element<'_>) -> Result<Body, ReadError> 
     Ok(body)
 }
 
-fn response(response: &Element) -> Result<Body, ReadError> {
+fn response(response: Element<'_, '_>) -> Result<Body, ReadError> {
     let Some(status) = response.child("Status") else {
         return Err(ReadError::envelope(
             "<Response>",
@@ -139,9 +143,9 @@ fn response(response: &Element) -> Result<Body, ReadError> {
     })
 }
 
-fn first_child_name(element: &Element) -> Option<String> {
+fn first_child_name(element: Element<'_, '_>) -> Option<String> {
     element
         .elements()
         .next()
-        .map(|child| child.name.to_string())
+        .map(|child| child.name().to_string())
 }

@@ -2,6 +2,7 @@
 //! limits, the tree to the model.
 
 mod decode;
+mod element;
 mod envelope;
 mod order;
 mod sequence;
@@ -55,10 +56,8 @@ pub fn read_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, ReadErro
     }
 
     let text = decode::decode(bytes)?;
-    // NOTE: the whole document becomes a tree before the model is built, so
-    // a 10,000-line order (11.8 MiB) peaks at about 4.5x its size and takes
-    // about 1.0 G instructions. Converting each `ItemOut` when its end tag is
-    // read, and a flat tree without a box per element, would cut both.
-    let root = tree::parse(&text, limits)?;
-    envelope::envelope(&text, root)
+    let doc = values::Doc { source: &text };
+    let mut lines = order::Lines::new(order::expected_lines(&text, limits.max_item_out));
+    let tree = tree::parse(&text, limits, |item| lines.read(&doc, item))?;
+    envelope::envelope(&text, tree.element(0), lines)
 }

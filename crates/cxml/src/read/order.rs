@@ -1,7 +1,7 @@
 //! `OrderRequest`: the header and the lines of a purchase order.
 
+use super::element::Element;
 use super::sequence;
-use super::tree::{Element, Node};
 use super::values::{parse_decimal, Doc};
 use crate::error::{shown, ReadError};
 use crate::mask::mask_card_number;
@@ -13,13 +13,71 @@ use crate::time::parse_timestamp;
 
 const HEADER: &str = "OrderRequestHeader";
 
+/// The lines of the order, each read when its end tag is read, and the
+/// first line that could not be read.
+pub(crate) struct Lines {
+    items: Vec<ItemOut>,
+    warnings: Vec<String>,
+    error: Option<ReadError>,
+    expected: usize,
+}
+
+impl Lines {
+    /// Starts with room for `expected` lines, reserved when the first line
+    /// arrives. An `ItemOut` is 984 bytes on x86-64, so growing the vector
+    /// by doubling could leave megabytes unused on a large order.
+    pub fn new(expected: usize) -> Self {
+        Self {
+            items: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+            expected,
+        }
+    }
+
+    /// Reads the next `ItemOut`. After a line that cannot be read the rest
+    /// are skipped, because only the first error is reported.
+    pub fn read(&mut self, doc: &Doc<'_>, item: Element<'_, '_>) {
+        if self.error.is_some() {
+            return;
+        }
+        if self.items.capacity() == 0 {
+            self.items.reserve_exact(self.expected);
+        }
+        let position = u32::try_from(self.items.len() + 1).unwrap_or(u32::MAX);
+        match item_out(doc, item, position) {
+            Ok(line) => {
+                let warnings = sequence::check_item_out(item, || line_location(&line));
+                self.warnings.extend(warnings);
+                self.items.push(line);
+            }
+            Err(error) => self.error = Some(error),
+        }
+    }
+}
+
+/// Estimates the number of `ItemOut` start tags in `text`, at most `max`,
+/// by counting `<ItemOut` without a namespace prefix wherever it occurs.
+pub(crate) fn expected_lines(text: &str, max: usize) -> usize {
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, b"<ItemOut")
+        .filter(|start| {
+            bytes
+                .get(start + 8)
+                .is_some_and(|next| next.is_ascii_whitespace() || matches!(next, b'>' | b'/'))
+        })
+        .take(max)
+        .count()
+}
+
 /// Reads `OrderRequest`. It must have a header with an `orderID` and at
-/// least one `ItemOut`, each with a readable quantity and price. Takes the
-/// children out of `order` and drops each `ItemOut` once it is read, so a
-/// large order's tree shrinks while its model grows.
+/// least one `ItemOut`, each with a readable quantity and price. The lines
+/// were read into `lines` while the tree was built, so their first error
+/// is reported here, after any error in the header.
 pub(crate) fn order_request(
     doc: &Doc<'_>,
-    order: &mut Element<'_>,
+    order: Element<'_, '_>,
+    lines: Lines,
 ) -> Result<OrderRequest, ReadError> {
     let Some(header) = order.child(HEADER) else {
         return Err(ReadError::missing(
@@ -30,38 +88,24 @@ pub(crate) fn order_request(
     let mut warnings: Vec<String> = sequence::check_order_header(header).into_iter().collect();
     let header = order_header(doc, header)?;
 
-    // An ItemOut is 984 bytes on x86-64, so growing the vector by doubling
-    // could leave megabytes unused on a large order.
-    let mut items = Vec::with_capacity(order.all("ItemOut").count());
-    let children = std::mem::take(&mut order.children);
-    let item_outs = children
-        .into_vec()
-        .into_iter()
-        .filter_map(|node| match node {
-            Node::Element(element) if element.name == "ItemOut" => Some(element),
-            _ => None,
-        });
-    for (index, item) in item_outs.enumerate() {
-        let item = item.as_ref();
-        let position = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let line = item_out(doc, item, position)?;
-        warnings.extend(sequence::check_item_out(item, || line_location(&line)));
-        items.push(line);
+    if let Some(error) = lines.error {
+        return Err(error);
     }
-    if items.is_empty() {
+    if lines.items.is_empty() {
         return Err(ReadError::missing(
             format!("OrderRequest {}", shown(&header.order_id)),
             "<ItemOut>: an order needs at least one line",
         ));
     }
+    warnings.extend(lines.warnings);
     Ok(OrderRequest {
         header,
-        items,
+        items: lines.items,
         warnings,
     })
 }
 
-fn order_header(doc: &Doc<'_>, header: &Element) -> Result<OrderHeader, ReadError> {
+fn order_header(doc: &Doc<'_>, header: Element<'_, '_>) -> Result<OrderHeader, ReadError> {
     let order_id = match header.attr("orderID") {
         Some(id) if !id.trim().is_empty() => id.to_string(),
         _ => {
@@ -149,7 +193,7 @@ fn order_version(raw: Option<&str>) -> Result<Option<i64>, ReadError> {
     })
 }
 
-fn pcard(card: &Element) -> PCard {
+fn pcard(card: Element<'_, '_>) -> PCard {
     PCard {
         number: mask_card_number(card.attr("number").unwrap_or_default()),
         expiration: Secret::new(card.attr("expiration").unwrap_or_default()),
@@ -157,7 +201,7 @@ fn pcard(card: &Element) -> PCard {
     }
 }
 
-fn item_out(doc: &Doc<'_>, item: &Element, position: u32) -> Result<ItemOut, ReadError> {
+fn item_out(doc: &Doc<'_>, item: Element<'_, '_>, position: u32) -> Result<ItemOut, ReadError> {
     let line_number = line_number(item.attr("lineNumber"), position)?;
     let line = describe_line(line_number, position);
     let quantity = match item.attr("quantity") {
@@ -231,7 +275,7 @@ fn line_number(raw: Option<&str>, position: u32) -> Result<Option<u32>, ReadErro
     })
 }
 
-fn item_id(item_id: &Element, line: &str) -> Result<ItemId, ReadError> {
+fn item_id(item_id: Element<'_, '_>, line: &str) -> Result<ItemId, ReadError> {
     let Some(supplier_part_id) = item_id.child_text("SupplierPartID") else {
         return Err(ReadError::missing(
             format!("{line}/ItemID"),
@@ -247,7 +291,11 @@ fn item_id(item_id: &Element, line: &str) -> Result<ItemId, ReadError> {
 
 /// Reads `ItemDetail`. A missing `UnitOfMeasure` is kept as an empty
 /// string: the line is still usable and the engine decides what to do.
-fn item_detail(doc: &Doc<'_>, detail: &Element, line: &str) -> Result<ItemDetail, ReadError> {
+fn item_detail(
+    doc: &Doc<'_>,
+    detail: Element<'_, '_>,
+    line: &str,
+) -> Result<ItemDetail, ReadError> {
     let price_location = format!("{line}/ItemDetail/UnitPrice");
     let Some(unit_price) = detail.child("UnitPrice") else {
         return Err(ReadError::missing(
@@ -281,7 +329,7 @@ fn item_detail(doc: &Doc<'_>, detail: &Element, line: &str) -> Result<ItemDetail
 
 fn distributions(
     doc: &Doc<'_>,
-    item: &Element,
+    item: Element<'_, '_>,
     line: &str,
 ) -> Result<Vec<Distribution>, ReadError> {
     let mut distributions = Vec::new();
@@ -305,12 +353,12 @@ fn distributions(
 
 /// Reads `Segment` (attributes) and `AccountingSegment` (child elements,
 /// later DTDs) in document order.
-fn segments(accounting: &Element) -> Vec<Segment> {
+fn segments(accounting: Element<'_, '_>) -> Vec<Segment> {
     let attribute =
-        |element: &Element, name: &str| element.attr(name).unwrap_or_default().to_string();
+        |element: Element<'_, '_>, name: &str| element.attr(name).unwrap_or_default().to_string();
     accounting
         .elements()
-        .filter_map(|segment| match segment.name {
+        .filter_map(|segment| match segment.name() {
             "Segment" => Some(Segment {
                 segment_type: attribute(segment, "type"),
                 id: attribute(segment, "id"),

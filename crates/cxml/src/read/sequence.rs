@@ -2,7 +2,7 @@
 //! real senders (Coupa included) break the DTD sequence, but it records a
 //! warning so the deviation is visible.
 
-use super::tree::Element;
+use super::element::Element;
 
 /// `OrderRequestHeader` children in DTD order (cXML 1.2.071).
 const ORDER_HEADER: &[&str] = &[
@@ -79,14 +79,14 @@ const ITEM_DETAIL: &[&str] = &[
 
 /// Returns a warning when a child of `OrderRequestHeader` is out of DTD
 /// order.
-pub(crate) fn check_order_header(header: &Element) -> Option<String> {
+pub(crate) fn check_order_header(header: Element<'_, '_>) -> Option<String> {
     check(header, ORDER_HEADER, || "OrderRequestHeader".to_string())
 }
 
 /// Returns warnings for children of `ItemOut` and its `ItemDetail` that are
 /// out of DTD order. `line` names the line and is only called for a
 /// warning.
-pub(crate) fn check_item_out(item: &Element, line: impl Fn() -> String) -> Vec<String> {
+pub(crate) fn check_item_out(item: Element<'_, '_>, line: impl Fn() -> String) -> Vec<String> {
     let detail = item
         .child("ItemDetail")
         .and_then(|detail| check(detail, ITEM_DETAIL, || format!("{}/ItemDetail", line())));
@@ -99,13 +99,13 @@ pub(crate) fn check_item_out(item: &Element, line: impl Fn() -> String) -> Vec<S
 /// Compares the known children's ranks; names outside `sequence` (later
 /// DTD additions, vendor elements) are ignored.
 fn check(
-    element: &Element,
+    element: Element<'_, '_>,
     sequence: &[&str],
     location: impl FnOnce() -> String,
 ) -> Option<String> {
     let mut previous: Option<(usize, &str)> = None;
     for child in element.elements() {
-        let Some(rank) = sequence.iter().position(|name| *name == child.name) else {
+        let Some(rank) = sequence.iter().position(|name| *name == child.name()) else {
             continue;
         };
         if let Some((previous_rank, previous_name)) = previous {
@@ -114,11 +114,11 @@ fn check(
                     "{}: <{}> comes after <{previous_name}>, which the cXML DTD \
                      puts later; the document was read anyway",
                     location(),
-                    child.name
+                    child.name()
                 ));
             }
         }
-        previous = Some((rank, child.name));
+        previous = Some((rank, child.name()));
     }
     None
 }

@@ -1,8 +1,7 @@
-//! Builds a small element tree from quick-xml events, enforcing the limits
+//! Builds the element tree from quick-xml events, enforcing the limits
 //! while streaming so hostile input is rejected before it costs much.
 
 use std::borrow::Cow;
-use std::ops::Range;
 
 use quick_xml::errors::IllFormedError;
 use quick_xml::escape::EscapeError;
@@ -10,120 +9,36 @@ use quick_xml::events::attributes::{Attribute, Attributes};
 use quick_xml::events::{BytesStart, BytesText, Event};
 use quick_xml::Reader;
 
+use super::element::{Element, Tree};
 use super::Limits;
 use crate::error::{shown, ReadError};
 
 /// Elements whose text is secret: errors inside them never quote content.
 const SECRET_ELEMENTS: [&str; 3] = ["SharedSecret", "CredentialMac", "DigitalSignature"];
 
-/// An element with its local name, attributes and children. Names, and
-/// text or attribute values without references, borrow the decoded text,
-/// so a large document costs few allocations.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Element<'a> {
-    /// The local name: a namespace prefix is dropped.
-    pub name: &'a str,
-    /// Attributes by qualified name (`xml:lang` keeps its prefix), values
-    /// unescaped.
-    pub attributes: AttributeList<'a>,
-    pub children: Box<[Node<'a>]>,
-    /// Byte range of the content between the start and end tags in the
-    /// decoded text.
-    pub inner: Range<usize>,
-}
-
-/// Attribute name and value pairs in a slice of exact length, because a
-/// large order has one list per element.
-pub(crate) type AttributeList<'a> = Box<[(&'a str, Cow<'a, str>)]>;
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Node<'a> {
-    /// Boxed so that a text node, which most elements have between their
-    /// children, takes 24 bytes rather than the size of an element.
-    Element(Box<Element<'a>>),
-    /// Text and CDATA, with entity and character references resolved.
-    Text(Cow<'a, str>),
-}
-
-impl<'a> Element<'a> {
-    /// Returns the value of attribute `name`.
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_ref())
-    }
-
-    /// Returns the child elements in document order.
-    pub fn elements(&self) -> impl Iterator<Item = &Element<'a>> {
-        self.children.iter().filter_map(|node| match node {
-            Node::Element(element) => Some(element.as_ref()),
-            Node::Text(_) => None,
-        })
-    }
-
-    /// Returns the child elements in document order, for taking parts out.
-    pub fn elements_mut(&mut self) -> impl Iterator<Item = &mut Element<'a>> {
-        self.children.iter_mut().filter_map(|node| match node {
-            Node::Element(element) => Some(element.as_mut()),
-            Node::Text(_) => None,
-        })
-    }
-
-    /// Returns the child elements named `name`.
-    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element<'a>> + 's {
-        self.elements().filter(move |element| element.name == name)
-    }
-
-    /// Returns the first child element named `name`, wherever it is among
-    /// its siblings.
-    pub fn child(&self, name: &str) -> Option<&Element<'a>> {
-        self.elements().find(|element| element.name == name)
-    }
-
-    /// Returns the text directly inside this element, skipping children.
-    pub fn own_text(&self) -> String {
-        let mut text = String::new();
-        for node in &self.children {
-            if let Node::Text(part) = node {
-                text.push_str(part);
-            }
-        }
-        text
-    }
-
-    /// Returns all text inside this element, children included.
-    pub fn text(&self) -> String {
-        let mut text = String::new();
-        self.collect_text(&mut text);
-        text
-    }
-
-    fn collect_text(&self, text: &mut String) {
-        for node in &self.children {
-            match node {
-                Node::Text(part) => text.push_str(part),
-                Node::Element(element) => element.collect_text(text),
-            }
-        }
-    }
-
-    /// Returns the text of the first child named `name`.
-    pub fn child_text(&self, name: &str) -> Option<String> {
-        self.child(name).map(Element::text)
-    }
-}
-
-/// Parses `text` into the tree under its root element.
-pub(crate) fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Element<'a>, ReadError> {
+/// Parses `text` into a tree whose root element has index 0. Each `ItemOut`
+/// of the order (the `OrderRequest` that is the first element of the
+/// document's `Request`) goes to `on_item` when its end tag is read and then
+/// leaves the tree, so a large order never exists as a tree all at once.
+pub(crate) fn parse<'a, F>(
+    text: &'a str,
+    limits: &Limits,
+    on_item: F,
+) -> Result<Tree<'a>, ReadError>
+where
+    F: FnMut(Element<'_, 'a>),
+{
     let mut builder = Builder {
         text,
         limits,
+        tree: Tree::default(),
         stack: Vec::new(),
-        pending: Vec::new(),
-        attribute_buffer: Vec::new(),
-        root: None,
+        root_closed: false,
         item_outs: 0,
+        body: None,
+        request_has_element: false,
+        order: None,
+        on_item,
     };
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
@@ -151,22 +66,35 @@ fn position(offset: u64) -> usize {
     usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
-struct Builder<'a, 'l> {
-    text: &'a str,
-    limits: &'l Limits,
-    /// Open elements with the index in `pending` where their children start.
-    stack: Vec<(Element<'a>, usize)>,
-    /// Children of all open elements, innermost last. An element's children
-    /// move into one allocation of the right size when it closes, which
-    /// avoids growing a vector per element.
-    pending: Vec<Node<'a>>,
-    /// Reused while reading the attributes of each start tag.
-    attribute_buffer: Vec<(&'a str, Cow<'a, str>)>,
-    root: Option<Element<'a>>,
-    item_outs: usize,
+/// An element whose end tag is not read yet.
+struct Open {
+    index: usize,
+    /// The last child added so far.
+    last_child: Option<usize>,
+    /// The sibling before this element, to unlink a streamed `ItemOut`.
+    previous_sibling: Option<usize>,
 }
 
-impl<'a> Builder<'a, '_> {
+struct Builder<'a, 'l, F> {
+    text: &'a str,
+    limits: &'l Limits,
+    tree: Tree<'a>,
+    stack: Vec<Open>,
+    root_closed: bool,
+    item_outs: usize,
+    /// The first `Request`, `Response` or `Message` under the root, and
+    /// whether it is a `Request`.
+    body: Option<(usize, bool)>,
+    request_has_element: bool,
+    /// The `OrderRequest` whose `ItemOut` children go to `on_item`.
+    order: Option<usize>,
+    on_item: F,
+}
+
+impl<'a, F> Builder<'a, '_, F>
+where
+    F: FnMut(Element<'_, 'a>),
+{
     /// Handles one event; returns true at the end of input.
     fn take(&mut self, event: Event<'a>, before: usize, after: usize) -> Result<bool, ReadError> {
         match event {
@@ -200,7 +128,7 @@ impl<'a> Builder<'a, '_> {
         let name = qualified_name
             .split_once(':')
             .map_or(qualified_name, |(_, local)| local);
-        if self.root.is_some() {
+        if self.root_closed {
             let message = format!("a second root element {}", self.shown_name(name));
             return Err(self.not_well_formed(before, message));
         }
@@ -228,37 +156,69 @@ impl<'a> Builder<'a, '_> {
                 });
             }
         }
-        let attributes = self.attributes(tag, qualified_name.len(), name, before)?;
-        let element = Element {
-            name,
-            attributes,
-            children: Box::default(),
-            inner: after..after,
-        };
-        self.stack.push((element, self.pending.len()));
+        let attributes_start = self.tree.attribute_count();
+        self.attributes(tag, qualified_name.len(), name, before)?;
+        let index = self.tree.push_element(name, attributes_start, after);
+        self.track_order(name, index);
+        let previous_sibling = self.append(index);
+        self.stack.push(Open {
+            index,
+            last_child: None,
+            previous_sibling,
+        });
         Ok(())
+    }
+
+    /// Notes the body element and the order in it, by the same rules the
+    /// envelope is read with: the first `Request`, `Response` or `Message`
+    /// under the root, and the first element of that `Request`.
+    fn track_order(&mut self, name: &str, index: usize) {
+        let parent = self.stack.last().map(|open| open.index);
+        match self.stack.len() {
+            1 if self.body.is_none() && matches!(name, "Request" | "Response" | "Message") => {
+                self.body = Some((index, name == "Request"));
+            }
+            2 if !self.request_has_element && self.body == parent.map(|parent| (parent, true)) => {
+                self.request_has_element = true;
+                if name == "OrderRequest" {
+                    self.order = Some(index);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Makes node `index` the last child of the innermost open element and
+    /// returns the child it follows.
+    fn append(&mut self, index: usize) -> Option<usize> {
+        let parent = self.stack.last_mut()?;
+        let previous = parent.last_child;
+        self.tree.link(parent.index, previous, Some(index));
+        parent.last_child = Some(index);
+        previous
     }
 
     /// Returns the text between `<` and `>` (or `/>`) of a start tag as a
     /// slice of the document, so names and attribute values can borrow it.
     fn tag_content(&self, start: &BytesStart<'_>, before: usize) -> Result<&'a str, ReadError> {
-        let name = start.name();
-        let name = name.as_ref();
-        let attributes = start.attributes_raw();
-        let begin = before + 1;
-        let end = begin + name.len() + attributes.len();
         // quick-xml 0.37 starts each event at the buffer position read before
         // it, so the tag is at `before + 1`. The check turns a mismatch into
         // an error rather than a wrong tree.
-        let matches = self.text.get(begin..end).is_some_and(|tag| {
-            tag.as_bytes().starts_with(name) && tag.as_bytes().ends_with(attributes)
-        });
-        if !matches {
-            return Err(
-                self.not_well_formed(before, "a start tag that could not be located".into())
-            );
+        match self.document_str(start) {
+            Some(tag) if before + 1 == tag.as_ptr() as usize - self.text.as_ptr() as usize => {
+                Ok(tag)
+            }
+            _ => Err(self.not_well_formed(before, "a start tag that could not be located".into())),
         }
-        Ok(&self.text[begin..end])
+    }
+
+    /// Returns `bytes`, which quick-xml sliced from the document, as the
+    /// same part of the document's text. Slicing the text again costs less
+    /// than checking the bytes are UTF-8, and is `None` for bytes that are
+    /// not part of the document.
+    fn document_str(&self, bytes: &[u8]) -> Option<&'a str> {
+        let start = (bytes.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        self.text.get(start..start.checked_add(bytes.len())?)
     }
 
     /// Names an element in a message, without quoting it inside a secret.
@@ -270,26 +230,23 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
+    /// Adds the attributes of a start tag to the tree.
     fn attributes(
         &mut self,
         tag: &'a str,
         name_length: usize,
         element: &str,
         offset: usize,
-    ) -> Result<AttributeList<'a>, ReadError> {
-        let mut buffer = std::mem::take(&mut self.attribute_buffer);
+    ) -> Result<(), ReadError> {
         for attribute in Attributes::new(tag, name_length) {
             let attribute = attribute.map_err(|error| {
                 let message = format!("invalid attribute in <{}>: {error}", truncate(element));
                 self.not_well_formed(offset, message)
             })?;
-            buffer.push(self.attribute(attribute, element, offset)?);
+            let (key, value) = self.attribute(attribute, element, offset)?;
+            self.tree.push_attribute(key, value);
         }
-        // One allocation of the right size, and none without attributes.
-        let mut attributes = Vec::with_capacity(buffer.len());
-        attributes.append(&mut buffer);
-        self.attribute_buffer = buffer;
-        Ok(attributes.into_boxed_slice())
+        Ok(())
     }
 
     fn attribute(
@@ -312,7 +269,7 @@ impl<'a> Builder<'a, '_> {
             });
         }
         let secret = element == "PCard";
-        let value = unescape(cow_str(attribute.value))
+        let value = unescape(self.cow_str(attribute.value))
             .map_err(|error| self.bad_reference(offset, &location(), &error, secret))?;
         Ok((key, value))
     }
@@ -320,28 +277,45 @@ impl<'a> Builder<'a, '_> {
     /// Converts bytes that quick-xml sliced from the document back to text.
     /// They always start and end at ASCII delimiters, so they are UTF-8.
     fn borrowed_str(&self, bytes: &'a [u8], offset: usize) -> Result<&'a str, ReadError> {
-        std::str::from_utf8(bytes)
-            .map_err(|_| self.not_well_formed(offset, "a name that is not UTF-8".into()))
+        self.document_str(bytes)
+            .or_else(|| std::str::from_utf8(bytes).ok())
+            .ok_or_else(|| self.not_well_formed(offset, "a name that is not UTF-8".into()))
+    }
+
+    /// Converts text that quick-xml read from the document, borrowing it
+    /// when quick-xml did.
+    fn cow_str(&self, bytes: Cow<'a, [u8]>) -> Cow<'a, str> {
+        match bytes {
+            Cow::Borrowed(bytes) => match self.document_str(bytes) {
+                Some(text) => Cow::Borrowed(text),
+                None => String::from_utf8_lossy(bytes),
+            },
+            Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+        }
     }
 
     fn close(&mut self, before: usize) -> Result<(), ReadError> {
-        let Some((mut element, children_start)) = self.stack.pop() else {
+        let Some(open) = self.stack.pop() else {
             return Err(self.not_well_formed(before, "an end tag without a start tag".into()));
         };
-        element.inner.end = before.max(element.inner.start);
-        element.children = self.pending.drain(children_start..).collect();
-        if self.stack.is_empty() {
-            self.root = Some(element);
-        } else {
-            self.pending.push(Node::Element(Box::new(element)));
+        self.tree.close(open.index, before);
+        let Some(parent) = self.stack.last_mut() else {
+            self.root_closed = true;
+            return Ok(());
+        };
+        if Some(parent.index) == self.order && self.tree.element(open.index).name() == "ItemOut" {
+            (self.on_item)(self.tree.element(open.index));
+            self.tree.truncate(open.index);
+            self.tree.link(parent.index, open.previous_sibling, None);
+            parent.last_child = open.previous_sibling;
         }
         Ok(())
     }
 
     fn add_text(&mut self, text: BytesText<'a>, before: usize) -> Result<(), ReadError> {
-        let content = unescape(cow_str(text.into_inner())).map_err(|error| {
+        let content = unescape(self.cow_str(text.into_inner())).map_err(|error| {
             let location = match self.stack.last() {
-                Some((element, _)) => format!("text of <{}>", truncate(element.name)),
+                Some(open) => format!("text of <{}>", truncate(self.name_of(open))),
                 None => "text outside the root element".to_string(),
             };
             self.bad_reference(before, &location, &error, self.in_secret())
@@ -350,7 +324,7 @@ impl<'a> Builder<'a, '_> {
     }
 
     fn add_str(&mut self, content: Cow<'a, str>, before: usize) -> Result<(), ReadError> {
-        let Some((_, children_start)) = self.stack.last() else {
+        let Some(parent) = self.stack.last() else {
             if content.trim().is_empty() {
                 return Ok(());
             }
@@ -359,11 +333,13 @@ impl<'a> Builder<'a, '_> {
                 "text outside the root element; expected an XML document such as <cXML ...>".into(),
             ));
         };
-        let has_children = self.pending.len() > *children_start;
-        match self.pending.last_mut() {
-            Some(Node::Text(previous)) if has_children => previous.to_mut().push_str(&content),
-            _ => self.pending.push(Node::Text(content)),
+        // Nothing reads the text between the lines of an order, and keeping
+        // it would leave a node per line in the tree.
+        if Some(parent.index) == self.order {
+            return Ok(());
         }
+        let index = self.tree.push_text(content);
+        self.append(index);
         Ok(())
     }
 
@@ -371,7 +347,7 @@ impl<'a> Builder<'a, '_> {
     /// rejects any internal subset that declares entities, so no entity can
     /// expand or reach outside the document.
     fn check_doctype(&self, doctype: &BytesText<'_>, before: usize) -> Result<(), ReadError> {
-        if !self.stack.is_empty() || self.root.is_some() {
+        if !self.stack.is_empty() || self.root_closed {
             return Err(
                 self.not_well_formed(before, "a DOCTYPE after the root element starts".into())
             );
@@ -388,18 +364,25 @@ impl<'a> Builder<'a, '_> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Element<'a>, ReadError> {
-        if let Some((open, _)) = self.stack.last() {
-            let message = format!("the document ends before </{}>", truncate(open.name));
+    fn finish(self) -> Result<Tree<'a>, ReadError> {
+        if let Some(open) = self.stack.last() {
+            let message = format!(
+                "the document ends before </{}>",
+                truncate(self.name_of(open))
+            );
             return Err(self.not_well_formed(self.text.len(), message));
         }
-        match self.root {
-            Some(root) => Ok(root),
-            None => Err(self.not_well_formed(
+        if !self.root_closed {
+            return Err(self.not_well_formed(
                 self.text.len(),
                 "no root element; expected a cXML document".into(),
-            )),
+            ));
         }
+        Ok(self.tree)
+    }
+
+    fn name_of(&self, open: &Open) -> &'a str {
+        self.tree.element(open.index).name()
     }
 
     fn bad_reference(
@@ -439,7 +422,7 @@ impl<'a> Builder<'a, '_> {
     fn in_secret(&self) -> bool {
         self.stack
             .iter()
-            .any(|(element, _)| SECRET_ELEMENTS.contains(&element.name))
+            .any(|open| SECRET_ELEMENTS.contains(&self.name_of(open)))
     }
 
     fn not_well_formed(&self, offset: usize, message: String) -> ReadError {
@@ -454,20 +437,6 @@ impl<'a> Builder<'a, '_> {
     fn place(&self, offset: usize) -> String {
         let (line, column) = line_and_column(self.text, offset);
         format!("line {line}, column {column}")
-    }
-}
-
-/// Converts text that quick-xml read from the document, borrowing it when
-/// quick-xml did.
-fn cow_str(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
-    match bytes {
-        // `from_utf8` is faster than `from_utf8_lossy` on valid text, and
-        // text sliced from a `str` at ASCII delimiters is always valid.
-        Cow::Borrowed(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(bytes),
-        },
-        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
     }
 }
 
@@ -534,26 +503,69 @@ pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    fn tree(text: &str) -> Result<Element<'_>, ReadError> {
-        parse(text, &Limits::default())
+    fn tree(text: &str) -> Result<Tree<'_>, ReadError> {
+        parse(text, &Limits::default(), |_| {})
     }
 
     #[test]
     fn inner_range_covers_content_exactly() {
         let text = "<cXML><a x='1'> <b/>t&amp;</a><c/></cXML>";
-        let root = tree(text).unwrap();
+        let tree = tree(text).unwrap();
+        let root = tree.element(0);
         let a = root.child("a").unwrap();
-        assert_eq!(&text[a.inner.clone()], " <b/>t&amp;");
+        assert_eq!(&text[a.inner()], " <b/>t&amp;");
         assert_eq!(a.text(), " t&");
+        assert_eq!(a.attr("x"), Some("1"));
         let c = root.child("c").unwrap();
-        assert_eq!(&text[c.inner.clone()], "");
+        assert_eq!(&text[c.inner()], "");
     }
 
     #[test]
     fn namespace_prefixes_are_dropped_from_names() {
-        let root = tree("<x:cXML xmlns:x='urn:x'><x:Request/></x:cXML>").unwrap();
-        assert_eq!(root.name, "cXML");
+        let tree = tree("<x:cXML xmlns:x='urn:x'><x:Request/></x:cXML>").unwrap();
+        let root = tree.element(0);
+        assert_eq!(root.name(), "cXML");
         assert!(root.child("Request").is_some());
+    }
+
+    #[test]
+    fn order_lines_go_to_the_callback_and_leave_the_tree() {
+        let text = "<cXML><Request><OrderRequest><H/> <ItemOut n='1'><a>x</a></ItemOut>\n\
+                    <ItemOut n='2'/></OrderRequest></Request><After/></cXML>";
+        let mut lines = Vec::new();
+        let tree = parse(text, &Limits::default(), |item| {
+            lines.push((item.attr("n").unwrap().to_string(), item.text()));
+        })
+        .unwrap();
+        assert_eq!(
+            lines,
+            [("1".into(), "x".into()), ("2".into(), String::new())]
+        );
+        let root = tree.element(0);
+        let order = root
+            .child("Request")
+            .unwrap()
+            .child("OrderRequest")
+            .unwrap();
+        let names: Vec<_> = order.elements().map(Element::name).collect();
+        assert_eq!(names, ["H"]);
+        assert!(root.child("After").is_some());
+    }
+
+    #[test]
+    fn lines_outside_the_first_request_element_stay_in_the_tree() {
+        let text = "<cXML><Request><Other/><OrderRequest><ItemOut/></OrderRequest></Request>\
+                    <Request><OrderRequest><ItemOut/></OrderRequest></Request></cXML>";
+        let mut count = 0;
+        let tree = parse(text, &Limits::default(), |_| count += 1).unwrap();
+        assert_eq!(count, 0);
+        let lines = tree
+            .element(0)
+            .all("Request")
+            .filter_map(|request| request.child("OrderRequest"))
+            .filter(|order| order.child("ItemOut").is_some())
+            .count();
+        assert_eq!(lines, 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use super::tree::Element;
+use super::element::Element;
 use crate::error::ReadError;
 use crate::model::{
     Address, Charge, Comments, Contact, Description, Extrinsic, Money, PostalAddress, Tax,
@@ -24,7 +24,7 @@ pub(crate) struct Doc<'a> {
 impl Doc<'_> {
     /// Reads the `Money` child of `parent`, which must be there.
     /// `location` names `parent` in error messages.
-    pub fn money_child(&self, parent: &Element, location: &str) -> Result<Money, ReadError> {
+    pub fn money_child(&self, parent: Element<'_, '_>, location: &str) -> Result<Money, ReadError> {
         match parent.child("Money") {
             Some(money) => self.money(money, location),
             None => Err(ReadError::missing(
@@ -36,7 +36,7 @@ impl Doc<'_> {
 
     /// Reads `Money` (currency attribute, amount text). Messages are only
     /// formatted on error, because a large order has thousands of `Money`.
-    fn money(&self, element: &Element, parent_location: &str) -> Result<Money, ReadError> {
+    fn money(&self, element: Element<'_, '_>, parent_location: &str) -> Result<Money, ReadError> {
         let currency = match element.attr("currency") {
             Some(currency) => currency,
             None => {
@@ -67,7 +67,7 @@ impl Doc<'_> {
     }
 
     /// Reads `Shipping`.
-    pub fn charge(&self, shipping: &Element, location: &str) -> Result<Charge, ReadError> {
+    pub fn charge(&self, shipping: Element<'_, '_>, location: &str) -> Result<Charge, ReadError> {
         Ok(Charge {
             money: self.money_child(shipping, location)?,
             description: shipping.child_text("Description"),
@@ -75,7 +75,7 @@ impl Doc<'_> {
     }
 
     /// Reads `Tax` and its `TaxDetail` children.
-    pub fn tax(&self, tax: &Element, location: &str) -> Result<Tax, ReadError> {
+    pub fn tax(&self, tax: Element<'_, '_>, location: &str) -> Result<Tax, ReadError> {
         let mut details = Vec::new();
         for (index, detail) in tax.all("TaxDetail").enumerate() {
             let detail_location = format!("{location}/TaxDetail[{}]", index + 1);
@@ -88,7 +88,7 @@ impl Doc<'_> {
         })
     }
 
-    fn tax_detail(&self, detail: &Element, location: &str) -> Result<TaxDetail, ReadError> {
+    fn tax_detail(&self, detail: Element<'_, '_>, location: &str) -> Result<TaxDetail, ReadError> {
         let percentage_rate = match detail.attr("percentageRate") {
             Some(rate) if !rate.trim().is_empty() => {
                 Some(parse_decimal(rate).map_err(|expected| {
@@ -115,7 +115,7 @@ impl Doc<'_> {
     }
 
     /// Reads `Address`.
-    pub fn address(&self, address: &Element) -> Address {
+    pub fn address(&self, address: Element<'_, '_>) -> Address {
         Address {
             address_id: address.attr("addressID").map(str::to_string),
             iso_country_code: address.attr("isoCountryCode").map(str::to_string),
@@ -131,13 +131,13 @@ impl Doc<'_> {
     }
 
     /// Reads the `Address` inside `ShipTo` or `BillTo`.
-    pub fn address_child(&self, parent: Option<&Element>) -> Option<Address> {
+    pub fn address_child(&self, parent: Option<Element<'_, '_>>) -> Option<Address> {
         parent
             .and_then(|parent| parent.child("Address"))
             .map(|address| self.address(address))
     }
 
-    fn postal_address(&self, postal: &Element) -> PostalAddress {
+    fn postal_address(&self, postal: Element<'_, '_>) -> PostalAddress {
         let country = postal.child("Country");
         PostalAddress {
             name: postal.attr("name").map(str::to_string),
@@ -155,7 +155,7 @@ impl Doc<'_> {
     }
 
     /// Reads `Contact`.
-    pub fn contact(&self, contact: &Element) -> Contact {
+    pub fn contact(&self, contact: Element<'_, '_>) -> Contact {
         Contact {
             role: contact.attr("role").map(str::to_string),
             address_id: contact.attr("addressID").map(str::to_string),
@@ -167,7 +167,7 @@ impl Doc<'_> {
 
     /// Reads `Comments`: the text outside `Attachment`, and each attachment
     /// URL.
-    pub fn comments(&self, comments: &Element) -> Comments {
+    pub fn comments(&self, comments: Element<'_, '_>) -> Comments {
         Comments {
             lang: comments.attr("xml:lang").map(str::to_string),
             text: comments.own_text(),
@@ -179,7 +179,7 @@ impl Doc<'_> {
     }
 
     /// Reads `Description`: the text outside `ShortName`, and `ShortName`.
-    pub fn description(&self, description: &Element) -> Description {
+    pub fn description(&self, description: Element<'_, '_>) -> Description {
         Description {
             lang: description.attr("xml:lang").map(str::to_string),
             text: description.own_text(),
@@ -188,7 +188,7 @@ impl Doc<'_> {
     }
 
     /// Reads every `Extrinsic` child of `parent` in document order.
-    pub fn extrinsics(&self, parent: &Element) -> Vec<Extrinsic> {
+    pub fn extrinsics(&self, parent: Element<'_, '_>) -> Vec<Extrinsic> {
         parent
             .all("Extrinsic")
             .map(|extrinsic| Extrinsic {
@@ -196,7 +196,7 @@ impl Doc<'_> {
                 text: extrinsic.text(),
                 raw_xml: self
                     .source
-                    .get(extrinsic.inner.clone())
+                    .get(extrinsic.inner())
                     .unwrap_or_default()
                     .to_string(),
             })
@@ -206,7 +206,7 @@ impl Doc<'_> {
 
 /// Renders `Phone` or `Fax` as `+<CountryCode> <AreaOrCityCode> <Number>
 /// x<Extension>` without the empty parts.
-fn telephone(phone: &Element) -> Option<String> {
+fn telephone(phone: Element<'_, '_>) -> Option<String> {
     let number = phone.child("TelephoneNumber")?;
     let part = |name: &str| number.child_text(name).map(|text| text.trim().to_string());
     let mut pieces = Vec::new();
