@@ -178,6 +178,27 @@ impl<'t, 'a> Element<'t, 'a> {
             .filter(move |element| element.name() == name)
     }
 
+    /// Converts each child element named `name`, into a vector of exactly
+    /// their number. `collect` over a filter starts with room for four, and
+    /// a large order has thousands of these vectors.
+    pub fn map_all<T>(self, name: &str, convert: impl FnMut(Element<'t, 'a>) -> T) -> Vec<T> {
+        let mut converted = Vec::with_capacity(self.all(name).count());
+        converted.extend(self.all(name).map(convert));
+        converted
+    }
+
+    /// Converts each child element named `name`, keeping the `Some` results,
+    /// into a vector sized for all of them as [`Element::map_all`] does.
+    pub fn filter_map_all<T>(
+        self,
+        name: &str,
+        convert: impl FnMut(Element<'t, 'a>) -> Option<T>,
+    ) -> Vec<T> {
+        let mut converted = Vec::with_capacity(self.all(name).count());
+        converted.extend(self.all(name).filter_map(convert));
+        converted
+    }
+
     /// Returns the first child element named `name`, wherever it is among
     /// its siblings.
     pub fn child(self, name: &str) -> Option<Element<'t, 'a>> {

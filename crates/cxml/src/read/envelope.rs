@@ -42,7 +42,7 @@ fn header(header: Element<'_, '_>) -> Header {
     let credentials = |name: &str| -> Vec<Credential> {
         header
             .child(name)
-            .map(|party| party.all("Credential").map(credential).collect())
+            .map(|party| party.map_all("Credential", credential))
             .unwrap_or_default()
     };
     Header {

@@ -1,6 +1,8 @@
 //! `OrderRequest`: the header and the lines of a purchase order.
 
 use super::element::Element;
+use std::fmt;
+
 use super::sequence;
 use super::values::{parse_decimal, Doc};
 use crate::error::{shown, ReadError};
@@ -13,8 +15,8 @@ use crate::time::parse_timestamp;
 
 const HEADER: &str = "OrderRequestHeader";
 
-/// The lines of the order, each read when its end tag is read, and the
-/// first line that could not be read.
+/// The lines of the order, each converted when its end tag is read, and
+/// the error of the first line that could not be converted.
 pub(crate) struct Lines {
     items: Vec<ItemOut>,
     warnings: Vec<String>,
@@ -118,7 +120,7 @@ fn order_header(doc: &Doc<'_>, header: Element<'_, '_>) -> Result<OrderHeader, R
     let order_date_raw = header.attr("orderDate").unwrap_or_default().to_string();
     let requested_delivery_date_raw = header.attr("requestedDeliveryDate").map(str::to_string);
     let total = match header.child("Total") {
-        Some(total) => Some(doc.money_child(total, &format!("{HEADER}/Total"))?),
+        Some(total) => Some(doc.money_child(total, || format!("{HEADER}/Total"))?),
         None => None,
     };
     let shipping = match header.child("Shipping") {
@@ -144,14 +146,8 @@ fn order_header(doc: &Doc<'_>, header: Element<'_, '_>) -> Result<OrderHeader, R
             .child("Payment")
             .and_then(|payment| payment.child("PCard"))
             .map(pcard),
-        contacts: header
-            .all("Contact")
-            .map(|contact| doc.contact(contact))
-            .collect(),
-        comments: header
-            .all("Comments")
-            .map(|comments| doc.comments(comments))
-            .collect(),
+        contacts: header.map_all("Contact", |contact| doc.contact(contact)),
+        comments: header.map_all("Comments", |comments| doc.comments(comments)),
         document_reference: header
             .child("DocumentReference")
             .and_then(|reference| reference.attr("payloadID"))
@@ -203,14 +199,17 @@ fn pcard(card: Element<'_, '_>) -> PCard {
 
 fn item_out(doc: &Doc<'_>, item: Element<'_, '_>, position: u32) -> Result<ItemOut, ReadError> {
     let line_number = line_number(item.attr("lineNumber"), position)?;
-    let line = describe_line(line_number, position);
+    let line = LineName {
+        line_number,
+        position,
+    };
     let quantity = match item.attr("quantity") {
         Some(raw) => parse_decimal(raw)
             .map_err(|expected| ReadError::invalid(format!("{line} quantity"), raw, expected))?,
-        None => return Err(ReadError::missing(line, "attribute quantity")),
+        None => return Err(ReadError::missing(line.to_string(), "attribute quantity")),
     };
     let Some(item_id) = item.child("ItemID") else {
-        return Err(ReadError::missing(line, "element <ItemID>"));
+        return Err(ReadError::missing(line.to_string(), "element <ItemID>"));
     };
     let requested_delivery_date_raw = item.attr("requestedDeliveryDate").map(str::to_string);
 
@@ -222,9 +221,9 @@ fn item_out(doc: &Doc<'_>, item: Element<'_, '_>, position: u32) -> Result<ItemO
             .as_deref()
             .and_then(parse_timestamp),
         requested_delivery_date_raw,
-        item_id: self::item_id(item_id, &line)?,
+        item_id: self::item_id(item_id, line)?,
         detail: match item.child("ItemDetail") {
-            Some(detail) => Some(item_detail(doc, detail, &line)?),
+            Some(detail) => Some(item_detail(doc, detail, line)?),
             None => None,
         },
         ship_to: doc.address_child(item.child("ShipTo")),
@@ -236,30 +235,37 @@ fn item_out(doc: &Doc<'_>, item: Element<'_, '_>, position: u32) -> Result<ItemO
             Some(tax) => Some(doc.tax(tax, &format!("{line}/Tax"))?),
             None => None,
         },
-        distributions: distributions(doc, item, &line)?,
-        contacts: item
-            .all("Contact")
-            .map(|contact| doc.contact(contact))
-            .collect(),
-        comments: item
-            .all("Comments")
-            .map(|comments| doc.comments(comments))
-            .collect(),
+        distributions: distributions(doc, item, line)?,
+        contacts: item.map_all("Contact", |contact| doc.contact(contact)),
+        comments: item.map_all("Comments", |comments| doc.comments(comments)),
         extrinsics: doc.extrinsics(item),
     })
 }
 
 /// Names a line in messages by its `lineNumber`, or by its position when it
-/// has none.
-fn describe_line(line_number: Option<u32>, position: u32) -> String {
-    match line_number {
-        Some(number) => format!("ItemOut lineNumber=\"{number}\""),
-        None => format!("ItemOut #{position} (no lineNumber)"),
+/// has none. It is formatted only for a message, because a large order has
+/// thousands of lines that need none.
+#[derive(Clone, Copy)]
+struct LineName {
+    line_number: Option<u32>,
+    position: u32,
+}
+
+impl fmt::Display for LineName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line_number {
+            Some(number) => write!(f, "ItemOut lineNumber=\"{number}\""),
+            None => write!(f, "ItemOut #{} (no lineNumber)", self.position),
+        }
     }
 }
 
 fn line_location(item: &ItemOut) -> String {
-    describe_line(item.line_number, item.position)
+    LineName {
+        line_number: item.line_number,
+        position: item.position,
+    }
+    .to_string()
 }
 
 fn line_number(raw: Option<&str>, position: u32) -> Result<Option<u32>, ReadError> {
@@ -275,7 +281,7 @@ fn line_number(raw: Option<&str>, position: u32) -> Result<Option<u32>, ReadErro
     })
 }
 
-fn item_id(item_id: Element<'_, '_>, line: &str) -> Result<ItemId, ReadError> {
+fn item_id(item_id: Element<'_, '_>, line: LineName) -> Result<ItemId, ReadError> {
     let Some(supplier_part_id) = item_id.child_text("SupplierPartID") else {
         return Err(ReadError::missing(
             format!("{line}/ItemID"),
@@ -294,9 +300,8 @@ fn item_id(item_id: Element<'_, '_>, line: &str) -> Result<ItemId, ReadError> {
 fn item_detail(
     doc: &Doc<'_>,
     detail: Element<'_, '_>,
-    line: &str,
+    line: LineName,
 ) -> Result<ItemDetail, ReadError> {
-    let price_location = format!("{line}/ItemDetail/UnitPrice");
     let Some(unit_price) = detail.child("UnitPrice") else {
         return Err(ReadError::missing(
             format!("{line}/ItemDetail"),
@@ -304,22 +309,16 @@ fn item_detail(
         ));
     };
     Ok(ItemDetail {
-        unit_price: doc.money_child(unit_price, &price_location)?,
-        descriptions: detail
-            .all("Description")
-            .map(|description| doc.description(description))
-            .collect(),
+        unit_price: doc.money_child(unit_price, || format!("{line}/ItemDetail/UnitPrice"))?,
+        descriptions: detail.map_all("Description", |description| doc.description(description)),
         unit_of_measure: detail.child_text("UnitOfMeasure").unwrap_or_default(),
-        classifications: detail
-            .all("Classification")
-            .map(|classification| Classification {
-                domain: classification
-                    .attr("domain")
-                    .unwrap_or_default()
-                    .to_string(),
-                value: classification.text(),
-            })
-            .collect(),
+        classifications: detail.map_all("Classification", |classification| Classification {
+            domain: classification
+                .attr("domain")
+                .unwrap_or_default()
+                .to_string(),
+            value: classification.text(),
+        }),
         manufacturer_part_id: detail.child_text("ManufacturerPartID"),
         manufacturer_name: detail.child_text("ManufacturerName"),
         url: detail.child_text("URL"),
@@ -330,14 +329,14 @@ fn item_detail(
 fn distributions(
     doc: &Doc<'_>,
     item: Element<'_, '_>,
-    line: &str,
+    line: LineName,
 ) -> Result<Vec<Distribution>, ReadError> {
-    let mut distributions = Vec::new();
+    let mut distributions = Vec::with_capacity(item.all("Distribution").count());
     for (index, distribution) in item.all("Distribution").enumerate() {
-        let location = format!("{line}/Distribution[{}]", index + 1);
+        let location = || format!("{line}/Distribution[{}]", index + 1);
         let accounting = distribution.child("Accounting");
         let Some(charge) = distribution.child("Charge") else {
-            return Err(ReadError::missing(location, "element <Charge>"));
+            return Err(ReadError::missing(location(), "element <Charge>"));
         };
         distributions.push(Distribution {
             accounting_name: accounting
@@ -345,7 +344,7 @@ fn distributions(
                 .unwrap_or_default()
                 .to_string(),
             segments: accounting.map(segments).unwrap_or_default(),
-            charge: doc.money_child(charge, &format!("{location}/Charge"))?,
+            charge: doc.money_child(charge, || format!("{}/Charge", location()))?,
         });
     }
     Ok(distributions)
@@ -356,20 +355,25 @@ fn distributions(
 fn segments(accounting: Element<'_, '_>) -> Vec<Segment> {
     let attribute =
         |element: Element<'_, '_>, name: &str| element.attr(name).unwrap_or_default().to_string();
-    accounting
-        .elements()
-        .filter_map(|segment| match segment.name() {
-            "Segment" => Some(Segment {
-                segment_type: attribute(segment, "type"),
-                id: attribute(segment, "id"),
-                description: attribute(segment, "description"),
+    let is_segment =
+        |element: &Element<'_, '_>| matches!(element.name(), "Segment" | "AccountingSegment");
+    let mut segments = Vec::with_capacity(accounting.elements().filter(is_segment).count());
+    segments.extend(
+        accounting
+            .elements()
+            .filter_map(|segment| match segment.name() {
+                "Segment" => Some(Segment {
+                    segment_type: attribute(segment, "type"),
+                    id: attribute(segment, "id"),
+                    description: attribute(segment, "description"),
+                }),
+                "AccountingSegment" => Some(Segment {
+                    segment_type: segment.child_text("Name").unwrap_or_default(),
+                    id: attribute(segment, "id"),
+                    description: segment.child_text("Description").unwrap_or_default(),
+                }),
+                _ => None,
             }),
-            "AccountingSegment" => Some(Segment {
-                segment_type: segment.child_text("Name").unwrap_or_default(),
-                id: attribute(segment, "id"),
-                description: segment.child_text("Description").unwrap_or_default(),
-            }),
-            _ => None,
-        })
-        .collect()
+    );
+    segments
 }

@@ -15,6 +15,9 @@ use crate::model::{
 /// The expected form of a decimal value, quoted in error messages.
 const DECIMAL_EXPECTED: &str = "a decimal number with '.' as the decimal separator, such as 1505.0";
 
+/// The expected form of a decimal value too long for `Decimal`.
+const OVERSIZED: &str = "a decimal number of at most 28 significant digits";
+
 /// Converts elements to model values. It keeps the decoded text so an
 /// `Extrinsic` can keep its inner XML as received.
 pub(crate) struct Doc<'a> {
@@ -23,25 +26,33 @@ pub(crate) struct Doc<'a> {
 
 impl Doc<'_> {
     /// Reads the `Money` child of `parent`, which must be there.
-    /// `location` names `parent` in error messages.
-    pub fn money_child(&self, parent: Element<'_, '_>, location: &str) -> Result<Money, ReadError> {
+    /// `location` names `parent` in error messages, and is only called for
+    /// one, because a large order has thousands of `Money`.
+    pub fn money_child(
+        &self,
+        parent: Element<'_, '_>,
+        location: impl Fn() -> String,
+    ) -> Result<Money, ReadError> {
         match parent.child("Money") {
             Some(money) => self.money(money, location),
             None => Err(ReadError::missing(
-                format!("{location}/Money"),
+                format!("{}/Money", location()),
                 "element <Money>",
             )),
         }
     }
 
-    /// Reads `Money` (currency attribute, amount text). Messages are only
-    /// formatted on error, because a large order has thousands of `Money`.
-    fn money(&self, element: Element<'_, '_>, parent_location: &str) -> Result<Money, ReadError> {
+    /// Reads `Money` (currency attribute, amount text).
+    fn money(
+        &self,
+        element: Element<'_, '_>,
+        parent_location: impl Fn() -> String,
+    ) -> Result<Money, ReadError> {
         let currency = match element.attr("currency") {
             Some(currency) => currency,
             None => {
                 return Err(ReadError::missing(
-                    format!("{parent_location}/Money"),
+                    format!("{}/Money", parent_location()),
                     "attribute currency of <Money>",
                 ))
             }
@@ -50,7 +61,7 @@ impl Doc<'_> {
         let is_code = trimmed.len() == 3 && trimmed.bytes().all(|byte| byte.is_ascii_uppercase());
         if !is_code {
             return Err(ReadError::invalid(
-                format!("{parent_location}/Money currency"),
+                format!("{}/Money currency", parent_location()),
                 currency,
                 "an ISO 4217 currency code of three upper-case letters, such as USD",
             ));
@@ -58,7 +69,11 @@ impl Doc<'_> {
 
         let text = element.text();
         let amount = parse_decimal(&text).map_err(|expected| {
-            ReadError::invalid(format!("{parent_location}/Money amount"), &text, expected)
+            ReadError::invalid(
+                format!("{}/Money amount", parent_location()),
+                &text,
+                expected,
+            )
         })?;
         Ok(Money {
             amount,
@@ -69,20 +84,20 @@ impl Doc<'_> {
     /// Reads `Shipping`.
     pub fn charge(&self, shipping: Element<'_, '_>, location: &str) -> Result<Charge, ReadError> {
         Ok(Charge {
-            money: self.money_child(shipping, location)?,
+            money: self.money_child(shipping, || location.to_string())?,
             description: shipping.child_text("Description"),
         })
     }
 
     /// Reads `Tax` and its `TaxDetail` children.
     pub fn tax(&self, tax: Element<'_, '_>, location: &str) -> Result<Tax, ReadError> {
-        let mut details = Vec::new();
+        let mut details = Vec::with_capacity(tax.all("TaxDetail").count());
         for (index, detail) in tax.all("TaxDetail").enumerate() {
             let detail_location = format!("{location}/TaxDetail[{}]", index + 1);
             details.push(self.tax_detail(detail, &detail_location)?);
         }
         Ok(Tax {
-            money: self.money_child(tax, location)?,
+            money: self.money_child(tax, || location.to_string())?,
             description: tax.child_text("Description"),
             details,
         })
@@ -98,11 +113,11 @@ impl Doc<'_> {
             _ => None,
         };
         let taxable_amount = match detail.child("TaxableAmount") {
-            Some(amount) => Some(self.money_child(amount, &format!("{location}/TaxableAmount"))?),
+            Some(amount) => Some(self.money_child(amount, || format!("{location}/TaxableAmount"))?),
             None => None,
         };
         let tax_amount = match detail.child("TaxAmount") {
-            Some(amount) => Some(self.money_child(amount, &format!("{location}/TaxAmount"))?),
+            Some(amount) => Some(self.money_child(amount, || format!("{location}/TaxAmount"))?),
             None => None,
         };
         Ok(TaxDetail {
@@ -141,8 +156,8 @@ impl Doc<'_> {
         let country = postal.child("Country");
         PostalAddress {
             name: postal.attr("name").map(str::to_string),
-            deliver_to: postal.all("DeliverTo").map(Element::text).collect(),
-            streets: postal.all("Street").map(Element::text).collect(),
+            deliver_to: postal.map_all("DeliverTo", Element::text),
+            streets: postal.map_all("Street", Element::text),
             city: postal.child_text("City").unwrap_or_default(),
             state: postal.child_text("State"),
             postal_code: postal.child_text("PostalCode"),
@@ -160,8 +175,8 @@ impl Doc<'_> {
             role: contact.attr("role").map(str::to_string),
             address_id: contact.attr("addressID").map(str::to_string),
             name: contact.child_text("Name"),
-            emails: contact.all("Email").map(Element::text).collect(),
-            phones: contact.all("Phone").filter_map(telephone).collect(),
+            emails: contact.map_all("Email", Element::text),
+            phones: contact.filter_map_all("Phone", telephone),
         }
     }
 
@@ -172,9 +187,7 @@ impl Doc<'_> {
             lang: comments.attr("xml:lang").map(str::to_string),
             text: comments.own_text(),
             attachment_urls: comments
-                .all("Attachment")
-                .filter_map(|attachment| attachment.child_text("URL"))
-                .collect(),
+                .filter_map_all("Attachment", |attachment| attachment.child_text("URL")),
         }
     }
 
@@ -189,18 +202,15 @@ impl Doc<'_> {
 
     /// Reads every `Extrinsic` child of `parent` in document order.
     pub fn extrinsics(&self, parent: Element<'_, '_>) -> Vec<Extrinsic> {
-        parent
-            .all("Extrinsic")
-            .map(|extrinsic| Extrinsic {
-                name: extrinsic.attr("name").unwrap_or_default().to_string(),
-                text: extrinsic.text(),
-                raw_xml: self
-                    .source
-                    .get(extrinsic.inner())
-                    .unwrap_or_default()
-                    .to_string(),
-            })
-            .collect()
+        parent.map_all("Extrinsic", |extrinsic| Extrinsic {
+            name: extrinsic.attr("name").unwrap_or_default().to_string(),
+            text: extrinsic.text(),
+            raw_xml: self
+                .source
+                .get(extrinsic.inner())
+                .unwrap_or_default()
+                .to_string(),
+        })
     }
 }
 
@@ -243,6 +253,10 @@ pub(crate) fn parse_decimal(raw: &str) -> Result<Decimal, &'static str> {
         return Err(DECIMAL_EXPECTED);
     }
 
+    // Text that `Decimal` reads as it is needs no normalized copy.
+    if !whole.is_empty() && !text.starts_with('+') && !text.ends_with('.') {
+        return Decimal::from_str(text).map_err(|_| OVERSIZED);
+    }
     let sign = if text.starts_with('-') { "-" } else { "" };
     let whole = if whole.is_empty() { "0" } else { whole };
     let normalized = if fraction.is_empty() {
@@ -250,7 +264,7 @@ pub(crate) fn parse_decimal(raw: &str) -> Result<Decimal, &'static str> {
     } else {
         format!("{sign}{whole}.{fraction}")
     };
-    Decimal::from_str(&normalized).map_err(|_| "a decimal number of at most 28 significant digits")
+    Decimal::from_str(&normalized).map_err(|_| OVERSIZED)
 }
 
 #[cfg(test)]
