@@ -207,6 +207,9 @@ impl<'t, 'a> Element<'t, 'a> {
 
     /// Returns the text directly inside this element, skipping children.
     pub fn own_text(self) -> String {
+        if let Some(only) = self.only_text() {
+            return only.to_string();
+        }
         let mut text = String::new();
         for index in self.children() {
             if let NodeKind::Text(part) = &self.tree.nodes[index].kind {
@@ -218,9 +221,24 @@ impl<'t, 'a> Element<'t, 'a> {
 
     /// Returns all text inside this element, children included.
     pub fn text(self) -> String {
+        // Most elements hold one text node, which one exact allocation
+        // copies without the growth checks of `push_str`.
+        if let Some(only) = self.only_text() {
+            return only.to_string();
+        }
         let mut text = String::new();
         self.collect_text(&mut text);
         text
+    }
+
+    /// Returns the text of an element whose only child is one text node.
+    fn only_text(self) -> Option<&'t str> {
+        let first = self.node().first_child?;
+        let node = &self.tree.nodes[first];
+        match &node.kind {
+            NodeKind::Text(text) if node.next_sibling.is_none() => Some(text),
+            _ => None,
+        }
     }
 
     fn collect_text(self, text: &mut String) {

@@ -1,5 +1,7 @@
 //! Reading inbound cXML: bytes to text, text to an element tree under
-//! limits, the tree to the model.
+//! limits, the tree to the model. Each order line becomes part of the model
+//! when its end tag is read and then leaves the tree, so a large order
+//! costs its text and its model, never a tree of all its lines.
 
 mod decode;
 mod element;
