@@ -11,6 +11,7 @@
 
 mod codec;
 pub mod customers_page;
+pub mod group_commit;
 pub mod invoicing;
 mod job_finish;
 pub mod model;
@@ -73,11 +74,20 @@ pub enum StoreError {
     },
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// The transaction that was storing this document together with others
+    /// failed, so none of them was stored. `detail` is its cause.
+    #[error("the transaction storing this document with others failed: {detail}")]
+    GroupFailed { detail: String },
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How far a Coupa item's `last_seen` may lag behind the latest order that
+/// names it unchanged. Moving it on every order would write the same row for
+/// each order of a busy buyer; see the PostgreSQL `upsert_coupa_items`.
+pub const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// Opens the store named by a database URL and runs pending migrations:
 /// `sqlite://PATH` or `sqlite:PATH` (created when missing) or

@@ -9,6 +9,7 @@ use super::buyers::ensure_buyer;
 use super::codec::{decimal_column, encode_enum, enum_column, page};
 use super::PostgresStore;
 use crate::model::ItemMatchColumns;
+use crate::LAST_SEEN_RESOLUTION;
 use crate::{
     CoupaItem, CoupaItemRow, CustomerMapping, ItemFilter, ItemMapping, ItemMappingRow, ItemPage,
     ItemPageEntry, ItemPageQuery, MappingStatusCounts, StoreResult,
@@ -33,6 +34,14 @@ pub(super) async fn record_coupa_items(
 /// Inserts or refreshes Coupa items inside the caller's transaction. The
 /// caller has checked that `buyer` belongs to `account`.
 ///
+/// Most orders repeat items already stored unchanged, and writing such an
+/// item would take the account's item-match lock (see migration 0004) and
+/// hold it until the transaction commits, which would make the account's
+/// orders commit one at a time. So the items are read first, without
+/// locks: an item that is new or changed is upserted, and an unchanged
+/// one only has `last_seen` moved forward, which takes no match lock, and
+/// only once [`LAST_SEEN_RESOLUTION`] has passed.
+///
 /// Rows are written in key order, so two transactions that share items lock
 /// them in the same order instead of deadlocking on each other. The sort is
 /// stable, so of two items with one key the later one is written last and kept.
@@ -48,33 +57,135 @@ pub(super) async fn upsert_coupa_items(
         (a.part_id.as_bytes(), a.unit_of_measure.as_bytes())
             .cmp(&(b.part_id.as_bytes(), b.unit_of_measure.as_bytes()))
     });
-    for item in ordered {
-        sqlx::query(
-            "INSERT INTO coupa_items (account_id, buyer_id, part_id, unit_of_measure, \
-                 auxiliary_id, buyer_part_id, manufacturer_part_id, description, part_id_folded, \
-                 description_folded, first_seen, last_seen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-             ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
-                 auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
-                 manufacturer_part_id = excluded.manufacturer_part_id, \
-                 description = excluded.description, \
-                 description_folded = excluded.description_folded, \
-                 last_seen = excluded.last_seen",
-        )
-        .bind(account.0)
-        .bind(buyer.0)
-        .bind(&item.part_id)
-        .bind(&item.unit_of_measure)
-        .bind(&item.auxiliary_id)
-        .bind(&item.buyer_part_id)
-        .bind(&item.manufacturer_part_id)
-        .bind(&item.description)
-        .bind(item.part_id.to_lowercase())
-        .bind(item.description.to_lowercase())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let stored = stored_items(conn, account, buyer, &ordered).await?;
+    for (index, item) in ordered.iter().enumerate() {
+        // Of two items with one key, only the last is written.
+        if ordered
+            .get(index + 1)
+            .is_some_and(|next| same_key(next, item))
+        {
+            continue;
+        }
+        match stored.iter().find(|(known, _)| same_key(known, item)) {
+            Some((known, last_seen)) if known == *item => {
+                if *last_seen < now - LAST_SEEN_RESOLUTION {
+                    touch_coupa_item(conn, account, buyer, item, now).await?;
+                }
+            }
+            _ => write_coupa_item(conn, account, buyer, item, now).await?,
+        }
     }
+    Ok(())
+}
+
+fn same_key(a: &CoupaItem, b: &CoupaItem) -> bool {
+    a.part_id == b.part_id && a.unit_of_measure == b.unit_of_measure
+}
+
+/// Reads the stored items with the keys of `items`, and their `last_seen`.
+async fn stored_items(
+    conn: &mut PgConnection,
+    account: AccountId,
+    buyer: BuyerId,
+    items: &[&CoupaItem],
+) -> StoreResult<Vec<(CoupaItem, DateTime<Utc>)>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let part_ids: Vec<&str> = items.iter().map(|item| item.part_id.as_str()).collect();
+    let units: Vec<&str> = items
+        .iter()
+        .map(|item| item.unit_of_measure.as_str())
+        .collect();
+    let rows = sqlx::query(
+        "SELECT c.part_id, c.unit_of_measure, c.auxiliary_id, c.buyer_part_id, \
+             c.manufacturer_part_id, c.description, c.last_seen \
+         FROM coupa_items c \
+         JOIN UNNEST($3::text[], $4::text[]) AS k (part_id, unit_of_measure) \
+             ON c.part_id = k.part_id AND c.unit_of_measure = k.unit_of_measure \
+         WHERE c.account_id = $1 AND c.buyer_id = $2",
+    )
+    .bind(account.0)
+    .bind(buyer.0)
+    .bind(&part_ids)
+    .bind(&units)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let item = CoupaItem {
+                part_id: row.try_get("part_id")?,
+                auxiliary_id: row.try_get("auxiliary_id")?,
+                buyer_part_id: row.try_get("buyer_part_id")?,
+                manufacturer_part_id: row.try_get("manufacturer_part_id")?,
+                unit_of_measure: row.try_get("unit_of_measure")?,
+                description: row.try_get("description")?,
+            };
+            Ok((item, row.try_get("last_seen")?))
+        })
+        .collect()
+}
+
+/// Inserts `item`, or refreshes its identifiers, description and
+/// `last_seen` when another transaction stored it first.
+async fn write_coupa_item(
+    conn: &mut PgConnection,
+    account: AccountId,
+    buyer: BuyerId,
+    item: &CoupaItem,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO coupa_items (account_id, buyer_id, part_id, unit_of_measure, \
+             auxiliary_id, buyer_part_id, manufacturer_part_id, description, part_id_folded, \
+             description_folded, first_seen, last_seen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
+             auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
+             manufacturer_part_id = excluded.manufacturer_part_id, \
+             description = excluded.description, \
+             description_folded = excluded.description_folded, \
+             last_seen = GREATEST(coupa_items.last_seen, excluded.last_seen)",
+    )
+    .bind(account.0)
+    .bind(buyer.0)
+    .bind(&item.part_id)
+    .bind(&item.unit_of_measure)
+    .bind(&item.auxiliary_id)
+    .bind(&item.buyer_part_id)
+    .bind(&item.manufacturer_part_id)
+    .bind(&item.description)
+    .bind(item.part_id.to_lowercase())
+    .bind(item.description.to_lowercase())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves an unchanged item's `last_seen` forward. The condition is checked
+/// again under the row lock, so of several transactions that saw the old
+/// time, the ones after the first change nothing.
+async fn touch_coupa_item(
+    conn: &mut PgConnection,
+    account: AccountId,
+    buyer: BuyerId,
+    item: &CoupaItem,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE coupa_items SET last_seen = $5 \
+         WHERE account_id = $1 AND buyer_id = $2 AND part_id = $3 AND unit_of_measure = $4 \
+             AND last_seen < $6",
+    )
+    .bind(account.0)
+    .bind(buyer.0)
+    .bind(&item.part_id)
+    .bind(&item.unit_of_measure)
+    .bind(now)
+    .bind(now - LAST_SEEN_RESOLUTION)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

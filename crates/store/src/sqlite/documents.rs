@@ -9,26 +9,70 @@ use super::codec::{
     decode_enum, decode_optional_time, decode_time, encode_enum, encode_time, not_found,
 };
 use super::SqliteStore;
-use crate::{
-    Attachment, Document, DocumentOutcome, NewDocument, NewJob, NewRevision, RecordedDocument,
-    StoreResult,
-};
+use crate::group_commit::DocumentWrite;
+use crate::{Attachment, Document, DocumentOutcome, NewDocument, RecordedDocument, StoreResult};
 
-pub(super) async fn record_document(
+/// Stores `writes` in one transaction, so one disk flush makes them all
+/// durable (see [`crate::group_commit`]).
+///
+/// A write rarely fails, so the group first runs without savepoints, which
+/// would cost two more statements a document. When one write fails, the
+/// whole transaction is rolled back and each write is stored again in a
+/// transaction of its own, so the others are stored and the failure is
+/// reported for that write alone.
+pub(super) async fn record_documents(
     store: &SqliteStore,
-    account: AccountId,
-    document: &NewDocument,
-    revision: Option<&NewRevision>,
-    job: Option<&NewJob>,
-) -> StoreResult<RecordedDocument> {
-    // Any early return drops the transaction, which rolls everything back.
-    let mut tx = store.begin_write().await?;
+    writes: &[DocumentWrite],
+) -> StoreResult<Vec<StoreResult<RecordedDocument>>> {
+    if writes.len() > 1 {
+        if let Ok(all) = record_together(store, writes).await {
+            return Ok(all.into_iter().map(Ok).collect());
+        }
+    }
+    let mut results = Vec::with_capacity(writes.len());
+    for write in writes {
+        results.push(record_together(store, std::slice::from_ref(write)).await);
+    }
+    Ok(results
+        .into_iter()
+        .map(|result| result.map(|mut one| one.remove(0)))
+        .collect())
+}
+
+/// Stores every write of `writes` in one transaction, or none of them.
+async fn record_together(
+    store: &SqliteStore,
+    writes: &[DocumentWrite],
+) -> StoreResult<Vec<RecordedDocument>> {
     // The write lock is held from here on, so no identical document can be
-    // stored between this lookup and the insert below.
+    // stored between a write's duplicate lookup and its insert.
+    let mut tx = store.begin_write().await?;
+    let mut recorded = Vec::with_capacity(writes.len());
+    for write in writes {
+        // Any early return drops the transaction, which rolls it back.
+        recorded.push(record_one(&mut tx, write).await?);
+    }
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// Records one document with its revision and job, inside the group's
+/// transaction.
+async fn record_one(
+    conn: &mut SqliteConnection,
+    write: &DocumentWrite,
+) -> StoreResult<RecordedDocument> {
+    let DocumentWrite {
+        account,
+        document,
+        revision,
+        job,
+    } = write;
+    let account = *account;
     let earlier = match (document.outcome, document.buyer) {
         (DocumentOutcome::Accepted, Some(buyer)) => {
             earliest_same_document(
-                &mut tx,
+                conn,
                 account,
                 buyer,
                 &document.payload_id,
@@ -40,14 +84,13 @@ pub(super) async fn record_document(
     };
     if let Some(original) = earlier {
         let document_id = insert_document(
-            &mut tx,
+            conn,
             account,
             document,
             DocumentOutcome::Duplicate,
             Some(original),
         )
         .await?;
-        tx.commit().await?;
         return Ok(RecordedDocument {
             document: document_id,
             po: None,
@@ -58,7 +101,7 @@ pub(super) async fn record_document(
     }
 
     let document_id = insert_document(
-        &mut tx,
+        conn,
         account,
         document,
         document.outcome,
@@ -75,7 +118,7 @@ pub(super) async fn record_document(
 
     if let Some(revision) = revision {
         let added = super::revisions::add_revision(
-            &mut tx,
+            conn,
             account,
             document_id,
             document.received_at,
@@ -86,7 +129,7 @@ pub(super) async fn record_document(
         recorded.revision = Some(added.revision);
         recorded.is_latest = added.is_latest;
         super::items::upsert_coupa_items(
-            &mut tx,
+            conn,
             account,
             revision.buyer,
             &revision.items,
@@ -95,10 +138,8 @@ pub(super) async fn record_document(
         .await?;
     }
     if let Some(job) = job {
-        super::jobs::enqueue_in(&mut tx, job, document.received_at).await?;
+        super::jobs::enqueue_in(conn, job, document.received_at).await?;
     }
-
-    tx.commit().await?;
     Ok(recorded)
 }
 

@@ -8,6 +8,7 @@ use super::buyers::ensure_buyer;
 use super::codec::{decode_decimal, decode_enum, decode_time, encode_enum, encode_time, page};
 use super::SqliteStore;
 use crate::model::ItemMatchColumns;
+use crate::LAST_SEEN_RESOLUTION;
 use crate::{
     CoupaItem, CoupaItemRow, CustomerMapping, ItemFilter, ItemMapping, ItemMappingRow, ItemPage,
     ItemPageEntry, ItemPageQuery, MappingStatusCounts, StoreResult,
@@ -32,12 +33,15 @@ pub(super) async fn record_coupa_items(
 /// Inserts or refreshes Coupa items inside the caller's transaction; the
 /// caller has checked that `buyer` belongs to `account`.
 pub(super) async fn upsert_coupa_items(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    conn: &mut sqlx::SqliteConnection,
     account: AccountId,
     buyer: BuyerId,
     items: &[CoupaItem],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    // The same rule as PostgreSQL's: an unchanged item's last_seen moves
+    // only once LAST_SEEN_RESOLUTION has passed.
+    let stale_before = encode_time(now - LAST_SEEN_RESOLUTION);
     let now = encode_time(now);
     for item in items {
         sqlx::query(
@@ -50,7 +54,14 @@ pub(super) async fn upsert_coupa_items(
                  manufacturer_part_id = excluded.manufacturer_part_id, \
                  description = excluded.description, \
                  description_folded = excluded.description_folded, \
-                 last_seen = excluded.last_seen",
+                 last_seen = CASE \
+                     WHEN coupa_items.last_seen < ?12 \
+                         OR coupa_items.auxiliary_id IS NOT excluded.auxiliary_id \
+                         OR coupa_items.buyer_part_id IS NOT excluded.buyer_part_id \
+                         OR coupa_items.manufacturer_part_id IS NOT excluded.manufacturer_part_id \
+                         OR coupa_items.description IS NOT excluded.description \
+                     THEN max(coupa_items.last_seen, excluded.last_seen) \
+                     ELSE coupa_items.last_seen END",
         )
         .bind(account.0)
         .bind(buyer.0)
@@ -63,7 +74,8 @@ pub(super) async fn upsert_coupa_items(
         .bind(fold_case(&item.part_id))
         .bind(fold_case(&item.description))
         .bind(&now)
-        .execute(&mut **tx)
+        .bind(&stale_before)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())

@@ -35,8 +35,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+use crate::group_commit::{DocumentWrite, GroupCommit, WriteGroup};
 use crate::send_slots::MemorySendSlots;
-use crate::{SecretBox, StoreResult};
+use crate::{RecordedDocument, SecretBox, StoreResult};
 
 /// How long a connection waits for another process's write lock before the
 /// statement fails with `SQLITE_BUSY`.
@@ -56,6 +57,17 @@ pub struct SqliteStore {
     /// Brightpearl send slots. A SQLite database serves one process, so
     /// memory is enough.
     send_slots: Arc<MemorySendSlots>,
+    /// Received documents waiting for the next group transaction.
+    group: Arc<GroupCommit>,
+}
+
+impl WriteGroup for SqliteStore {
+    async fn write_group(
+        &self,
+        writes: &[DocumentWrite],
+    ) -> StoreResult<Vec<StoreResult<RecordedDocument>>> {
+        documents::record_documents(self, writes).await
+    }
 }
 
 impl SqliteStore {
@@ -86,6 +98,7 @@ impl SqliteStore {
                 writer: pool,
                 secrets: SecretBox::without_key(),
                 send_slots: Arc::default(),
+                group: Arc::default(),
             }
         } else {
             let writer = single_connection().connect_with(options.clone()).await?;
@@ -98,6 +111,7 @@ impl SqliteStore {
                 writer,
                 secrets: SecretBox::without_key(),
                 send_slots: Arc::default(),
+                group: Arc::default(),
             }
         };
 

@@ -67,6 +67,43 @@ pub async fn coupa_items_refresh_and_keep_first_seen(store: &dyn Store) {
     assert_eq!(boxed.last_seen, at(1));
 }
 
+pub async fn unchanged_items_move_last_seen_once_a_minute(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let nut = item("NUT-8", "EA", "Nut M8");
+    let record = |items: Vec<CoupaItem>, time| async move {
+        store
+            .record_coupa_items(account_id, buyer_id, &items, time)
+            .await
+            .unwrap();
+        let rows = store
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        (rows[0].item.clone(), rows[0].last_seen)
+    };
+    let start = at(0);
+    let seconds = |count| start + chrono::Duration::seconds(count);
+
+    assert_eq!(record(vec![nut.clone()], start).await, (nut.clone(), start));
+    // Unchanged within the resolution: nothing is written.
+    assert_eq!(record(vec![nut.clone()], seconds(30)).await.1, start);
+    // A change is written at once, with the time.
+    let mut renamed = nut.clone();
+    renamed.description = "Nut M8, zinc".to_owned();
+    assert_eq!(
+        record(vec![renamed.clone()], seconds(40)).await,
+        (renamed.clone(), seconds(40))
+    );
+    // Unchanged, but more than the resolution later: last_seen moves.
+    assert_eq!(
+        record(vec![renamed.clone()], seconds(101)).await.1,
+        seconds(101)
+    );
+    // An older order never moves it back.
+    assert_eq!(record(vec![nut.clone()], seconds(50)).await.1, seconds(101));
+}
+
 pub async fn coupa_item_list_filters_searches_and_pages(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let initech = buyer(store, account_id, "initech").await;

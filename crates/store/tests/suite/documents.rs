@@ -106,6 +106,51 @@ pub async fn document_without_revision_stores_no_order(store: &dyn Store) {
         .is_empty());
 }
 
+pub async fn documents_stored_at_once_fail_or_succeed_alone(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let acme_buyer = buyer(store, acme, "initech").await;
+    let globex_buyer = buyer(store, globex, "initech").await;
+    let writes: Vec<_> = (0..20)
+        .map(|index| {
+            let number = format!("PO-{index}");
+            // Every fifth revision names a buyer of another account.
+            let revision_buyer = if index % 5 == 2 {
+                globex_buyer
+            } else {
+                acme_buyer
+            };
+            (
+                new_document(acme_buyer, &format!("p-{index}"), &format!("sha-{index}")),
+                new_revision(revision_buyer, &number, Some(1), None),
+                new_job(acme, &format!("sync_order:{number}"), at(1)),
+            )
+        })
+        .collect();
+
+    // Recorded concurrently, so the store may write them in one group.
+    let results = futures::future::join_all(writes.iter().map(|(document, revision, job)| {
+        store.record_document(acme, document, Some(revision), Some(job))
+    }))
+    .await;
+
+    for (index, result) in results.into_iter().enumerate() {
+        let number = PoNumber(format!("PO-{index}"));
+        let stored = store
+            .purchase_order_by_number(acme, acme_buyer, &number)
+            .await
+            .unwrap();
+        if index % 5 == 2 {
+            assert_not_found(result);
+            assert!(stored.is_none(), "{number} was stored");
+        } else {
+            let recorded = result.unwrap();
+            assert_eq!(stored.map(|po| po.id), recorded.po, "{number}");
+        }
+    }
+    assert_eq!(store.list_jobs(acme).await.unwrap().len(), 16);
+}
+
 pub async fn failed_record_document_stores_nothing(store: &dyn Store) {
     let acme = account(store, "acme").await;
     let globex = account(store, "globex").await;

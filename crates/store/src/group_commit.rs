@@ -1,0 +1,330 @@
+//! Group commit for received documents.
+//!
+//! Every document the order endpoint accepts must be durable before its
+//! response leaves, and a durable commit waits for the disk. One commit per
+//! document bounds the endpoint at one document per disk flush. Here the
+//! documents that arrive while a transaction is being written wait
+//! together and go into the next transaction, so one flush makes a whole
+//! group durable. The backend keeps one document's failure from touching
+//! the others.
+//!
+//! No task runs while nothing waits: the first document to find no writer
+//! spawns one, and it stops when the queue is empty. The writer is a
+//! spawned task rather than the first caller, so a caller that goes away
+//! (a client that disconnects) cannot cancel the others' writes.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pobridge_core::AccountId;
+use tokio::sync::oneshot;
+
+use crate::{NewDocument, NewJob, NewRevision, RecordedDocument, StoreError, StoreResult};
+
+/// The maximum number of documents in one transaction. It bounds how long
+/// the write lock is held and how many callers one failed commit fails.
+pub const MAX_GROUP: usize = 64;
+
+/// One `record_document` call, owned so it can wait in the queue.
+#[derive(Debug, Clone)]
+pub struct DocumentWrite {
+    pub account: AccountId,
+    pub document: NewDocument,
+    pub revision: Option<NewRevision>,
+    pub job: Option<NewJob>,
+}
+
+/// A backend's way to store a group of documents in one transaction.
+pub trait WriteGroup: Clone + Send + Sync + 'static {
+    /// Stores `writes` and returns one result per write, in the same order.
+    /// A failed write must not keep the others from being stored. An outer
+    /// error means that none of them is stored.
+    fn write_group(
+        &self,
+        writes: &[DocumentWrite],
+    ) -> impl Future<Output = StoreResult<Vec<StoreResult<RecordedDocument>>>> + Send;
+}
+
+type Reply = oneshot::Sender<StoreResult<RecordedDocument>>;
+
+/// The queue of documents waiting for a transaction.
+#[derive(Debug, Default)]
+pub struct GroupCommit {
+    queue: Mutex<Queue>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    waiting: Vec<(DocumentWrite, Reply)>,
+    /// True while a writer task runs; it takes what waits before it stops.
+    writing: bool,
+}
+
+impl GroupCommit {
+    /// Queues `write` for the next group transaction and waits for its
+    /// result.
+    pub async fn record<W: WriteGroup>(
+        self: &Arc<Self>,
+        backend: &W,
+        write: DocumentWrite,
+    ) -> StoreResult<RecordedDocument> {
+        let (reply, answer) = oneshot::channel();
+        let start_writer = {
+            let mut queue = self.lock();
+            queue.waiting.push((write, reply));
+            !std::mem::replace(&mut queue.writing, true)
+        };
+        if start_writer {
+            tokio::spawn(write_groups(Arc::clone(self), backend.clone()));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::GroupFailed {
+                detail: "the task writing it stopped before the document was stored".to_owned(),
+            })
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // The queue holds no invariant that a panic elsewhere could break
+        // half way, so a poisoned lock is still usable.
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes up to [`MAX_GROUP`] waiting writes, or marks the writer stopped
+    /// and returns none when nothing waits.
+    fn next_group(&self) -> Vec<(DocumentWrite, Reply)> {
+        let mut queue = self.lock();
+        if queue.waiting.is_empty() {
+            queue.writing = false;
+            return Vec::new();
+        }
+        let take = queue.waiting.len().min(MAX_GROUP);
+        queue.waiting.drain(..take).collect()
+    }
+}
+
+/// Stores groups of waiting documents until none is left.
+async fn write_groups<W: WriteGroup>(group: Arc<GroupCommit>, backend: W) {
+    // If the runtime drops this task half way, the next caller must find no
+    // writer and start one. The dropped group's callers get an error when
+    // their reply senders drop with it.
+    let mut stopped = StoppedGuard {
+        group: &group,
+        armed: true,
+    };
+    loop {
+        let batch = stopped.group.next_group();
+        if batch.is_empty() {
+            stopped.armed = false;
+            return;
+        }
+        let (writes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        match backend.write_group(&writes).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    // A caller that went away no longer needs its result.
+                    let _ = reply.send(result);
+                }
+            }
+            Err(error) => {
+                let detail = error_chain(&error);
+                tracing::error!(documents = writes.len(), error = %detail, "storing a group of received documents failed");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::GroupFailed {
+                        detail: detail.clone(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+struct StoppedGuard<'a> {
+    group: &'a GroupCommit,
+    armed: bool,
+}
+
+impl Drop for StoppedGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut queue = self.group.lock();
+            queue.writing = false;
+            // The waiting callers' senders drop here, so they get an error
+            // rather than wait for a writer that is gone.
+            queue.waiting.clear();
+        }
+    }
+}
+
+fn error_chain(error: &StoreError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use chrono::{TimeZone, Utc};
+    use pobridge_core::DocumentId;
+
+    use super::*;
+    use crate::DocumentOutcome;
+
+    /// A backend that records the size of each group and fails the writes
+    /// and groups it is told to.
+    #[derive(Clone, Default)]
+    struct Recorder {
+        groups: Arc<Mutex<Vec<usize>>>,
+        next_id: Arc<AtomicUsize>,
+        fail_payload: Option<&'static str>,
+        fail_groups: bool,
+    }
+
+    impl WriteGroup for Recorder {
+        async fn write_group(
+            &self,
+            writes: &[DocumentWrite],
+        ) -> StoreResult<Vec<StoreResult<RecordedDocument>>> {
+            // Long enough for the other callers to queue behind this group.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.groups.lock().unwrap().push(writes.len());
+            if self.fail_groups {
+                return Err(StoreError::Corrupt {
+                    entity: "test",
+                    detail: "the disk is full".to_owned(),
+                });
+            }
+            Ok(writes
+                .iter()
+                .map(|write| {
+                    if Some(write.document.payload_id.as_str()) == self.fail_payload {
+                        return Err(StoreError::NotFound {
+                            entity: "buyer",
+                            key: "7".to_owned(),
+                        });
+                    }
+                    let id = self.next_id.fetch_add(1, Ordering::SeqCst) as i64;
+                    Ok(RecordedDocument {
+                        document: DocumentId(id),
+                        po: None,
+                        revision: None,
+                        is_latest: false,
+                        duplicate_of: None,
+                    })
+                })
+                .collect())
+        }
+    }
+
+    fn write(payload_id: &str) -> DocumentWrite {
+        DocumentWrite {
+            account: AccountId(1),
+            document: NewDocument {
+                buyer: None,
+                payload_id: payload_id.to_owned(),
+                body_sha256: String::new(),
+                masked_body: Vec::new(),
+                content_type: "text/xml".to_owned(),
+                request_kind: "OrderRequest".to_owned(),
+                deployment_test: false,
+                outcome: DocumentOutcome::Other,
+                duplicate_of: None,
+                received_at: Utc.with_ymd_and_hms(2026, 12, 5, 3, 0, 0).unwrap(),
+                attachments: Vec::new(),
+            },
+            revision: None,
+            job: None,
+        }
+    }
+
+    async fn record_all(
+        backend: &Recorder,
+        payload_ids: &[&'static str],
+    ) -> Vec<StoreResult<RecordedDocument>> {
+        let group = Arc::new(GroupCommit::default());
+        let calls = payload_ids.iter().copied().map(|payload_id| {
+            let group = Arc::clone(&group);
+            let backend = backend.clone();
+            tokio::spawn(async move { group.record(&backend, write(payload_id)).await })
+        });
+        let mut results = Vec::new();
+        for call in calls.collect::<Vec<_>>() {
+            results.push(call.await.unwrap());
+        }
+        assert!(
+            !group.lock().writing,
+            "the writer stops when the queue is empty"
+        );
+        results
+    }
+
+    #[tokio::test]
+    async fn documents_waiting_together_share_one_transaction() {
+        let backend = Recorder::default();
+        let payload_ids: Vec<&'static str> = (0..100)
+            .map(|index| &*format!("doc-{index}").leak())
+            .collect();
+        let results = record_all(&backend, &payload_ids).await;
+
+        assert!(results.iter().all(Result::is_ok));
+        let groups = backend.groups.lock().unwrap().clone();
+        assert_eq!(groups.iter().sum::<usize>(), 100);
+        assert!(
+            groups.len() < 100 && groups.iter().all(|size| *size <= MAX_GROUP),
+            "writes were grouped, at most {MAX_GROUP} at a time: {groups:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_failed_write_leaves_the_others_stored() {
+        let backend = Recorder {
+            fail_payload: Some("bad"),
+            ..Recorder::default()
+        };
+        let results = record_all(&backend, &["one", "bad", "two"]).await;
+
+        assert!(results[0].is_ok());
+        assert!(matches!(results[1], Err(StoreError::NotFound { .. })));
+        assert!(results[2].is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_failed_transaction_fails_each_of_its_writes_with_the_cause() {
+        let backend = Recorder {
+            fail_groups: true,
+            ..Recorder::default()
+        };
+        let results = record_all(&backend, &["one", "two"]).await;
+
+        for result in results {
+            match result {
+                Err(StoreError::GroupFailed { detail }) => {
+                    assert!(detail.contains("the disk is full"), "{detail}");
+                }
+                other => panic!("expected a group failure, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_later_document_starts_a_new_writer() {
+        let backend = Recorder::default();
+        let group = Arc::new(GroupCommit::default());
+        for payload_id in ["first", "second"] {
+            let recorded = group.record(&backend, write(payload_id)).await;
+            assert!(recorded.is_ok());
+            assert!(!group.lock().writing);
+        }
+        assert_eq!(*backend.groups.lock().unwrap(), vec![1, 1]);
+    }
+}
