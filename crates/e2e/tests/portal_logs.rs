@@ -11,7 +11,7 @@
 //! - PO-4004 waiting for an item mapping (a fractional stock quantity).
 
 use chrono::{Duration, TimeZone, Utc};
-use pobridge_core::{ManualClock, PoId};
+use pobridge_core::{Clock, ManualClock, PoId};
 use pobridge_e2e::corpus::with_identity;
 use pobridge_e2e::invoicing::{run_poll_cycle, set_invoicing, BuyerCoupas, INVOICE_SECRET};
 use pobridge_e2e::portal_client::{Page, PortalClient};
@@ -447,6 +447,52 @@ async fn order_page_shows_record_without_secrets() {
         assert!(!page.body.contains(INVOICE_SECRET), "{path}");
         assert!(!page.body.contains(WRONG_SECRET), "{path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_say_retention_removed_a_document() {
+    let scenario = Scenario::start().await;
+    let now = scenario.clock.now();
+    let removed = scenario
+        .app
+        .store()
+        .remove_document_bodies(scenario.app.account.id, now + Duration::days(1), 100, now)
+        .await
+        .unwrap();
+    let mut client = scenario.client().await;
+
+    let order = client
+        .get(&scenario.order_path("PO-1001").await)
+        .await
+        .unwrap();
+    let invoice = client
+        .get(&scenario.invoice_path("PO-1001").await)
+        .await
+        .unwrap();
+    let held = client
+        .get(&scenario.order_path("PO-2002").await)
+        .await
+        .unwrap();
+
+    // Only PO-1001 is synced with its invoice sent; the others are not final.
+    assert_eq!(removed.documents, 1);
+    assert_eq!(removed.invoices, 1);
+    let notice = format!("Removed by retention on {}.", now.date_naive());
+    assert_ok(&order);
+    assert!(order.body.contains(&notice), "{}", order.body);
+    assert!(
+        !order.body.contains("OrderRequestHeader orderID="),
+        "the removed body is not shown"
+    );
+    assert_ok(&invoice);
+    assert!(invoice.body.contains(&notice), "{}", invoice.body);
+    assert!(
+        !invoice.body.contains("InvoiceDetailRequest"),
+        "the removed document is not shown"
+    );
+    assert_ok(&held);
+    assert!(!held.body.contains("Removed by retention"));
+    assert!(held.body.contains("OrderRequestHeader orderID="));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,48 @@ async fn show_prints_revisions_and_warnings() {
 }
 
 #[tokio::test]
+async fn show_says_retention_removed_a_document() {
+    let (cli, seed) = seeded().await;
+    seed.receive("BUYER-1", "PO-1", 1).await;
+    seed.receive("BUYER-1", "PO-2", 1).await;
+    let synced = seed.order("buyer-1", "PO-1").await;
+    let failed = seed.order("buyer-1", "PO-2").await;
+    seed.set_status(&synced, PoStatus::Synced, "synced").await;
+    seed.set_status(&failed, PoStatus::Failed, "failed").await;
+    let now = seed.engine.clock.now();
+    let removed = seed
+        .engine
+        .store
+        .remove_document_bodies(seed.account.id, now + chrono::Duration::days(1), 100, now)
+        .await
+        .unwrap();
+
+    let shown = cli.ok(&["orders", "acme", "show", "PO-1"]);
+    let kept = cli.ok(&["orders", "acme", "show", "PO-2"]);
+    let json = cli.ok(&["orders", "acme", "show", "PO-1", "--json"]);
+
+    assert_eq!(removed.documents, 1, "only the synced order's body goes");
+    let notice = format!("Removed by retention on {}.", now.date_naive());
+    assert!(
+        shown
+            .lines()
+            .any(|line| line.contains("new") && line.ends_with(&notice)),
+        "{shown}"
+    );
+    assert!(!kept.contains("Removed by retention"), "{kept}");
+    assert!(
+        kept.lines()
+            .any(|line| line.contains("new") && line.ends_with("stored")),
+        "{kept}"
+    );
+    let order: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        order["revisions"][0]["document_removed_at"].is_string(),
+        "{json}"
+    );
+}
+
+#[tokio::test]
 async fn show_json_has_revisions_and_events() {
     let (cli, seed) = seeded().await;
     seed.failed_order("PO-1").await;

@@ -243,7 +243,8 @@ pub async fn mark_handled(
         .await?
         .iter()
         .filter(|revision| revision.status == RevisionStatus::HeldForReview)
-        .map(RevisionRow::from)
+        // Retention keeps every body of an order held for review.
+        .map(|revision| RevisionRow::new(revision, None))
         .collect();
     for revision in &held {
         engine
@@ -389,6 +390,7 @@ mod tests {
             status: RevisionStatus::HeldForReview,
             test: false,
             received_at: Utc.with_ymd_and_hms(2026, 3, 3, 8, 0, 1).unwrap(),
+            document_removed_at: None,
         };
 
         let event = handled_event(&[revision]);

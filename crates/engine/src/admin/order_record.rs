@@ -13,7 +13,7 @@ use pobridge_store::{
 use serde::Serialize;
 
 use super::order_log::status_explanation;
-use super::orders::{show_order, OrderDetail};
+use super::orders::{order_detail, OrderDetail, RevisionRow};
 use super::{account, resync_rejection, AdminError};
 use crate::sync::sync_job as new_sync_job;
 use crate::Engine;
@@ -107,12 +107,14 @@ pub async fn order_record(
     let store = &engine.store;
     let po = store.purchase_order(account.id, id).await?;
     let buyer = store.buyer(account.id, po.buyer_id).await?;
-    let detail = show_order(engine, slug, po.number.as_str(), Some(&buyer.name)).await?;
 
     let revisions = store.revisions(account.id, po.id).await?;
     let mut documents = Vec::with_capacity(revisions.len());
+    let mut rows = Vec::with_capacity(revisions.len());
     for revision in &revisions {
-        documents.push(received_document(engine, &account, revision).await?);
+        let document = received_document(engine, &account, revision).await?;
+        rows.push(RevisionRow::new(revision, document.removed_at));
+        documents.push(document);
     }
     let brightpearl_orders = store
         .tracked_orders_for_po(account.id, po.id)
@@ -138,14 +140,16 @@ pub async fn order_record(
         })
         .collect();
 
+    let held_changes = held_changes(engine, &account, &po, &revisions).await?;
+    let sync_job = sync_job(engine, &account, &po).await?;
     Ok(OrderRecord {
         id: po.id,
         explanation: status_explanation(po.status),
         resync_rejection: resync_rejection(&po, slug),
-        held_changes: held_changes(engine, &account, &po, &revisions).await?,
+        held_changes,
         create_attempted_ref: po.create_attempted_ref.clone(),
-        sync_job: sync_job(engine, &account, &po).await?,
-        detail,
+        sync_job,
+        detail: order_detail(engine, &account, po, buyer.name, rows).await?,
         documents,
         brightpearl_orders,
         invoices,

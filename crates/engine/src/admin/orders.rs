@@ -98,10 +98,14 @@ pub struct RevisionRow {
     /// From a test-mode buyer, or a `deploymentMode="test"` document.
     pub test: bool,
     pub received_at: DateTime<Utc>,
+    /// When retention removed the body of the revision's document.
+    pub document_removed_at: Option<DateTime<Utc>>,
 }
 
-impl From<&Revision> for RevisionRow {
-    fn from(revision: &Revision) -> Self {
+impl RevisionRow {
+    /// Describes `revision`, whose document's body retention removed at
+    /// `document_removed_at`, if it did.
+    pub fn new(revision: &Revision, document_removed_at: Option<DateTime<Utc>>) -> Self {
         Self {
             id: revision.id,
             order_type: revision.order_type,
@@ -110,6 +114,7 @@ impl From<&Revision> for RevisionRow {
             status: revision.status,
             test: revision.test,
             received_at: revision.received_at,
+            document_removed_at,
         }
     }
 }
@@ -150,16 +155,38 @@ pub async fn show_order(
     let (po, buyer) = find_order(engine, &account, number, buyer.as_ref()).await?;
 
     let revisions = engine.store.revisions(account.id, po.id).await?;
+    let mut rows = Vec::with_capacity(revisions.len());
+    for revision in &revisions {
+        // NOTE: this reads each document's body only for its removal time.
+        // A store call that returns the time alone would not.
+        let document = engine
+            .store
+            .document(account.id, revision.document_id)
+            .await?;
+        rows.push(RevisionRow::new(revision, document.body_removed_at));
+    }
+    order_detail(engine, &account, po, buyer.name, rows).await
+}
+
+/// Builds the detail of `po` of `buyer` from its revision rows and its
+/// timeline.
+pub(super) async fn order_detail(
+    engine: &Engine,
+    account: &Account,
+    po: PurchaseOrder,
+    buyer: String,
+    revisions: Vec<RevisionRow>,
+) -> Result<OrderDetail, AdminError> {
     let events = engine.store.events(account.id, po.id).await?;
     Ok(OrderDetail {
         po_number: po.number.0,
-        buyer: buyer.name,
+        buyer,
         status: po.status,
         reason: po.reason,
         brightpearl_order_id: po.brightpearl_order_id,
         created_at: po.created_at,
         updated_at: po.updated_at,
-        revisions: revisions.iter().map(RevisionRow::from).collect(),
+        revisions,
         events: events.into_iter().map(EventRow::from).collect(),
     })
 }

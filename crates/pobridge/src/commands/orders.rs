@@ -4,6 +4,7 @@
 use pobridge_engine::admin::{
     self, HandledOrder, OrderDetail, ResyncOutcome, ResyncRow, ResyncTarget,
 };
+use pobridge_engine::retention::removed_notice;
 use pobridge_engine::Engine;
 
 use crate::cli::{OrdersAction, OrdersArgs, ResyncArgs};
@@ -92,6 +93,7 @@ async fn show(
             "document timestamp",
             "status",
             "received",
+            "document",
         ],
         revision_rows(&order),
         "No revisions.",
@@ -147,6 +149,10 @@ fn revision_rows(order: &OrderDetail) -> Vec<Vec<String>> {
                 or_blank(revision.document_timestamp.as_ref().map(time_text)),
                 enum_name(&revision.status),
                 time_text(&revision.received_at),
+                match revision.document_removed_at {
+                    Some(at) => removed_notice(at.date_naive()),
+                    None => "stored".to_owned(),
+                },
             ]
         })
         .collect()
