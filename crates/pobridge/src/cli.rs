@@ -61,6 +61,10 @@ pub enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Encrypt a setting such as smtp.password with secrets_key, or make a
+    /// new key.
+    #[command(subcommand)]
+    Secret(SecretCommand),
 }
 
 #[derive(Debug, Args)]
@@ -501,6 +505,15 @@ pub struct ExportArgs {
 pub enum ConfigCommand {
     /// Print the annotated example configuration.
     Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Read one line from standard input and print it encrypted with
+    /// secrets_key (enc:v1:...), to use as smtp.password.
+    Encrypt,
+    /// Print a new random key for secrets_key: 32 bytes as standard base64.
+    NewKey,
 }
 
 #[cfg(test)]

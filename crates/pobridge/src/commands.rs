@@ -7,6 +7,7 @@ mod invoices;
 mod mail;
 mod orders;
 mod rows;
+pub mod secret;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -125,8 +126,8 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
         Command::Rows(args) => rows::run(engine, args).await,
         Command::Invoices(args) => invoices::run(engine, args).await,
         Command::Export(args) => export::run(engine, args).await,
-        Command::Serve(_) | Command::Config(_) => {
-            anyhow::bail!("serve and config are not administrative commands")
+        Command::Serve(_) | Command::Config(_) | Command::Secret(_) => {
+            anyhow::bail!("serve, config and secret are not administrative commands")
         }
     }
 }

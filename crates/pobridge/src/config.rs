@@ -12,7 +12,8 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use pobridge_portal::mail::{SmtpSettings, SmtpTls};
 use pobridge_portal::PortalConfig;
-use pobridge_store::{SecretBox, SecretKeyError};
+use pobridge_store::secrets::SEALED_PREFIX;
+use pobridge_store::{SecretBox, SecretKeyError, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub database_url: String,
     /// Key that encrypts Brightpearl tokens and invoicing shared secrets in
-    /// the database: 32 bytes as standard base64. Unset stores them as given.
+    /// the database, and that decrypts an encrypted `smtp.password`: 32
+    /// bytes as standard base64. Unset stores them as given.
     pub secrets_key: Option<SecretString>,
     pub payload_host: String,
     pub log_format: LogFormat,
@@ -311,6 +313,8 @@ pub struct SmtpConfig {
     /// Defaults to the usual port of `tls`: 587, 465 or 25.
     pub port: Option<u16>,
     pub username: Option<String>,
+    /// The password as given, or encrypted with `secrets_key` as
+    /// `pobridge secret encrypt` prints it (`enc:v1:...`).
     pub password: Option<SecretString>,
     /// The From address, such as `pobridge <pobridge@example.com>`.
     pub from: String,
@@ -320,6 +324,78 @@ pub struct SmtpConfig {
 
 fn default_smtp_tls() -> SmtpTlsMode {
     SmtpTlsMode::Starttls
+}
+
+/// The prefix that marks an encrypted setting, whatever its format version.
+const ENCRYPTED_PREFIX: &str = "enc:";
+
+/// An `[smtp]` setting that `serve` cannot use.
+#[derive(Debug)]
+pub enum SmtpConfigError {
+    MissingKey,
+    WrongKey,
+    Malformed,
+    Key(SecretKeyError),
+}
+
+impl std::fmt::Display for SmtpConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingKey => f.write_str(
+                "smtp.password is encrypted, but no secrets_key is configured: set secrets_key \
+                 (or POBRIDGE_SECRETS_KEY) to the key it was encrypted with",
+            ),
+            Self::WrongKey => f.write_str(
+                "smtp.password does not decrypt with the configured secrets_key: set the key it \
+                 was encrypted with, or encrypt the password again with `pobridge secret encrypt`",
+            ),
+            Self::Malformed => write!(
+                f,
+                "smtp.password starts with \"{ENCRYPTED_PREFIX}\" but is not a value that \
+                 `pobridge secret encrypt` prints (\"{SEALED_PREFIX}\" and base64): encrypt the \
+                 password again"
+            ),
+            Self::Key(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for SmtpConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Key(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<SecretKeyError> for SmtpConfigError {
+    fn from(error: SecretKeyError) -> Self {
+        Self::Key(error)
+    }
+}
+
+/// Returns `password` as the SMTP server expects it: decrypted with
+/// `secrets` when it is encrypted, else as given.
+fn smtp_password(
+    password: &SecretString,
+    secrets: &SecretBox,
+) -> Result<SecretString, SmtpConfigError> {
+    let stored = password.expose_secret().trim();
+    if !stored.starts_with(ENCRYPTED_PREFIX) {
+        return Ok(password.clone());
+    }
+    if !stored.starts_with(SEALED_PREFIX) {
+        return Err(SmtpConfigError::Malformed);
+    }
+    if !secrets.has_key() {
+        return Err(SmtpConfigError::MissingKey);
+    }
+    match secrets.open("smtp.password", stored) {
+        Ok(plain) => Ok(SecretString::from(plain)),
+        Err(StoreError::SecretKey { .. }) => Err(SmtpConfigError::WrongKey),
+        Err(_) => Err(SmtpConfigError::Malformed),
+    }
 }
 
 /// Rule by which the sandbox's request quota resets.
@@ -402,21 +478,38 @@ impl Config {
         }
     }
 
-    /// Builds the SMTP settings of the mail delivery loop, if configured.
-    pub fn smtp_settings(&self) -> Option<SmtpSettings> {
-        let smtp = self.smtp.as_ref()?;
+    /// Builds the SMTP settings of the mail delivery loop, if configured,
+    /// decrypting an encrypted password with `secrets_key`. Fails when the
+    /// password is encrypted and the key is missing or a different one.
+    pub fn smtp_settings(&self) -> Result<Option<SmtpSettings>, SmtpConfigError> {
+        let Some(smtp) = self.smtp.as_ref() else {
+            return Ok(None);
+        };
         let tls = match smtp.tls {
             SmtpTlsMode::Starttls => SmtpTls::Starttls,
             SmtpTlsMode::Tls => SmtpTls::Tls,
             SmtpTlsMode::None => SmtpTls::None,
         };
-        Some(SmtpSettings {
+        let password = match &smtp.password {
+            Some(password) => Some(smtp_password(password, &self.secret_box()?)?),
+            None => None,
+        };
+        Ok(Some(SmtpSettings {
             host: smtp.host.trim().to_owned(),
             port: smtp.port.unwrap_or_else(|| tls.default_port()),
             username: non_empty(smtp.username.as_deref()),
-            password: smtp.password.clone(),
+            password,
             from: smtp.from.trim().to_owned(),
             tls,
+        }))
+    }
+
+    /// Returns true when `smtp.password` is set and not encrypted.
+    pub fn smtp_password_in_plain_text(&self) -> bool {
+        let password = self.smtp.as_ref().and_then(|smtp| smtp.password.as_ref());
+        password.is_some_and(|password| {
+            let text = password.expose_secret().trim();
+            !text.is_empty() && !text.starts_with(ENCRYPTED_PREFIX)
         })
     }
 
@@ -639,7 +732,7 @@ mod tests {
     fn smtp_is_off_until_configured() {
         let config = from_toml("").unwrap();
 
-        assert!(config.smtp_settings().is_none());
+        assert!(config.smtp_settings().unwrap().is_none());
         assert_eq!(config.portal_config("http://x".to_owned()).link_hours, 24);
     }
 
@@ -647,15 +740,10 @@ mod tests {
     fn smtp_port_follows_the_tls_mode() {
         let text = "[smtp]\nhost = \"mail.example.com\"\nfrom = \"pobridge@example.com\"\n\
                     username = \"pobridge\"\npassword = \"smtp-s3cret\"\n";
-        let starttls = from_toml(text).unwrap().smtp_settings().unwrap();
-        let tls = from_toml(&format!("{text}tls = \"tls\"\n"))
-            .unwrap()
-            .smtp_settings()
-            .unwrap();
-        let relay = from_toml(&format!("{text}tls = \"none\"\nport = 2525\n"))
-            .unwrap()
-            .smtp_settings()
-            .unwrap();
+        let settings = |text: &str| from_toml(text).unwrap().smtp_settings().unwrap().unwrap();
+        let starttls = settings(text);
+        let tls = settings(&format!("{text}tls = \"tls\"\n"));
+        let relay = settings(&format!("{text}tls = \"none\"\nport = 2525\n"));
 
         assert_eq!((starttls.tls, starttls.port), (SmtpTls::Starttls, 587));
         assert_eq!((tls.tls, tls.port), (SmtpTls::Tls, 465));
@@ -663,6 +751,77 @@ mod tests {
         assert_eq!(starttls.username.as_deref(), Some("pobridge"));
         let shown = format!("{:?}", from_toml(text).unwrap());
         assert!(!shown.contains("smtp-s3cret"), "{shown}");
+    }
+
+    const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    const OTHER_KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+    fn smtp_with_password(password: &str, key: Option<&str>) -> Config {
+        let mut text = format!(
+            "[smtp]\nhost = \"mail.example.com\"\nfrom = \"pobridge@example.com\"\n\
+             password = \"{password}\"\n"
+        );
+        if let Some(key) = key {
+            text = format!("secrets_key = \"{key}\"\n{text}");
+        }
+        from_toml(&text).unwrap()
+    }
+
+    fn encrypted(plain: &str, key: &str) -> String {
+        SecretBox::from_base64(key).unwrap().seal(plain)
+    }
+
+    #[test]
+    fn encrypted_smtp_password_is_decrypted_with_the_key() {
+        let sealed = encrypted("smtp-s3cret", KEY);
+        let config = smtp_with_password(&sealed, Some(KEY));
+
+        let settings = config.smtp_settings().unwrap().unwrap();
+
+        let password = settings.password.unwrap();
+        assert_eq!(password.expose_secret(), "smtp-s3cret");
+        assert!(!config.smtp_password_in_plain_text());
+        assert!(!format!("{config:?}").contains("smtp-s3cret"));
+    }
+
+    #[test]
+    fn plain_smtp_password_is_used_as_given() {
+        let config = smtp_with_password("smtp-s3cret", Some(KEY));
+
+        let settings = config.smtp_settings().unwrap().unwrap();
+
+        assert_eq!(settings.password.unwrap().expose_secret(), "smtp-s3cret");
+        assert!(config.smtp_password_in_plain_text());
+    }
+
+    #[test]
+    fn encrypted_smtp_password_without_the_key_is_rejected() {
+        let sealed = encrypted("smtp-s3cret", KEY);
+        let cases = [
+            (
+                smtp_with_password(&sealed, None),
+                "no secrets_key is configured",
+            ),
+            (
+                smtp_with_password(&sealed, Some(OTHER_KEY)),
+                "does not decrypt with the configured secrets_key",
+            ),
+            (
+                smtp_with_password("enc:v9:AAAA", Some(KEY)),
+                "encrypt the password again",
+            ),
+            (
+                smtp_with_password("enc:v1:not base64!", Some(KEY)),
+                "encrypt the password again",
+            ),
+        ];
+        for (config, expected) in cases {
+            let error = config.smtp_settings().unwrap_err().to_string();
+
+            assert!(error.contains("smtp.password"), "{error}");
+            assert!(error.contains(expected), "{error}");
+            assert!(!error.contains("smtp-s3cret"), "{error}");
+        }
     }
 
     #[test]

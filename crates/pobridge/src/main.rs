@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     match cli.command {
+        Command::Secret(command) => commands::secret::run(&config, command),
         Command::Serve(args) => {
             if let Some(listen) = args.listen {
                 config.listen = listen;

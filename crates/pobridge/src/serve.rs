@@ -21,6 +21,15 @@ use crate::sandbox_link;
 /// Serves until SIGINT or SIGTERM, then stops accepting requests and lets
 /// the worker finish the jobs it is running.
 pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
+    // Checked before anything starts, so a password that cannot be
+    // decrypted stops `serve` instead of failing every delivery.
+    let smtp = config.smtp_settings()?;
+    if config.smtp_password_in_plain_text() {
+        tracing::warn!(
+            "smtp.password is in plain text; encrypt it with `pobridge secret encrypt` \
+             (which needs secrets_key) and set the printed enc:v1: value instead"
+        );
+    }
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "could not listen on {}; choose another address with --listen",
@@ -65,7 +74,7 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     }
     tasks.spawn(pobridge_portal::mail::run_delivery(
         engine.clone(),
-        config.smtp_settings(),
+        smtp,
         shutdown_rx.clone(),
     ));
     if let Some(base) = &sandbox_base {

@@ -61,8 +61,15 @@ impl Cli {
 
     /// Runs with `input` on standard input.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
+        self.run_with_env(&[], args, input)
+    }
+
+    /// Runs with `env` added to the clean environment and `input` on
+    /// standard input.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str], input: &str) -> Run {
         let mut child = self
             .command()
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
