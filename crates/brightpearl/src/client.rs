@@ -11,12 +11,16 @@ use crate::config::ClientConfig;
 use crate::custom_fields::CustomFieldMeta;
 use crate::limiter::Limiter;
 use crate::oauth::TokenSink;
+use crate::read_retry::ReadRetries;
 
 /// A client for one Brightpearl account. Cloning is cheap and clones share
 /// the tokens, so concurrent 401s on any clone cause one refresh.
 #[derive(Clone)]
 pub struct BrightpearlClient {
     pub(crate) inner: Arc<Inner>,
+    /// How this handle resends reads; clones from
+    /// [`BrightpearlClient::with_read_retries`] differ only here.
+    pub(crate) read_retries: ReadRetries,
 }
 
 pub(crate) struct Inner {
@@ -62,6 +66,7 @@ impl BrightpearlClient {
                 custom_fields: Mutex::new(None),
                 multi_message_patch_rejected: AtomicBool::new(false),
             }),
+            read_retries: ReadRetries::NONE,
         }
     }
 

@@ -19,20 +19,38 @@ pub(crate) const MAX_ITEMS_PER_REQUEST: usize = 200;
 /// positive cannot exist in Brightpearl and are left out, because a minus
 /// sign would read as a range.
 pub(crate) fn id_sets(ids: &[i64], max_parts: usize) -> Vec<String> {
+    group_ranges(ids, max_parts)
+        .iter()
+        .map(|parts| render(parts))
+        .collect()
+}
+
+/// Splits `ids` into the groups that one multi-id GET each carries, as
+/// [`id_sets`] does, with each group's ids sorted.
+pub(crate) fn id_groups(ids: &[i64], max_parts: usize) -> Vec<Vec<i64>> {
+    group_ranges(ids, max_parts)
+        .iter()
+        .map(|parts| parts.iter().flat_map(|&(low, high)| low..=high).collect())
+        .collect()
+}
+
+/// Sorts, de-duplicates and compresses `ids` into ranges, grouped so that
+/// no group has more than `max_parts` ranges or covers more than
+/// [`MAX_ITEMS_PER_REQUEST`] ids.
+fn group_ranges(ids: &[i64], max_parts: usize) -> Vec<Vec<(i64, i64)>> {
     let mut sorted: Vec<i64> = ids.iter().copied().filter(|id| *id > 0).collect();
     sorted.sort_unstable();
     sorted.dedup();
 
     let max_parts = max_parts.max(1);
-    let mut sets = Vec::new();
+    let mut groups = Vec::new();
     let mut parts: Vec<(i64, i64)> = Vec::new();
     let mut items = 0;
     for (low, high) in runs(&sorted) {
         let mut low = low;
         while low <= high {
             if parts.len() == max_parts || items == MAX_ITEMS_PER_REQUEST {
-                sets.push(render(&parts));
-                parts.clear();
+                groups.push(std::mem::take(&mut parts));
                 items = 0;
             }
             let room = (MAX_ITEMS_PER_REQUEST - items) as i64;
@@ -43,9 +61,9 @@ pub(crate) fn id_sets(ids: &[i64], max_parts: usize) -> Vec<String> {
         }
     }
     if !parts.is_empty() {
-        sets.push(render(&parts));
+        groups.push(parts);
     }
-    sets
+    groups
 }
 
 /// Splits sorted, distinct ids into runs of consecutive values.
@@ -75,6 +93,12 @@ fn render(parts: &[(i64, i64)]) -> String {
 }
 
 impl BrightpearlClient {
+    /// Splits `ids` into the groups that one multi-id GET each fetches, so
+    /// a caller can fetch and handle one group at a time.
+    pub fn id_set_groups(&self, ids: &[i64]) -> Vec<Vec<i64>> {
+        id_groups(ids, self.config().max_ids_per_request)
+    }
+
     /// GETs `{path}/{id set}` for every chunk of `ids` and decodes the items,
     /// keeping each item's JSON. Missing ids are simply absent: Brightpearl
     /// replies to them with an empty list (orders) or 404 `CMNC-404`
@@ -91,7 +115,7 @@ impl BrightpearlClient {
             for (name, value) in query {
                 call = call.query(name, *value);
             }
-            let body = match self.inner.send(&call).await {
+            let body = match self.send(&call).await {
                 Ok(body) => body,
                 Err(error) if error.kind() == &ErrorKind::NotFound => {
                     tracing::debug!(%error, "no record exists for this ID set");
@@ -115,6 +139,16 @@ mod tests {
     fn compresses_and_sorts() {
         let sets = id_sets(&[321, 1, 2, 3, 5, 320, 2, 8, 9], 100);
         assert_eq!(sets, vec!["1-3,5,8-9,320-321"]);
+    }
+
+    #[test]
+    fn groups_match_the_sets() {
+        let ids = [321, 1, 2, 3, 5, 320, 2, 8, 9];
+        assert_eq!(
+            id_groups(&ids, 2),
+            vec![vec![1, 2, 3, 5], vec![8, 9, 320, 321]]
+        );
+        assert_eq!(id_sets(&ids, 2), vec!["1-3,5", "8-9,320-321"]);
     }
 
     #[test]

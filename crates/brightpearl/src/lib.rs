@@ -24,6 +24,7 @@ mod multi_message;
 mod oauth;
 mod orders;
 mod products;
+mod read_retry;
 mod reference;
 mod sales_order;
 mod search;
@@ -42,6 +43,7 @@ pub use multi_message::MAX_MESSAGES;
 pub use oauth::{authorize_url, exchange_code, TokenSink};
 pub use orders::{Invoice, Order, OrderRef, OrderRow, OrderTotal, StatusRef};
 pub use products::{IdentifierColumn, Product, ProductQuery, ProductRow};
+pub use read_retry::ReadRetries;
 pub use reference::{
     Channel, NominalCode, OrderStatus, PriceList, ShippingMethod, TaxCode, Warehouse,
 };

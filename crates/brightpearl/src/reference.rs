@@ -268,7 +268,7 @@ impl BrightpearlClient {
         path: &str,
     ) -> Result<Vec<(T, Value)>, BrightpearlError> {
         let call = Call::get(path);
-        let body = self.inner.send(&call).await?;
+        let body = self.send(&call).await?;
         crate::envelope::decode_items(&body).map_err(|error| error.with_request(call.name()))
     }
 }

@@ -171,7 +171,7 @@ impl BrightpearlClient {
                 .query("pageSize", PAGE_SIZE.to_string())
                 .query("firstResult", first_result.to_string())
                 .query("sort", format!("{}.ASC", request.id_column));
-            let body = self.inner.send(&call).await?;
+            let body = self.send(&call).await?;
             let page = parse_page(&body).map_err(|error| error.with_request(call.name()))?;
             merge_reference(&mut reference, &body);
 

@@ -62,6 +62,11 @@ impl Call {
         format!("{} {}", self.method, self.path)
     }
 
+    /// Returns true for a GET, which changes nothing and is safe to send twice.
+    pub(crate) fn reads(&self) -> bool {
+        self.method == Method::GET
+    }
+
     /// Returns true for a POST, which creates a resource and is not safe to
     /// send twice.
     fn creates(&self) -> bool {

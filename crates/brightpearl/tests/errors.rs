@@ -6,9 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Harness, Reply};
+use common::{Counter, Harness, Reply};
 use pobridge_brightpearl::{
-    BrightpearlClient, CustomFieldOp, ErrorKind, Limiter, SalesOrder, SalesOrderRow,
+    BrightpearlClient, CustomFieldOp, ErrorKind, Limiter, ReadRetries, SalesOrder, SalesOrderRow,
 };
 use pobridge_core::ManualClock;
 use rust_decimal_macros::dec;
@@ -271,4 +271,86 @@ async fn missing_contact_is_not_found() {
 
     assert_eq!(error.kind(), &ErrorKind::NotFound);
     assert!(contacts.is_empty());
+}
+
+const THREE_RESENDS: ReadRetries = ReadRetries {
+    retries: 3,
+    first_delay: Duration::from_millis(100),
+};
+
+#[tokio::test(start_paused = true)]
+async fn read_retries_resend_a_get_after_500s() {
+    let calls = Counter::default();
+    let harness = Harness::start(move |_| match calls.next() {
+        0 | 1 => Reply::empty(500),
+        _ => Reply::corpus(200, "tax-code-get-all.response.json"),
+    })
+    .await;
+    let client = harness.client.with_read_retries(THREE_RESENDS);
+
+    let codes = client.tax_codes().await.unwrap();
+
+    assert!(!codes.is_empty());
+    assert_eq!(harness.api_requests().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_retries_give_up_after_the_limit() {
+    let harness = Harness::start(|_| Reply::empty(500)).await;
+    let client = harness.client.with_read_retries(THREE_RESENDS);
+
+    let error = client.tax_codes().await.unwrap_err();
+
+    assert_eq!(error.kind(), &ErrorKind::Transient { throttled: false });
+    assert_eq!(
+        harness.api_requests().len(),
+        4,
+        "one send and three resends"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_retries_resend_after_a_timeout() {
+    let calls = Counter::default();
+    let harness = Harness::start(move |_| {
+        let reply = Reply::corpus(200, "tax-code-get-all.response.json");
+        match calls.next() {
+            0 => reply.delayed(Duration::from_secs(120)),
+            _ => reply,
+        }
+    })
+    .await;
+    let client = harness.client.with_read_retries(THREE_RESENDS);
+
+    let codes = client.tax_codes().await.unwrap();
+
+    assert!(!codes.is_empty());
+    assert_eq!(harness.api_requests().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_retries_never_resend_a_post() {
+    let harness = Harness::start(|_| Reply::text(502, "<html>Bad Gateway</html>")).await;
+    let client = harness.client.with_read_retries(THREE_RESENDS);
+
+    let error = client.create_sales_order(&small_order()).await.unwrap_err();
+
+    assert_eq!(error.kind(), &ErrorKind::Ambiguous);
+    assert_eq!(harness.api_requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_retries_skip_a_rejected_search() {
+    let harness =
+        Harness::start(|_| Reply::corpus(500, "order-search-error-500-bad-filter.response.json"))
+            .await;
+    let client = harness.client.with_read_retries(THREE_RESENDS);
+
+    let error = client
+        .find_orders_by_customer_ref("PO-1")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error.kind(), ErrorKind::Validation { .. }));
+    assert_eq!(harness.api_requests().len(), 1);
 }

@@ -1,14 +1,26 @@
 //! Detecting invoiced Brightpearl orders: the first poll checks every open
 //! tracked order, later polls search overlapping windows and link back
 //! orders and credits to their PO, and an order counts as invoiced by its
-//! invoice reference alone.
+//! invoice reference alone. Under intermittent Brightpearl 500s and
+//! dropped connections, polls and sweeps still find every invoiced order,
+//! and a poll that fails leaves its window where it was.
 
-use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, TestApp};
-use pobridge_store::TrackedKind;
+use chrono::{Duration, TimeZone, Utc};
+use pobridge_core::ManualClock;
+use pobridge_e2e::{
+    add_corpus_buyers, configure_defaults, map_corpus_parts, on_each_backend, Backend, Options,
+    TestApp,
+};
+use pobridge_sandbox::Faults;
+use pobridge_store::{InvoiceFilter, TrackedKind};
 use rust_decimal::Decimal;
 
 async fn synced_app() -> TestApp {
-    let mut app = TestApp::start().await.expect("pobridge starts");
+    synced_app_with(Options::default()).await
+}
+
+async fn synced_app_with(options: Options) -> TestApp {
+    let mut app = TestApp::start_with(options).await.expect("pobridge starts");
     configure_defaults(&mut app).await.unwrap();
     map_corpus_parts(&app).await.unwrap();
     for (name, body) in add_corpus_buyers(&app, true).await.unwrap() {
@@ -130,4 +142,126 @@ async fn back_order_and_credit_are_linked() {
     };
     assert_eq!(kind(back_order), Some(TrackedKind::BackOrder));
     assert_eq!(kind(credit), Some(TrackedKind::Credit));
+}
+
+on_each_backend!(
+    poll_survives_intermittent_500s,
+    sweep_survives_intermittent_500s,
+    failed_poll_keeps_its_window,
+);
+
+/// Invoices every synced order in the sandbox and returns their ids.
+fn invoice_all(app: &TestApp) -> Vec<i64> {
+    let ids = order_ids(app);
+    for id in &ids {
+        app.sandbox
+            .invoice_order(&app.brightpearl_code, *id)
+            .unwrap();
+    }
+    ids.into_iter().map(|id| id as i64).collect()
+}
+
+/// Makes every second request fail with 500 and drops the next GET's
+/// connection, so about half of a poll's requests fail when first sent.
+fn arm_intermittent_faults(app: &TestApp) {
+    let faults = Faults {
+        fail_every_nth_with_500: 2,
+        drop_connection_next_n_gets: 1,
+        ..Faults::default()
+    };
+    app.sandbox.set_faults(&app.brightpearl_code, faults);
+}
+
+/// Counts the 500s the sandbox sent after its first `from` requests. Its
+/// log cannot show a dropped connection, which keeps the status that was
+/// never sent.
+fn served_500s(app: &TestApp, from: usize) -> usize {
+    app.sandbox.request_log(&app.brightpearl_code)[from..]
+        .iter()
+        .filter(|request| request.status == 500)
+        .count()
+}
+
+async fn stored_invoices(app: &TestApp) -> usize {
+    app.store()
+        .list_invoices(app.account.id, &InvoiceFilter::default())
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn poll_survives_intermittent_500s(backend: Backend) {
+    let app = synced_app_with(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
+    // The first poll sets the window, so the second one searches.
+    app.engine.poll_invoices(app.account.id).await.unwrap();
+    let invoiced = invoice_all(&app);
+    let logged = app.sandbox.request_log(&app.brightpearl_code).len();
+    arm_intermittent_faults(&app);
+
+    let summary = app.engine.poll_invoices(app.account.id).await.unwrap();
+
+    let mut found = summary.newly_invoiced.clone();
+    found.sort_unstable();
+    assert_eq!(found, invoiced, "{summary:?}");
+    assert!(served_500s(&app, logged) >= 2, "the faults took effect");
+    assert_eq!(stored_invoices(&app).await, invoiced.len());
+}
+
+async fn sweep_survives_intermittent_500s(backend: Backend) {
+    let app = synced_app_with(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
+    let invoiced = invoice_all(&app);
+    let logged = app.sandbox.request_log(&app.brightpearl_code).len();
+    arm_intermittent_faults(&app);
+
+    let summary = app.engine.sweep_open_orders(app.account.id).await.unwrap();
+
+    let mut found = summary.newly_invoiced.clone();
+    found.sort_unstable();
+    assert_eq!(found, invoiced, "{summary:?}");
+    assert!(served_500s(&app, logged) >= 1, "the faults took effect");
+    assert_eq!(stored_invoices(&app).await, invoiced.len());
+}
+
+/// A poll that cannot fetch what it searched must not move its window past
+/// it: the order invoiced before the failure is found by a poll long after,
+/// when a window starting at the failed poll would no longer reach it.
+async fn failed_poll_keeps_its_window(backend: Backend) {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let app = synced_app_with(Options {
+        backend,
+        clock: Some(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    app.engine.poll_invoices(app.account.id).await.unwrap();
+    let order = order_ids(&app)[0];
+    clock.advance(Duration::minutes(1));
+    app.sandbox
+        .invoice_order(&app.brightpearl_code, order)
+        .unwrap();
+
+    clock.advance(Duration::minutes(30));
+    let outage = Faults {
+        fail_next_n_with_500: 1_000,
+        ..Faults::default()
+    };
+    app.sandbox.set_faults(&app.brightpearl_code, outage);
+    let failed = app.engine.poll_invoices(app.account.id).await;
+    app.sandbox
+        .set_faults(&app.brightpearl_code, Faults::default());
+    clock.advance(Duration::minutes(30));
+    let summary = app.engine.poll_invoices(app.account.id).await.unwrap();
+
+    let error = failed.expect_err("the poll fails while every request fails");
+    assert!(error.to_string().contains("500"), "{error}");
+    assert_eq!(summary.newly_invoiced, vec![order as i64]);
+    assert_eq!(stored_invoices(&app).await, 1);
 }

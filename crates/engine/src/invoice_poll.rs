@@ -14,11 +14,18 @@
 //! new reference is saved on the tracked order. So a poll that stops in
 //! between finds the order again, and stores nothing twice
 //! ([`crate::invoice_out`]).
+//!
+//! A poll or sweep sends each failed read again a few times
+//! ([`READ_RETRIES`]) before it fails, and records the orders of each ID
+//! set as soon as that set is fetched, so what it found before a failure is
+//! kept. The poll's window moves on only when every request succeeded: a
+//! failed poll leaves the saved start in place, and the next poll searches
+//! from there again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use pobridge_brightpearl::{BrightpearlClient, Order, SearchRequest, SearchRow};
+use pobridge_brightpearl::{BrightpearlClient, Order, ReadRetries, SearchRequest, SearchRow};
 use pobridge_core::{AccountId, PoId};
 use pobridge_store::{Account, InvoiceId, PoFilter, StoreError, TrackedKind, TrackedOrder};
 use serde::Serialize;
@@ -32,6 +39,14 @@ const CURSOR: &str = "order_poll";
 const OVERLAP_MINUTES: i64 = 15;
 /// `orderTypeId` of a sales credit in order-search.
 const SALES_CREDIT_TYPE: i64 = 3;
+/// How a poll or sweep resends a read that failed transiently: four more
+/// times, after 0.25, 0.5, 1 and 2 seconds. A poll makes a request per page
+/// of search results and per ID set, so without resends one 500 among a
+/// hundred requests would fail it as a whole.
+pub const READ_RETRIES: ReadRetries = ReadRetries {
+    retries: 4,
+    first_delay: std::time::Duration::from_millis(250),
+};
 
 /// Findings of one poll or sweep.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -101,12 +116,13 @@ impl Engine {
     }
 
     async fn poll_client(&self, account: AccountId) -> Result<BrightpearlClient, SyncError> {
-        self.clients.client(account).await?.ok_or_else(|| {
+        let client = self.clients.client(account).await?.ok_or_else(|| {
             SyncError::Store(StoreError::NotFound {
                 entity: "Brightpearl connection",
                 key: account.to_string(),
             })
-        })
+        })?;
+        Ok(client.with_read_retries(READ_RETRIES))
     }
 
     async fn cursor(&self, account: AccountId) -> Result<Option<DateTime<Utc>>, SyncError> {
@@ -183,7 +199,8 @@ impl Engine {
 
     /// Fetches `ids`, links the rows of orders seen for the first time and
     /// records each tracked order's invoice state, parents before their
-    /// back orders and credits.
+    /// back orders and credits. Each ID set is recorded once it is fetched,
+    /// so a failure keeps what the sets before it found.
     async fn check_orders(
         &self,
         client: &BrightpearlClient,
@@ -193,25 +210,23 @@ impl Engine {
         now: DateTime<Utc>,
         summary: &mut PollSummary,
     ) -> Result<(), SyncError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i64> = ids.into_iter().collect();
-        let orders = client
-            .get_orders(&ids)
-            .await
-            .map_err(SyncError::Brightpearl)?;
-        let mut fetched: Vec<(TrackedOrder, Order)> = orders
-            .into_iter()
-            .filter_map(|order| Some((tracked.get(&order.id)?.clone(), order)))
-            .collect();
-        fetched.sort_by_key(|(known, _)| (depth(known, tracked), known.brightpearl_order_id));
+        for set in id_sets_parents_first(client, tracked, ids) {
+            let orders = client
+                .get_orders(&set)
+                .await
+                .map_err(SyncError::Brightpearl)?;
+            let mut fetched: Vec<(TrackedOrder, Order)> = orders
+                .into_iter()
+                .filter_map(|order| Some((tracked.get(&order.id)?.clone(), order)))
+                .collect();
+            fetched.sort_by_key(|(known, _)| (depth(known, tracked), known.brightpearl_order_id));
 
-        self.link_rows(account.id, &fetched).await?;
-        for (known, order) in &fetched {
-            summary.checked += 1;
-            self.record_invoice_state(account, known, order, now, summary)
-                .await?;
+            self.link_rows(account.id, &fetched).await?;
+            for (known, order) in &fetched {
+                summary.checked += 1;
+                self.record_invoice_state(account, known, order, now, summary)
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -282,6 +297,25 @@ fn depth(order: &TrackedOrder, tracked: &HashMap<i64, TrackedOrder>) -> usize {
         parent = next.parent_order_id;
     }
     depth
+}
+
+/// Splits `ids` into the ID sets of one request each, every set of
+/// parents before the sets of their back orders and credits, so a child's
+/// rows find the links that its parent's fetch saved.
+fn id_sets_parents_first(
+    client: &BrightpearlClient,
+    tracked: &HashMap<i64, TrackedOrder>,
+    ids: BTreeSet<i64>,
+) -> Vec<Vec<i64>> {
+    let mut by_depth: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    for id in ids {
+        let level = tracked.get(&id).map_or(0, |known| depth(known, tracked));
+        by_depth.entry(level).or_default().push(id);
+    }
+    by_depth
+        .values()
+        .flat_map(|level| client.id_set_groups(level))
+        .collect()
 }
 
 /// Searches orders created, and orders updated, since `from`.

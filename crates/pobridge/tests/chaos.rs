@@ -462,8 +462,10 @@ async fn inject_faults(world: &World, counters: &Counters, rng: &Mutex<StdRng>, 
                 throttle_next_n: sometimes(0.05, 1),
                 fail_next_n_with_500: sometimes(0.5, 2),
                 drop_connection_after_commit_next_n_posts: sometimes(0.3, 1),
+                drop_connection_next_n_gets: sometimes(0.2, 1),
                 slow_next_n: sometimes(0.4, 2),
                 slow_by: Duration::ZERO,
+                ..Faults::default()
             };
             let coupa = (sometimes(0.5, 2), sometimes(0.2, 1), sometimes(0.2, 1));
             let slow_by = Duration::from_millis(rng.gen_range(200..=1500));
@@ -483,6 +485,11 @@ async fn inject_faults(world: &World, counters: &Counters, rng: &Mutex<StdRng>, 
             brightpearl,
             "dropped after commit",
             faults.drop_connection_after_commit_next_n_posts,
+        );
+        Counters::armed(
+            brightpearl,
+            "GET dropped",
+            faults.drop_connection_next_n_gets,
         );
         Counters::armed(brightpearl, "slow", faults.slow_next_n);
         world.sandbox.set_faults(BRIGHTPEARL_CODE, faults);
@@ -674,16 +681,11 @@ async fn run(world: World) {
     let posted_after = started.elapsed();
     killing.await.unwrap();
     let kills_done_after = started.elapsed();
-    // Faults go on while most invoices are sent, so Coupa's are met too,
-    // but stop by half the timeout, so the run can settle.
-    // NOTE: an invoice poll fails as a whole when one of its Brightpearl
-    // requests fails, and each poll searches every order of the last 15
-    // minutes. At 10,000 orders a poll takes over a hundred requests, so
-    // with a 500 armed every second or so no poll completes and invoices
-    // wait until the faults stop. Retrying a failed GET inside the poll
-    // would let it finish.
-    let most = world.plan.orders * 9 / 10;
-    while world.coupa.accepted_invoices().len() < most && started.elapsed() < world.plan.timeout / 2
+    // Faults go on until Coupa has accepted every invoice, so polls,
+    // sweeps and sends all meet them, but stop by half the timeout, so the
+    // run can settle.
+    while world.coupa.accepted_invoices().len() < world.plan.orders
+        && started.elapsed() < world.plan.timeout / 2
     {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -68,6 +68,8 @@ pub(crate) struct Account {
     pub tokens: Tokens,
     pub quota: Quota,
     pub faults: Faults,
+    /// API requests that reached the faults since they were last set.
+    pub fault_requests: u32,
     pub log: Vec<LoggedRequest>,
 }
 
@@ -105,6 +107,7 @@ impl Account {
                 config.window,
             ),
             faults: Faults::default(),
+            fault_requests: 0,
             log: Vec::new(),
         }
     }

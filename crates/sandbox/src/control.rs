@@ -114,7 +114,9 @@ async fn revoke_refresh_tokens(
 #[serde(default)]
 struct FaultsBody {
     fail_next_n_with_500: u32,
+    fail_every_nth_with_500: u32,
     drop_connection_after_commit_next_n_posts: u32,
+    drop_connection_next_n_gets: u32,
     slow_next_n: u32,
     slow_by_ms: u64,
     throttle_next_n: u32,
@@ -127,7 +129,9 @@ async fn set_faults(
 ) -> StatusCode {
     let faults = Faults {
         fail_next_n_with_500: body.fail_next_n_with_500,
+        fail_every_nth_with_500: body.fail_every_nth_with_500,
         drop_connection_after_commit_next_n_posts: body.drop_connection_after_commit_next_n_posts,
+        drop_connection_next_n_gets: body.drop_connection_next_n_gets,
         slow_next_n: body.slow_next_n,
         slow_by: Duration::from_millis(body.slow_by_ms),
         throttle_next_n: body.throttle_next_n,

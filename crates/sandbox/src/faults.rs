@@ -2,14 +2,22 @@
 
 use std::time::Duration;
 
+use axum::http::Method;
+
 /// Faults to inject, each counting down as requests consume it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Faults {
     /// The next n API requests get a 500 with an empty body and do nothing.
     pub fail_next_n_with_500: u32,
+    /// While not 0, every n-th API request, counted from when the faults
+    /// were set, gets a 500 with an empty body and does nothing.
+    pub fail_every_nth_with_500: u32,
     /// The next n POSTs are carried out, then their connection is closed
     /// without any HTTP response, so the client cannot know the outcome.
     pub drop_connection_after_commit_next_n_posts: u32,
+    /// The next n GETs are carried out, then their connection is closed
+    /// without any HTTP response.
+    pub drop_connection_next_n_gets: u32,
     /// The next n API requests are carried out, then answered after
     /// `slow_by`.
     pub slow_next_n: u32,
@@ -24,25 +32,31 @@ pub struct Faults {
 pub(crate) struct FaultPlan {
     pub throttle: bool,
     pub fail_with_500: bool,
-    pub drop_after_commit: bool,
+    /// Carry the request out, then close the connection without a reply.
+    pub drop_connection: bool,
     pub delay: Duration,
 }
 
 impl Faults {
-    /// Consumes the faults that apply to one request.
-    pub(crate) fn plan(&mut self, is_post: bool) -> FaultPlan {
+    /// Consumes the faults that apply to one request, the `seen`-th since
+    /// the faults were set (counting from 1).
+    pub(crate) fn plan(&mut self, method: &Method, seen: u32) -> FaultPlan {
         let mut plan = FaultPlan::default();
         if take(&mut self.throttle_next_n) {
             plan.throttle = true;
             return plan;
         }
-        if take(&mut self.fail_next_n_with_500) {
+        let nth = self.fail_every_nth_with_500;
+        if take(&mut self.fail_next_n_with_500) || (nth > 0 && seen % nth == 0) {
             plan.fail_with_500 = true;
             return plan;
         }
-        if is_post && take(&mut self.drop_connection_after_commit_next_n_posts) {
-            plan.drop_after_commit = true;
-        }
+        let dropped = match *method {
+            Method::POST => take(&mut self.drop_connection_after_commit_next_n_posts),
+            Method::GET => take(&mut self.drop_connection_next_n_gets),
+            _ => false,
+        };
+        plan.drop_connection = dropped;
         if take(&mut self.slow_next_n) {
             plan.delay = self.slow_by;
         }
@@ -69,9 +83,33 @@ mod tests {
             drop_connection_after_commit_next_n_posts: 1,
             ..Faults::default()
         };
-        assert!(!faults.plan(false).drop_after_commit);
-        assert!(faults.plan(true).drop_after_commit);
-        assert!(!faults.plan(true).drop_after_commit);
+        assert!(!faults.plan(&Method::GET, 1).drop_connection);
+        assert!(faults.plan(&Method::POST, 2).drop_connection);
+        assert!(!faults.plan(&Method::POST, 3).drop_connection);
+    }
+
+    #[test]
+    fn get_drop_fault_applies_only_to_gets() {
+        let mut faults = Faults {
+            drop_connection_next_n_gets: 1,
+            ..Faults::default()
+        };
+        assert!(!faults.plan(&Method::POST, 1).drop_connection);
+        assert!(!faults.plan(&Method::PATCH, 2).drop_connection);
+        assert!(faults.plan(&Method::GET, 3).drop_connection);
+        assert!(!faults.plan(&Method::GET, 4).drop_connection);
+    }
+
+    #[test]
+    fn every_nth_fault_fails_each_nth_request() {
+        let mut faults = Faults {
+            fail_every_nth_with_500: 3,
+            ..Faults::default()
+        };
+        let failed: Vec<u32> = (1..=9)
+            .filter(|&seen| faults.plan(&Method::GET, seen).fail_with_500)
+            .collect();
+        assert_eq!(failed, [3, 6, 9]);
     }
 
     #[test]
@@ -81,9 +119,9 @@ mod tests {
             fail_next_n_with_500: 1,
             ..Faults::default()
         };
-        let first = faults.plan(false);
+        let first = faults.plan(&Method::GET, 1);
         assert!(first.throttle);
         assert!(!first.fail_with_500);
-        assert!(faults.plan(false).fail_with_500);
+        assert!(faults.plan(&Method::GET, 2).fail_with_500);
     }
 }

@@ -248,7 +248,10 @@ impl Sandbox {
 
     /// Replaces the account's pending faults.
     pub fn set_faults(&self, code: &str, faults: Faults) {
-        self.with_ensured_account(code, |account, _| account.faults = faults);
+        self.with_ensured_account(code, |account, _| {
+            account.faults = faults;
+            account.fault_requests = 0;
+        });
     }
 
     /// Counts `n` requests against the account's current window, standing

@@ -110,7 +110,7 @@ async fn api(
     if latency > Duration::ZERO {
         tokio::time::sleep(latency).await;
     }
-    if prepared.plan.drop_after_commit {
+    if prepared.plan.drop_connection {
         return dropped_connection();
     }
     into_response(prepared.reply, prepared.quota, prepared.instance_id)
@@ -150,7 +150,8 @@ impl Sandbox {
             Ok(quota) => match crate::auth::check(headers, account, &config.app_ref, now) {
                 Err(unauthorized) => (unauthorized, quota, None, FaultPlan::default(), Vec::new()),
                 Ok(()) => {
-                    let plan = account.faults.plan(request.method == Method::POST);
+                    account.fault_requests = account.fault_requests.wrapping_add(1);
+                    let plan = account.faults.plan(&request.method, account.fault_requests);
                     let instance_id = Some(account.instance_id);
                     if plan.throttle {
                         let forced = QuotaState {
@@ -259,7 +260,7 @@ fn dropped_connection() -> Response {
     let failing = futures::stream::once(async {
         Err::<Bytes, io::Error>(io::Error::new(
             io::ErrorKind::ConnectionAborted,
-            "sandbox fault: connection dropped after commit",
+            "sandbox fault: connection dropped",
         ))
     });
     Response::new(Body::from_stream(failing))

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use pobridge_core::AccountId;
 use pobridge_store::{Job, JobOutcome, NewJob, StoreError};
 
+use crate::errors::{backoff, classify, FailureClass};
 use crate::invoice_jobs::{poll_job, sweep_job};
 use crate::invoice_poll::PollSummary;
 use crate::sync::SyncError;
@@ -76,14 +77,38 @@ impl Engine {
                 log_summary(account, search, &summary);
                 JobOutcome::Done
             }
-            Err(error) => {
-                let error = match error {
-                    SyncError::Store(error) => format!("storage error: {error}"),
-                    SyncError::Brightpearl(error) => format!("Brightpearl error: {error}"),
-                };
-                tracing::warn!(tenant.id = %account, search = ?search, %error, "invoice search failed; the next one runs as scheduled");
-                JobOutcome::Failed { error }
-            }
+            Err(error) => self.search_failed(job, search, error),
+        }
+    }
+
+    /// Returns the outcome of a failed poll or sweep. After a transient
+    /// Brightpearl failure it runs again with the sync's backoff, or at its
+    /// next scheduled time when that is sooner, so a sweep does not wait a
+    /// whole `invoice_sweep_hours` after an outage. Other failures wait
+    /// for the next scheduled run.
+    fn search_failed(&self, job: &Job, search: Search, error: SyncError) -> JobOutcome {
+        let account = job.account;
+        let counts = match &error {
+            SyncError::Brightpearl(error) => match classify(error) {
+                FailureClass::Transient { counts } => Some(counts),
+                _ => None,
+            },
+            SyncError::Store(_) => None,
+        };
+        let error = match error {
+            SyncError::Store(error) => format!("storage error: {error}"),
+            SyncError::Brightpearl(error) => format!("Brightpearl error: {error}"),
+        };
+        let Some(counts) = counts else {
+            tracing::warn!(tenant.id = %account, search = ?search, %error, "invoice search failed; the next one runs as scheduled");
+            return JobOutcome::Failed { error };
+        };
+        let run_at = self.clock.now() + backoff(job.attempts);
+        tracing::warn!(tenant.id = %account, search = ?search, %error, %run_at, "invoice search failed; retrying");
+        JobOutcome::Retry {
+            run_at,
+            error,
+            counts,
         }
     }
 
