@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::message_cost::MultiMessageCost;
+
 /// The app's identity and the client's limits. One value serves every
 /// account, and per-account data lives in [`pobridge_core::Connection`].
 #[derive(Clone, Deserialize)]
@@ -47,6 +49,9 @@ pub struct ClientConfig {
     /// Brightpearl's help page lists only POST, PUT and DELETE messages, so
     /// by default each update is sent on its own.
     pub multi_message_patch: bool,
+    /// How a multi-message is costed against the quota: learned from the
+    /// throttle headers, or fixed at one request or one per message.
+    pub multi_message_cost: MultiMessageCost,
 }
 
 impl Default for ClientConfig {
@@ -64,6 +69,7 @@ impl Default for ClientConfig {
             request_timeout: Duration::from_secs(30),
             max_ids_per_request: 100,
             multi_message_patch: false,
+            multi_message_cost: MultiMessageCost::Auto,
         }
     }
 }
@@ -86,6 +92,7 @@ impl fmt::Debug for ClientConfig {
             .field("request_timeout", &self.request_timeout)
             .field("max_ids_per_request", &self.max_ids_per_request)
             .field("multi_message_patch", &self.multi_message_patch)
+            .field("multi_message_cost", &self.multi_message_cost)
             .finish()
     }
 }
@@ -127,6 +134,23 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(12));
         assert_eq!(config.max_throttle_wait, Duration::from_millis(500));
         assert_eq!(config.requests_per_minute, 190);
+        assert_eq!(config.multi_message_cost, MultiMessageCost::Auto);
+    }
+
+    #[test]
+    fn reads_multi_message_cost() {
+        for (text, expected) in [
+            ("auto", MultiMessageCost::Auto),
+            ("one", MultiMessageCost::One),
+            ("per_item", MultiMessageCost::PerItem),
+        ] {
+            let config: ClientConfig =
+                serde_json::from_value(serde_json::json!({ "multi_message_cost": text })).unwrap();
+            assert_eq!(config.multi_message_cost, expected, "{text}");
+        }
+        let invalid: Result<ClientConfig, _> =
+            serde_json::from_value(serde_json::json!({ "multi_message_cost": "two" }));
+        assert!(invalid.is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod envelope;
 mod error;
 mod idset;
 mod limiter;
+mod message_cost;
 mod multi_message;
 mod oauth;
 mod orders;
@@ -39,6 +40,7 @@ pub use custom_fields::{
 };
 pub use error::{ApiError, BrightpearlError, ErrorKind};
 pub use limiter::{Limiter, ThrottleHeaders};
+pub use message_cost::{Counting, MultiMessageCost};
 pub use multi_message::MAX_MESSAGES;
 pub use oauth::{authorize_url, exchange_code, TokenSink};
 pub use orders::{Invoice, Order, OrderRef, OrderRow, OrderTotal, StatusRef};

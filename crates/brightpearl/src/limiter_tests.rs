@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::*;
+use crate::message_cost::{Counting, MultiMessageCost};
 
 const CASES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -25,9 +26,13 @@ struct Case {
     rpm: u32,
     reserve: u32,
     sent_ms: Vec<u64>,
+    /// The cost of each earlier send, 1 each when absent.
+    sent_costs: Option<Vec<u32>>,
     last: Option<LastCase>,
     reply: Option<ReplyCase>,
     now_ms: u64,
+    /// The cost of the request about to be sent, 1 when absent.
+    cost: Option<u32>,
     expect: Value,
 }
 
@@ -76,7 +81,17 @@ fn decide_matches_fixture_table() {
             reserve: case.reserve,
             window: WINDOW,
         };
-        let sent: Vec<Duration> = case.sent_ms.iter().copied().map(ms).collect();
+        let costs = case.sent_costs.clone().unwrap_or_default();
+        let sent: Vec<SendRecord> = case
+            .sent_ms
+            .iter()
+            .enumerate()
+            .map(|(index, at)| SendRecord {
+                at: ms(*at),
+                cost: costs.get(index).copied().unwrap_or(1),
+                seq: index as u64,
+            })
+            .collect();
         let last = case.last.as_ref().map(|last| Observation {
             headers: ThrottleHeaders::parse(last.remaining.as_deref(), last.next_period.as_deref()),
             sent_at: ms(last.sent_ms),
@@ -97,6 +112,7 @@ fn decide_matches_fixture_table() {
             last.as_ref(),
             reply.as_ref(),
             ms(case.now_ms),
+            case.cost.unwrap_or(1),
         );
 
         assert_eq!(decision, expected(&case.expect), "case {:?}", case.name);
@@ -173,11 +189,11 @@ fn captured_headers_drive_decisions() {
         // small reserve sends at once, while a reserve equal to what was
         // left waits the whole reported period.
         assert_eq!(
-            decide(relaxed, &[], Some(&last), None, Duration::ZERO),
+            decide(relaxed, &[], Some(&last), None, Duration::ZERO, 1),
             Decision::Send
         );
         assert_eq!(
-            decide(strict, &[], Some(&last), None, Duration::ZERO),
+            decide(strict, &[], Some(&last), None, Duration::ZERO, 1),
             if period.is_zero() {
                 Decision::Send
             } else {
@@ -191,7 +207,7 @@ fn captured_headers_drive_decisions() {
             retry_after: None,
         };
         assert_eq!(
-            decide(relaxed, &[], None, Some(&reply), Duration::ZERO),
+            decide(relaxed, &[], None, Some(&reply), Duration::ZERO, 1),
             Decision::Accept
         );
     }
@@ -214,10 +230,10 @@ async fn limiter_waits_out_the_sliding_window() {
     let limiter = Limiter::new(2, 0);
     let start = Instant::now();
 
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
     assert_eq!(start.elapsed(), Duration::ZERO);
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
 
     assert_eq!(start.elapsed(), Duration::from_secs(60));
     assert_eq!(limiter.requests_sent(), 3);
@@ -227,9 +243,12 @@ async fn limiter_waits_out_the_sliding_window() {
 async fn limiter_fails_fast_when_wait_exceeds_budget() {
     let limiter = Limiter::new(1, 0);
     let start = Instant::now();
-    limiter.acquire(Duration::from_secs(10)).await.unwrap();
+    limiter.acquire(Duration::from_secs(10), 1).await.unwrap();
 
-    let needed = limiter.acquire(Duration::from_secs(10)).await.unwrap_err();
+    let needed = limiter
+        .acquire(Duration::from_secs(10), 1)
+        .await
+        .unwrap_err();
 
     assert_eq!(needed, Refusal::TooLong(Duration::from_secs(60)));
     assert_eq!(start.elapsed(), Duration::ZERO);
@@ -240,10 +259,10 @@ async fn limiter_fails_fast_when_wait_exceeds_budget() {
 async fn throttled_reply_pauses_every_caller() {
     let limiter = Limiter::new(190, 5);
     let start = Instant::now();
-    let permit = limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    let permit = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
 
     let decision = limiter.observe(
-        permit,
+        &permit,
         ReplySignal {
             status: 503,
             headers: ThrottleHeaders::default(),
@@ -253,7 +272,7 @@ async fn throttled_reply_pauses_every_caller() {
 
     assert_eq!(decision, Decision::RetryAfter(Duration::from_secs(60)));
     assert_eq!(limiter.last_headers().unwrap().remaining, Some(0));
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
     assert_eq!(start.elapsed(), Duration::from_secs(60));
 }
 
@@ -261,10 +280,10 @@ async fn throttled_reply_pauses_every_caller() {
 async fn low_remaining_header_delays_next_request() {
     let limiter = Limiter::new(190, 5);
     let start = Instant::now();
-    let permit = limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    let permit = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
 
     let decision = limiter.observe(
-        permit,
+        &permit,
         ReplySignal {
             status: 200,
             headers: ThrottleHeaders::parse(Some("3"), Some("12000")),
@@ -272,7 +291,7 @@ async fn low_remaining_header_delays_next_request() {
         },
     );
     assert_eq!(decision, Decision::Accept);
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
 
     assert_eq!(start.elapsed(), Duration::from_secs(12));
 }
@@ -282,13 +301,13 @@ async fn low_remaining_header_delays_next_request() {
 struct ScriptedBudget {
     free: Mutex<u32>,
     full_for: Duration,
-    claims: Mutex<Vec<(u32, Duration)>>,
+    claims: Mutex<Vec<(u32, Duration, u32)>>,
 }
 
 #[async_trait::async_trait]
 impl SharedBudget for ScriptedBudget {
-    async fn claim(&self, limit: u32, window: Duration) -> Result<SlotClaim, String> {
-        self.claims.lock().unwrap().push((limit, window));
+    async fn claim(&self, limit: u32, window: Duration, count: u32) -> Result<SlotClaim, String> {
+        self.claims.lock().unwrap().push((limit, window, count));
         let mut free = self.free.lock().unwrap();
         if *free == 0 {
             *free = 1;
@@ -303,7 +322,12 @@ struct BrokenBudget;
 
 #[async_trait::async_trait]
 impl SharedBudget for BrokenBudget {
-    async fn claim(&self, _limit: u32, _window: Duration) -> Result<SlotClaim, String> {
+    async fn claim(
+        &self,
+        _limit: u32,
+        _window: Duration,
+        _count: u32,
+    ) -> Result<SlotClaim, String> {
         Err("connection refused".to_owned())
     }
 }
@@ -320,16 +344,16 @@ async fn full_shared_budget_delays_request() {
         .with_shared_budget(budget.clone());
     let start = Instant::now();
 
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
     assert_eq!(start.elapsed(), Duration::ZERO);
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
 
     assert_eq!(start.elapsed(), Duration::from_secs(7));
     assert_eq!(limiter.requests_sent(), 2);
     let held_for = Duration::from_secs(10) + SEND_ALLOWANCE;
     assert_eq!(
         *budget.claims.lock().unwrap(),
-        vec![(190, held_for), (190, held_for), (190, held_for)]
+        vec![(190, held_for, 1), (190, held_for, 1), (190, held_for, 1)]
     );
 }
 
@@ -342,7 +366,10 @@ async fn shared_budget_wait_counts_against_max_wait() {
     });
     let limiter = Limiter::new(190, 5).with_shared_budget(budget);
 
-    let refusal = limiter.acquire(Duration::from_secs(10)).await.unwrap_err();
+    let refusal = limiter
+        .acquire(Duration::from_secs(10), 1)
+        .await
+        .unwrap_err();
 
     assert_eq!(refusal, Refusal::TooLong(Duration::from_secs(30)));
     assert_eq!(limiter.requests_sent(), 0);
@@ -352,7 +379,10 @@ async fn shared_budget_wait_counts_against_max_wait() {
 async fn unreadable_shared_budget_sends_nothing() {
     let limiter = Limiter::new(190, 5).with_shared_budget(Arc::new(BrokenBudget));
 
-    let refusal = limiter.acquire(Duration::from_secs(120)).await.unwrap_err();
+    let refusal = limiter
+        .acquire(Duration::from_secs(120), 1)
+        .await
+        .unwrap_err();
 
     assert_eq!(
         refusal,
@@ -370,9 +400,9 @@ async fn low_remaining_header_delays_shared_claim() {
     });
     let limiter = Limiter::new(190, 5).with_shared_budget(budget.clone());
     let start = Instant::now();
-    let permit = limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    let permit = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
     limiter.observe(
-        permit,
+        &permit,
         ReplySignal {
             status: 200,
             headers: ThrottleHeaders::parse(Some("3"), Some("12000")),
@@ -380,8 +410,164 @@ async fn low_remaining_header_delays_shared_claim() {
         },
     );
 
-    limiter.acquire(Duration::from_secs(120)).await.unwrap();
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
 
     assert_eq!(start.elapsed(), Duration::from_secs(12));
     assert_eq!(budget.claims.lock().unwrap().len(), 2);
+}
+
+fn reply(remaining: u32, period_ms: u64) -> ReplySignal {
+    ReplySignal {
+        status: 200,
+        headers: ThrottleHeaders {
+            remaining: Some(remaining),
+            next_period: Some(ms(period_ms)),
+        },
+        retry_after: None,
+    }
+}
+
+/// Sends a plain request and a multi-message of ten one after the other,
+/// with the remaining counts the server reports for each.
+async fn probe(limiter: &Limiter, before: u32, after: u32) -> u64 {
+    let plain = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
+    limiter.observe(&plain, reply(before, 40_000));
+    drop(plain);
+    let claimed = limiter.quota_claimed();
+    let batch = limiter.acquire(Duration::from_secs(120), 10).await.unwrap();
+    limiter.observe(&batch, reply(after, 40_000));
+    limiter.quota_claimed() - claimed
+}
+
+#[tokio::test(start_paused = true)]
+async fn drop_of_one_teaches_that_a_multi_message_counts_as_one() {
+    let limiter = Limiter::new(190, 5);
+    assert_eq!(limiter.multi_message_counting(), Counting::Unknown);
+
+    let probe_cost = probe(&limiter, 150, 149).await;
+
+    assert_eq!(
+        probe_cost, 10,
+        "an unknown multi-message is costed per message"
+    );
+    assert_eq!(limiter.multi_message_counting(), Counting::One);
+    let claimed = limiter.quota_claimed();
+    limiter.acquire(Duration::from_secs(120), 10).await.unwrap();
+    assert_eq!(limiter.quota_claimed() - claimed, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn drop_per_message_teaches_per_item_counting() {
+    let limiter = Limiter::new(190, 5);
+
+    probe(&limiter, 150, 140).await;
+
+    assert_eq!(limiter.multi_message_counting(), Counting::PerItem);
+    let claimed = limiter.quota_claimed();
+    limiter.acquire(Duration::from_secs(120), 7).await.unwrap();
+    assert_eq!(limiter.quota_claimed() - claimed, 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_item_reading_gives_way_to_a_drop_of_one() {
+    let limiter = Limiter::new(190, 5);
+    probe(&limiter, 150, 140).await;
+
+    probe(&limiter, 120, 119).await;
+
+    assert_eq!(limiter.multi_message_counting(), Counting::One);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_setting_is_not_relearned() {
+    let limiter = Limiter::new(190, 5).with_multi_message_cost(MultiMessageCost::PerItem);
+
+    let cost = probe(&limiter, 150, 149).await;
+
+    assert_eq!(cost, 10);
+    assert_eq!(limiter.multi_message_counting(), Counting::PerItem);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_multi_message_waits_for_quota_to_cover_it() {
+    let limiter = Limiter::new(190, 5);
+    let start = Instant::now();
+    let plain = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
+    limiter.observe(&plain, reply(12, 9_000));
+    drop(plain);
+
+    limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "a plain request still fits"
+    );
+    limiter.acquire(Duration::from_secs(120), 10).await.unwrap();
+
+    assert_eq!(start.elapsed(), Duration::from_secs(9));
+}
+
+#[tokio::test(start_paused = true)]
+async fn probe_waits_for_requests_in_flight_and_holds_back_others() {
+    let limiter = Arc::new(Limiter::new(190, 5));
+    let in_flight = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
+    let released = Arc::new(tokio::sync::Notify::new());
+
+    let probe = {
+        let (limiter, released) = (limiter.clone(), released.clone());
+        tokio::spawn(async move {
+            let permit = limiter.acquire(Duration::from_secs(120), 10).await.unwrap();
+            released.notified().await;
+            drop(permit);
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        limiter.requests_sent(),
+        1,
+        "the probe waits for the plain request"
+    );
+    let later = {
+        let limiter = limiter.clone();
+        tokio::spawn(async move {
+            limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        limiter.requests_sent(),
+        1,
+        "a waiting probe holds back new requests"
+    );
+
+    drop(in_flight);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(limiter.requests_sent(), 2, "the probe goes alone");
+    released.notify_one();
+    probe.await.unwrap();
+    later.await.unwrap();
+
+    assert_eq!(limiter.requests_sent(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shared_budget_is_claimed_per_message_until_learned() {
+    let budget = Arc::new(ScriptedBudget {
+        free: Mutex::new(10),
+        full_for: Duration::from_secs(1),
+        claims: Mutex::new(Vec::new()),
+    });
+    let limiter = Limiter::new(190, 5).with_shared_budget(budget.clone());
+
+    probe(&limiter, 150, 149).await;
+    limiter.acquire(Duration::from_secs(120), 10).await.unwrap();
+
+    let counts: Vec<u32> = budget
+        .claims
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|claim| claim.2)
+        .collect();
+    assert_eq!(counts, vec![1, 10, 1]);
 }

@@ -6,15 +6,9 @@
 //! `onFail: CONTINUE`, so one rejected order does not stop the others.
 //!
 //! Whether a multi-message costs one request of the quota or one per
-//! message is not documented. The limiter counts it as one request and
-//! follows the throttle headers, which show the real cost.
-//!
-//! NOTE: the limiter is not told how many messages a multi-message carries.
-//! When Brightpearl counts them singly and fewer requests remain than the
-//! message carries, the message gets a 503, which the limiter waits out
-//! for `brightpearl-next-throttle-period`: one refused request per window
-//! at most. Passing the message count to the limiter's header check would
-//! avoid even that.
+//! message is not documented. The limiter is told how many messages each
+//! one carries and reads the cost from the throttle headers (see
+//! [`crate::MultiMessageCost`]).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -78,7 +72,8 @@ impl BrightpearlClient {
     /// reply to a multi-message of creates is lost, each create is
     /// `Ambiguous`.
     pub(crate) async fn send_multi_message(&self, messages: &[Message]) -> Sent {
-        let call = Call::post("multi-message", request_body(messages));
+        let call =
+            Call::post("multi-message", request_body(messages)).with_messages(messages.len());
         match self.inner.send(&call).await {
             Ok(reply) => Sent::Items(item_results(&reply, messages)),
             Err(error)

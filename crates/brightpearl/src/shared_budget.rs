@@ -2,8 +2,9 @@
 //!
 //! Every `pobridge serve` process on one PostgreSQL database talks to the
 //! same Brightpearl accounts, so each account's `requests_per_minute` must
-//! bound all of them together, not each one. The [`Limiter`] claims a send
-//! slot from a [`SharedBudget`] before each request. The budget lives
+//! bound all of them together, not each one. The [`Limiter`] claims send
+//! slots from a [`SharedBudget`] before each request: one, or one per
+//! message of a multi-message that may count per message. The budget lives
 //! outside this crate (the engine keeps it in the store), so this crate does
 //! not depend on the store.
 //!
@@ -21,13 +22,13 @@ use async_trait::async_trait;
 /// sent just after its slot expired.
 pub const SEND_ALLOWANCE: Duration = Duration::from_millis(500);
 
-/// The result of a claim for one send slot.
+/// The result of a claim for send slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotClaim {
-    /// A slot was recorded: send the request now.
+    /// The slots were recorded: send the request now.
     Granted,
-    /// The window is full and nothing was recorded. The oldest slot that
-    /// counts against the limit expires after this long.
+    /// The window has too few free slots and nothing was recorded. Enough
+    /// slots free up after this long.
     Full(Duration),
 }
 
@@ -40,10 +41,11 @@ pub enum SlotClaim {
 /// nothing that blocks the others: its slots expire with the window.
 #[async_trait]
 pub trait SharedBudget: Send + Sync {
-    /// Records one send now when fewer than `limit` sends were recorded in
-    /// the last `window`, and returns [`SlotClaim::Granted`]. Otherwise
-    /// records nothing and returns [`SlotClaim::Full`] with the wait.
-    /// Fails with a message when the budget cannot be read, such as when the
-    /// database is unreachable.
-    async fn claim(&self, limit: u32, window: Duration) -> Result<SlotClaim, String>;
+    /// Records `count` slots now when the slots recorded in the last
+    /// `window` leave room for them under `limit`, and returns
+    /// [`SlotClaim::Granted`]. Otherwise records nothing and returns
+    /// [`SlotClaim::Full`] with the wait. The caller keeps `count` between
+    /// 1 and `limit`. Fails with a message when the budget cannot be read,
+    /// such as when the database is unreachable.
+    async fn claim(&self, limit: u32, window: Duration, count: u32) -> Result<SlotClaim, String>;
 }

@@ -27,6 +27,9 @@ pub(crate) struct Call {
     path: String,
     query: Vec<(String, String)>,
     body: Option<Value>,
+    /// The messages a multi-message carries, which the limiter needs to
+    /// cost it; 1 for any other request.
+    messages: u32,
 }
 
 impl Call {
@@ -48,7 +51,14 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body,
+            messages: 1,
         }
+    }
+
+    /// Marks the call as a multi-message of `messages` messages.
+    pub(crate) fn with_messages(mut self, messages: usize) -> Self {
+        self.messages = u32::try_from(messages).unwrap_or(u32::MAX);
+        self
     }
 
     pub(crate) fn query(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -119,7 +129,7 @@ impl Inner {
         let mut progress = Progress::default();
         loop {
             self.refresh_if_expiring().await?;
-            let permit = self.wait_for_permit(&mut progress).await?;
+            let permit = self.wait_for_permit(call, &mut progress).await?;
 
             let (connection, generation) = self.tokens.snapshot();
             let auth_headers = crate::auth::headers(&self.config, &connection)?;
@@ -135,7 +145,7 @@ impl Inner {
             count_request(reply_outcome(reply.status));
 
             if self
-                .wait_out_throttle(name, permit, &reply, &mut progress)
+                .wait_out_throttle(name, &permit, &reply, &mut progress)
                 .await?
             {
                 continue;
@@ -161,12 +171,16 @@ impl Inner {
     }
 
     /// Waits for the limiter, counting the wait against `max_throttle_wait`.
-    async fn wait_for_permit(&self, progress: &mut Progress) -> Result<Permit, BrightpearlError> {
+    async fn wait_for_permit(
+        &self,
+        call: &Call,
+        progress: &mut Progress,
+    ) -> Result<Permit<'_>, BrightpearlError> {
         let budget = self.config.max_throttle_wait;
         let waiting_since = Instant::now();
         let permit = self
             .limiter
-            .acquire(budget.saturating_sub(progress.throttled_for))
+            .acquire(budget.saturating_sub(progress.throttled_for), call.messages)
             .await
             .map_err(|refusal| match refusal {
                 Refusal::TooLong(wait) => throttled(wait),
@@ -181,7 +195,7 @@ impl Inner {
     async fn wait_out_throttle(
         &self,
         name: &str,
-        permit: Permit,
+        permit: &Permit<'_>,
         reply: &RawReply,
         progress: &mut Progress,
     ) -> Result<bool, BrightpearlError> {

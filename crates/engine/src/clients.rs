@@ -110,6 +110,7 @@ impl ClientPool {
                     self.config.throttle_reserve,
                 )
                 .with_window(self.config.requests_window)
+                .with_multi_message_cost(self.config.multi_message_cost)
                 .with_shared_budget(budget);
                 Arc::new(limiter)
             })
@@ -147,10 +148,10 @@ struct StoreSendBudget {
 
 #[async_trait]
 impl SharedBudget for StoreSendBudget {
-    async fn claim(&self, limit: u32, window: Duration) -> Result<SlotClaim, String> {
+    async fn claim(&self, limit: u32, window: Duration, count: u32) -> Result<SlotClaim, String> {
         let slot = self
             .store
-            .claim_send_slot(self.account, limit, window)
+            .claim_send_slot(self.account, limit, window, count)
             .await
             .map_err(|error| match std::error::Error::source(&error) {
                 Some(cause) => format!("{error}: {cause}"),

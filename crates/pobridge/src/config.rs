@@ -151,7 +151,28 @@ pub struct BrightpearlConfig {
     pub request_timeout_seconds: u64,
     pub max_ids_per_request: usize,
     pub multi_message_patch: bool,
+    pub multi_message_cost: pobridge_brightpearl::MultiMessageCost,
+    /// For tests only: the sliding window `requests_per_minute` counts in,
+    /// 1 to 60 seconds. Brightpearl's window is a minute, so `serve` warns
+    /// when it is set to anything else.
+    #[serde(deserialize_with = "window_seconds")]
+    pub window_seconds: u64,
 }
+
+/// Reads `brightpearl.window_seconds`, which must be 1 to 60.
+fn window_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let value = u64::deserialize(deserializer)?;
+    if (1..=BRIGHTPEARL_WINDOW_SECONDS).contains(&value) {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "brightpearl.window_seconds {value} is invalid: expected 1 to 60, and 60 outside tests"
+        )))
+    }
+}
+
+/// Brightpearl's throttle window, the default of `brightpearl.window_seconds`.
+pub const BRIGHTPEARL_WINDOW_SECONDS: u64 = 60;
 
 impl Default for BrightpearlConfig {
     fn default() -> Self {
@@ -168,6 +189,8 @@ impl Default for BrightpearlConfig {
             request_timeout_seconds: client.request_timeout.as_secs(),
             max_ids_per_request: client.max_ids_per_request,
             multi_message_patch: client.multi_message_patch,
+            multi_message_cost: client.multi_message_cost,
+            window_seconds: client.requests_window.as_secs(),
         }
     }
 }
@@ -562,13 +585,13 @@ impl Config {
             authorize_url_template: settings.authorize_url_template.clone(),
             token_url_template: settings.token_url_template.clone(),
             requests_per_minute: settings.requests_per_minute,
-            // Brightpearl's period. Only tests shorten the window.
-            requests_window: pobridge_brightpearl::ClientConfig::default().requests_window,
+            requests_window: Duration::from_secs(settings.window_seconds),
             throttle_reserve: settings.throttle_reserve,
             max_throttle_wait: Duration::from_secs(settings.max_throttle_wait_seconds),
             request_timeout: Duration::from_secs(settings.request_timeout_seconds),
             max_ids_per_request: settings.max_ids_per_request,
             multi_message_patch: settings.multi_message_patch,
+            multi_message_cost: settings.multi_message_cost,
         };
         if let Some(base) = sandbox_base {
             client.authorize_url_template = format!("{base}/authorize/{{account}}");
@@ -668,6 +691,35 @@ mod tests {
         assert_eq!(alerts.backlog_minutes, 30);
         assert_eq!(alerts.buyer_silent_days, 0);
         assert_eq!(alerts.check_minutes, 15);
+    }
+
+    #[test]
+    fn brightpearl_window_reaches_the_client_and_is_checked() {
+        let config = Config::default();
+        let client = config.client_config(None);
+        assert_eq!(client.requests_window, Duration::from_secs(60));
+
+        let config = from_toml("[brightpearl]\nwindow_seconds = 3\n").unwrap();
+        assert_eq!(
+            config.client_config(None).requests_window,
+            Duration::from_secs(3)
+        );
+        for bad in ["0", "61"] {
+            let error = from_toml(&format!("[brightpearl]\nwindow_seconds = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("expected 1 to 60"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn multi_message_cost_reaches_the_client() {
+        let config = from_toml("[brightpearl]\nmulti_message_cost = \"per_item\"\n").unwrap();
+        assert_eq!(
+            config.client_config(None).multi_message_cost,
+            pobridge_brightpearl::MultiMessageCost::PerItem
+        );
+        assert!(from_toml("[brightpearl]\nmulti_message_cost = \"two\"\n").is_err());
     }
 
     #[test]

@@ -45,6 +45,15 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     // Installed before the engine exists, so no job or request goes uncounted.
     let metrics = pobridge_web::metrics::install_recorder();
     let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
+    let window_seconds = config.brightpearl.window_seconds;
+    if window_seconds != crate::config::BRIGHTPEARL_WINDOW_SECONDS {
+        tracing::warn!(
+            window_seconds,
+            "brightpearl.window_seconds is set for tests: each account may get \
+             requests_per_minute Brightpearl requests every {window_seconds} s instead of \
+             every 60 s, which Brightpearl answers with 503; remove the setting outside tests"
+        );
+    }
     if !config.secret_box()?.has_key() {
         tracing::warn!(
             "secrets_key is not set, so Brightpearl tokens and invoicing shared secrets are \

@@ -676,17 +676,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<AuditEntry>>;
 
     // ---- Brightpearl request budget -----------------------------------------
-    /// Claims one Brightpearl send slot for the account. When fewer than
-    /// `limit` sends were recorded in the last `window`, records a send now
-    /// and returns [`SendSlot::Granted`]; otherwise records nothing and
-    /// returns [`SendSlot::Full`] with the time until a slot frees. Claims
-    /// of one account are serialized. On PostgreSQL every process on the
-    /// database shares the slots and the server's clock is used; on SQLite
-    /// they are kept in this store's memory (see [`send_slots`]).
+    /// Claims `count` Brightpearl send slots for the account, one per
+    /// request of quota the request may cost. When the sends recorded in
+    /// the last `window` leave room for `count` more under `limit`, records
+    /// them now and returns [`SendSlot::Granted`]; otherwise records
+    /// nothing and returns [`SendSlot::Full`] with the time until enough
+    /// slots free. A `count` outside 1 to `limit` is taken as the nearer
+    /// end. Claims of one account are serialized. On PostgreSQL every
+    /// process on the database shares the slots and the server's clock is
+    /// used; on SQLite they are kept in this store's memory (see
+    /// [`send_slots`]).
     async fn claim_send_slot(
         &self,
         account: AccountId,
         limit: u32,
         window: std::time::Duration,
+        count: u32,
     ) -> StoreResult<SendSlot>;
 }

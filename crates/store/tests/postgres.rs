@@ -388,7 +388,7 @@ async fn concurrent_send_claims_keep_the_limit() {
             let store = handles[index % HANDLES].clone();
             claims.spawn(async move {
                 store
-                    .claim_send_slot(account_id, limit, window)
+                    .claim_send_slot(account_id, limit, window, 1)
                     .await
                     .unwrap()
             });

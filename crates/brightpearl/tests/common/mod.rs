@@ -314,10 +314,10 @@ impl Harness {
         change_connection(&mut connection);
         let sink = Arc::new(RecordingSink::default());
         let clock = ManualClock::new(now());
-        let limiter = Arc::new(Limiter::new(
-            config.requests_per_minute,
-            config.throttle_reserve,
-        ));
+        let limiter = Arc::new(
+            Limiter::new(config.requests_per_minute, config.throttle_reserve)
+                .with_multi_message_cost(config.multi_message_cost),
+        );
         let client = BrightpearlClient::new(
             reqwest::Client::new(),
             Arc::new(config),

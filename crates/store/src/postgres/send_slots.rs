@@ -10,7 +10,7 @@ use crate::{SendSlot, StoreResult};
 
 const MAX_WINDOW: Duration = Duration::from_secs(86_400);
 
-/// Claims a send slot in one short transaction. The advisory lock on the
+/// Claims `count` send slots in one short transaction. The advisory lock on the
 /// account serializes claims from every process, and the time is read
 /// after the lock is held, so a claim that waited is recorded when it was
 /// granted. Nothing is held after the commit, so a process that dies
@@ -20,7 +20,10 @@ pub(super) async fn claim_send_slot(
     account: AccountId,
     limit: u32,
     window: Duration,
+    count: u32,
 ) -> StoreResult<SendSlot> {
+    let limit = limit.max(1);
+    let count = count.clamp(1, limit);
     // Windows are a minute in production. The cap keeps the conversion and
     // `now - window` from overflowing.
     let window =
@@ -38,24 +41,29 @@ pub(super) async fn claim_send_slot(
         .bind(now - window)
         .execute(&mut *tx)
         .await?;
-    // The send that must leave the window before another fits is the
-    // limit-th newest, when there are that many.
+    // `count` more fit once at most `limit - count` remain, so the send
+    // that must leave the window first is the (limit - count + 1)-th
+    // newest, when there are that many.
     let oldest_counted: Option<DateTime<Utc>> = sqlx::query_scalar(
         "SELECT sent_at FROM brightpearl_sends WHERE account_id = $1 \
          ORDER BY sent_at DESC OFFSET $2 LIMIT 1",
     )
     .bind(account.0)
-    .bind(i64::from(limit.max(1)) - 1)
+    .bind(i64::from(limit - count))
     .fetch_optional(&mut *tx)
     .await?;
     let slot = match oldest_counted {
         Some(oldest) => SendSlot::Full((oldest + window - now).to_std().unwrap_or_default()),
         None => {
-            sqlx::query("INSERT INTO brightpearl_sends (account_id, sent_at) VALUES ($1, $2)")
-                .bind(account.0)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO brightpearl_sends (account_id, sent_at) \
+                 SELECT $1, $2 FROM generate_series(1, $3)",
+            )
+            .bind(account.0)
+            .bind(now)
+            .bind(i64::from(count))
+            .execute(&mut *tx)
+            .await?;
             SendSlot::Granted
         }
     };

@@ -724,7 +724,8 @@ impl Store for PostgresStore {
         account: AccountId,
         limit: u32,
         window: std::time::Duration,
+        count: u32,
     ) -> StoreResult<crate::SendSlot> {
-        send_slots::claim_send_slot(self, account, limit, window).await
+        send_slots::claim_send_slot(self, account, limit, window, count).await
     }
 }

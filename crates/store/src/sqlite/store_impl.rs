@@ -730,9 +730,10 @@ impl Store for SqliteStore {
         account: AccountId,
         limit: u32,
         window: std::time::Duration,
+        count: u32,
     ) -> StoreResult<crate::SendSlot> {
         Ok(self
             .send_slots
-            .claim(account, limit, window, std::time::Instant::now()))
+            .claim(account, limit, window, count, std::time::Instant::now()))
     }
 }

@@ -132,6 +132,7 @@ macro_rules! every_fresh_store_scenario {
             product_search_matches_identifiers_and_ranks_exact_first,
             send_slots_fill_per_account,
             send_slots_free_as_the_window_moves,
+            send_slots_claim_several_at_once,
             retention_removes_old_final_order_documents,
             retention_removes_only_old_sent_invoice_documents,
             retention_removes_at_most_the_limit_per_call,
