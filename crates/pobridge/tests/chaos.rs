@@ -16,17 +16,16 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::seed::Seed;
+use common::serve::{connect_sandbox, log_tail, start_server, Server, Servers};
 use pobridge_core::SystemClock;
 use pobridge_e2e::invoicing::coupa_buyer;
-use pobridge_engine::admin::{self, GrantedTokens};
+use pobridge_engine::admin;
 use pobridge_sandbox::{CoupaSandbox, Faults, IssuedLine, IssuedPo, Sandbox, SandboxConfig};
 use pobridge_store::test_database::{server_url_or_skip, TestDatabase};
 use pobridge_store::{InvoiceFilter, InvoiceStatus, PoFilter, PoStatus, PurchaseOrder};
@@ -117,44 +116,11 @@ async fn prepare(plan: Plan, database_url: String) -> World {
     let coupa = CoupaSandbox::new(Arc::new(SystemClock));
     let (coupa_url, _coupa_server) = coupa.spawn_local().await;
 
-    // The buyer's company exists in Brightpearl already. Otherwise both
-    // servers could create a contact for it at the same moment, a known
-    // limitation that parks later orders between two matching contacts.
-    let contact = json!({
-        "lastName": "Buyer Example Corp",
-        "organisation": { "name": "Buyer Example Corp" },
-        "communication": { "emails": { "PRI": { "email": "ap@buyer.example" } } },
-        "relationshipToAccount": { "isSupplier": false, "isStaff": false },
-    });
-    sandbox.add_contact(BRIGHTPEARL_CODE, contact).unwrap();
-
     let seed = Seed::new(&database_url).await;
-    let grant = sandbox.connect(BRIGHTPEARL_CODE);
-    let tokens = GrantedTokens {
-        access_token: grant.access_token,
-        refresh_token: grant.refresh_token,
-        expires_in: grant.expires_in,
-        installation_instance_id: grant.installation_instance_id,
-        api_domain: grant.api_domain,
-    };
-    admin::connect_sandbox(&seed.engine, &seed.account, &tokens)
+    connect_sandbox(&seed, &sandbox, BRIGHTPEARL_CODE).await;
+    admin::set_setting(&seed.engine, "acme", "invoice_poll_minutes", "1")
         .await
         .unwrap();
-    seed.engine
-        .refresh_reference(seed.account.id)
-        .await
-        .unwrap();
-    for (key, value) in [
-        ("channel_id", "1"),
-        ("warehouse_id", "2"),
-        ("default_tax_code", "T20"),
-        ("shipping", "omit"),
-        ("invoice_poll_minutes", "1"),
-    ] {
-        admin::set_setting(&seed.engine, "acme", key, value)
-            .await
-            .unwrap();
-    }
 
     let mut buyer = seed.buyer("buyer-1").await;
     coupa.add_buyer(coupa_buyer(&buyer, INVOICE_SECRET, false));
@@ -185,110 +151,27 @@ impl World {
     /// Starts `pobridge serve` number `slot` on a free port, appending its
     /// log to that slot's file, and returns it once it listens.
     fn start_server(&self, slot: usize) -> Server {
-        let log = std::fs::File::options()
-            .create(true)
-            .append(true)
-            .open(self.log_path(slot))
-            .unwrap();
-        let sandbox = &self.sandbox_url;
         let client_budget = (self.plan.quota * 3 / 4).max(1).to_string();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_pobridge"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("POBRIDGE_") || name == "RUST_LOG" {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
-            .current_dir(self.logs.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("POBRIDGE_DATABASE_URL", &self.database_url)
-            .env("POBRIDGE_BRIGHTPEARL__APP_REF", "pobridge")
-            .env(
-                "POBRIDGE_BRIGHTPEARL__TOKEN_URL_TEMPLATE",
-                format!("{sandbox}/token/{{account}}"),
-            )
-            .env(
-                "POBRIDGE_BRIGHTPEARL__AUTHORIZE_URL_TEMPLATE",
-                format!("{sandbox}/authorize/{{account}}"),
-            )
-            .env("POBRIDGE_BRIGHTPEARL__REQUESTS_PER_MINUTE", client_budget)
-            .env("POBRIDGE_BRIGHTPEARL__REQUEST_TIMEOUT_SECONDS", "10")
-            .env("POBRIDGE_COUPA__REQUEST_TIMEOUT_SECONDS", "10")
+        let env = [
+            ("POBRIDGE_BRIGHTPEARL__REQUESTS_PER_MINUTE", client_budget),
+            (
+                "POBRIDGE_BRIGHTPEARL__REQUEST_TIMEOUT_SECONDS",
+                "10".to_owned(),
+            ),
+            ("POBRIDGE_COUPA__REQUEST_TIMEOUT_SECONDS", "10".to_owned()),
             // A killed server's jobs are claimed again within 3 s, and
             // retries come after at most 1 s instead of backing off for
             // minutes, so the run settles in the time a test has.
-            .env("POBRIDGE_WORKER__JOB_LEASE_SECONDS", "3")
-            .env("POBRIDGE_WORKER__MAX_RETRY_DELAY_SECONDS", "1")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("pobridge starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let Some(base_url) = line.trim().strip_prefix("pobridge listening on ") else {
-            panic!(
-                "server {slot} printed {line:?} instead of its address; log:\n{}",
-                log_tail(&self.log_path(slot))
-            );
-        };
-        Server {
-            child,
-            base_url: base_url.to_owned(),
-        }
-    }
-}
-
-/// Returns the last 40 lines of a log file.
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-/// One running `pobridge serve`.
-struct Server {
-    child: Child,
-    base_url: String,
-}
-
-/// The two servers, which the killer replaces and the posters look up.
-struct Servers {
-    running: Mutex<Vec<Server>>,
-}
-
-impl Servers {
-    fn base_url(&self, slot: usize) -> String {
-        self.running.lock().unwrap()[slot].base_url.clone()
-    }
-
-    fn kill(&self, slot: usize) {
-        let mut running = self.running.lock().unwrap();
-        running[slot].child.kill().expect("SIGKILL is sent");
-        running[slot].child.wait().unwrap();
-    }
-
-    fn replace(&self, slot: usize, server: Server) {
-        self.running.lock().unwrap()[slot] = server;
-    }
-
-    fn stop_all(&self) {
-        let mut running = self
-            .running
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for server in running.iter_mut() {
-            let _ = server.child.kill();
-            let _ = server.child.wait();
-        }
-    }
-}
-
-impl Drop for Servers {
-    /// Kills the servers when the test ends early, so none outlives it.
-    fn drop(&mut self) {
-        self.stop_all();
+            ("POBRIDGE_WORKER__JOB_LEASE_SECONDS", "3".to_owned()),
+            ("POBRIDGE_WORKER__MAX_RETRY_DELAY_SECONDS", "1".to_owned()),
+        ];
+        start_server(
+            &self.database_url,
+            &self.sandbox_url,
+            self.logs.path(),
+            &self.log_path(slot),
+            &env,
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod seed;
+pub mod serve;
 
 use std::io::Write;
 use std::path::PathBuf;
