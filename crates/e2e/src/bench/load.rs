@@ -1,16 +1,27 @@
 //! An open-loop load of corpus OrderRequests against an order URL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use crate::corpus::with_identity;
+
+/// The maximum number of requests one run keeps open at once. Each open request holds a
+/// socket here and one in the server, so a server that falls many seconds
+/// behind would otherwise exhaust the open-files limit of either process.
+pub const MAX_OUTSTANDING: usize = 4_000;
 
 /// What an open-loop run measured.
 #[derive(Debug, Clone)]
 pub struct LoadResult {
     /// One latency per document sent, measured from its scheduled start.
     pub latencies: Vec<Duration>,
-    /// Documents that got no HTTP 200.
+    /// Documents that got no HTTP 200, including those not sent.
     pub failures: usize,
+    /// Documents not sent at their time because [`MAX_OUTSTANDING`]
+    /// requests were still open. They have no latency.
+    pub not_sent: usize,
     /// The first failure: its HTTP status or the error.
     pub first_failure: Option<String>,
 }
@@ -45,7 +56,9 @@ pub fn percentile(values: &[Duration], fraction: f64) -> Duration {
 ///
 /// The load is open: each document is sent at its scheduled time whatever
 /// the earlier answers' latency, and its latency counts from that time, so
-/// a slow server cannot hide its queueing by slowing the sender down.
+/// a slow server cannot hide its queueing by slowing the sender down. A
+/// document due while [`MAX_OUTSTANDING`] requests are open is not sent and
+/// counts as a failure.
 pub async fn open_loop(
     http: &reqwest::Client,
     url: &str,
@@ -58,6 +71,8 @@ pub async fn open_loop(
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
+    let open = Arc::new(Semaphore::new(MAX_OUTSTANDING));
+    let mut not_sent = 0;
     for index in 0..total {
         let scheduled = start + interval.mul_f64(index as f64);
         let body = with_identity(
@@ -70,7 +85,12 @@ pub async fn open_loop(
             .header("content-type", "text/xml; charset=UTF-8")
             .body(body);
         tokio::time::sleep_until(scheduled).await;
+        let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+            not_sent += 1;
+            continue;
+        };
         tasks.spawn(async move {
+            let _open = permit;
             let failure = match request.send().await {
                 Ok(response) if response.status().as_u16() == 200 => None,
                 Ok(response) => Some(format!("HTTP {}", response.status())),
@@ -82,8 +102,10 @@ pub async fn open_loop(
 
     let mut result = LoadResult {
         latencies: Vec::with_capacity(total as usize),
-        failures: 0,
-        first_failure: None,
+        failures: not_sent,
+        not_sent,
+        first_failure: (not_sent > 0)
+            .then(|| format!("{not_sent} not sent because {MAX_OUTSTANDING} requests were open")),
     };
     while let Some(joined) = tasks.join_next().await {
         let (latency, failure) = match joined {

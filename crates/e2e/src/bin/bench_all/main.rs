@@ -6,9 +6,10 @@
 //! requests per order, poll and sweep, the server's memory, and reading a
 //! 10,000-line order.
 //!
-//! Usage: `bench/run [--quick] [--postgres SERVER_URL]`, or, after
-//! `cargo build --release --locked -p pobridge -p pobridge-e2e`,
-//! `target/release/bench-all [--quick] [--postgres SERVER_URL]`.
+//! Usage: `bench/run [--quick] [--postgres SERVER_URL] [--only PART]`, or,
+//! after `cargo build --release --locked -p pobridge -p pobridge-e2e`,
+//! `target/release/bench-all` with the same arguments. `--only` runs one
+//! part: `large-order`, `orders`, `drain` or `polls`.
 //! Exits with 1 when a figure misses its target.
 
 mod large_order;
@@ -67,9 +68,30 @@ const LARGE_ORDER_RUNS: usize = 7;
 /// The drain target: 1,000 orders in three minutes.
 const DRAIN_SECONDS_PER_ORDER: f64 = 180.0 / 1_000.0;
 
+/// The parts `--only` can pick.
+const PARTS: [&str; 4] = ["large-order", "orders", "drain", "polls"];
+
+/// What the command line asks for.
+struct Arguments {
+    quick: bool,
+    postgres: Option<String>,
+    /// One of [`PARTS`], or every part when `None`.
+    only: Option<String>,
+}
+
+impl Arguments {
+    fn runs(&self, part: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == part)
+    }
+}
+
 fn main() -> Result<()> {
-    let (quick, postgres) = parse_arguments()?;
-    let sizes = if quick { Sizes::quick() } else { Sizes::full() };
+    let arguments = parse_arguments()?;
+    let sizes = if arguments.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
     let cores = two_cores()?;
     if let Some(cores) = cores {
         pin_current_thread(cores.load_generator)?;
@@ -78,13 +100,15 @@ fn main() -> Result<()> {
     let mut report = Report::default();
     // First, while this process has one thread, because the heap counter
     // counts every thread's allocations.
-    large_order_rows(&mut report)?;
+    if arguments.runs("large-order") {
+        large_order_rows(&mut report)?;
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the runtime")?;
-    runtime.block_on(run(&mut report, &sizes, cores, postgres))?;
+    runtime.block_on(run(&mut report, &sizes, cores, &arguments))?;
 
     println!();
     report.print();
@@ -94,8 +118,9 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn parse_arguments() -> Result<(bool, Option<String>)> {
+fn parse_arguments() -> Result<Arguments> {
     let mut quick = false;
+    let mut only = None;
     let mut postgres = std::env::var("PGTEST_DATABASE_URL")
         .ok()
         .filter(|url| !url.trim().is_empty());
@@ -110,21 +135,34 @@ fn parse_arguments() -> Result<(bool, Option<String>)> {
                         .context("--postgres needs a server URL, such as postgres://postgres@127.0.0.1:5432/postgres")?,
                 );
             }
-            other => bail!("unknown argument {other:?}; expected --quick or --postgres SERVER_URL"),
+            "--only" => {
+                let part = arguments.next().unwrap_or_default();
+                if !PARTS.contains(&part.as_str()) {
+                    bail!("--only needs one of {}, not {part:?}", PARTS.join(", "));
+                }
+                only = Some(part);
+            }
+            other => bail!(
+                "unknown argument {other:?}; expected --quick, --postgres SERVER_URL or --only PART"
+            ),
         }
     }
     if let Some(url) = &postgres {
         // TestApp reads the server from this variable. No other thread runs yet.
         std::env::set_var("PGTEST_DATABASE_URL", url);
     }
-    Ok((quick, postgres))
+    Ok(Arguments {
+        quick,
+        postgres,
+        only,
+    })
 }
 
 async fn run(
     report: &mut Report,
     sizes: &Sizes,
     cores: Option<Cores>,
-    postgres: Option<String>,
+    arguments: &Arguments,
 ) -> Result<()> {
     match cores {
         Some(cores) => println!(
@@ -135,18 +173,24 @@ async fn run(
         None => println!("only one core is available: nothing is pinned"),
     }
 
-    let mut backends = vec![Backend::Sqlite];
-    match postgres {
-        Some(_) => backends.push(Backend::Postgres),
-        None => {
-            println!("PostgreSQL skipped: give --postgres SERVER_URL or set PGTEST_DATABASE_URL")
+    if arguments.runs("orders") {
+        let mut backends = vec![Backend::Sqlite];
+        match arguments.postgres {
+            Some(_) => backends.push(Backend::Postgres),
+            None => println!(
+                "PostgreSQL skipped: give --postgres SERVER_URL or set PGTEST_DATABASE_URL"
+            ),
+        }
+        for backend in backends {
+            latency_rows(report, sizes, cores, backend).await?;
         }
     }
-    for backend in backends {
-        latency_rows(report, sizes, cores, backend).await?;
+    if arguments.runs("drain") {
+        drain_rows(report, sizes).await?;
     }
-    drain_rows(report, sizes).await?;
-    poll_rows(report, sizes).await?;
+    if arguments.runs("polls") {
+        poll_rows(report, sizes).await?;
+    }
     Ok(())
 }
 
