@@ -274,7 +274,7 @@ fn print_latency_run(run: &LatencyRun) {
         milliseconds(run.load.percentile(0.99)),
         milliseconds(run.load.max()),
         run.load.failures,
-        run.load.latencies.len(),
+        run.load.latencies.len() + run.load.not_sent,
         run.load
             .first_failure
             .as_ref()
