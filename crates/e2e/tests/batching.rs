@@ -497,11 +497,15 @@ async fn per_item_small_quota_gets_no_503() {
             .filter(|entry| entry.path_and_query.ends_with("/multi-message") && entry.status == 200)
             .count();
         assert_eq!(carried_out, 5, "{case}");
-        assert_eq!(
-            client.limiter().multi_message_counting(),
-            Counting::PerItem,
-            "{case}"
-        );
+        let counting = client.limiter().multi_message_counting();
+        if window_model == WindowModel::CalendarMinute {
+            assert_eq!(counting, Counting::PerItem, "{case}");
+        } else {
+            // Under a rolling window two replies rarely report the same
+            // window, so the cost may stay unknown (costed per message,
+            // which is safe), but it must never be taken for one request.
+            assert_ne!(counting, Counting::One, "{case}");
+        }
     }
 }
 
