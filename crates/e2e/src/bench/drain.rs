@@ -88,12 +88,23 @@ pub struct Drained {
 
 impl Drained {
     /// Returns the shortest drain the client's budget allows for the
-    /// requests it made: every request past the first minute's budget waits
+    /// quota it used: every request past the first minute's budget waits
     /// for a later minute.
     pub fn budget_bound(&self) -> Duration {
         let budget = f64::from(self.client_requests_per_minute);
-        let beyond_first_minute = (self.requests as f64 - budget).max(0.0);
+        let beyond_first_minute = (self.quota_used() as f64 - budget).max(0.0);
         Duration::from_secs_f64(beyond_first_minute / budget * 60.0)
+    }
+
+    /// Returns the requests of quota the drain used. When a multi-message
+    /// costs one per message, each synced order counts in place of its
+    /// multi-message, because every order went out in one.
+    pub fn quota_used(&self) -> usize {
+        if self.case.counts_as_one || self.multi_messages == 0 {
+            self.requests
+        } else {
+            self.requests - self.multi_messages + self.synced
+        }
     }
 
     pub fn requests_per_order(&self) -> f64 {
