@@ -181,7 +181,7 @@ mod tests {
     use crate::DocumentOutcome;
 
     /// A backend that records the size of each group and fails the writes
-    /// and groups it is told to.
+    /// and groups it is configured to fail.
     #[derive(Clone, Default)]
     struct Recorder {
         groups: Arc<Mutex<Vec<usize>>>,
@@ -269,7 +269,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn documents_waiting_together_share_one_transaction() {
+    async fn group_shares_one_transaction() {
         let backend = Recorder::default();
         let payload_ids: Vec<&'static str> = (0..100)
             .map(|index| &*format!("doc-{index}").leak())
@@ -286,7 +286,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_failed_write_leaves_the_others_stored() {
+    async fn group_keeps_writes_beside_failed_one() {
         let backend = Recorder {
             fail_payload: Some("bad"),
             ..Recorder::default()
@@ -299,7 +299,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_transaction_fails_each_of_its_writes_with_the_cause() {
+    async fn group_failure_fails_each_write_with_cause() {
         let backend = Recorder {
             fail_groups: true,
             ..Recorder::default()
@@ -317,7 +317,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_later_document_starts_a_new_writer() {
+    async fn writer_restarts_for_later_document() {
         let backend = Recorder::default();
         let group = Arc::new(GroupCommit::default());
         for payload_id in ["first", "second"] {
