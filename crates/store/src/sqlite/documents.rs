@@ -25,8 +25,11 @@ pub(super) async fn record_documents(
     writes: &[DocumentWrite],
 ) -> StoreResult<Vec<StoreResult<RecordedDocument>>> {
     if writes.len() > 1 {
-        if let Ok(all) = record_together(store, writes).await {
-            return Ok(all.into_iter().map(Ok).collect());
+        match record_together(store, writes).await {
+            Ok(all) => return Ok(all.into_iter().map(Ok).collect()),
+            Err(error) => {
+                tracing::warn!(documents = writes.len(), error = ?error, "storing a group of documents failed; storing each alone");
+            }
         }
     }
     let mut results = Vec::with_capacity(writes.len());
