@@ -1,4 +1,4 @@
-//! What a multi-message costs of Brightpearl's request quota.
+//! The cost of a multi-message in Brightpearl's request quota.
 //!
 //! Brightpearl does not document whether a multi-message of N messages
 //! counts as one request or as N. A public Java client states that it counts
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::limiter::Observation;
 
-/// How the limiter costs a multi-message, as set in the configuration.
+/// The configured way the limiter costs a multi-message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MultiMessageCost {
@@ -30,7 +30,7 @@ pub enum MultiMessageCost {
     PerItem,
 }
 
-/// How a limiter costs multi-messages now.
+/// The way a limiter costs multi-messages now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counting {
     /// Nothing learned yet, so a multi-message may cost one per message.
@@ -84,7 +84,7 @@ pub(crate) fn same_window(first: &Observation, second: &Observation) -> bool {
     first.0 <= second.1 + SAME_WINDOW_TOLERANCE && second.0 <= first.1 + SAME_WINDOW_TOLERANCE
 }
 
-/// Whether `newer` reports a later window than `older`.
+/// Returns whether `newer` reports a later window than `older`.
 pub(crate) fn later_window(older: &Observation, newer: &Observation) -> bool {
     match (window_end(older), window_end(newer)) {
         (Some(older), Some(newer)) => newer.0 > older.1 + SAME_WINDOW_TOLERANCE,

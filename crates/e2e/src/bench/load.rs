@@ -7,9 +7,10 @@ use tokio::sync::Semaphore;
 
 use crate::corpus::with_identity;
 
-/// The maximum number of requests one run keeps open at once. Each open request holds a
-/// socket here and one in the server, so a server that falls many seconds
-/// behind would otherwise exhaust the open-files limit of either process.
+/// The maximum number of requests one run keeps open at once. Each open
+/// request uses a socket here and one in the server, so a server that falls
+/// many seconds behind would otherwise exhaust either process's open-files
+/// limit.
 pub const MAX_OUTSTANDING: usize = 4_000;
 
 /// What an open-loop run measured.

@@ -71,7 +71,7 @@ const DRAIN_SECONDS_PER_ORDER: f64 = 180.0 / 1_000.0;
 /// The parts `--only` can pick.
 const PARTS: [&str; 4] = ["large-order", "orders", "drain", "polls"];
 
-/// What the command line asks for.
+/// The parsed command-line arguments.
 struct Arguments {
     quick: bool,
     postgres: Option<String>,
