@@ -18,7 +18,7 @@ use crate::read_retry::ReadRetries;
 #[derive(Clone)]
 pub struct BrightpearlClient {
     pub(crate) inner: Arc<Inner>,
-    /// How this handle resends reads; clones from
+    /// The resends of failed reads by this handle. Clones made by
     /// [`BrightpearlClient::with_read_retries`] differ only here.
     pub(crate) read_retries: ReadRetries,
 }

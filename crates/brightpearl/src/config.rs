@@ -49,7 +49,7 @@ pub struct ClientConfig {
     /// Brightpearl's help page lists only POST, PUT and DELETE messages, so
     /// by default each update is sent on its own.
     pub multi_message_patch: bool,
-    /// How a multi-message is costed against the quota: learned from the
+    /// The cost of a multi-message against the quota: learned from the
     /// throttle headers, or fixed at one request or one per message.
     pub multi_message_cost: MultiMessageCost,
 }

@@ -15,10 +15,10 @@
 //! request is sent again.
 //!
 //! A plain request costs one request of quota. A multi-message costs one or
-//! one per message, as [`crate::message_cost`] reads from the headers: until
-//! that is known it is costed at one per message, and it is sent as a probe
-//! while no other request of this process is in flight, so that the drop in
-//! the remaining count is its own.
+//! one per message, as [`crate::message_cost`] reads from the headers. Until
+//! that is known, it is costed at one per message and sent as a probe while
+//! no other request of this process is in flight, so that the drop in the
+//! remaining count is its own.
 //!
 //! Every choice within the process is made by [`decide`], a pure function
 //! of the recent sends, the last headers seen, the response (if any), the
@@ -45,8 +45,8 @@ const THROTTLED_FALLBACK: Duration = Duration::from_secs(60);
 /// Shortest wait after a 503 or 429, so a period of `0` cannot turn the
 /// retry into a tight loop.
 const MIN_THROTTLED_WAIT: Duration = Duration::from_secs(1);
-/// The longest a caller waits for a probe or for requests in flight before
-/// it looks again, in case a wake-up was missed.
+/// The maximum time a caller waits for a probe or for requests in flight
+/// before it checks again, in case a wake-up was missed.
 const BUSY_RECHECK: Duration = Duration::from_millis(500);
 
 /// Brightpearl's throttle headers, parsed as integers. A header that is
@@ -497,8 +497,8 @@ impl Limiter {
         LocalCheck::Ready(permit)
     }
 
-    /// Whether a request of `messages` messages goes out as a probe: a
-    /// multi-message while the counting is still to be learned.
+    /// Returns whether a request of `messages` messages goes out as a probe,
+    /// which is a multi-message sent while the counting is still unknown.
     fn sends_as_probe(&self, messages: u32) -> bool {
         self.learns && messages >= 2 && self.lock().counting != Counting::One
     }

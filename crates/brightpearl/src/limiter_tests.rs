@@ -440,7 +440,7 @@ async fn probe(limiter: &Limiter, before: u32, after: u32) -> u64 {
 }
 
 #[tokio::test(start_paused = true)]
-async fn drop_of_one_teaches_that_a_multi_message_counts_as_one() {
+async fn drop_of_one_learns_counts_as_one() {
     let limiter = Limiter::new(190, 5);
     assert_eq!(limiter.multi_message_counting(), Counting::Unknown);
 
@@ -469,7 +469,7 @@ async fn drop_per_message_teaches_per_item_counting() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn per_item_reading_gives_way_to_a_drop_of_one() {
+async fn per_item_yields_to_drop_of_one() {
     let limiter = Limiter::new(190, 5);
     probe(&limiter, 150, 140).await;
 
@@ -489,7 +489,7 @@ async fn fixed_setting_is_not_relearned() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn unknown_multi_message_waits_for_quota_to_cover_it() {
+async fn unknown_cost_waits_for_quota() {
     let limiter = Limiter::new(190, 5);
     let start = Instant::now();
     let plain = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
@@ -508,7 +508,7 @@ async fn unknown_multi_message_waits_for_quota_to_cover_it() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn probe_waits_for_requests_in_flight_and_holds_back_others() {
+async fn probe_waits_for_requests_in_flight() {
     let limiter = Arc::new(Limiter::new(190, 5));
     let in_flight = limiter.acquire(Duration::from_secs(120), 1).await.unwrap();
     let released = Arc::new(tokio::sync::Notify::new());

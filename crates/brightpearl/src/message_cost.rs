@@ -65,8 +65,8 @@ impl Counting {
 /// clock steps and rounding of `brightpearl-next-throttle-period`.
 const SAME_WINDOW_TOLERANCE: Duration = Duration::from_millis(250);
 
-/// The times between which the window a reply reports ends: the server
-/// read its clock after the request was sent and before the reply came.
+/// Returns the earliest and latest time at which the window a reply reports
+/// ends, because the server read its clock between sending and reply.
 fn window_end(observation: &Observation) -> Option<(Duration, Duration)> {
     let period = observation.headers.next_period?;
     Some((
@@ -75,8 +75,8 @@ fn window_end(observation: &Observation) -> Option<(Duration, Duration)> {
     ))
 }
 
-/// Whether two replies report the same throttle window: the times their
-/// windows end overlap, give or take [`SAME_WINDOW_TOLERANCE`].
+/// Returns whether two replies report the same throttle window, that is
+/// whether their window ends overlap within [`SAME_WINDOW_TOLERANCE`].
 pub(crate) fn same_window(first: &Observation, second: &Observation) -> bool {
     let (Some(first), Some(second)) = (window_end(first), window_end(second)) else {
         return false;

@@ -6,7 +6,7 @@
 //! `onFail: CONTINUE`, so one rejected order does not stop the others.
 //!
 //! Whether a multi-message costs one request of the quota or one per
-//! message is not documented. The limiter is told how many messages each
+//! message is not documented. The limiter is given how many messages each
 //! one carries and reads the cost from the throttle headers (see
 //! [`crate::MultiMessageCost`]).
 

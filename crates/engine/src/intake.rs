@@ -152,9 +152,9 @@ impl Engine {
         let buyer = &context.buyer;
 
         // A repeated new order reaches the store's own duplicate check, which
-        // gives the same reply, so only the documents that take another
-        // path first (an update or delete could meet a conflict, a test
-        // from a production buyer is stored differently) are looked up here.
+        // gives the same reply. So only documents that take another path
+        // first are looked up here: an update or delete can meet a conflict,
+        // and a test from a production buyer is stored differently.
         let test_from_production = deployment_test && buyer.mode == BuyerMode::Production;
         let looked_up = if order.header.order_type != OrderKind::New || test_from_production {
             store

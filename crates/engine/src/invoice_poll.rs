@@ -39,8 +39,8 @@ const CURSOR: &str = "order_poll";
 const OVERLAP_MINUTES: i64 = 15;
 /// `orderTypeId` of a sales credit in order-search.
 const SALES_CREDIT_TYPE: i64 = 3;
-/// How a poll or sweep resends a read that failed transiently: four more
-/// times, after 0.25, 0.5, 1 and 2 seconds. A poll makes a request per page
+/// The resends of a read that failed transiently in a poll or sweep: four
+/// more times, after 0.25, 0.5, 1 and 2 seconds. A poll makes a request per page
 /// of search results and per ID set, so without resends one 500 among a
 /// hundred requests would fail it as a whole.
 pub const READ_RETRIES: ReadRetries = ReadRetries {

@@ -8,7 +8,7 @@ use crate::model::{Body, Credential, Envelope, Header, Secret};
 use crate::time::parse_timestamp;
 
 /// Converts the `cXML` root element to an [`Envelope`]. `source` is the
-/// decoded text the tree was read from, and `lines` holds the order lines
+/// decoded text the tree was read from, and `lines` contains the order lines
 /// already read while the tree was built.
 pub(crate) fn envelope(
     source: &str,

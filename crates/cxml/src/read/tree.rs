@@ -16,9 +16,9 @@ use crate::error::{shown, ReadError};
 /// Elements whose text is secret: errors inside them never quote content.
 const SECRET_ELEMENTS: [&str; 3] = ["SharedSecret", "CredentialMac", "DigitalSignature"];
 
-/// Parses `text` into a tree whose root element has index 0. Each `ItemOut`
-/// of the order (the `OrderRequest` that is the first element of the
-/// document's `Request`) goes to `on_item` when its end tag is read and then
+/// Parses `text` into a tree whose root element has index 0. The order is
+/// the `OrderRequest` that is the first element of the document's `Request`.
+/// Each of its `ItemOut`s goes to `on_item` when its end tag is read and then
 /// leaves the tree, so a large order never exists as a tree all at once.
 pub(crate) fn parse<'a, F>(
     text: &'a str,
@@ -537,7 +537,7 @@ mod tests {
     }
 
     #[test]
-    fn order_lines_go_to_the_callback_and_leave_the_tree() {
+    fn order_lines_leave_the_tree() {
         let text = "<cXML><Request><OrderRequest><H/> <ItemOut n='1'><a>x</a></ItemOut>\n\
                     <ItemOut n='2'/></OrderRequest></Request><After/></cXML>";
         let mut lines = Vec::new();
@@ -561,7 +561,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_outside_the_first_request_element_stay_in_the_tree() {
+    fn lines_outside_first_request_stay() {
         let text = "<cXML><Request><Other/><OrderRequest><ItemOut/></OrderRequest></Request>\
                     <Request><OrderRequest><ItemOut/></OrderRequest></Request></cXML>";
         let mut count = 0;
