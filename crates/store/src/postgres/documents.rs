@@ -7,11 +7,18 @@ use sqlx::Row;
 
 use super::buyers::ensure_buyer;
 use super::codec::{encode_enum, enum_column, not_found};
+use super::revisions::{add_revision, create_order, AddedRevision};
 use super::{ensure_row, lock_key, PostgresStore};
 use crate::{
-    Attachment, Document, DocumentOutcome, NewDocument, NewJob, NewRevision, RecordedDocument,
-    StoreResult,
+    Attachment, Document, DocumentOutcome, NewDocument, NewJob, NewRevision, OrderType,
+    RecordedDocument, StoreError, StoreResult,
 };
+
+fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|db| db.is_foreign_key_violation())
+}
 
 pub(super) async fn record_document(
     store: &PostgresStore,
@@ -21,16 +28,22 @@ pub(super) async fn record_document(
     job: Option<&NewJob>,
 ) -> StoreResult<RecordedDocument> {
     // Any early return drops the transaction, which rolls everything back.
+    // Each round trip costs this process and the server more CPU than most
+    // of these statements do. So a new order without attachments, whose
+    // items are stored unchanged, takes six: begin, the lock, the document,
+    // the order with its revision and job, the items read, commit.
     let mut tx = store.begin().await?;
-    if let Some(original) = earlier_copy(&mut tx, account, document).await? {
-        let id = insert_document(
-            &mut tx,
-            account,
-            document,
-            DocumentOutcome::Duplicate,
-            Some(original),
-        )
-        .await?;
+    let checks_copies = lock_copies(&mut tx, account, document).await?;
+    let (id, copy_of) = match insert_document(&mut tx, account, document, checks_copies).await {
+        Ok(inserted) => inserted,
+        Err(StoreError::Database(error)) if is_foreign_key_violation(&error) => {
+            drop(tx);
+            return Err(missing_reference(store, account, document, error).await);
+        }
+        Err(error) => return Err(error),
+    };
+    insert_attachments(&mut tx, id, document).await?;
+    if let Some(original) = copy_of {
         tx.commit().await?;
         return Ok(RecordedDocument {
             document: id,
@@ -41,28 +54,53 @@ pub(super) async fn record_document(
         });
     }
 
-    let id = insert_document(
-        &mut tx,
-        account,
-        document,
-        document.outcome,
-        document.duplicate_of,
-    )
-    .await?;
+    let mut queued = false;
     let added = match revision {
         Some(revision) => {
             let received_at = document.received_at;
-            let added =
-                super::revisions::add_revision(&mut tx, account, id, received_at, revision).await?;
-            let items = &revision.items;
-            super::items::upsert_coupa_items(&mut tx, account, revision.buyer, items, received_at)
-                .await?;
-            Some(added)
+            // The document's foreign key has shown that its buyer belongs
+            // to the account.
+            let buyer_checked = document.buyer == Some(revision.buyer);
+            let created = match (revision.order_type, job) {
+                (OrderType::New, Some(job)) if buyer_checked => {
+                    create_order(&mut tx, account, id, received_at, revision, job).await?
+                }
+                _ => None,
+            };
+            match created {
+                Some(created) => {
+                    queued = created.job.is_some();
+                    Some(AddedRevision {
+                        po: created.po,
+                        revision: created.revision,
+                        is_latest: true,
+                    })
+                }
+                None => {
+                    let added =
+                        add_revision(&mut tx, account, id, received_at, revision, buyer_checked)
+                            .await?;
+                    Some(added)
+                }
+            }
         }
         None => None,
     };
-    if let Some(job) = job {
+    if let Some(job) = job.filter(|_| !queued) {
         super::jobs::enqueue_in(&mut tx, job, document.received_at).await?;
+    }
+    // Items come last: a written item stays locked until the commit, and
+    // other orders may carry the same item.
+    if let Some(revision) = revision {
+        let items = &revision.items;
+        super::items::upsert_coupa_items(
+            &mut tx,
+            account,
+            revision.buyer,
+            items,
+            document.received_at,
+        )
+        .await?;
     }
     tx.commit().await?;
 
@@ -75,54 +113,46 @@ pub(super) async fn record_document(
     })
 }
 
-/// Returns the earliest stored document that an `Accepted` document
-/// repeats: same buyer, payloadID and body hash. Identical documents recorded
-/// at the same time wait here for each other's transaction, so the later one
-/// finds the earlier.
-async fn earlier_copy(
+/// Takes the lock under which an `Accepted` document looks for an earlier
+/// copy of itself (same buyer, payloadID and body hash), and returns
+/// whether it looks. Identical documents recorded at the same time wait
+/// here for each other's transaction, so the later one finds the earlier.
+async fn lock_copies(
     conn: &mut PgConnection,
     account: AccountId,
     document: &NewDocument,
-) -> StoreResult<Option<DocumentId>> {
+) -> StoreResult<bool> {
     let (DocumentOutcome::Accepted, Some(buyer)) = (document.outcome, document.buyer) else {
-        return Ok(None);
+        return Ok(false);
     };
     let key = format!(
         "document {account} {buyer} {:?} {:?}",
         document.payload_id, document.body_sha256
     );
     lock_key(conn, &key).await?;
-    earliest_same_document(
-        conn,
-        account,
-        buyer,
-        &document.payload_id,
-        &document.body_sha256,
-    )
-    .await
+    Ok(true)
 }
 
-/// Inserts the document with `outcome` and `duplicate_of`, which may differ
-/// from the ones it was given with.
+/// Inserts the document and returns its id, with the earlier copy it
+/// repeats when `checks_copies` finds one. Such a document is stored as a
+/// `Duplicate` of that copy. The statement starts after the lock is taken,
+/// so its snapshot includes every copy committed before.
 async fn insert_document(
     conn: &mut PgConnection,
     account: AccountId,
     document: &NewDocument,
-    outcome: DocumentOutcome,
-    duplicate_of: Option<DocumentId>,
-) -> StoreResult<DocumentId> {
-    super::accounts::ensure_account(conn, account).await?;
-    if let Some(buyer) = document.buyer {
-        ensure_buyer(conn, account, buyer).await?;
-    }
-    if let Some(original) = duplicate_of {
-        ensure_document(conn, account, original).await?;
-    }
-
-    let id: i64 = sqlx::query_scalar(
+    checks_copies: bool,
+) -> StoreResult<(DocumentId, Option<DocumentId>)> {
+    let (id, duplicate_of): (i64, Option<i64>) = sqlx::query_as(
         "INSERT INTO documents (account_id, buyer_id, payload_id, body_sha256, masked_body, \
              content_type, request_kind, deployment_test, outcome, duplicate_of, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, \
+             CASE WHEN copy.id IS NULL THEN $9 ELSE $13 END, coalesce(copy.id, $10), $11 \
+         FROM (SELECT CASE WHEN $12 THEN ( \
+                 SELECT min(id) FROM documents \
+                 WHERE account_id = $1 AND buyer_id = $2 AND payload_id = $3 \
+                     AND body_sha256 = $4) END AS id) AS copy \
+         RETURNING id, duplicate_of",
     )
     .bind(account.0)
     .bind(document.buyer.map(|buyer| buyer.0))
@@ -132,25 +162,66 @@ async fn insert_document(
     .bind(&document.content_type)
     .bind(&document.request_kind)
     .bind(document.deployment_test)
-    .bind(encode_enum(&outcome))
-    .bind(duplicate_of.map(|original| original.0))
+    .bind(encode_enum(&document.outcome))
+    .bind(document.duplicate_of.map(|original| original.0))
     .bind(document.received_at)
+    .bind(checks_copies)
+    .bind(encode_enum(&DocumentOutcome::Duplicate))
     .fetch_one(&mut *conn)
     .await?;
+    let copy_of = if checks_copies { duplicate_of } else { None };
+    Ok((DocumentId(id), copy_of.map(DocumentId)))
+}
 
+async fn insert_attachments(
+    conn: &mut PgConnection,
+    id: DocumentId,
+    document: &NewDocument,
+) -> StoreResult<()> {
     for attachment in &document.attachments {
         sqlx::query(
             "INSERT INTO attachments (document_id, content_id, content_type, bytes) \
              VALUES ($1, $2, $3, $4)",
         )
-        .bind(id)
+        .bind(id.0)
         .bind(&attachment.content_id)
         .bind(&attachment.content_type)
         .bind(&attachment.bytes)
         .execute(&mut *conn)
         .await?;
     }
-    Ok(DocumentId(id))
+    Ok(())
+}
+
+/// Finds which of the document's references failed its foreign keys: the
+/// account, a buyer of another account, or an original of another account.
+/// Runs outside the failed transaction, only on that error path, and
+/// returns `error` itself when every reference is found by then.
+async fn missing_reference(
+    store: &PostgresStore,
+    account: AccountId,
+    document: &NewDocument,
+    error: sqlx::Error,
+) -> StoreError {
+    let mut conn = match store.pool.acquire().await {
+        Ok(conn) => conn,
+        Err(acquire_error) => return acquire_error.into(),
+    };
+    let found = async {
+        super::accounts::ensure_account(&mut conn, account).await?;
+        if let Some(buyer) = document.buyer {
+            ensure_buyer(&mut conn, account, buyer).await?;
+        }
+        if let Some(original) = document.duplicate_of {
+            ensure_document(&mut conn, account, original).await?;
+        }
+        Ok::<(), StoreError>(())
+    }
+    .await;
+    match found {
+        Err(missing) => missing,
+        Ok(()) => StoreError::Database(error),
+    }
 }
 
 async fn ensure_document(

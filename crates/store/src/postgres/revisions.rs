@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use pobridge_core::{AccountId, DocumentId, PoId, RevisionId};
+use pobridge_core::{AccountId, DocumentId, JobId, PoId, RevisionId};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
@@ -15,7 +15,7 @@ use super::codec::{
 use super::orders::ensure_po;
 use super::PostgresStore;
 use crate::revision_order::{compare_revisions, RevisionOrderKey};
-use crate::{NewRevision, PoStatus, Revision, RevisionStatus, StoreResult};
+use crate::{NewJob, NewRevision, PoStatus, Revision, RevisionStatus, StoreResult};
 
 const REVISION_COLUMNS: &str = "id, po_id, document_id, order_type, order_version, \
     document_timestamp, document_timestamp_offset_seconds, content_sha256, \
@@ -33,14 +33,19 @@ pub(super) struct AddedRevision {
 /// `Received` on first sight) and decides whether it is the latest. The
 /// order's row stays locked until the transaction ends, so revisions of one
 /// order are filed one at a time and their ids grow in that order.
+/// `buyer_checked` says the caller has already shown that the revision's
+/// buyer belongs to the account.
 pub(super) async fn add_revision(
     conn: &mut PgConnection,
     account: AccountId,
     document: DocumentId,
     received_at: DateTime<Utc>,
     revision: &NewRevision,
+    buyer_checked: bool,
 ) -> StoreResult<AddedRevision> {
-    super::buyers::ensure_buyer(conn, account, revision.buyer).await?;
+    if !buyer_checked {
+        super::buyers::ensure_buyer(conn, account, revision.buyer).await?;
+    }
     let (po, current_latest) = lock_or_create_po(conn, account, revision, received_at).await?;
     let id = insert_revision(conn, account, po, document, received_at, revision).await?;
 
@@ -93,6 +98,87 @@ pub(super) async fn add_revision(
         revision: id,
         is_latest,
     })
+}
+
+/// The order, revision and job that [`create_order`] stored. `job` is
+/// `None` when an unfinished job with the same key was already queued; the
+/// caller then merges into it.
+pub(super) struct CreatedOrder {
+    pub po: PoId,
+    pub revision: RevisionId,
+    pub job: Option<JobId>,
+}
+
+/// Creates a purchase order with its first revision, and queues `job`, in
+/// one statement, or stores nothing and returns `None` when the order
+/// exists. This is the path of nearly every new order, so it avoids the
+/// round trips and the second write of the order's row that
+/// [`add_revision`] makes: the revision's id is drawn first, so the order
+/// is inserted already pointing at it. The foreign keys between the two
+/// rows are checked at the end of the statement, when both exist.
+pub(super) async fn create_order(
+    conn: &mut PgConnection,
+    account: AccountId,
+    document: DocumentId,
+    received_at: DateTime<Utc>,
+    revision: &NewRevision,
+    job: &NewJob,
+) -> StoreResult<Option<CreatedOrder>> {
+    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "WITH drawn AS ( \
+             SELECT nextval(pg_get_serial_sequence('revisions', 'id')) AS revision_id, \
+                 $9::jsonb AS order_json), \
+         po AS ( \
+             INSERT INTO purchase_orders (account_id, buyer_id, number, status, created_at, \
+                 updated_at, latest_revision_id, revision_count, bill_to_address_id) \
+             SELECT $1, $2, $3, $4, $5, $5, drawn.revision_id, 1, \
+                 bill_to_address_key(drawn.order_json) \
+             FROM drawn \
+             ON CONFLICT (account_id, buyer_id, number) DO NOTHING \
+             RETURNING id, latest_revision_id), \
+         revision AS ( \
+             INSERT INTO revisions (id, account_id, po_id, document_id, order_type, \
+                 order_version, document_timestamp, document_timestamp_offset_seconds, \
+                 content_sha256, order_json, status, test, received_at) \
+             OVERRIDING SYSTEM VALUE \
+             SELECT po.latest_revision_id, $1, po.id, $6, $7, $8, $10, $11, $12, \
+                 drawn.order_json, $13, $14, $5 \
+             FROM po, drawn \
+             RETURNING id), \
+         job AS ( \
+             INSERT INTO jobs (account_id, kind, job_key, payload, status, run_at, created_at) \
+             SELECT $19, $15, $16, $17::jsonb, 'queued', $18, $5 FROM po \
+             ON CONFLICT (account_id, job_key) \
+                 WHERE status IN ('queued', 'running', 'waiting') DO NOTHING \
+             RETURNING id) \
+         SELECT po.id, revision.id, (SELECT id FROM job) FROM po, revision",
+    )
+    .bind(account.0)
+    .bind(revision.buyer.0)
+    .bind(revision.po_number.as_str())
+    .bind(PoStatus::Received.as_str())
+    .bind(received_at)
+    .bind(document.0)
+    .bind(encode_enum(&revision.order_type))
+    .bind(revision.order_version)
+    .bind(encode_json(&revision.order))
+    .bind(revision.document_timestamp)
+    .bind(revision.document_timestamp.as_ref().map(offset_seconds))
+    .bind(&revision.content_sha256)
+    .bind(encode_enum(&revision.status))
+    .bind(revision.test)
+    .bind(&job.kind)
+    .bind(&job.key)
+    .bind(encode_json(&job.payload))
+    .bind(job.run_at)
+    .bind(job.account.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(po, revision, job)| CreatedOrder {
+        po: PoId(po),
+        revision: RevisionId(revision),
+        job: job.map(JobId),
+    }))
 }
 
 /// Locks the purchase order's row, creating the order (without revisions
