@@ -15,8 +15,10 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use pobridge_core::PoNumber;
-use pobridge_store::{DocumentOutcome, JobStatus, RevisionStatus, SendSlot, Store, StoreError};
+use pobridge_core::{AccountId, BuyerId, PoNumber};
+use pobridge_store::{
+    CoupaItem, DocumentOutcome, ItemFilter, JobStatus, RevisionStatus, SendSlot, Store, StoreError,
+};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinSet;
@@ -401,6 +403,131 @@ async fn concurrent_send_claims_keep_the_limit() {
         }
 
         assert_eq!(granted, limit, "slots granted across {HANDLES} handles");
+    })
+    .await;
+}
+
+fn coupa_item(part_id: &str, description: &str) -> CoupaItem {
+    CoupaItem {
+        part_id: part_id.to_owned(),
+        auxiliary_id: None,
+        buyer_part_id: None,
+        manufacturer_part_id: None,
+        unit_of_measure: "EA".to_owned(),
+        description: description.to_owned(),
+    }
+}
+
+/// Records a new order for `number` carrying `items`, as intake does.
+async fn record_order_with_items(
+    store: &dyn Store,
+    account_id: AccountId,
+    buyer_id: BuyerId,
+    number: &str,
+    items: Vec<CoupaItem>,
+) {
+    let document = new_document(buyer_id, number, &format!("sha-{number}"));
+    let mut revision = new_revision(buyer_id, number, None, None);
+    revision.items = items;
+    let job = new_job(account_id, &format!("sync_order:{number}"), at(1));
+    store
+        .record_document(account_id, &document, Some(&revision), Some(&job))
+        .await
+        .unwrap();
+}
+
+/// An order with a new item, and a new description of an item that another
+/// transaction is writing, is stored without waiting for that transaction:
+/// the description refresh skips the locked row.
+#[tokio::test]
+async fn locked_item_does_not_block_orders() {
+    on_fresh_database(|url| async move {
+        let store = pobridge_store::open(&url).await.unwrap();
+        let account_id = account(store.as_ref(), "acme").await;
+        let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
+        let router = coupa_item("ROUTER-900", "Router");
+        store
+            .record_coupa_items(account_id, buyer_id, &[router], at(0))
+            .await
+            .unwrap();
+
+        let mut holder = PgConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query(
+            "UPDATE coupa_items SET description = 'Router (locked)' WHERE part_id = 'ROUTER-900'",
+        )
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+        let items = vec![
+            coupa_item("ROUTER-900", "Router (Split 1 of 3)"),
+            coupa_item("SWITCH-48", "Switch"),
+        ];
+        let recorded = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            record_order_with_items(store.as_ref(), account_id, buyer_id, "PO-1", items),
+        )
+        .await;
+        assert!(
+            recorded.is_ok(),
+            "the order waited for the transaction that holds an item"
+        );
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+
+        let stored = store
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        let descriptions: Vec<(&str, &str)> = stored
+            .iter()
+            .map(|row| (row.item.part_id.as_str(), row.item.description.as_str()))
+            .collect();
+        assert_eq!(
+            descriptions,
+            [("ROUTER-900", "Router (locked)"), ("SWITCH-48", "Switch")]
+        );
+    })
+    .await;
+}
+
+/// A product refresh or mapping change takes the account's match lock, so
+/// an order that brings a new item waits for it, then stores the item.
+#[tokio::test]
+async fn item_writes_wait_for_match_changes() {
+    on_fresh_database(|url| async move {
+        let store = pobridge_store::open(&url).await.unwrap();
+        let account_id = account(store.as_ref(), "acme").await;
+        let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
+
+        let mut holder = PgConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query("SELECT lock_coupa_item_matches($1)")
+            .bind(account_id.0)
+            .execute(&mut holder)
+            .await
+            .unwrap();
+
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let items = vec![coupa_item("SWITCH-48", "Switch")];
+                record_order_with_items(store.as_ref(), account_id, buyer_id, "PO-1", items).await;
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(
+            !waiting.is_finished(),
+            "the item was written while a match change held the lock"
+        );
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        waiting.await.unwrap();
+
+        let stored = store
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
     })
     .await;
 }

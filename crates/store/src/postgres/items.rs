@@ -34,17 +34,22 @@ pub(super) async fn record_coupa_items(
 /// Inserts or refreshes Coupa items inside the caller's transaction. The
 /// caller has checked that `buyer` belongs to `account`.
 ///
-/// Most orders repeat items already stored unchanged, and writing such an
-/// item would take the account's item-match lock (see migration 0004) and
-/// hold it until the transaction commits, which would make the account's
-/// orders commit one at a time. So the items are read first, without
-/// locks: an item that is new or changed is upserted, and an unchanged
-/// one only has `last_seen` moved forward, which takes no match lock, and
-/// only once [`LAST_SEEN_RESOLUTION`] has passed.
+/// Most orders repeat items already stored, so the items are read first,
+/// without locks, and only what differs is written:
+/// - New items, and items whose identifiers changed, can change a mapping
+///   status. They are upserted in one statement after the account's
+///   item-match lock is taken (see migration 0004), before any of their row
+///   locks, as a product refresh takes it. The lock is held until commit,
+///   so such orders of one account commit one at a time.
+/// - Items whose description changed, or whose `last_seen` is older than
+///   [`LAST_SEEN_RESOLUTION`], change no status and take no match lock.
+///   They are updated in one statement that skips rows another transaction
+///   holds. An item whose description differs from order to order would
+///   otherwise make the orders that carry it commit one at a time.
 ///
-/// Rows are written in key order, so two transactions that share items lock
-/// them in the same order instead of deadlocking on each other. The sort is
-/// stable, so of two items with one key the later one is written last and kept.
+/// NOTE: a skipped row keeps the holder's description. When the holder is
+/// an order that later rolls back, or a product refresh, the item keeps its
+/// old description until its next order.
 pub(super) async fn upsert_coupa_items(
     conn: &mut PgConnection,
     account: AccountId,
@@ -57,29 +62,86 @@ pub(super) async fn upsert_coupa_items(
         (a.part_id.as_bytes(), a.unit_of_measure.as_bytes())
             .cmp(&(b.part_id.as_bytes(), b.unit_of_measure.as_bytes()))
     });
-    let stored = stored_items(conn, account, buyer, &ordered).await?;
-    for (index, item) in ordered.iter().enumerate() {
-        // Of two items with one key, only the last is written.
-        if ordered
-            .get(index + 1)
-            .is_some_and(|next| same_key(next, item))
-        {
-            continue;
-        }
-        match stored.iter().find(|(known, _)| same_key(known, item)) {
-            Some((known, last_seen)) if known == *item => {
-                if *last_seen < now - LAST_SEEN_RESOLUTION {
-                    touch_coupa_item(conn, account, buyer, item, now).await?;
-                }
-            }
-            _ => write_coupa_item(conn, account, buyer, item, now).await?,
+    // The sort is stable, so of two items with one key the later one is
+    // kept, as if each had been written in turn.
+    let mut latest: Vec<&CoupaItem> = Vec::with_capacity(ordered.len());
+    for item in ordered {
+        match latest.last_mut() {
+            Some(last) if same_key(last, item) => *last = item,
+            _ => latest.push(item),
         }
     }
-    Ok(())
+
+    let stored = stored_items(conn, account, buyer, &latest).await?;
+    let mut matched = Vec::new();
+    let mut described = Vec::new();
+    for item in latest {
+        match stored.iter().find(|(known, _)| same_key(known, item)) {
+            Some((known, _)) if !same_identifiers(known, item) => matched.push(item),
+            None => matched.push(item),
+            Some((known, last_seen)) => {
+                if known.description != item.description || *last_seen < now - LAST_SEEN_RESOLUTION
+                {
+                    described.push(item);
+                }
+            }
+        }
+    }
+    // The match lock comes before the row locks of the second statement,
+    // so this order never waits for the lock while it holds an item row
+    // that a product refresh waits for.
+    write_coupa_items(conn, account, buyer, &matched, now).await?;
+    refresh_coupa_items(conn, account, buyer, &described, now).await
+}
+
+fn same_identifiers(a: &CoupaItem, b: &CoupaItem) -> bool {
+    a.auxiliary_id == b.auxiliary_id
+        && a.buyer_part_id == b.buyer_part_id
+        && a.manufacturer_part_id == b.manufacturer_part_id
 }
 
 fn same_key(a: &CoupaItem, b: &CoupaItem) -> bool {
     a.part_id == b.part_id && a.unit_of_measure == b.unit_of_measure
+}
+
+/// The columns of `items` as arrays, for `UNNEST`.
+struct ItemColumns<'a> {
+    part_ids: Vec<&'a str>,
+    units: Vec<&'a str>,
+    auxiliary_ids: Vec<Option<&'a str>>,
+    buyer_part_ids: Vec<Option<&'a str>>,
+    manufacturer_part_ids: Vec<Option<&'a str>>,
+    descriptions: Vec<&'a str>,
+    descriptions_folded: Vec<String>,
+}
+
+impl<'a> ItemColumns<'a> {
+    fn of(items: &[&'a CoupaItem]) -> Self {
+        Self {
+            part_ids: items.iter().map(|item| item.part_id.as_str()).collect(),
+            units: items
+                .iter()
+                .map(|item| item.unit_of_measure.as_str())
+                .collect(),
+            auxiliary_ids: items
+                .iter()
+                .map(|item| item.auxiliary_id.as_deref())
+                .collect(),
+            buyer_part_ids: items
+                .iter()
+                .map(|item| item.buyer_part_id.as_deref())
+                .collect(),
+            manufacturer_part_ids: items
+                .iter()
+                .map(|item| item.manufacturer_part_id.as_deref())
+                .collect(),
+            descriptions: items.iter().map(|item| item.description.as_str()).collect(),
+            descriptions_folded: items
+                .iter()
+                .map(|item| item.description.to_lowercase())
+                .collect(),
+        }
+    }
 }
 
 /// Reads the stored items with the keys of `items`, and their `last_seen`.
@@ -126,20 +188,40 @@ async fn stored_items(
         .collect()
 }
 
-/// Inserts `item`, or refreshes its identifiers, description and
-/// `last_seen` when another transaction stored it first.
-async fn write_coupa_item(
+/// Upserts items in key order, under the account's item-match lock: each
+/// gets its identifiers, description and `last_seen` from `items`, and a
+/// new one `first_seen` too.
+async fn write_coupa_items(
     conn: &mut PgConnection,
     account: AccountId,
     buyer: BuyerId,
-    item: &CoupaItem,
+    items: &[&CoupaItem],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT lock_coupa_item_matches($1)")
+        .bind(account.0)
+        .execute(&mut *conn)
+        .await?;
+    let columns = ItemColumns::of(items);
+    let part_ids_folded: Vec<String> = items
+        .iter()
+        .map(|item| item.part_id.to_lowercase())
+        .collect();
     sqlx::query(
         "INSERT INTO coupa_items (account_id, buyer_id, part_id, unit_of_measure, \
              auxiliary_id, buyer_part_id, manufacturer_part_id, description, part_id_folded, \
              description_folded, first_seen, last_seen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+         SELECT $1, $2, k.part_id, k.unit_of_measure, k.auxiliary_id, k.buyer_part_id, \
+             k.manufacturer_part_id, k.description, k.part_id_folded, k.description_folded, \
+             $3, $3 \
+         FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+                 $10::text[], $11::text[]) WITH ORDINALITY \
+             AS k (part_id, unit_of_measure, auxiliary_id, buyer_part_id, manufacturer_part_id, \
+                 description, part_id_folded, description_folded, position) \
+         ORDER BY k.position \
          ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
              auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
              manufacturer_part_id = excluded.manufacturer_part_id, \
@@ -149,41 +231,61 @@ async fn write_coupa_item(
     )
     .bind(account.0)
     .bind(buyer.0)
-    .bind(&item.part_id)
-    .bind(&item.unit_of_measure)
-    .bind(&item.auxiliary_id)
-    .bind(&item.buyer_part_id)
-    .bind(&item.manufacturer_part_id)
-    .bind(&item.description)
-    .bind(item.part_id.to_lowercase())
-    .bind(item.description.to_lowercase())
     .bind(now)
+    .bind(&columns.part_ids)
+    .bind(&columns.units)
+    .bind(&columns.auxiliary_ids)
+    .bind(&columns.buyer_part_ids)
+    .bind(&columns.manufacturer_part_ids)
+    .bind(&columns.descriptions)
+    .bind(&part_ids_folded)
+    .bind(&columns.descriptions_folded)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Moves an unchanged item's `last_seen` forward. The condition is checked
-/// again under the row lock, so of several transactions that saw the old
-/// time, the ones after the first change nothing.
-async fn touch_coupa_item(
+/// Moves known items' description and `last_seen` forward, skipping rows
+/// another transaction holds. The columns it sets fire none of the match
+/// triggers. The conditions are checked again on the locked row, so of
+/// several transactions that saw the same stale row, only the first
+/// writes.
+async fn refresh_coupa_items(
     conn: &mut PgConnection,
     account: AccountId,
     buyer: BuyerId,
-    item: &CoupaItem,
+    items: &[&CoupaItem],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let columns = ItemColumns::of(items);
     sqlx::query(
-        "UPDATE coupa_items SET last_seen = $5 \
-         WHERE account_id = $1 AND buyer_id = $2 AND part_id = $3 AND unit_of_measure = $4 \
-             AND last_seen < $6",
+        "UPDATE coupa_items c SET description = k.description, \
+             description_folded = k.description_folded, \
+             last_seen = GREATEST(c.last_seen, $3) \
+         FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[]) \
+             AS k (part_id, unit_of_measure, description, description_folded) \
+         WHERE c.account_id = $1 AND c.buyer_id = $2 \
+             AND c.part_id = k.part_id AND c.unit_of_measure = k.unit_of_measure \
+             AND (c.last_seen < $4 OR c.description <> k.description) \
+             AND c.id IN ( \
+                 SELECT s.id FROM coupa_items s \
+                 JOIN UNNEST($5::text[], $6::text[]) AS w (part_id, unit_of_measure) \
+                     ON s.part_id = w.part_id AND s.unit_of_measure = w.unit_of_measure \
+                 WHERE s.account_id = $1 AND s.buyer_id = $2 \
+                 ORDER BY s.part_id, s.unit_of_measure \
+                 FOR NO KEY UPDATE OF s SKIP LOCKED)",
     )
     .bind(account.0)
     .bind(buyer.0)
-    .bind(&item.part_id)
-    .bind(&item.unit_of_measure)
     .bind(now)
     .bind(now - LAST_SEEN_RESOLUTION)
+    .bind(&columns.part_ids)
+    .bind(&columns.units)
+    .bind(&columns.descriptions)
+    .bind(&columns.descriptions_folded)
     .execute(&mut *conn)
     .await?;
     Ok(())
