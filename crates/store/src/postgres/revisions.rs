@@ -33,8 +33,8 @@ pub(super) struct AddedRevision {
 /// `Received` on first sight) and decides whether it is the latest. The
 /// order's row stays locked until the transaction ends, so revisions of one
 /// order are filed one at a time and their ids grow in that order.
-/// `buyer_checked` says the caller has already shown that the revision's
-/// buyer belongs to the account.
+/// `buyer_checked` is true when the caller has already shown that the
+/// revision's buyer belongs to the account.
 pub(super) async fn add_revision(
     conn: &mut PgConnection,
     account: AccountId,
