@@ -87,9 +87,9 @@ pub(super) async fn upsert_coupa_items(
             }
         }
     }
-    // The match lock comes before the row locks of the second statement,
-    // so this order never waits for the lock while it holds an item row
-    // that a product refresh waits for.
+    // The upsert comes first, so the match lock is taken before the refresh
+    // locks any item row. Otherwise this order could wait for the lock
+    // while it holds a row that a product refresh is waiting for.
     write_coupa_items(conn, account, buyer, &matched, now).await?;
     refresh_coupa_items(conn, account, buyer, &described, now).await
 }

@@ -111,11 +111,11 @@ pub(super) struct CreatedOrder {
 
 /// Creates a purchase order with its first revision, and queues `job`, in
 /// one statement, or stores nothing and returns `None` when the order
-/// exists. This is the path of nearly every new order, so it avoids the
-/// round trips and the second write of the order's row that
-/// [`add_revision`] makes: the revision's id is drawn first, so the order
-/// is inserted already pointing at it. The foreign keys between the two
-/// rows are checked at the end of the statement, when both exist.
+/// exists. Nearly every new order takes this path. It saves the round trips
+/// of [`add_revision`], and its second write of the order's row, because
+/// the revision's id is drawn first and the order is inserted already
+/// pointing at it. The foreign keys between the two rows are checked at
+/// the end of the statement, when both exist.
 pub(super) async fn create_order(
     conn: &mut PgConnection,
     account: AccountId,
@@ -174,6 +174,7 @@ pub(super) async fn create_order(
     .bind(job.account.0)
     .fetch_optional(&mut *conn)
     .await?;
+
     Ok(row.map(|(po, revision, job)| CreatedOrder {
         po: PoId(po),
         revision: RevisionId(revision),
