@@ -44,7 +44,7 @@ pub(super) async fn record_coupa_items(
 /// - Items whose description changed, or whose `last_seen` is older than
 ///   [`LAST_SEEN_RESOLUTION`], change no status and take no match lock.
 ///   They are updated in one statement that skips rows another transaction
-///   holds. An item whose description differs from order to order would
+///   has locked. An item whose description differs from order to order would
 ///   otherwise make the orders that carry it commit one at a time.
 ///
 /// NOTE: a skipped row keeps the holder's description. When the holder is
@@ -73,16 +73,16 @@ pub(super) async fn upsert_coupa_items(
     }
 
     let stored = stored_items(conn, account, buyer, &latest).await?;
-    let mut matched = Vec::new();
-    let mut described = Vec::new();
+    let mut upserted = Vec::new();
+    let mut refreshed = Vec::new();
     for item in latest {
         match stored.iter().find(|(known, _)| same_key(known, item)) {
-            Some((known, _)) if !same_identifiers(known, item) => matched.push(item),
-            None => matched.push(item),
+            Some((known, _)) if !same_identifiers(known, item) => upserted.push(item),
+            None => upserted.push(item),
             Some((known, last_seen)) => {
                 if known.description != item.description || *last_seen < now - LAST_SEEN_RESOLUTION
                 {
-                    described.push(item);
+                    refreshed.push(item);
                 }
             }
         }
@@ -90,8 +90,8 @@ pub(super) async fn upsert_coupa_items(
     // The upsert comes first, so the match lock is taken before the refresh
     // locks any item row. Otherwise this order could wait for the lock
     // while it holds a row that a product refresh is waiting for.
-    write_coupa_items(conn, account, buyer, &matched, now).await?;
-    refresh_coupa_items(conn, account, buyer, &described, now).await
+    write_coupa_items(conn, account, buyer, &upserted, now).await?;
+    refresh_coupa_items(conn, account, buyer, &refreshed, now).await
 }
 
 fn same_identifiers(a: &CoupaItem, b: &CoupaItem) -> bool {
@@ -246,7 +246,7 @@ async fn write_coupa_items(
 }
 
 /// Moves known items' description and `last_seen` forward, skipping rows
-/// another transaction holds. The columns it sets fire none of the match
+/// another transaction has locked. The columns it sets fire none of the match
 /// triggers. The conditions are checked again on the locked row, so of
 /// several transactions that saw the same stale row, only the first
 /// writes.

@@ -101,7 +101,7 @@ pub(super) async fn add_revision(
 }
 
 /// The order, revision and job that [`create_order`] stored. `job` is
-/// `None` when an unfinished job with the same key was already queued; the
+/// `None` when an unfinished job with the same key was already queued. The
 /// caller then merges into it.
 pub(super) struct CreatedOrder {
     pub po: PoId,
