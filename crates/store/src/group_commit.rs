@@ -8,10 +8,16 @@
 //! group durable. The backend keeps one document's failure from touching
 //! the others.
 //!
-//! No task runs while nothing waits: the first document to find no writer
-//! spawns one, and it stops when the queue is empty. The writer is a
-//! spawned task rather than the first caller, so a caller that goes away
-//! (a client that disconnects) cannot cancel the others' writes.
+//! No task runs while nothing waits: a document that finds fewer writers
+//! than the backend allows spawns one, and a writer stops when the queue
+//! is empty. A writer is a spawned task rather than the first caller, so a
+//! caller that goes away (a client that disconnects) cannot cancel the
+//! others' writes. SQLite allows one writer. A server database allows more,
+//! so a group is written while the one before it waits for its commit.
+//!
+//! A backend may leave writes out of a group ([`GroupResult::Alone`]). Each
+//! is then stored by a task of its own, so one that waits long for a lock
+//! does not hold up the writer.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +40,17 @@ pub struct DocumentWrite {
     pub job: Option<NewJob>,
 }
 
+/// The outcome of one write in a group transaction.
+#[derive(Debug)]
+pub enum GroupResult {
+    /// The write is stored, or failed for a reason of its own.
+    Done(StoreResult<RecordedDocument>),
+    /// The group left the write out. It is stored on its own, outside the
+    /// writer, so a write that waits for a lock keeps no other group
+    /// waiting.
+    Alone,
+}
+
 /// A backend's way to store a group of documents in one transaction.
 pub trait WriteGroup: Clone + Send + Sync + 'static {
     /// Stores `writes` and returns one result per write, in the same order.
@@ -42,25 +59,49 @@ pub trait WriteGroup: Clone + Send + Sync + 'static {
     fn write_group(
         &self,
         writes: &[DocumentWrite],
-    ) -> impl Future<Output = StoreResult<Vec<StoreResult<RecordedDocument>>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<GroupResult>>> + Send;
+
+    /// Stores one write that [`Self::write_group`] left out, in its own
+    /// transaction.
+    fn write_alone(
+        &self,
+        write: DocumentWrite,
+    ) -> impl Future<Output = StoreResult<RecordedDocument>> + Send;
 }
 
 type Reply = oneshot::Sender<StoreResult<RecordedDocument>>;
 
 /// The queue of documents waiting for a transaction.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GroupCommit {
     queue: Mutex<Queue>,
+    /// How many groups may be written at once.
+    max_writers: usize,
 }
 
 #[derive(Debug, Default)]
 struct Queue {
     waiting: Vec<(DocumentWrite, Reply)>,
-    /// True while a writer task runs; it takes what waits before it stops.
-    writing: bool,
+    /// The writer tasks running. Each takes what waits before it stops.
+    writers: usize,
+}
+
+impl Default for GroupCommit {
+    /// One writer, for a backend that writes one transaction at a time.
+    fn default() -> Self {
+        Self::with_writers(1)
+    }
 }
 
 impl GroupCommit {
+    /// A queue whose groups are written by up to `max_writers` tasks at once.
+    pub fn with_writers(max_writers: usize) -> Self {
+        Self {
+            queue: Mutex::default(),
+            max_writers: max_writers.max(1),
+        }
+    }
+
     /// Queues `write` for the next group transaction and waits for its
     /// result.
     pub async fn record<W: WriteGroup>(
@@ -72,7 +113,11 @@ impl GroupCommit {
         let start_writer = {
             let mut queue = self.lock();
             queue.waiting.push((write, reply));
-            !std::mem::replace(&mut queue.writing, true)
+            let start = queue.writers < self.max_writers;
+            if start {
+                queue.writers += 1;
+            }
+            start
         };
         if start_writer {
             tokio::spawn(write_groups(Arc::clone(self), backend.clone()));
@@ -92,12 +137,12 @@ impl GroupCommit {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Takes up to [`MAX_GROUP`] waiting writes, or marks the writer stopped
-    /// and returns none when nothing waits.
+    /// Takes up to [`MAX_GROUP`] waiting writes, or counts the calling
+    /// writer stopped and returns none when nothing waits.
     fn next_group(&self) -> Vec<(DocumentWrite, Reply)> {
         let mut queue = self.lock();
         if queue.waiting.is_empty() {
-            queue.writing = false;
+            queue.writers -= 1;
             return Vec::new();
         }
         let take = queue.waiting.len().min(MAX_GROUP);
@@ -123,9 +168,19 @@ async fn write_groups<W: WriteGroup>(group: Arc<GroupCommit>, backend: W) {
         let (writes, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         match backend.write_group(&writes).await {
             Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    // A caller that went away no longer needs its result.
-                    let _ = reply.send(result);
+                let outcomes = writes.into_iter().zip(replies).zip(results);
+                for ((write, reply), result) in outcomes {
+                    match result {
+                        GroupResult::Done(result) => {
+                            let _ = reply.send(result);
+                        }
+                        GroupResult::Alone => {
+                            let backend = backend.clone();
+                            tokio::spawn(async move {
+                                let _ = reply.send(backend.write_alone(write).await);
+                            });
+                        }
+                    }
                 }
             }
             Err(error) => {
@@ -150,10 +205,13 @@ impl Drop for StoppedGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
             let mut queue = self.group.lock();
-            queue.writing = false;
-            // The waiting callers' senders drop here, so they get an error
-            // rather than wait for a writer that is gone.
-            queue.waiting.clear();
+            queue.writers -= 1;
+            // With no writer left, the waiting callers' senders drop here,
+            // so they get an error rather than wait for a writer that is
+            // gone.
+            if queue.writers == 0 {
+                queue.waiting.clear();
+            }
         }
     }
 }
@@ -185,18 +243,22 @@ mod tests {
     #[derive(Clone, Default)]
     struct Recorder {
         groups: Arc<Mutex<Vec<usize>>>,
+        /// The payload ids stored alone, in the order they started.
+        alone: Arc<Mutex<Vec<String>>>,
+        /// Groups being written now, and the most at any one time.
+        in_flight: Arc<AtomicUsize>,
+        max_in_flight: Arc<AtomicUsize>,
         next_id: Arc<AtomicUsize>,
         fail_payload: Option<&'static str>,
         fail_groups: bool,
     }
 
     impl WriteGroup for Recorder {
-        async fn write_group(
-            &self,
-            writes: &[DocumentWrite],
-        ) -> StoreResult<Vec<StoreResult<RecordedDocument>>> {
-            // Long enough for the other callers to queue behind this group.
+        async fn write_group(&self, writes: &[DocumentWrite]) -> StoreResult<Vec<GroupResult>> {
+            let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
             self.groups.lock().unwrap().push(writes.len());
             if self.fail_groups {
                 return Err(StoreError::Corrupt {
@@ -207,22 +269,43 @@ mod tests {
             Ok(writes
                 .iter()
                 .map(|write| {
-                    if Some(write.document.payload_id.as_str()) == self.fail_payload {
-                        return Err(StoreError::NotFound {
+                    let payload_id = write.document.payload_id.as_str();
+                    if payload_id.starts_with("alone") {
+                        return GroupResult::Alone;
+                    }
+                    if Some(payload_id) == self.fail_payload {
+                        return GroupResult::Done(Err(StoreError::NotFound {
                             entity: "buyer",
                             key: "7".to_owned(),
-                        });
+                        }));
                     }
-                    let id = self.next_id.fetch_add(1, Ordering::SeqCst) as i64;
-                    Ok(RecordedDocument {
-                        document: DocumentId(id),
-                        po: None,
-                        revision: None,
-                        is_latest: false,
-                        duplicate_of: None,
-                    })
+                    GroupResult::Done(Ok(self.recorded()))
                 })
                 .collect())
+        }
+
+        async fn write_alone(&self, write: DocumentWrite) -> StoreResult<RecordedDocument> {
+            self.alone
+                .lock()
+                .unwrap()
+                .push(write.document.payload_id.clone());
+            if write.document.payload_id == "alone-slow" {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+            Ok(self.recorded())
+        }
+    }
+
+    impl Recorder {
+        fn recorded(&self) -> RecordedDocument {
+            let id = self.next_id.fetch_add(1, Ordering::SeqCst) as i64;
+            RecordedDocument {
+                document: DocumentId(id),
+                po: None,
+                revision: None,
+                is_latest: false,
+                duplicate_of: None,
+            }
         }
     }
 
@@ -251,7 +334,15 @@ mod tests {
         backend: &Recorder,
         payload_ids: &[&'static str],
     ) -> Vec<StoreResult<RecordedDocument>> {
-        let group = Arc::new(GroupCommit::default());
+        record_all_with(GroupCommit::default(), backend, payload_ids).await
+    }
+
+    async fn record_all_with(
+        group: GroupCommit,
+        backend: &Recorder,
+        payload_ids: &[&'static str],
+    ) -> Vec<StoreResult<RecordedDocument>> {
+        let group = Arc::new(group);
         let calls = payload_ids.iter().copied().map(|payload_id| {
             let group = Arc::clone(&group);
             let backend = backend.clone();
@@ -261,9 +352,10 @@ mod tests {
         for call in calls.collect::<Vec<_>>() {
             results.push(call.await.unwrap());
         }
-        assert!(
-            !group.lock().writing,
-            "the writer stops when the queue is empty"
+        assert_eq!(
+            group.lock().writers,
+            0,
+            "the writers stop when the queue is empty"
         );
         results
     }
@@ -283,6 +375,27 @@ mod tests {
             groups.len() < 100 && groups.iter().all(|size| *size <= MAX_GROUP),
             "writes were grouped, at most {MAX_GROUP} at a time: {groups:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn groups_are_written_by_at_most_the_allowed_writers() {
+        let payload_ids: Vec<&'static str> = (0..100)
+            .map(|index| &*format!("doc-{index}").leak())
+            .collect();
+        for writers in [1, 3] {
+            let backend = Recorder::default();
+            let results =
+                record_all_with(GroupCommit::with_writers(writers), &backend, &payload_ids).await;
+
+            assert!(results.iter().all(Result::is_ok));
+            assert_eq!(backend.groups.lock().unwrap().iter().sum::<usize>(), 100);
+            let max_seen = backend.max_in_flight.load(Ordering::SeqCst);
+            assert!(
+                max_seen <= writers,
+                "{max_seen} groups at once, {writers} allowed"
+            );
+            assert!(writers == 1 || max_seen > 1, "groups were written at once");
+        }
     }
 
     #[tokio::test]
@@ -323,8 +436,42 @@ mod tests {
         for payload_id in ["first", "second"] {
             let recorded = group.record(&backend, write(payload_id)).await;
             assert!(recorded.is_ok());
-            assert!(!group.lock().writing);
+            assert_eq!(group.lock().writers, 0);
         }
         assert_eq!(*backend.groups.lock().unwrap(), vec![1, 1]);
+    }
+
+    #[tokio::test]
+    async fn writes_left_out_are_stored_alone() {
+        let backend = Recorder::default();
+        let results = record_all(&backend, &["one", "alone-first", "two"]).await;
+
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(*backend.alone.lock().unwrap(), vec!["alone-first"]);
+    }
+
+    #[tokio::test]
+    async fn write_stored_alone_keeps_no_group_waiting() {
+        let backend = Recorder::default();
+        let group = Arc::new(GroupCommit::default());
+        let slow = {
+            let group = Arc::clone(&group);
+            let backend = backend.clone();
+            tokio::spawn(async move { group.record(&backend, write("alone-slow")).await })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(*backend.alone.lock().unwrap(), vec!["alone-slow"]);
+
+        let later = tokio::time::timeout(
+            Duration::from_secs(10),
+            group.record(&backend, write("later")),
+        )
+        .await;
+        assert!(
+            matches!(later, Ok(Ok(_))),
+            "a later write is stored while the slow one waits: {later:?}"
+        );
+        assert!(!slow.is_finished());
+        slow.abort();
     }
 }

@@ -491,6 +491,61 @@ async fn locked_item_does_not_block_orders() {
     .await;
 }
 
+/// Orders received together are written in one transaction. When one of
+/// them waits for a lock, such as the match lock a product refresh holds,
+/// the group gives up after its lock timeout and each order is stored on
+/// its own, so another account's order is stored at once.
+#[tokio::test]
+async fn order_waiting_for_a_lock_holds_up_no_other_account() {
+    on_fresh_database(|url| async move {
+        let store = pobridge_store::open(&url).await.unwrap();
+        let acme = account(store.as_ref(), "acme").await;
+        let acme_buyer = buyer(store.as_ref(), acme, "initech").await;
+        let globex = account(store.as_ref(), "globex").await;
+        let globex_buyer = buyer(store.as_ref(), globex, "initech").await;
+
+        let mut holder = PgConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query("SELECT lock_coupa_item_matches($1)")
+            .bind(acme.0)
+            .execute(&mut holder)
+            .await
+            .unwrap();
+
+        let record = |account, buyer, number: &'static str| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let items = vec![coupa_item("SWITCH-48", "Switch")];
+                record_order_with_items(store.as_ref(), account, buyer, number, items).await;
+            })
+        };
+        // Started together, so they may share a group.
+        let waiting = record(acme, acme_buyer, "PO-1");
+        let other = record(globex, globex_buyer, "PO-2");
+        tokio::time::timeout(std::time::Duration::from_secs(10), other)
+            .await
+            .expect("the other account's order is stored while the lock is held")
+            .unwrap();
+        assert!(
+            !waiting.is_finished(),
+            "the item was written while a match change held the lock"
+        );
+
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        waiting.await.unwrap();
+        for (account, buyer, number) in [(acme, acme_buyer, "PO-1"), (globex, globex_buyer, "PO-2")]
+        {
+            let number = PoNumber(number.to_owned());
+            let stored = store
+                .purchase_order_by_number(account, buyer, &number)
+                .await
+                .unwrap();
+            assert!(stored.is_some(), "{number} is stored");
+        }
+    })
+    .await;
+}
+
 /// A product refresh or mapping change takes the account's match lock, so
 /// an order that brings a new item waits for it, then stores the item.
 #[tokio::test]

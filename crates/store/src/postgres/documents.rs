@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::buyers::ensure_buyer;
 use super::codec::{encode_enum, enum_column, not_found};
-use super::revisions::{add_revision, create_order, AddedRevision};
+use super::revisions::{add_revision, create_orders, AddedRevision, NewOrder};
 use super::{ensure_row, lock_key, PostgresStore};
 use crate::{
     Attachment, Document, DocumentOutcome, NewDocument, NewJob, NewRevision, OrderType,
@@ -63,7 +63,14 @@ pub(super) async fn record_document(
             let buyer_checked = document.buyer == Some(revision.buyer);
             let created = match (revision.order_type, job) {
                 (OrderType::New, Some(job)) if buyer_checked => {
-                    create_order(&mut tx, account, id, received_at, revision, job).await?
+                    let order = NewOrder {
+                        account,
+                        document: id,
+                        received_at,
+                        revision,
+                        job,
+                    };
+                    create_orders(&mut tx, &[order]).await?.pop().flatten()
                 }
                 _ => None,
             };
@@ -125,12 +132,17 @@ async fn lock_copies(
     let (DocumentOutcome::Accepted, Some(buyer)) = (document.outcome, document.buyer) else {
         return Ok(false);
     };
-    let key = format!(
+    lock_key(conn, &copy_lock_key(account, buyer, document)).await?;
+    Ok(true)
+}
+
+/// The advisory lock key under which a document looks for earlier copies
+/// of itself.
+pub(super) fn copy_lock_key(account: AccountId, buyer: BuyerId, document: &NewDocument) -> String {
+    format!(
         "document {account} {buyer} {:?} {:?}",
         document.payload_id, document.body_sha256
-    );
-    lock_key(conn, &key).await?;
-    Ok(true)
+    )
 }
 
 /// Inserts the document and returns its id, with the earlier copy it

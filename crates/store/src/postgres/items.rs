@@ -33,14 +33,55 @@ pub(super) async fn record_coupa_items(
 
 /// Inserts or refreshes Coupa items inside the caller's transaction. The
 /// caller has checked that `buyer` belongs to `account`.
+pub(super) async fn upsert_coupa_items(
+    conn: &mut PgConnection,
+    account: AccountId,
+    buyer: BuyerId,
+    items: &[CoupaItem],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let seen = items.iter().map(|item| (item, now)).collect();
+    upsert_seen_items(
+        conn,
+        vec![SeenItems {
+            account,
+            buyer,
+            items: seen,
+        }],
+    )
+    .await
+}
+
+/// The items an order carried, each with the time the order was received.
+/// Entries of one buyer are taken in the order given, so the later of two
+/// items with one key wins.
+pub(super) struct SeenItems<'a> {
+    pub account: AccountId,
+    pub buyer: BuyerId,
+    pub items: Vec<(&'a CoupaItem, DateTime<Utc>)>,
+}
+
+/// One item to write, with its buyer and the time it was seen.
+struct ItemWrite<'a> {
+    account: AccountId,
+    buyer: BuyerId,
+    item: &'a CoupaItem,
+    seen_at: DateTime<Utc>,
+}
+
+/// Inserts or refreshes the items of several buyers inside the caller's
+/// transaction, in three statements or fewer when only known items come.
+/// The caller has checked that each buyer belongs to its account.
 ///
 /// Most orders repeat items already stored, so the items are read first,
 /// without locks, and only what differs is written:
 /// - New items, and items whose identifiers changed, can change a mapping
-///   status. They are upserted in one statement after the account's
-///   item-match lock is taken (see migration 0004), before any of their row
-///   locks, as a product refresh takes it. The lock is held until commit,
-///   so such orders of one account commit one at a time.
+///   status. They are upserted, one statement per buyer, after the
+///   account's item-match lock is taken (see migration 0004), before any of
+///   their row locks, as a product refresh takes it. Accounts are locked in
+///   id order, so two transactions that lock several never wait for each
+///   other in a circle. The lock is held until commit, so such orders of
+///   one account commit one at a time.
 /// - Items whose description changed, or whose `last_seen` is older than
 ///   [`LAST_SEEN_RESOLUTION`], change no status and take no match lock.
 ///   They are updated in one statement that skips rows another transaction
@@ -50,48 +91,78 @@ pub(super) async fn record_coupa_items(
 /// NOTE: a skipped row keeps the holder's description. When the holder is
 /// an order that later rolls back, or a product refresh, the item keeps its
 /// old description until its next order.
-pub(super) async fn upsert_coupa_items(
+pub(super) async fn upsert_seen_items(
     conn: &mut PgConnection,
-    account: AccountId,
-    buyer: BuyerId,
-    items: &[CoupaItem],
-    now: DateTime<Utc>,
+    mut buyers: Vec<SeenItems<'_>>,
 ) -> StoreResult<()> {
-    let mut ordered: Vec<&CoupaItem> = items.iter().collect();
-    ordered.sort_by(|a, b| {
-        (a.part_id.as_bytes(), a.unit_of_measure.as_bytes())
-            .cmp(&(b.part_id.as_bytes(), b.unit_of_measure.as_bytes()))
-    });
-    // The sort is stable, so of two items with one key the later one is
-    // kept, as if each had been written in turn.
-    let mut latest: Vec<&CoupaItem> = Vec::with_capacity(ordered.len());
-    for item in ordered {
-        match latest.last_mut() {
-            Some(last) if same_key(last, item) => *last = item,
-            _ => latest.push(item),
-        }
+    // The sort is stable, so one buyer's items stay in the order received.
+    buyers.sort_by_key(|seen| (seen.account.0, seen.buyer.0));
+    let mut latest: Vec<ItemWrite<'_>> = Vec::new();
+    for same_buyer in buyers.chunk_by(|a, b| a.account == b.account && a.buyer == b.buyer) {
+        let items: Vec<_> = same_buyer
+            .iter()
+            .flat_map(|seen| seen.items.iter().copied())
+            .collect();
+        let first = &same_buyer[0];
+        latest.extend(
+            latest_per_key(&items)
+                .into_iter()
+                .map(|(item, seen_at)| ItemWrite {
+                    account: first.account,
+                    buyer: first.buyer,
+                    item,
+                    seen_at,
+                }),
+        );
     }
 
-    let stored = stored_items(conn, account, buyer, &latest).await?;
-    let mut upserted = Vec::new();
-    let mut refreshed = Vec::new();
-    for item in latest {
-        match stored.iter().find(|(known, _)| same_key(known, item)) {
-            Some((known, _)) if !same_identifiers(known, item) => upserted.push(item),
-            None => upserted.push(item),
-            Some((known, last_seen)) => {
-                if known.description != item.description || *last_seen < now - LAST_SEEN_RESOLUTION
+    let stored = stored_items(conn, &latest).await?;
+    let mut upserted: Vec<&ItemWrite<'_>> = Vec::new();
+    let mut refreshed: Vec<&ItemWrite<'_>> = Vec::new();
+    for write in &latest {
+        let known = stored.iter().find(|(account, buyer, known, _)| {
+            *account == write.account && *buyer == write.buyer && same_key(known, write.item)
+        });
+        match known {
+            Some((_, _, known, _)) if !same_identifiers(known, write.item) => upserted.push(write),
+            None => upserted.push(write),
+            Some((_, _, known, last_seen)) => {
+                if known.description != write.item.description
+                    || *last_seen < write.seen_at - LAST_SEEN_RESOLUTION
                 {
-                    refreshed.push(item);
+                    refreshed.push(write);
                 }
             }
         }
     }
-    // The upsert comes first, so the match lock is taken before the refresh
-    // locks any item row. Otherwise this order could wait for the lock
-    // while it holds a row that a product refresh is waiting for.
-    write_coupa_items(conn, account, buyer, &upserted, now).await?;
-    refresh_coupa_items(conn, account, buyer, &refreshed, now).await
+    // The upserts come first, so the match locks are taken before the
+    // refresh locks any item row. Otherwise this transaction could wait for
+    // a lock while it holds a row that a product refresh is waiting for.
+    for buyer_writes in upserted.chunk_by(|a, b| a.account == b.account && a.buyer == b.buyer) {
+        write_coupa_items(conn, buyer_writes).await?;
+    }
+    refresh_coupa_items(conn, &refreshed).await
+}
+
+/// Returns one entry per item key, sorted by key. Of two items with one key
+/// the later one is kept, as if each had been written in turn.
+fn latest_per_key<'a>(
+    items: &[(&'a CoupaItem, DateTime<Utc>)],
+) -> Vec<(&'a CoupaItem, DateTime<Utc>)> {
+    let mut ordered = items.to_vec();
+    // The sort is stable, so items with one key keep their order.
+    ordered.sort_by(|(a, _), (b, _)| {
+        (a.part_id.as_bytes(), a.unit_of_measure.as_bytes())
+            .cmp(&(b.part_id.as_bytes(), b.unit_of_measure.as_bytes()))
+    });
+    let mut latest: Vec<(&CoupaItem, DateTime<Utc>)> = Vec::with_capacity(ordered.len());
+    for entry in ordered {
+        match latest.last_mut() {
+            Some(last) if same_key(last.0, entry.0) => *last = entry,
+            _ => latest.push(entry),
+        }
+    }
+    latest
 }
 
 fn same_identifiers(a: &CoupaItem, b: &CoupaItem) -> bool {
@@ -104,8 +175,10 @@ fn same_key(a: &CoupaItem, b: &CoupaItem) -> bool {
     a.part_id == b.part_id && a.unit_of_measure == b.unit_of_measure
 }
 
-/// The columns of `items` as arrays, for `UNNEST`.
+/// The columns of item writes as arrays, for `UNNEST`.
 struct ItemColumns<'a> {
+    accounts: Vec<i64>,
+    buyers: Vec<i64>,
     part_ids: Vec<&'a str>,
     units: Vec<&'a str>,
     auxiliary_ids: Vec<Option<&'a str>>,
@@ -113,64 +186,70 @@ struct ItemColumns<'a> {
     manufacturer_part_ids: Vec<Option<&'a str>>,
     descriptions: Vec<&'a str>,
     descriptions_folded: Vec<String>,
+    seen_at: Vec<DateTime<Utc>>,
 }
 
 impl<'a> ItemColumns<'a> {
-    fn of(items: &[&'a CoupaItem]) -> Self {
+    fn of(writes: &[&ItemWrite<'a>]) -> Self {
         Self {
-            part_ids: items.iter().map(|item| item.part_id.as_str()).collect(),
-            units: items
+            accounts: writes.iter().map(|write| write.account.0).collect(),
+            buyers: writes.iter().map(|write| write.buyer.0).collect(),
+            part_ids: writes
                 .iter()
-                .map(|item| item.unit_of_measure.as_str())
+                .map(|write| write.item.part_id.as_str())
                 .collect(),
-            auxiliary_ids: items
+            units: writes
                 .iter()
-                .map(|item| item.auxiliary_id.as_deref())
+                .map(|write| write.item.unit_of_measure.as_str())
                 .collect(),
-            buyer_part_ids: items
+            auxiliary_ids: writes
                 .iter()
-                .map(|item| item.buyer_part_id.as_deref())
+                .map(|write| write.item.auxiliary_id.as_deref())
                 .collect(),
-            manufacturer_part_ids: items
+            buyer_part_ids: writes
                 .iter()
-                .map(|item| item.manufacturer_part_id.as_deref())
+                .map(|write| write.item.buyer_part_id.as_deref())
                 .collect(),
-            descriptions: items.iter().map(|item| item.description.as_str()).collect(),
-            descriptions_folded: items
+            manufacturer_part_ids: writes
                 .iter()
-                .map(|item| item.description.to_lowercase())
+                .map(|write| write.item.manufacturer_part_id.as_deref())
                 .collect(),
+            descriptions: writes
+                .iter()
+                .map(|write| write.item.description.as_str())
+                .collect(),
+            descriptions_folded: writes
+                .iter()
+                .map(|write| write.item.description.to_lowercase())
+                .collect(),
+            seen_at: writes.iter().map(|write| write.seen_at).collect(),
         }
     }
 }
 
-/// Reads the stored items with the keys of `items`, and their `last_seen`.
+/// Reads the stored items with the buyers and keys of `writes`, each with
+/// its buyer and `last_seen`.
 async fn stored_items(
     conn: &mut PgConnection,
-    account: AccountId,
-    buyer: BuyerId,
-    items: &[&CoupaItem],
-) -> StoreResult<Vec<(CoupaItem, DateTime<Utc>)>> {
-    if items.is_empty() {
+    writes: &[ItemWrite<'_>],
+) -> StoreResult<Vec<(AccountId, BuyerId, CoupaItem, DateTime<Utc>)>> {
+    if writes.is_empty() {
         return Ok(Vec::new());
     }
-    let part_ids: Vec<&str> = items.iter().map(|item| item.part_id.as_str()).collect();
-    let units: Vec<&str> = items
-        .iter()
-        .map(|item| item.unit_of_measure.as_str())
-        .collect();
+    let columns = ItemColumns::of(&writes.iter().collect::<Vec<_>>());
     let rows = sqlx::query(
-        "SELECT c.part_id, c.unit_of_measure, c.auxiliary_id, c.buyer_part_id, \
-             c.manufacturer_part_id, c.description, c.last_seen \
+        "SELECT c.account_id, c.buyer_id, c.part_id, c.unit_of_measure, c.auxiliary_id, \
+             c.buyer_part_id, c.manufacturer_part_id, c.description, c.last_seen \
          FROM coupa_items c \
-         JOIN UNNEST($3::text[], $4::text[]) AS k (part_id, unit_of_measure) \
-             ON c.part_id = k.part_id AND c.unit_of_measure = k.unit_of_measure \
-         WHERE c.account_id = $1 AND c.buyer_id = $2",
+         JOIN UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[]) \
+             AS k (account_id, buyer_id, part_id, unit_of_measure) \
+             ON c.account_id = k.account_id AND c.buyer_id = k.buyer_id \
+                 AND c.part_id = k.part_id AND c.unit_of_measure = k.unit_of_measure",
     )
-    .bind(account.0)
-    .bind(buyer.0)
-    .bind(&part_ids)
-    .bind(&units)
+    .bind(&columns.accounts)
+    .bind(&columns.buyers)
+    .bind(&columns.part_ids)
+    .bind(&columns.units)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -183,32 +262,31 @@ async fn stored_items(
                 unit_of_measure: row.try_get("unit_of_measure")?,
                 description: row.try_get("description")?,
             };
-            Ok((item, row.try_get("last_seen")?))
+            Ok((
+                AccountId(row.try_get("account_id")?),
+                BuyerId(row.try_get("buyer_id")?),
+                item,
+                row.try_get("last_seen")?,
+            ))
         })
         .collect()
 }
 
-/// Upserts items in key order, under the account's item-match lock: each
-/// gets its identifiers, description and `last_seen` from `items`, and a
-/// new one `first_seen` too.
-async fn write_coupa_items(
-    conn: &mut PgConnection,
-    account: AccountId,
-    buyer: BuyerId,
-    items: &[&CoupaItem],
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    if items.is_empty() {
+/// Upserts one buyer's items in key order, under the account's item-match
+/// lock: each gets its identifiers, description and `last_seen` from
+/// `writes`, and a new one `first_seen` too.
+async fn write_coupa_items(conn: &mut PgConnection, writes: &[&ItemWrite<'_>]) -> StoreResult<()> {
+    let Some(first) = writes.first() else {
         return Ok(());
-    }
+    };
     sqlx::query("SELECT lock_coupa_item_matches($1)")
-        .bind(account.0)
+        .bind(first.account.0)
         .execute(&mut *conn)
         .await?;
-    let columns = ItemColumns::of(items);
-    let part_ids_folded: Vec<String> = items
+    let columns = ItemColumns::of(writes);
+    let part_ids_folded: Vec<String> = writes
         .iter()
-        .map(|item| item.part_id.to_lowercase())
+        .map(|write| write.item.part_id.to_lowercase())
         .collect();
     sqlx::query(
         "INSERT INTO coupa_items (account_id, buyer_id, part_id, unit_of_measure, \
@@ -216,11 +294,11 @@ async fn write_coupa_items(
              description_folded, first_seen, last_seen) \
          SELECT $1, $2, k.part_id, k.unit_of_measure, k.auxiliary_id, k.buyer_part_id, \
              k.manufacturer_part_id, k.description, k.part_id_folded, k.description_folded, \
-             $3, $3 \
-         FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                 $10::text[], $11::text[]) WITH ORDINALITY \
+             k.seen_at, k.seen_at \
+         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+                 $9::text[], $10::text[], $11::timestamptz[]) WITH ORDINALITY \
              AS k (part_id, unit_of_measure, auxiliary_id, buyer_part_id, manufacturer_part_id, \
-                 description, part_id_folded, description_folded, position) \
+                 description, part_id_folded, description_folded, seen_at, position) \
          ORDER BY k.position \
          ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
              auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
@@ -229,9 +307,8 @@ async fn write_coupa_items(
              description_folded = excluded.description_folded, \
              last_seen = GREATEST(coupa_items.last_seen, excluded.last_seen)",
     )
-    .bind(account.0)
-    .bind(buyer.0)
-    .bind(now)
+    .bind(first.account.0)
+    .bind(first.buyer.0)
     .bind(&columns.part_ids)
     .bind(&columns.units)
     .bind(&columns.auxiliary_ids)
@@ -240,6 +317,7 @@ async fn write_coupa_items(
     .bind(&columns.descriptions)
     .bind(&part_ids_folded)
     .bind(&columns.descriptions_folded)
+    .bind(&columns.seen_at)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -252,40 +330,44 @@ async fn write_coupa_items(
 /// writes.
 async fn refresh_coupa_items(
     conn: &mut PgConnection,
-    account: AccountId,
-    buyer: BuyerId,
-    items: &[&CoupaItem],
-    now: DateTime<Utc>,
+    writes: &[&ItemWrite<'_>],
 ) -> StoreResult<()> {
-    if items.is_empty() {
+    if writes.is_empty() {
         return Ok(());
     }
-    let columns = ItemColumns::of(items);
+    let columns = ItemColumns::of(writes);
+    let stale_before: Vec<DateTime<Utc>> = writes
+        .iter()
+        .map(|write| write.seen_at - LAST_SEEN_RESOLUTION)
+        .collect();
     sqlx::query(
         "UPDATE coupa_items c SET description = k.description, \
              description_folded = k.description_folded, \
-             last_seen = GREATEST(c.last_seen, $3) \
-         FROM UNNEST($5::text[], $6::text[], $7::text[], $8::text[]) \
-             AS k (part_id, unit_of_measure, description, description_folded) \
-         WHERE c.account_id = $1 AND c.buyer_id = $2 \
+             last_seen = GREATEST(c.last_seen, k.seen_at) \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::timestamptz[], $8::timestamptz[]) \
+             AS k (account_id, buyer_id, part_id, unit_of_measure, description, \
+                 description_folded, seen_at, stale_before) \
+         WHERE c.account_id = k.account_id AND c.buyer_id = k.buyer_id \
              AND c.part_id = k.part_id AND c.unit_of_measure = k.unit_of_measure \
-             AND (c.last_seen < $4 OR c.description <> k.description) \
+             AND (c.last_seen < k.stale_before OR c.description <> k.description) \
              AND c.id IN ( \
                  SELECT s.id FROM coupa_items s \
-                 JOIN UNNEST($5::text[], $6::text[]) AS w (part_id, unit_of_measure) \
-                     ON s.part_id = w.part_id AND s.unit_of_measure = w.unit_of_measure \
-                 WHERE s.account_id = $1 AND s.buyer_id = $2 \
-                 ORDER BY s.part_id, s.unit_of_measure \
+                 JOIN UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[]) \
+                     AS w (account_id, buyer_id, part_id, unit_of_measure) \
+                     ON s.account_id = w.account_id AND s.buyer_id = w.buyer_id \
+                         AND s.part_id = w.part_id AND s.unit_of_measure = w.unit_of_measure \
+                 ORDER BY s.account_id, s.buyer_id, s.part_id, s.unit_of_measure \
                  FOR NO KEY UPDATE OF s SKIP LOCKED)",
     )
-    .bind(account.0)
-    .bind(buyer.0)
-    .bind(now)
-    .bind(now - LAST_SEEN_RESOLUTION)
+    .bind(&columns.accounts)
+    .bind(&columns.buyers)
     .bind(&columns.part_ids)
     .bind(&columns.units)
     .bind(&columns.descriptions)
     .bind(&columns.descriptions_folded)
+    .bind(&columns.seen_at)
+    .bind(&stale_before)
     .execute(&mut *conn)
     .await?;
     Ok(())

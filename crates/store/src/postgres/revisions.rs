@@ -100,40 +100,73 @@ pub(super) async fn add_revision(
     })
 }
 
-/// The order, revision and job that [`create_order`] stored. `job` is
-/// `None` when an unfinished job with the same key was already queued. The
-/// caller then merges into it.
+/// The order, revision and job that [`create_orders`] stored for one
+/// document. `job` is `None` when an unfinished job with the same key was
+/// already queued; the caller then merges into it.
 pub(super) struct CreatedOrder {
     pub po: PoId,
     pub revision: RevisionId,
     pub job: Option<JobId>,
 }
 
-/// Creates a purchase order with its first revision, and queues `job`, in
-/// one statement, or stores nothing and returns `None` when the order
-/// exists. Nearly every new order takes this path. It saves the round trips
-/// of [`add_revision`], and its second write of the order's row, because
-/// the revision's id is drawn first and the order is inserted already
-/// pointing at it. The foreign keys between the two rows are checked at
-/// the end of the statement, when both exist.
-pub(super) async fn create_order(
+/// A new order to create: the document that brings it, with its revision
+/// and sync job.
+pub(super) struct NewOrder<'a> {
+    pub account: AccountId,
+    pub document: DocumentId,
+    pub received_at: DateTime<Utc>,
+    pub revision: &'a NewRevision,
+    pub job: &'a NewJob,
+}
+
+/// Creates each document's purchase order with its first revision, and
+/// queues its job, all in one statement. Returns one entry per order, in
+/// order: `None` where the order already existed, which stores nothing for
+/// that document.
+///
+/// Nearly every new order takes this path. It saves the round trips of
+/// [`add_revision`], and its second write of the order's row, because the
+/// revision's id is drawn first and the order is inserted already pointing
+/// at it. The foreign keys between the two rows are checked at the end of
+/// the statement, when both exist. The orders are inserted in key order, so
+/// two transactions that create several wait for each other's new orders in
+/// one direction only.
+pub(super) async fn create_orders(
     conn: &mut PgConnection,
-    account: AccountId,
-    document: DocumentId,
-    received_at: DateTime<Utc>,
-    revision: &NewRevision,
-    job: &NewJob,
-) -> StoreResult<Option<CreatedOrder>> {
-    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "WITH drawn AS ( \
-             SELECT nextval(pg_get_serial_sequence('revisions', 'id')) AS revision_id, \
-                 $9::jsonb AS order_json), \
+    orders: &[NewOrder<'_>],
+) -> StoreResult<Vec<Option<CreatedOrder>>> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let revisions: Vec<&NewRevision> = orders.iter().map(|order| order.revision).collect();
+    let jobs: Vec<&NewJob> = orders.iter().map(|order| order.job).collect();
+    let order_json: Vec<String> = revisions
+        .iter()
+        .map(|revision| revision.order.to_string())
+        .collect();
+    let job_payloads: Vec<String> = jobs.iter().map(|job| job.payload.to_string()).collect();
+    let rows: Vec<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "WITH input AS ( \
+             SELECT d.account_id, d.buyer_id, d.number, d.received_at, d.document_id, \
+                 d.order_type, d.order_version, d.order_json::jsonb AS order_json, \
+                 d.document_timestamp, d.offset_seconds, d.content_sha256, d.status, d.test, \
+                 d.job_account, d.job_kind, d.job_key, d.job_payload::jsonb AS job_payload, \
+                 d.job_run_at, d.position, \
+                 nextval(pg_get_serial_sequence('revisions', 'id')) AS revision_id \
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], \
+                     $5::bigint[], $6::text[], $7::bigint[], $8::text[], $9::timestamptz[], \
+                     $10::integer[], $11::text[], $12::text[], $13::boolean[], $14::bigint[], \
+                     $15::text[], $16::text[], $17::text[], $18::timestamptz[]) WITH ORDINALITY \
+                 AS d (account_id, buyer_id, number, received_at, document_id, order_type, \
+                     order_version, order_json, document_timestamp, offset_seconds, \
+                     content_sha256, status, test, job_account, job_kind, job_key, \
+                     job_payload, job_run_at, position)), \
          po AS ( \
              INSERT INTO purchase_orders (account_id, buyer_id, number, status, created_at, \
                  updated_at, latest_revision_id, revision_count, bill_to_address_id) \
-             SELECT $1, $2, $3, $4, $5, $5, drawn.revision_id, 1, \
-                 bill_to_address_key(drawn.order_json) \
-             FROM drawn \
+             SELECT account_id, buyer_id, number, $19, received_at, received_at, revision_id, \
+                 1, bill_to_address_key(order_json) \
+             FROM input ORDER BY account_id, buyer_id, number \
              ON CONFLICT (account_id, buyer_id, number) DO NOTHING \
              RETURNING id, latest_revision_id), \
          revision AS ( \
@@ -141,45 +174,127 @@ pub(super) async fn create_order(
                  order_version, document_timestamp, document_timestamp_offset_seconds, \
                  content_sha256, order_json, status, test, received_at) \
              OVERRIDING SYSTEM VALUE \
-             SELECT po.latest_revision_id, $1, po.id, $6, $7, $8, $10, $11, $12, \
-                 drawn.order_json, $13, $14, $5 \
-             FROM po, drawn \
+             SELECT po.latest_revision_id, input.account_id, po.id, input.document_id, \
+                 input.order_type, input.order_version, input.document_timestamp, \
+                 input.offset_seconds, input.content_sha256, input.order_json, input.status, \
+                 input.test, input.received_at \
+             FROM po JOIN input ON input.revision_id = po.latest_revision_id \
              RETURNING id), \
          job AS ( \
-             INSERT INTO jobs (account_id, kind, job_key, payload, status, run_at, created_at) \
-             SELECT $19, $15, $16, $17::jsonb, 'queued', $18, $5 FROM po \
+             INSERT INTO jobs (account_id, kind, job_key, payload, status, run_at, \
+                 created_at) \
+             SELECT input.job_account, input.job_kind, input.job_key, input.job_payload, \
+                 'queued', input.job_run_at, input.received_at \
+             FROM po JOIN input ON input.revision_id = po.latest_revision_id \
+             ORDER BY input.job_account, input.job_key \
              ON CONFLICT (account_id, job_key) \
                  WHERE status IN ('queued', 'running', 'waiting') DO NOTHING \
-             RETURNING id) \
-         SELECT po.id, revision.id, (SELECT id FROM job) FROM po, revision",
+             RETURNING id, account_id, job_key) \
+         SELECT input.position, po.id, po.latest_revision_id, job.id \
+         FROM input \
+         JOIN po ON po.latest_revision_id = input.revision_id \
+         LEFT JOIN job ON job.account_id = input.job_account AND job.job_key = input.job_key",
     )
-    .bind(account.0)
-    .bind(revision.buyer.0)
-    .bind(revision.po_number.as_str())
+    .bind(
+        orders
+            .iter()
+            .map(|order| order.account.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| revision.buyer.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| revision.po_number.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        orders
+            .iter()
+            .map(|order| order.received_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        orders
+            .iter()
+            .map(|order| order.document.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| encode_enum(&revision.order_type))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| revision.order_version)
+            .collect::<Vec<_>>(),
+    )
+    .bind(&order_json)
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| {
+                revision
+                    .document_timestamp
+                    .map(|time| time.with_timezone(&Utc))
+            })
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| revision.document_timestamp.as_ref().map(offset_seconds))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| revision.content_sha256.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| encode_enum(&revision.status))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        revisions
+            .iter()
+            .map(|revision| revision.test)
+            .collect::<Vec<_>>(),
+    )
+    .bind(jobs.iter().map(|job| job.account.0).collect::<Vec<_>>())
+    .bind(jobs.iter().map(|job| job.kind.as_str()).collect::<Vec<_>>())
+    .bind(jobs.iter().map(|job| job.key.as_str()).collect::<Vec<_>>())
+    .bind(&job_payloads)
+    .bind(jobs.iter().map(|job| job.run_at).collect::<Vec<_>>())
     .bind(PoStatus::Received.as_str())
-    .bind(received_at)
-    .bind(document.0)
-    .bind(encode_enum(&revision.order_type))
-    .bind(revision.order_version)
-    .bind(encode_json(&revision.order))
-    .bind(revision.document_timestamp)
-    .bind(revision.document_timestamp.as_ref().map(offset_seconds))
-    .bind(&revision.content_sha256)
-    .bind(encode_enum(&revision.status))
-    .bind(revision.test)
-    .bind(&job.kind)
-    .bind(&job.key)
-    .bind(encode_json(&job.payload))
-    .bind(job.run_at)
-    .bind(job.account.0)
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
 
-    Ok(row.map(|(po, revision, job)| CreatedOrder {
-        po: PoId(po),
-        revision: RevisionId(revision),
-        job: job.map(JobId),
-    }))
+    let mut created: Vec<Option<CreatedOrder>> = orders.iter().map(|_| None).collect();
+    for (position, po, revision, job) in rows {
+        // WITH ORDINALITY counts from one.
+        let index = usize::try_from(position - 1)
+            .map_err(|_| corrupt("purchase order", format!("position {position}")))?;
+        if let Some(slot) = created.get_mut(index) {
+            *slot = Some(CreatedOrder {
+                po: PoId(po),
+                revision: RevisionId(revision),
+                job: job.map(JobId),
+            });
+        }
+    }
+    Ok(created)
 }
 
 /// Locks the purchase order's row, creating the order (without revisions

@@ -14,6 +14,7 @@ use super::{
     accounts, buyers, catalog, counts, documents, invoices, invoicing, items, jobs, orders, portal,
     retention, revisions, PostgresStore,
 };
+use crate::group_commit::DocumentWrite;
 use crate::{
     Account, Attachment, AuditEntry, Buyer, Connection, Contact, CoupaItem, CoupaItemRow,
     CustomerMapping, Document, InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord,
@@ -117,7 +118,13 @@ impl Store for PostgresStore {
         revision: Option<&NewRevision>,
         job: Option<&NewJob>,
     ) -> StoreResult<RecordedDocument> {
-        documents::record_document(self, account, document, revision, job).await
+        let write = DocumentWrite {
+            account,
+            document: document.clone(),
+            revision: revision.cloned(),
+            job: job.cloned(),
+        };
+        self.group.record(self, write).await
     }
 
     async fn document(&self, account: AccountId, id: DocumentId) -> StoreResult<Document> {

@@ -35,9 +35,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use crate::group_commit::{DocumentWrite, GroupCommit, WriteGroup};
+use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
 use crate::send_slots::MemorySendSlots;
-use crate::{RecordedDocument, SecretBox, StoreResult};
+use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
 /// How long a connection waits for another process's write lock before the
 /// statement fails with `SQLITE_BUSY`.
@@ -62,11 +62,20 @@ pub struct SqliteStore {
 }
 
 impl WriteGroup for SqliteStore {
-    async fn write_group(
-        &self,
-        writes: &[DocumentWrite],
-    ) -> StoreResult<Vec<StoreResult<RecordedDocument>>> {
-        documents::record_documents(self, writes).await
+    async fn write_group(&self, writes: &[DocumentWrite]) -> StoreResult<Vec<GroupResult>> {
+        let results = documents::record_documents(self, writes).await?;
+        Ok(results.into_iter().map(GroupResult::Done).collect())
+    }
+
+    /// SQLite has one writer, so no write is ever left out of a group; this
+    /// stores one write as a group of one.
+    async fn write_alone(&self, write: DocumentWrite) -> StoreResult<RecordedDocument> {
+        let mut results = documents::record_documents(self, std::slice::from_ref(&write)).await?;
+        results.pop().unwrap_or_else(|| {
+            Err(StoreError::GroupFailed {
+                detail: "storing the document returned no result".to_owned(),
+            })
+        })
     }
 }
 
@@ -104,6 +113,8 @@ impl SqliteStore {
             let writer = single_connection().connect_with(options.clone()).await?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(READER_CONNECTIONS)
+                // No ping, for the reason given at `single_connection`.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Self {
@@ -137,8 +148,14 @@ impl SqliteStore {
     }
 }
 
+/// Pool options for one connection. sqlx pings a connection before handing
+/// it out unless told not to; a SQLite connection has no peer that could
+/// have gone away, and each ping is a hop to the connection's thread and
+/// back.
 fn single_connection() -> PoolOptions<Sqlite> {
-    SqlitePoolOptions::new().max_connections(1)
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
 }
 
 fn is_in_memory(url: &str) -> bool {

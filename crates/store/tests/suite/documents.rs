@@ -2,8 +2,8 @@
 
 use pobridge_core::{DocumentId, PoId, PoNumber, RevisionId};
 use pobridge_store::{
-    DocumentOutcome, JobStatus, OrderType, PoFilter, PoStatus, PoStatusUpdate, RevisionStatus,
-    Store,
+    CoupaItem, DocumentOutcome, ItemFilter, JobStatus, NewDocument, NewJob, NewRevision, OrderType,
+    PoFilter, PoStatus, PoStatusUpdate, RevisionStatus, Store,
 };
 
 use super::*;
@@ -114,16 +114,19 @@ pub async fn documents_stored_at_once_fail_or_succeed_alone(store: &dyn Store) {
     let writes: Vec<_> = (0..20)
         .map(|index| {
             let number = format!("PO-{index}");
-            // Every fifth revision names a buyer of another account.
+            // Every fifth revision names a buyer of another account, which a
+            // store can tell before it writes. Every fifth job names an
+            // account that does not exist, which fails only when written.
             let revision_buyer = if index % 5 == 2 {
                 globex_buyer
             } else {
                 acme_buyer
             };
+            let job_account = if index % 5 == 4 { AccountId(999) } else { acme };
             (
                 new_document(acme_buyer, &format!("p-{index}"), &format!("sha-{index}")),
                 new_revision(revision_buyer, &number, Some(1), None),
-                new_job(acme, &format!("sync_order:{number}"), at(1)),
+                new_job(job_account, &format!("sync_order:{number}"), at(1)),
             )
         })
         .collect();
@@ -140,15 +143,139 @@ pub async fn documents_stored_at_once_fail_or_succeed_alone(store: &dyn Store) {
             .purchase_order_by_number(acme, acme_buyer, &number)
             .await
             .unwrap();
-        if index % 5 == 2 {
-            assert_not_found(result);
-            assert!(stored.is_none(), "{number} was stored");
-        } else {
-            let recorded = result.unwrap();
-            assert_eq!(stored.map(|po| po.id), recorded.po, "{number}");
+        match index % 5 {
+            2 => assert_not_found(result),
+            4 => assert!(result.is_err(), "{number}: {result:?}"),
+            _ => {
+                let recorded = result.unwrap();
+                assert_eq!(stored.map(|po| po.id), recorded.po, "{number}");
+                continue;
+            }
         }
+        assert!(stored.is_none(), "{number} was stored");
     }
-    assert_eq!(store.list_jobs(acme).await.unwrap().len(), 16);
+    assert_eq!(store.list_jobs(acme).await.unwrap().len(), 12);
+}
+
+pub async fn orders_stored_at_once_each_get_one_order(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let initech = buyer(store, acme, "initech").await;
+    let hooli = buyer(store, acme, "hooli").await;
+    let globex_buyer = buyer(store, globex, "initech").await;
+    let old_revision = new_revision(initech, "PO-OLD", Some(1), None);
+    let old_job = new_job(acme, "sync_order:PO-OLD", at(1));
+    let old_document = new_document(initech, "old", "sha-old");
+    let old = store
+        .record_document(acme, &old_document, Some(&old_revision), Some(&old_job))
+        .await
+        .unwrap();
+
+    let item = |part_id: &str, description: &str| CoupaItem {
+        part_id: part_id.to_owned(),
+        auxiliary_id: None,
+        buyer_part_id: None,
+        manufacturer_part_id: None,
+        unit_of_measure: "EA".to_owned(),
+        description: description.to_owned(),
+    };
+    let mut writes: Vec<(AccountId, NewDocument, NewRevision, NewJob)> = (0..16)
+        .map(|index| {
+            let buyer = if index % 2 == 0 { initech } else { hooli };
+            let number = format!("PO-{index}");
+            let mut revision = new_revision(buyer, &number, Some(1), None);
+            // Every order carries one shared item, described differently.
+            revision.items = vec![
+                item("BOLT-1", &format!("Bolt, batch {index}")),
+                item(&format!("PART-{index}"), "Own part"),
+            ];
+            let document = new_document(buyer, &format!("p-{index}"), &format!("sha-{index}"));
+            let job = new_job(acme, &format!("sync_order:{number}"), at(1));
+            (acme, document, revision, job)
+        })
+        .collect();
+    // 16: a copy of the first. 17: the second under a new payloadID.
+    writes.push(writes[0].clone());
+    let mut resent = writes[1].clone();
+    resent.1.payload_id = "p-1-again".to_owned();
+    resent.1.body_sha256 = "sha-1-again".to_owned();
+    writes.push(resent);
+    // 18: the stored order under a new payloadID. 19: a copy of its document.
+    let old_again = new_document(initech, "old-again", "sha-old-again");
+    writes.push((acme, old_again, old_revision.clone(), old_job.clone()));
+    writes.push((acme, old_document, old_revision, old_job));
+    // 20: another account's order with the same number as the first.
+    writes.push((
+        globex,
+        new_document(globex_buyer, "p-0", "sha-0"),
+        new_revision(globex_buyer, "PO-0", Some(1), None),
+        new_job(globex, "sync_order:PO-0", at(1)),
+    ));
+
+    // Recorded concurrently, so the store may write them in one group.
+    let results =
+        futures::future::join_all(writes.iter().map(|(account, document, revision, job)| {
+            store.record_document(*account, document, Some(revision), Some(job))
+        }))
+        .await;
+    let results: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+
+    let copies = (results[0].duplicate_of, results[16].duplicate_of);
+    match copies {
+        (None, Some(original)) => assert_eq!(original, results[0].document),
+        (Some(original), None) => assert_eq!(original, results[16].document),
+        other => panic!("one of two identical documents is a duplicate: {other:?}"),
+    }
+    assert_eq!(results[19].duplicate_of, Some(old.document));
+    assert_eq!(results[18].po, old.po);
+    assert_eq!(results[17].po, results[1].po);
+    for (account, po) in [(acme, results[1].po), (acme, old.po)] {
+        let po = store.purchase_order(account, po.unwrap()).await.unwrap();
+        assert_eq!(po.revision_count, 2, "{}", po.number);
+    }
+    for ((account, _, revision, _), recorded) in writes.iter().zip(&results) {
+        let Some(po) = recorded.po else {
+            assert!(recorded.duplicate_of.is_some(), "{recorded:?}");
+            continue;
+        };
+        let stored = store
+            .revision(*account, recorded.revision.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(stored.document_id, recorded.document);
+        assert_eq!(stored.po_id, po);
+        assert_eq!(stored.order, revision.order);
+        let po = store.purchase_order(*account, po).await.unwrap();
+        assert_eq!(po.number, revision.po_number);
+        assert_eq!(po.buyer_id, revision.buyer);
+    }
+
+    let orders = store
+        .list_purchase_orders(acme, &PoFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 17, "PO-0 to PO-15 and PO-OLD, once each");
+    let mut keys: Vec<String> = store
+        .list_jobs(acme)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| job.key)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 17, "one sync job per order: {keys:?}");
+    assert_eq!(store.list_jobs(globex).await.unwrap().len(), 1);
+    let items = store
+        .list_coupa_items(acme, &ItemFilter::default())
+        .await
+        .unwrap();
+    let bolts = items
+        .iter()
+        .filter(|row| row.item.part_id == "BOLT-1")
+        .count();
+    assert_eq!(bolts, 2, "the shared item once per buyer");
+    assert_eq!(items.len(), 2 + 16);
 }
 
 pub async fn failed_record_document_stores_nothing(store: &dyn Store) {

@@ -1,0 +1,352 @@
+//! Received orders stored several to a transaction: the PostgreSQL side of
+//! group commit.
+//!
+//! [`crate::group_commit`] hands over the documents that arrived while the
+//! previous group was being written. The usual one, a new order from a
+//! known buyer, is stored here by statements that each write the rows of
+//! every such document at once. They are a begin, the copy locks, the
+//! documents, the orders with their revisions and jobs, the items read, and
+//! the commit. Each
+//! statement, and each round trip, costs the server and this process more
+//! CPU than the few rows it writes, so a group of ten costs far less than
+//! ten orders stored one by one.
+//!
+//! The statements cannot see each other's rows within one group, so a
+//! document is left out when another document of the group names the same
+//! purchase order (a resend, or an update of an order not stored yet).
+//! Those, every other kind of document, and a whole group that fails, are
+//! stored one at a time by [`super::documents::record_document`], outside
+//! the writer.
+//!
+//! A group takes the same locks as that path, and takes each kind in key
+//! order: the copy locks first, all of them, then the new orders' rows, then
+//! the item-match locks by account. So two groups, or a group and a single
+//! document, never wait for each other in a circle. A group waits at most
+//! 200 ms for any lock ([`GROUP_BEGIN`]); a product refresh holding an
+//! account's item-match lock would otherwise hold up the orders of every
+//! account behind it. When the wait runs out, the group rolls back and its
+//! documents are stored alone, where each waits only for itself.
+
+use std::collections::HashMap;
+
+use pobridge_core::{AccountId, BuyerId, DocumentId};
+
+use super::codec::encode_enum;
+use super::documents::copy_lock_key;
+use super::items::{upsert_seen_items, SeenItems};
+use super::revisions::{add_revision, create_orders, AddedRevision, NewOrder};
+use super::PostgresStore;
+use crate::group_commit::{DocumentWrite, GroupResult};
+use crate::{
+    DocumentOutcome, NewDocument, NewJob, NewRevision, OrderType, RecordedDocument, StoreResult,
+};
+
+/// Starts a group's transaction, in which any lock is waited for at most
+/// 200 ms, after which the group gives up and its documents are stored
+/// alone. A group is written in a few milliseconds. `SET LOCAL` ends with
+/// the transaction.
+const GROUP_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '200ms'";
+
+/// A write the set statements can store: a new order from a known buyer,
+/// without attachments.
+struct Member<'a> {
+    /// The write's place in the group.
+    index: usize,
+    account: AccountId,
+    buyer: BuyerId,
+    document: &'a NewDocument,
+    revision: &'a NewRevision,
+    job: &'a NewJob,
+}
+
+/// Stores the writes that fit the set statements in one transaction, and
+/// leaves the rest, or all of them when that transaction fails, to be
+/// stored alone.
+pub(super) async fn record_documents(
+    store: &PostgresStore,
+    writes: &[DocumentWrite],
+) -> StoreResult<Vec<GroupResult>> {
+    let mut results: Vec<GroupResult> = writes.iter().map(|_| GroupResult::Alone).collect();
+    let members = members(writes);
+    if members.is_empty() {
+        return Ok(results);
+    }
+    match store_together(store, &members).await {
+        Ok(recorded) => {
+            for (member, recorded) in members.iter().zip(recorded) {
+                results[member.index] = GroupResult::Done(Ok(recorded));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(documents = members.len(), error = ?error, "storing a group of orders failed; storing each alone");
+        }
+    }
+    Ok(results)
+}
+
+/// Picks the writes that fit the set statements, leaving out every write
+/// whose purchase order another write of the group also names.
+fn members(writes: &[DocumentWrite]) -> Vec<Member<'_>> {
+    let candidates: Vec<Member<'_>> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, write)| candidate(index, write))
+        .collect();
+    let mut per_order: HashMap<(AccountId, BuyerId, &str), usize> = HashMap::new();
+    for write in writes {
+        if let Some(revision) = &write.revision {
+            let key = (write.account, revision.buyer, revision.po_number.as_str());
+            *per_order.entry(key).or_default() += 1;
+        }
+    }
+    candidates
+        .into_iter()
+        .filter(|member| {
+            let key = (
+                member.account,
+                member.buyer,
+                member.revision.po_number.as_str(),
+            );
+            per_order.get(&key) == Some(&1)
+        })
+        .collect()
+}
+
+fn candidate(index: usize, write: &DocumentWrite) -> Option<Member<'_>> {
+    let (Some(revision), Some(job), Some(buyer)) =
+        (&write.revision, &write.job, write.document.buyer)
+    else {
+        return None;
+    };
+    let document = &write.document;
+    let fits = document.outcome == DocumentOutcome::Accepted
+        && document.duplicate_of.is_none()
+        && document.attachments.is_empty()
+        && revision.order_type == OrderType::New
+        && revision.buyer == buyer;
+    fits.then_some(Member {
+        index,
+        account: write.account,
+        buyer,
+        document,
+        revision,
+        job,
+    })
+}
+
+/// Stores `members` in one transaction and returns what each recorded, in
+/// the same order. Follows the steps of `record_document` for each.
+async fn store_together(
+    store: &PostgresStore,
+    members: &[Member<'_>],
+) -> StoreResult<Vec<RecordedDocument>> {
+    // Any early return drops the transaction, which rolls everything back.
+    let mut tx = store.pool.begin_with(GROUP_BEGIN).await?;
+    lock_copies(&mut tx, members).await?;
+    let stored = insert_documents(&mut tx, members).await?;
+    let fresh: Vec<(&Member<'_>, DocumentId)> = members
+        .iter()
+        .zip(&stored)
+        .filter(|(_, (_, copy_of))| copy_of.is_none())
+        .map(|(member, (id, _))| (member, *id))
+        .collect();
+    let new_orders: Vec<NewOrder<'_>> = fresh
+        .iter()
+        .map(|(member, id)| NewOrder {
+            account: member.account,
+            document: *id,
+            received_at: member.document.received_at,
+            revision: member.revision,
+            job: member.job,
+        })
+        .collect();
+    let created = create_orders(&mut tx, &new_orders).await?;
+
+    let mut added: HashMap<usize, AddedRevision> = HashMap::new();
+    for ((member, id), created) in fresh.iter().zip(created) {
+        let received_at = member.document.received_at;
+        let queued = created
+            .as_ref()
+            .is_some_and(|created| created.job.is_some());
+        let revision = match created {
+            Some(created) => AddedRevision {
+                po: created.po,
+                revision: created.revision,
+                is_latest: true,
+            },
+            // The order exists: its row is locked and the revision filed
+            // as any other, one document at a time.
+            None => {
+                add_revision(
+                    &mut tx,
+                    member.account,
+                    *id,
+                    received_at,
+                    member.revision,
+                    true,
+                )
+                .await?
+            }
+        };
+        if !queued {
+            super::jobs::enqueue_in(&mut tx, member.job, received_at).await?;
+        }
+        added.insert(member.index, revision);
+    }
+    // Items come last: a written item stays locked until the commit, and
+    // other orders may carry the same item.
+    let seen = fresh
+        .iter()
+        .map(|(member, _)| SeenItems {
+            account: member.account,
+            buyer: member.buyer,
+            items: member
+                .revision
+                .items
+                .iter()
+                .map(|item| (item, member.document.received_at))
+                .collect(),
+        })
+        .collect();
+    upsert_seen_items(&mut tx, seen).await?;
+    tx.commit().await?;
+
+    Ok(members
+        .iter()
+        .zip(stored)
+        .map(
+            |(member, (document, copy_of))| match added.remove(&member.index) {
+                Some(added) => RecordedDocument {
+                    document,
+                    po: Some(added.po),
+                    revision: Some(added.revision),
+                    is_latest: added.is_latest,
+                    duplicate_of: None,
+                },
+                None => RecordedDocument {
+                    document,
+                    po: None,
+                    revision: None,
+                    is_latest: false,
+                    duplicate_of: copy_of,
+                },
+            },
+        )
+        .collect())
+}
+
+/// Takes every member's copy lock, in key order.
+async fn lock_copies(conn: &mut sqlx::PgConnection, members: &[Member<'_>]) -> StoreResult<()> {
+    let mut keys: Vec<String> = members
+        .iter()
+        .map(|member| copy_lock_key(member.account, member.buyer, member.document))
+        .collect();
+    keys.sort_unstable();
+    // `unnest` returns the elements in array order, so the locks are taken
+    // in that order.
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) \
+         FROM unnest($1::text[]) AS k",
+    )
+    .bind(&keys)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts every member's document and returns, in member order, its id
+/// and the earlier copy it repeats, if any. Such a document is stored as a
+/// `Duplicate` of that copy. The statement starts after the copy locks are
+/// taken, so its snapshot includes every copy committed before.
+async fn insert_documents(
+    conn: &mut sqlx::PgConnection,
+    members: &[Member<'_>],
+) -> StoreResult<Vec<(DocumentId, Option<DocumentId>)>> {
+    let documents: Vec<&NewDocument> = members.iter().map(|member| member.document).collect();
+    let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "WITH input AS ( \
+             SELECT d.*, ( \
+                     SELECT min(c.id) FROM documents c \
+                     WHERE c.account_id = d.account_id AND c.buyer_id = d.buyer_id \
+                         AND c.payload_id = d.payload_id \
+                         AND c.body_sha256 = d.body_sha256) AS copy_id \
+             FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], \
+                     $6::text[], $7::text[], $8::boolean[], $9::timestamptz[]) WITH ORDINALITY \
+                 AS d (account_id, buyer_id, payload_id, body_sha256, masked_body, \
+                     content_type, request_kind, deployment_test, received_at, position)), \
+         stored AS ( \
+             INSERT INTO documents (account_id, buyer_id, payload_id, body_sha256, \
+                 masked_body, content_type, request_kind, deployment_test, outcome, \
+                 duplicate_of, received_at) \
+             SELECT account_id, buyer_id, payload_id, body_sha256, masked_body, \
+                 content_type, request_kind, deployment_test, \
+                 CASE WHEN copy_id IS NULL THEN $10 ELSE $11 END, copy_id, received_at \
+             FROM input ORDER BY position \
+             RETURNING id, account_id, buyer_id, payload_id, body_sha256) \
+         SELECT input.position, stored.id, input.copy_id \
+         FROM input JOIN stored USING (account_id, buyer_id, payload_id, body_sha256) \
+         ORDER BY input.position",
+    )
+    .bind(
+        members
+            .iter()
+            .map(|member| member.account.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        members
+            .iter()
+            .map(|member| member.buyer.0)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.payload_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.body_sha256.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.masked_body.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.content_type.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.request_kind.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.deployment_test)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        documents
+            .iter()
+            .map(|document| document.received_at)
+            .collect::<Vec<_>>(),
+    )
+    .bind(encode_enum(&DocumentOutcome::Accepted))
+    .bind(encode_enum(&DocumentOutcome::Duplicate))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(_, id, copy_of)| (DocumentId(id), copy_of.map(DocumentId)))
+        .collect())
+}
