@@ -289,12 +289,11 @@ impl Engine {
         let Ok(slug) = AccountSlug::parse(&request.account) else {
             return Ok(None);
         };
-        let account = match self.store.account_by_slug(&slug).await {
-            Ok(account) => account,
+        let (account, buyers) = match self.store.account_with_buyers(&slug).await {
+            Ok(found) => found,
             Err(StoreError::NotFound { .. }) => return Ok(None),
             Err(error) => return Err(error),
         };
-        let buyers = self.store.list_buyers(account.id).await?;
         let token_buyer = match &request.url_token {
             Some(token) => match find_by_token(&buyers, token) {
                 Some(buyer) => Some(buyer),

@@ -158,6 +158,15 @@ pub trait Store: Send + Sync + 'static {
     async fn buyer(&self, account: AccountId, id: BuyerId) -> StoreResult<Buyer>;
     async fn buyer_by_name(&self, account: AccountId, name: &str) -> StoreResult<Buyer>;
     async fn list_buyers(&self, account: AccountId) -> StoreResult<Vec<Buyer>>;
+    /// Returns the account with `slug` and its buyers ordered by name, as
+    /// [`Self::account_by_slug`] and [`Self::list_buyers`] do. The order
+    /// endpoint calls it for every document, so a backend may read both in
+    /// one statement.
+    async fn account_with_buyers(&self, slug: &AccountSlug) -> StoreResult<(Account, Vec<Buyer>)> {
+        let account = self.account_by_slug(slug).await?;
+        let buyers = self.list_buyers(account.id).await?;
+        Ok((account, buyers))
+    }
     /// Deletes the buyer in one transaction together with what only it
     /// refers to: its stored documents and their attachments, its Coupa
     /// items, its item mappings and its customer mappings. Fails with

@@ -15,13 +15,20 @@ use crate::{Account, Connection, StoreResult};
 const ACCOUNT_COLUMNS: &str = "id, slug, email, settings::text AS settings, created_at";
 
 fn account_from_row(row: PgRow) -> StoreResult<Account> {
-    let slug: String = row.try_get("slug")?;
+    account_from_columns(&row, "")
+}
+
+/// Reads an account from the columns of [`ACCOUNT_COLUMNS`], each named
+/// with `prefix` in front.
+pub(super) fn account_from_columns(row: &PgRow, prefix: &str) -> StoreResult<Account> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let slug: String = row.try_get(column("slug").as_str())?;
     Ok(Account {
-        id: AccountId(row.try_get("id")?),
+        id: AccountId(row.try_get(column("id").as_str())?),
         slug: AccountSlug::parse(&slug).map_err(|err| corrupt("account", err.to_string()))?,
-        email: row.try_get("email")?,
-        settings: json_column(&row, "settings", "account settings")?,
-        created_at: row.try_get("created_at")?,
+        email: row.try_get(column("email").as_str())?,
+        settings: json_column(row, &column("settings"), "account settings")?,
+        created_at: row.try_get(column("created_at").as_str())?,
     })
 }
 

@@ -1,15 +1,16 @@
 //! Coupa buyers of an account.
 
 use chrono::{DateTime, Utc};
-use pobridge_core::{AccountId, BuyerId};
+use pobridge_core::{AccountId, AccountSlug, BuyerId};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
+use super::accounts::account_from_columns;
 use super::codec::{
     conflict_on_unique, encode_enum, encode_json, enum_column, json_column, not_found,
 };
 use super::{ensure_row, PostgresStore};
-use crate::{Buyer, CredentialRef, NewBuyer, SecretBox, StoreError, StoreResult};
+use crate::{Account, Buyer, CredentialRef, NewBuyer, SecretBox, StoreError, StoreResult};
 
 const BUYER_COLUMNS: &str = "id, account_id, name, from_domain, from_identity, to_domain, \
     to_identity, sender_domain, sender_identity, shared_secret, url_token, mode, invoice_url, \
@@ -231,6 +232,42 @@ async fn find_buyer(
         return Err(not_found("buyer", key));
     };
     buyer_from_row(row, &store.secrets)
+}
+
+/// Reads the account with `slug` and its buyers in one statement: one row
+/// per buyer, or one row without a buyer, each with the account's columns.
+pub(super) async fn account_with_buyers(
+    store: &PostgresStore,
+    slug: &AccountSlug,
+) -> StoreResult<(Account, Vec<Buyer>)> {
+    let buyer_columns: Vec<String> = BUYER_COLUMNS
+        .split(',')
+        .map(|column| format!("b.{}", column.trim()))
+        .collect();
+    let sql = format!(
+        "SELECT {}, a.id AS account_row_id, a.slug AS account_row_slug, \
+             a.email AS account_row_email, a.settings::text AS account_row_settings, \
+             a.created_at AS account_row_created_at \
+         FROM accounts a LEFT JOIN buyers b ON b.account_id = a.id \
+         WHERE a.slug = $1 ORDER BY b.name, b.id",
+        buyer_columns.join(", ")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(slug.as_str())
+        .fetch_all(&store.pool)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Err(not_found("account", slug));
+    };
+    let account = account_from_columns(first, "account_row_")?;
+    let mut buyers = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: Option<i64> = row.try_get("id")?;
+        if id.is_some() {
+            buyers.push(buyer_from_row(row, &store.secrets)?);
+        }
+    }
+    Ok((account, buyers))
 }
 
 pub(super) async fn list_buyers(

@@ -93,6 +93,10 @@ impl Store for PostgresStore {
         buyers::list_buyers(self, account).await
     }
 
+    async fn account_with_buyers(&self, slug: &AccountSlug) -> StoreResult<(Account, Vec<Buyer>)> {
+        buyers::account_with_buyers(self, slug).await
+    }
+
     async fn delete_buyer(&self, account: AccountId, buyer: BuyerId) -> StoreResult<()> {
         buyers::delete_buyer(self, account, buyer).await
     }

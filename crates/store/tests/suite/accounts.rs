@@ -126,6 +126,28 @@ pub async fn connection_is_saved_and_replaced(store: &dyn Store) {
     );
 }
 
+pub async fn account_with_buyers_reads_both(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let zeta = buyer(store, acme, "Zeta").await;
+    let alpha = buyer(store, acme, "Alpha").await;
+    buyer(store, globex, "Other").await;
+    let slug = |text: &str| AccountSlug::parse(text).unwrap();
+
+    let (found, buyers) = store.account_with_buyers(&slug("acme")).await.unwrap();
+    assert_eq!(found, store.account(acme).await.unwrap());
+    let ids: Vec<BuyerId> = buyers.iter().map(|buyer| buyer.id).collect();
+    assert_eq!(ids, vec![alpha, zeta], "the account's buyers by name");
+    assert_eq!(buyers, store.list_buyers(acme).await.unwrap());
+
+    let empty = account(store, "initech").await;
+    let (found, buyers) = store.account_with_buyers(&slug("initech")).await.unwrap();
+    assert_eq!(found.id, empty);
+    assert!(buyers.is_empty());
+
+    assert_not_found(store.account_with_buyers(&slug("hooli")).await);
+}
+
 pub async fn buyer_round_trip(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let new = NewBuyer {

@@ -47,6 +47,7 @@ macro_rules! every_fresh_store_scenario {
             settings_round_trip,
             connection_is_saved_and_replaced,
             buyer_round_trip,
+            account_with_buyers_reads_both,
             buyer_update_replaces_fields,
             buyer_name_and_token_are_unique_per_account,
             record_document_stores_everything,
