@@ -26,15 +26,22 @@
 //! account's item-match lock would otherwise hold up the orders of every
 //! account behind it. When the wait runs out, the group rolls back and its
 //! documents are stored alone, where each waits only for itself.
+//!
+//! NOTE: a document stored alone waits for its locks without a limit and
+//! holds a pooled connection meanwhile. While a long product refresh holds
+//! one account's item-match lock and that account keeps receiving orders
+//! with new items, those orders can take every connection of the pool, and
+//! then other accounts' orders wait too. Documents left out of a group also
+//! start only after the group's transaction ends.
 
 use std::collections::HashMap;
 
 use pobridge_core::{AccountId, BuyerId, DocumentId};
 
-use super::codec::encode_enum;
+use super::codec::{corrupt, encode_enum};
 use super::documents::copy_lock_key;
 use super::items::{upsert_seen_items, SeenItems};
-use super::revisions::{add_revision, create_orders, AddedRevision, NewOrder};
+use super::revisions::{add_revision, create_orders, AddedRevision, CreatedOrder, NewOrder};
 use super::PostgresStore;
 use crate::group_commit::{DocumentWrite, GroupResult};
 use crate::{
@@ -162,8 +169,20 @@ async fn store_together(
         .collect();
     let created = create_orders(&mut tx, &new_orders).await?;
 
+    // Orders that already exist are locked one by one below. Taking them
+    // in key order, as the statement above inserts new ones, keeps two
+    // groups from waiting for each other in a circle.
+    let mut by_key: Vec<(&(&Member<'_>, DocumentId), Option<CreatedOrder>)> =
+        fresh.iter().zip(created).collect();
+    by_key.sort_by(|((a, _), _), ((b, _), _)| {
+        (a.account.0, a.buyer.0, a.revision.po_number.as_str()).cmp(&(
+            b.account.0,
+            b.buyer.0,
+            b.revision.po_number.as_str(),
+        ))
+    });
     let mut added: HashMap<usize, AddedRevision> = HashMap::new();
-    for ((member, id), created) in fresh.iter().zip(created) {
+    for ((member, id), created) in by_key {
         let received_at = member.document.received_at;
         let queued = created
             .as_ref()
@@ -255,7 +274,8 @@ async fn lock_copies(conn: &mut sqlx::PgConnection, members: &[Member<'_>]) -> S
 }
 
 /// Inserts every member's document and returns, in member order, its id
-/// and the earlier copy it repeats, if any. Such a document is stored as a
+/// and the earlier copy it repeats, if any. The ids are drawn before the
+/// insert, so each row is matched to its member by position. Such a document is stored as a
 /// `Duplicate` of that copy. The statement starts after the copy locks are
 /// taken, so its snapshot includes every copy committed before.
 async fn insert_documents(
@@ -264,8 +284,8 @@ async fn insert_documents(
 ) -> StoreResult<Vec<(DocumentId, Option<DocumentId>)>> {
     let documents: Vec<&NewDocument> = members.iter().map(|member| member.document).collect();
     let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "WITH input AS ( \
-             SELECT d.*, ( \
+        "WITH input AS MATERIALIZED ( \
+             SELECT d.*, nextval(pg_get_serial_sequence('documents', 'id')) AS id, ( \
                      SELECT min(c.id) FROM documents c \
                      WHERE c.account_id = d.account_id AND c.buyer_id = d.buyer_id \
                          AND c.payload_id = d.payload_id \
@@ -275,17 +295,15 @@ async fn insert_documents(
                  AS d (account_id, buyer_id, payload_id, body_sha256, masked_body, \
                      content_type, request_kind, deployment_test, received_at, position)), \
          stored AS ( \
-             INSERT INTO documents (account_id, buyer_id, payload_id, body_sha256, \
+             INSERT INTO documents (id, account_id, buyer_id, payload_id, body_sha256, \
                  masked_body, content_type, request_kind, deployment_test, outcome, \
                  duplicate_of, received_at) \
-             SELECT account_id, buyer_id, payload_id, body_sha256, masked_body, \
+             OVERRIDING SYSTEM VALUE \
+             SELECT id, account_id, buyer_id, payload_id, body_sha256, masked_body, \
                  content_type, request_kind, deployment_test, \
                  CASE WHEN copy_id IS NULL THEN $10 ELSE $11 END, copy_id, received_at \
-             FROM input ORDER BY position \
-             RETURNING id, account_id, buyer_id, payload_id, body_sha256) \
-         SELECT input.position, stored.id, input.copy_id \
-         FROM input JOIN stored USING (account_id, buyer_id, payload_id, body_sha256) \
-         ORDER BY input.position",
+             FROM input ORDER BY position) \
+         SELECT position, id, copy_id FROM input ORDER BY position",
     )
     .bind(
         members
@@ -345,6 +363,16 @@ async fn insert_documents(
     .bind(encode_enum(&DocumentOutcome::Duplicate))
     .fetch_all(&mut *conn)
     .await?;
+    if rows.len() != members.len() {
+        return Err(corrupt(
+            "document",
+            format!(
+                "{} documents stored for {} in a group",
+                rows.len(),
+                members.len()
+            ),
+        ));
+    }
     Ok(rows
         .into_iter()
         .map(|(_, id, copy_of)| (DocumentId(id), copy_of.map(DocumentId)))

@@ -61,11 +61,13 @@ pub(super) struct SeenItems<'a> {
     pub items: Vec<(&'a CoupaItem, DateTime<Utc>)>,
 }
 
-/// One item to write, with its buyer and the time it was seen.
+/// One item to write, with its buyer and when its orders were received:
+/// the first of them, and the last, whose item this is.
 struct ItemWrite<'a> {
     account: AccountId,
     buyer: BuyerId,
     item: &'a CoupaItem,
+    first_seen: DateTime<Utc>,
     seen_at: DateTime<Utc>,
 }
 
@@ -107,10 +109,11 @@ pub(super) async fn upsert_seen_items(
         latest.extend(
             latest_per_key(&items)
                 .into_iter()
-                .map(|(item, seen_at)| ItemWrite {
+                .map(|(item, first_seen, seen_at)| ItemWrite {
                     account: first.account,
                     buyer: first.buyer,
                     item,
+                    first_seen,
                     seen_at,
                 }),
         );
@@ -144,22 +147,26 @@ pub(super) async fn upsert_seen_items(
     refresh_coupa_items(conn, &refreshed).await
 }
 
-/// Returns one entry per item key, sorted by key. Of two items with one key
-/// the later one is kept, as if each had been written in turn.
+/// Returns one entry per item key, sorted by key: the item, the earliest
+/// and the latest time it was seen. Of two items with one key the later one
+/// is kept, as if each had been written in turn.
 fn latest_per_key<'a>(
     items: &[(&'a CoupaItem, DateTime<Utc>)],
-) -> Vec<(&'a CoupaItem, DateTime<Utc>)> {
+) -> Vec<(&'a CoupaItem, DateTime<Utc>, DateTime<Utc>)> {
     let mut ordered = items.to_vec();
     // The sort is stable, so items with one key keep their order.
     ordered.sort_by(|(a, _), (b, _)| {
         (a.part_id.as_bytes(), a.unit_of_measure.as_bytes())
             .cmp(&(b.part_id.as_bytes(), b.unit_of_measure.as_bytes()))
     });
-    let mut latest: Vec<(&CoupaItem, DateTime<Utc>)> = Vec::with_capacity(ordered.len());
-    for entry in ordered {
+    let mut latest: Vec<(&CoupaItem, DateTime<Utc>, DateTime<Utc>)> =
+        Vec::with_capacity(ordered.len());
+    for (item, seen_at) in ordered {
         match latest.last_mut() {
-            Some(last) if same_key(last.0, entry.0) => *last = entry,
-            _ => latest.push(entry),
+            Some(last) if same_key(last.0, item) => {
+                *last = (item, last.1.min(seen_at), last.2.max(seen_at));
+            }
+            _ => latest.push((item, seen_at, seen_at)),
         }
     }
     latest
@@ -186,6 +193,7 @@ struct ItemColumns<'a> {
     manufacturer_part_ids: Vec<Option<&'a str>>,
     descriptions: Vec<&'a str>,
     descriptions_folded: Vec<String>,
+    first_seen: Vec<DateTime<Utc>>,
     seen_at: Vec<DateTime<Utc>>,
 }
 
@@ -222,6 +230,7 @@ impl<'a> ItemColumns<'a> {
                 .iter()
                 .map(|write| write.item.description.to_lowercase())
                 .collect(),
+            first_seen: writes.iter().map(|write| write.first_seen).collect(),
             seen_at: writes.iter().map(|write| write.seen_at).collect(),
         }
     }
@@ -294,11 +303,12 @@ async fn write_coupa_items(conn: &mut PgConnection, writes: &[&ItemWrite<'_>]) -
              description_folded, first_seen, last_seen) \
          SELECT $1, $2, k.part_id, k.unit_of_measure, k.auxiliary_id, k.buyer_part_id, \
              k.manufacturer_part_id, k.description, k.part_id_folded, k.description_folded, \
-             k.seen_at, k.seen_at \
+             k.first_seen, k.seen_at \
          FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                 $9::text[], $10::text[], $11::timestamptz[]) WITH ORDINALITY \
+                 $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[]) WITH ORDINALITY \
              AS k (part_id, unit_of_measure, auxiliary_id, buyer_part_id, manufacturer_part_id, \
-                 description, part_id_folded, description_folded, seen_at, position) \
+                 description, part_id_folded, description_folded, first_seen, seen_at, \
+                 position) \
          ORDER BY k.position \
          ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
              auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
@@ -317,6 +327,7 @@ async fn write_coupa_items(conn: &mut PgConnection, writes: &[&ItemWrite<'_>]) -
     .bind(&columns.descriptions)
     .bind(&part_ids_folded)
     .bind(&columns.descriptions_folded)
+    .bind(&columns.first_seen)
     .bind(&columns.seen_at)
     .execute(&mut *conn)
     .await?;

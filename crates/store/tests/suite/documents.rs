@@ -278,6 +278,45 @@ pub async fn orders_stored_at_once_each_get_one_order(store: &dyn Store) {
     assert_eq!(items.len(), 2 + 16);
 }
 
+pub async fn new_item_on_orders_stored_at_once_keeps_first_time(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let initech = buyer(store, acme, "initech").await;
+    let bolt = CoupaItem {
+        part_id: "BOLT-1".to_owned(),
+        auxiliary_id: None,
+        buyer_part_id: None,
+        manufacturer_part_id: None,
+        unit_of_measure: "EA".to_owned(),
+        description: "Bolt".to_owned(),
+    };
+    let writes: Vec<_> = [1, 2]
+        .into_iter()
+        .map(|minute| {
+            let number = format!("PO-{minute}");
+            let mut document = new_document(initech, &number, &format!("sha-{minute}"));
+            document.received_at = at(minute);
+            let mut revision = new_revision(initech, &number, Some(1), None);
+            revision.items = vec![bolt.clone()];
+            let job = new_job(acme, &format!("sync_order:{number}"), at(minute));
+            (document, revision, job)
+        })
+        .collect();
+
+    // Recorded concurrently, so the store may write them in one group.
+    let results = futures::future::join_all(writes.iter().map(|(document, revision, job)| {
+        store.record_document(acme, document, Some(revision), Some(job))
+    }))
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+    let items = store
+        .list_coupa_items(acme, &ItemFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].first_seen, at(1), "the first order's time");
+}
+
 pub async fn failed_record_document_stores_nothing(store: &dyn Store) {
     let acme = account(store, "acme").await;
     let globex = account(store, "globex").await;

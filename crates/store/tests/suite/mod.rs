@@ -55,6 +55,7 @@ macro_rules! every_fresh_store_scenario {
             failed_record_document_stores_nothing,
             documents_stored_at_once_fail_or_succeed_alone,
             orders_stored_at_once_each_get_one_order,
+            new_item_on_orders_stored_at_once_keeps_first_time,
             duplicate_lookup_matches_buyer_payload_and_hash,
             accepted_copy_is_stored_as_duplicate,
             only_accepted_documents_are_checked_for_copies,
