@@ -87,14 +87,16 @@ struct Queue {
 }
 
 impl Default for GroupCommit {
-    /// One writer, for a backend that writes one transaction at a time.
+    /// Returns a queue with one writer, for a backend that writes one
+    /// transaction at a time.
     fn default() -> Self {
         Self::with_writers(1)
     }
 }
 
 impl GroupCommit {
-    /// A queue whose groups are written by up to `max_writers` tasks at once.
+    /// Returns a queue whose groups are written by up to `max_writers`
+    /// tasks at once.
     pub fn with_writers(max_writers: usize) -> Self {
         Self {
             queue: Mutex::default(),
@@ -378,7 +380,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn groups_are_written_by_at_most_the_allowed_writers() {
+    async fn writers_stay_within_limit() {
         let payload_ids: Vec<&'static str> = (0..100)
             .map(|index| &*format!("doc-{index}").leak())
             .collect();

@@ -493,10 +493,10 @@ async fn locked_item_does_not_block_orders() {
 
 /// Orders received together are written in one transaction. When one of
 /// them waits for a lock, such as the match lock a product refresh holds,
-/// the group gives up after its lock timeout and each order is stored on
+/// the group gives up after its lock timeout. Each order is then stored on
 /// its own, so another account's order is stored at once.
 #[tokio::test]
-async fn order_waiting_for_a_lock_holds_up_no_other_account() {
+async fn locked_account_spares_other_accounts() {
     on_fresh_database(|url| async move {
         let store = pobridge_store::open(&url).await.unwrap();
         let acme = account(store.as_ref(), "acme").await;

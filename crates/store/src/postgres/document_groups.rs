@@ -21,7 +21,7 @@
 //! A group takes the same locks as that path, and takes each kind in key
 //! order: the copy locks first, all of them, then the new orders' rows, then
 //! the item-match locks by account. So two groups, or a group and a single
-//! document, never wait for each other in a circle. A group waits at most
+//! document, do not wait for each other in a circle on these locks. A group waits at most
 //! 200 ms for any lock ([`GROUP_BEGIN`]); a product refresh holding an
 //! account's item-match lock would otherwise hold up the orders of every
 //! account behind it. When the wait runs out, the group rolls back and its

@@ -136,8 +136,8 @@ async fn lock_copies(
     Ok(true)
 }
 
-/// The advisory lock key under which a document looks for earlier copies
-/// of itself.
+/// Returns the advisory lock key under which a document looks for earlier
+/// copies of itself.
 pub(super) fn copy_lock_key(account: AccountId, buyer: BuyerId, document: &NewDocument) -> String {
     format!(
         "document {account} {buyer} {:?} {:?}",

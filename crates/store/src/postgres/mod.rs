@@ -71,9 +71,9 @@ use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 pub const MAX_CONNECTIONS: u32 = 32;
 
 /// How long a connection may sit idle in the pool before it is pinged on
-/// its way out. sqlx pings every connection it hands out by default, one
-/// more round trip for every transaction and lookup; a connection used a
-/// moment ago is almost always still alive, and when it is not, the query
+/// its way out. By default sqlx pings every connection it hands out, one
+/// more round trip for every transaction and lookup. A connection used a
+/// moment ago is almost always still alive. When it is not, the query
 /// fails and the connection is dropped like any broken one.
 pub const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 

@@ -148,10 +148,9 @@ impl SqliteStore {
     }
 }
 
-/// Pool options for one connection. sqlx pings a connection before handing
-/// it out unless told not to; a SQLite connection has no peer that could
-/// have gone away, and each ping is a hop to the connection's thread and
-/// back.
+/// Pool options for one connection. By default sqlx pings a connection
+/// before handing it out. A SQLite connection has no peer that could have
+/// gone away, and each ping is a hop to the connection's thread and back.
 fn single_connection() -> PoolOptions<Sqlite> {
     SqlitePoolOptions::new()
         .max_connections(1)
