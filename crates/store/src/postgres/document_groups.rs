@@ -22,8 +22,8 @@
 //! order: the copy locks first, all of them, then the new orders' rows, then
 //! the item-match locks by account. So two groups, or a group and a single
 //! document, do not wait for each other in a circle on these locks. A group waits at most
-//! 200 ms for any lock ([`GROUP_BEGIN`]); a product refresh holding an
-//! account's item-match lock would otherwise hold up the orders of every
+//! 200 ms for any lock ([`GROUP_BEGIN`]). Otherwise a product refresh
+//! holding an account's item-match lock would hold up the orders of every
 //! account behind it. When the wait runs out, the group rolls back and its
 //! documents are stored alone, where each waits only for itself.
 //!
@@ -283,6 +283,7 @@ async fn insert_documents(
     members: &[Member<'_>],
 ) -> StoreResult<Vec<(DocumentId, Option<DocumentId>)>> {
     let documents: Vec<&NewDocument> = members.iter().map(|member| member.document).collect();
+
     let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
         "WITH input AS MATERIALIZED ( \
              SELECT d.*, nextval(pg_get_serial_sequence('documents', 'id')) AS id, ( \

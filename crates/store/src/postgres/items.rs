@@ -81,7 +81,7 @@ struct ItemWrite<'a> {
 ///   status. They are upserted, one statement per buyer, after the
 ///   account's item-match lock is taken (see migration 0004), before any of
 ///   their row locks, as a product refresh takes it. Accounts are locked in
-///   id order, so two transactions that lock several never wait for each
+///   id order, so two transactions that lock several do not wait for each
 ///   other in a circle. The lock is held until commit, so such orders of
 ///   one account commit one at a time.
 /// - Items whose description changed, or whose `last_seen` is older than
