@@ -40,6 +40,23 @@ pub struct DocumentWrite {
     pub job: Option<NewJob>,
 }
 
+impl DocumentWrite {
+    /// Copies the arguments of a `record_document` call.
+    pub fn of(
+        account: AccountId,
+        document: &NewDocument,
+        revision: Option<&NewRevision>,
+        job: Option<&NewJob>,
+    ) -> Self {
+        Self {
+            account,
+            document: document.clone(),
+            revision: revision.cloned(),
+            job: job.cloned(),
+        }
+    }
+}
+
 /// The outcome of one write in a group transaction.
 #[derive(Debug)]
 pub enum GroupResult {
@@ -247,7 +264,7 @@ mod tests {
         groups: Arc<Mutex<Vec<usize>>>,
         /// The payload ids stored alone, in the order they started.
         alone: Arc<Mutex<Vec<String>>>,
-        /// Groups being written now, and the most at any one time.
+        /// Groups being written now, and the maximum at any one time.
         in_flight: Arc<AtomicUsize>,
         max_in_flight: Arc<AtomicUsize>,
         next_id: Arc<AtomicUsize>,

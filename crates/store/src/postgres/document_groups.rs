@@ -48,10 +48,9 @@ use crate::{
     DocumentOutcome, NewDocument, NewJob, NewRevision, OrderType, RecordedDocument, StoreResult,
 };
 
-/// Starts a group's transaction, in which any lock is waited for at most
-/// 200 ms, after which the group gives up and its documents are stored
-/// alone. A group is written in a few milliseconds. `SET LOCAL` ends with
-/// the transaction.
+/// Starts a group's transaction, which waits at most 200 ms for any lock.
+/// After that the group gives up and its documents are stored alone.
+/// `SET LOCAL` ends with the transaction.
 const GROUP_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '200ms'";
 
 /// A write the set statements can store: a new order from a known buyer,
@@ -85,7 +84,7 @@ pub(super) async fn record_documents(
             }
         }
         Err(error) => {
-            tracing::warn!(documents = members.len(), error = ?error, "storing a group of orders failed; storing each alone");
+            tracing::warn!(documents = members.len(), error = ?error, "storing a group of orders failed, so each is stored alone");
         }
     }
     Ok(results)
@@ -274,10 +273,11 @@ async fn lock_copies(conn: &mut sqlx::PgConnection, members: &[Member<'_>]) -> S
 }
 
 /// Inserts every member's document and returns, in member order, its id
-/// and the earlier copy it repeats, if any. The ids are drawn before the
-/// insert, so each row is matched to its member by position. Such a document is stored as a
+/// and the earlier copy it repeats, if any. Such a document is stored as a
 /// `Duplicate` of that copy. The statement starts after the copy locks are
-/// taken, so its snapshot includes every copy committed before.
+/// taken, so its snapshot includes every copy committed before. The ids
+/// are drawn before the insert, so each row is matched to its member by
+/// position.
 async fn insert_documents(
     conn: &mut sqlx::PgConnection,
     members: &[Member<'_>],

@@ -63,8 +63,8 @@ use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
 /// The maximum number of connections each process keeps open. Received
-/// orders are written a group at a time by [`GROUP_WRITERS`] connections;
-/// the rest serve lookups, the worker and the portal. NOTE: on a 2-vCPU
+/// orders are written a group at a time by [`GROUP_WRITERS`] connections,
+/// and the rest serve lookups, the worker and the portal. NOTE: on a 2-vCPU
 /// machine where the database was CPU-bound, 32 measured no better than 10.
 /// The pool opens connections only as they are needed. The server's
 /// `max_connections` (100 by default) must cover every process's pool.

@@ -102,7 +102,7 @@ pub(super) async fn add_revision(
 
 /// The order, revision and job that [`create_orders`] stored for one
 /// document. `job` is `None` when an unfinished job with the same key was
-/// already queued; the caller then merges into it.
+/// already queued. The caller then merges into it.
 pub(super) struct CreatedOrder {
     pub po: PoId,
     pub revision: RevisionId,

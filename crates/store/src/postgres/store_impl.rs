@@ -122,12 +122,7 @@ impl Store for PostgresStore {
         revision: Option<&NewRevision>,
         job: Option<&NewJob>,
     ) -> StoreResult<RecordedDocument> {
-        let write = DocumentWrite {
-            account,
-            document: document.clone(),
-            revision: revision.cloned(),
-            job: job.cloned(),
-        };
+        let write = DocumentWrite::of(account, document, revision, job);
         self.group.record(self, write).await
     }
 

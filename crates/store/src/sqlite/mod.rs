@@ -67,8 +67,8 @@ impl WriteGroup for SqliteStore {
         Ok(results.into_iter().map(GroupResult::Done).collect())
     }
 
-    /// SQLite has one writer, so no write is ever left out of a group; this
-    /// stores one write as a group of one.
+    /// Stores one write as a group of one. SQLite's groups leave no write
+    /// out, so this runs only when called directly.
     async fn write_alone(&self, write: DocumentWrite) -> StoreResult<RecordedDocument> {
         let mut results = documents::record_documents(self, std::slice::from_ref(&write)).await?;
         results.pop().unwrap_or_else(|| {
