@@ -6,10 +6,13 @@
 //! requests per order, poll and sweep, the server's memory, and reading a
 //! 10,000-line order.
 //!
-//! Usage: `bench/run [--quick] [--postgres SERVER_URL] [--only PART]`, or,
-//! after `cargo build --release --locked -p pobridge -p pobridge-e2e`,
-//! `target/release/bench-all` with the same arguments. `--only` runs one
-//! part: `large-order`, `orders`, `drain` or `polls`.
+//! Usage: `bench/run [--quick] [--postgres SERVER_URL] [--only PART]
+//! [--backend NAME] [--seconds N]`, or, after `cargo build --release
+//! --locked -p pobridge -p pobridge-e2e`, `target/release/bench-all` with
+//! the same arguments. `--only` runs one part: `large-order`, `orders`,
+//! `drain` or `polls`. `--backend` runs the order endpoint on `sqlite` or
+//! `postgres` only, and `--seconds` sends its load for N seconds instead of
+//! 60 (5 with `--quick`).
 //! Exits with 1 when a figure misses its target.
 
 mod large_order;
@@ -77,6 +80,10 @@ struct Arguments {
     postgres: Option<String>,
     /// One of [`PARTS`], or every part when `None`.
     only: Option<String>,
+    /// The order endpoint's backend, or both when `None`.
+    backend: Option<Backend>,
+    /// The order endpoint's load length, instead of the size's.
+    seconds: Option<u64>,
 }
 
 impl Arguments {
@@ -87,11 +94,14 @@ impl Arguments {
 
 fn main() -> Result<()> {
     let arguments = parse_arguments()?;
-    let sizes = if arguments.quick {
+    let mut sizes = if arguments.quick {
         Sizes::quick()
     } else {
         Sizes::full()
     };
+    if let Some(seconds) = arguments.seconds {
+        sizes.load.duration = Duration::from_secs(seconds);
+    }
     let cores = two_cores()?;
     if let Some(cores) = cores {
         pin_current_thread(cores.load_generator)?;
@@ -121,6 +131,8 @@ fn main() -> Result<()> {
 fn parse_arguments() -> Result<Arguments> {
     let mut quick = false;
     let mut only = None;
+    let mut backend = None;
+    let mut seconds = None;
     let mut postgres = std::env::var("PGTEST_DATABASE_URL")
         .ok()
         .filter(|url| !url.trim().is_empty());
@@ -142,8 +154,23 @@ fn parse_arguments() -> Result<Arguments> {
                 }
                 only = Some(part);
             }
+            "--backend" => {
+                backend = Some(match arguments.next().unwrap_or_default().as_str() {
+                    "sqlite" => Backend::Sqlite,
+                    "postgres" => Backend::Postgres,
+                    other => bail!("--backend needs sqlite or postgres, not {other:?}"),
+                });
+            }
+            "--seconds" => {
+                let value = arguments.next().unwrap_or_default();
+                seconds = match value.parse::<u64>() {
+                    Ok(seconds) if seconds > 0 => Some(seconds),
+                    _ => bail!("--seconds needs a whole number of seconds above 0, not {value:?}"),
+                };
+            }
             other => bail!(
-                "unknown argument {other:?}; expected --quick, --postgres SERVER_URL or --only PART"
+                "unknown argument {other:?}; expected --quick, --postgres SERVER_URL, \
+                 --only PART, --backend NAME or --seconds N"
             ),
         }
     }
@@ -155,6 +182,8 @@ fn parse_arguments() -> Result<Arguments> {
         quick,
         postgres,
         only,
+        backend,
+        seconds,
     })
 }
 
@@ -174,12 +203,20 @@ async fn run(
     }
 
     if arguments.runs("orders") {
-        let mut backends = vec![Backend::Sqlite];
-        match arguments.postgres {
-            Some(_) => backends.push(Backend::Postgres),
-            None => println!(
-                "PostgreSQL skipped: give --postgres SERVER_URL or set PGTEST_DATABASE_URL"
-            ),
+        let mut backends = Vec::new();
+        if arguments.backend != Some(Backend::Postgres) {
+            backends.push(Backend::Sqlite);
+        }
+        if arguments.backend != Some(Backend::Sqlite) {
+            match arguments.postgres {
+                Some(_) => backends.push(Backend::Postgres),
+                None if arguments.backend == Some(Backend::Postgres) => {
+                    bail!("--backend postgres needs --postgres SERVER_URL or PGTEST_DATABASE_URL")
+                }
+                None => println!(
+                    "PostgreSQL skipped: give --postgres SERVER_URL or set PGTEST_DATABASE_URL"
+                ),
+            }
         }
         for backend in backends {
             latency_rows(report, sizes, cores, backend).await?;
