@@ -105,6 +105,36 @@ async fn credentials_are_checked_and_failures_name_the_element() {
     assert!(orders.is_empty(), "a rejected document stores no order");
 }
 
+/// The order endpoint keeps each account's buyers for up to a second. A
+/// secret changed by another process (here a second store on the same
+/// database, as the command line would open) must still be accepted at
+/// once: the endpoint reads the buyers again before it rejects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_changed_by_another_process_is_accepted_at_once() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let (status, answer) = app.post_cxml(order(&[])).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+
+    let other = pobridge_store::open(&app.database_url).await.unwrap();
+    let mut buyer = other
+        .buyer_by_name(app.account.id, "widgets-buyer")
+        .await
+        .unwrap();
+    buyer.shared_secret = Some(pobridge_engine::auth::digest_secret("rotated-s3cret"));
+    other.update_buyer(app.account.id, &buyer).await.unwrap();
+
+    let rotated = order(&[
+        ("widgets-s3cret", "rotated-s3cret"),
+        (
+            "1710000000.000001@buyer.example",
+            "1710000000.000002@buyer.example",
+        ),
+        ("orderID=\"PO-1001\"", "orderID=\"PO-1002\""),
+    ]);
+    let (status, answer) = app.post_cxml(rotated).await.unwrap();
+    assert_eq!(status, 200, "the new secret is accepted at once: {answer}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_in_from_instead_of_sender_is_rejected() {
     let app = app_with_buyer(BuyerMode::Production).await;

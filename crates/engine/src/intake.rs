@@ -281,6 +281,11 @@ impl Engine {
         }
     }
 
+    /// Finds the account the order URL names and the buyer the document's
+    /// credentials name. The account's buyers come from a copy up to
+    /// [`pobridge_store::IDENTITY_TTL`] old; before credentials are
+    /// rejected they are read again, so a buyer added or changed by another
+    /// process a moment ago is found.
     async fn identify(
         &self,
         request: &IntakeRequest,
@@ -289,27 +294,22 @@ impl Engine {
         let Ok(slug) = AccountSlug::parse(&request.account) else {
             return Ok(None);
         };
-        let (account, buyers) = match self.store.account_with_buyers(&slug).await {
-            Ok(found) => found,
+        let found = match self.store.recent_account_with_buyers(&slug).await {
+            Ok((account, buyers)) => (account, identify_buyer(request, envelope, &buyers)),
             Err(StoreError::NotFound { .. }) => return Ok(None),
             Err(error) => return Err(error),
         };
-        let token_buyer = match &request.url_token {
-            Some(token) => match find_by_token(&buyers, token) {
-                Some(buyer) => Some(buyer),
-                None => {
-                    return Ok(Some((
-                        account,
-                        Err(AuthError::UnknownFrom(crate::auth::first_from(
-                            envelope.header.as_ref(),
-                        ))),
-                    )))
-                }
-            },
-            None => None,
-        };
-        let buyer = authenticate(envelope.header.as_ref(), &buyers, token_buyer).cloned();
-        Ok(Some((account, buyer)))
+        if found.1.is_ok() {
+            return Ok(Some(found));
+        }
+        match self.store.account_with_buyers(&slug).await {
+            Ok((account, buyers)) => {
+                let buyer = identify_buyer(request, envelope, &buyers);
+                Ok(Some((account, buyer)))
+            }
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     async fn store_other(
@@ -398,6 +398,27 @@ impl Engine {
             &self.config.payload_host,
         )
     }
+}
+
+/// Finds the buyer whose credentials `envelope` carries, among the buyer
+/// the request's URL token names or, without a token, all of `buyers`.
+fn identify_buyer(
+    request: &IntakeRequest,
+    envelope: &Envelope,
+    buyers: &[Buyer],
+) -> Result<Buyer, AuthError> {
+    let token_buyer = match &request.url_token {
+        Some(token) => match find_by_token(buyers, token) {
+            Some(buyer) => Some(buyer),
+            None => {
+                return Err(AuthError::UnknownFrom(crate::auth::first_from(
+                    envelope.header.as_ref(),
+                )))
+            }
+        },
+        None => None,
+    };
+    authenticate(envelope.header.as_ref(), buyers, token_buyer).cloned()
 }
 
 /// The request's context once the sender is authenticated.

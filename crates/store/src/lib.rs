@@ -12,6 +12,7 @@
 mod codec;
 pub mod customers_page;
 pub mod group_commit;
+pub mod identities;
 pub mod invoicing;
 mod job_finish;
 pub mod model;
@@ -35,6 +36,7 @@ use pobridge_core::{
 use rust_decimal::Decimal;
 
 pub use customers_page::*;
+pub use identities::IDENTITY_TTL;
 pub use invoicing::*;
 pub use model::*;
 pub use portal::*;
@@ -166,6 +168,17 @@ pub trait Store: Send + Sync + 'static {
         let account = self.account_by_slug(slug).await?;
         let buyers = self.list_buyers(account.id).await?;
         Ok((account, buyers))
+    }
+    /// Returns what [`Self::account_with_buyers`] returns, possibly from a
+    /// copy read up to [`IDENTITY_TTL`] ago (see [`identities`]): changes
+    /// made through this store show at once, changes made by another
+    /// process within that time. For the order endpoint, which reads them
+    /// for every document.
+    async fn recent_account_with_buyers(
+        &self,
+        slug: &AccountSlug,
+    ) -> StoreResult<(Account, Vec<Buyer>)> {
+        self.account_with_buyers(slug).await
     }
     /// Deletes the buyer in one transaction together with what only it
     /// refers to: its stored documents and their attachments, its Coupa

@@ -60,6 +60,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, Postgres, Transaction};
 
 use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
+use crate::identities::IdentityCache;
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
 /// The maximum number of connections each process keeps open. Received
@@ -93,6 +94,8 @@ pub struct PostgresStore {
     secrets: SecretBox,
     /// Received documents waiting for the next group transaction.
     group: Arc<GroupCommit>,
+    /// Accounts with their buyers, as the order endpoint last read them.
+    identities: Arc<IdentityCache>,
 }
 
 impl WriteGroup for PostgresStore {
@@ -141,6 +144,7 @@ impl PostgresStore {
             pool,
             secrets: SecretBox::without_key(),
             group: Arc::new(GroupCommit::with_writers(GROUP_WRITERS)),
+            identities: Arc::default(),
         })
     }
 

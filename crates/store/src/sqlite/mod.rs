@@ -36,6 +36,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
+use crate::identities::IdentityCache;
 use crate::send_slots::MemorySendSlots;
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
@@ -59,6 +60,8 @@ pub struct SqliteStore {
     send_slots: Arc<MemorySendSlots>,
     /// Received documents waiting for the next group transaction.
     group: Arc<GroupCommit>,
+    /// Accounts with their buyers, as the order endpoint last read them.
+    identities: Arc<IdentityCache>,
 }
 
 impl WriteGroup for SqliteStore {
@@ -108,6 +111,7 @@ impl SqliteStore {
                 secrets: SecretBox::without_key(),
                 send_slots: Arc::default(),
                 group: Arc::default(),
+                identities: Arc::default(),
             }
         } else {
             let writer = single_connection().connect_with(options.clone()).await?;
@@ -123,6 +127,7 @@ impl SqliteStore {
                 secrets: SecretBox::without_key(),
                 send_slots: Arc::default(),
                 group: Arc::default(),
+                identities: Arc::default(),
             }
         };
 

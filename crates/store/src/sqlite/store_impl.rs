@@ -1,6 +1,8 @@
 //! [`Store`] for [`SqliteStore`]: each method forwards to the module that
 //! owns its tables.
 
+use std::time::Instant;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pobridge_core::{
@@ -32,7 +34,9 @@ impl Store for SqliteStore {
         email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Account> {
-        accounts::create_account(self, slug, email, now).await
+        let created = accounts::create_account(self, slug, email, now).await;
+        self.identities.clear();
+        created
     }
 
     async fn account_by_slug(&self, slug: &AccountSlug) -> StoreResult<Account> {
@@ -52,7 +56,9 @@ impl Store for SqliteStore {
         account: AccountId,
         settings: &AccountSettings,
     ) -> StoreResult<()> {
-        accounts::save_settings(self, account, settings).await
+        let saved = accounts::save_settings(self, account, settings).await;
+        self.identities.clear();
+        saved
     }
 
     async fn save_connection(
@@ -73,11 +79,15 @@ impl Store for SqliteStore {
         buyer: &NewBuyer,
         now: DateTime<Utc>,
     ) -> StoreResult<Buyer> {
-        buyers::create_buyer(self, account, buyer, now).await
+        let created = buyers::create_buyer(self, account, buyer, now).await;
+        self.identities.clear();
+        created
     }
 
     async fn update_buyer(&self, account: AccountId, buyer: &Buyer) -> StoreResult<()> {
-        buyers::update_buyer(self, account, buyer).await
+        let updated = buyers::update_buyer(self, account, buyer).await;
+        self.identities.clear();
+        updated
     }
 
     async fn buyer(&self, account: AccountId, id: BuyerId) -> StoreResult<Buyer> {
@@ -92,8 +102,19 @@ impl Store for SqliteStore {
         buyers::list_buyers(self, account).await
     }
 
+    async fn recent_account_with_buyers(
+        &self,
+        slug: &AccountSlug,
+    ) -> StoreResult<(Account, Vec<Buyer>)> {
+        self.identities
+            .get_or_read(slug, Instant::now(), self.account_with_buyers(slug))
+            .await
+    }
+
     async fn delete_buyer(&self, account: AccountId, buyer: BuyerId) -> StoreResult<()> {
-        buyers::delete_buyer(self, account, buyer).await
+        let deleted = buyers::delete_buyer(self, account, buyer).await;
+        self.identities.clear();
+        deleted
     }
 
     async fn buyer_by_url_token(&self, account: AccountId, token: &str) -> StoreResult<Buyer> {

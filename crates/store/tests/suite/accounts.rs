@@ -148,6 +148,44 @@ pub async fn account_with_buyers_reads_both(store: &dyn Store) {
     assert_not_found(store.account_with_buyers(&slug("hooli")).await);
 }
 
+pub async fn recent_account_with_buyers_shows_own_writes(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let slug = AccountSlug::parse("acme").unwrap();
+    let names = |buyers: &[pobridge_store::Buyer]| -> Vec<String> {
+        buyers.iter().map(|buyer| buyer.name.clone()).collect()
+    };
+    let (_, buyers) = store.recent_account_with_buyers(&slug).await.unwrap();
+    assert!(buyers.is_empty());
+
+    let zeta = buyer(store, acme, "Zeta").await;
+    let (_, buyers) = store.recent_account_with_buyers(&slug).await.unwrap();
+    assert_eq!(names(&buyers), ["Zeta"], "a created buyer shows at once");
+
+    let mut renamed = store.buyer(acme, zeta).await.unwrap();
+    renamed.name = "Alpha".to_owned();
+    store.update_buyer(acme, &renamed).await.unwrap();
+    let (_, buyers) = store.recent_account_with_buyers(&slug).await.unwrap();
+    assert_eq!(names(&buyers), ["Alpha"], "an updated buyer shows at once");
+
+    let settings = AccountSettings {
+        contact_match: ContactMatch::Email,
+        ..AccountSettings::default()
+    };
+    store.save_settings(acme, &settings).await.unwrap();
+    let (found, _) = store.recent_account_with_buyers(&slug).await.unwrap();
+    assert_eq!(found.settings, settings, "saved settings show at once");
+
+    store.delete_buyer(acme, zeta).await.unwrap();
+    let (_, buyers) = store.recent_account_with_buyers(&slug).await.unwrap();
+    assert!(buyers.is_empty(), "a deleted buyer is gone at once");
+
+    assert_not_found(
+        store
+            .recent_account_with_buyers(&AccountSlug::parse("hooli").unwrap())
+            .await,
+    );
+}
+
 pub async fn buyer_round_trip(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let new = NewBuyer {

@@ -48,6 +48,7 @@ macro_rules! every_fresh_store_scenario {
             connection_is_saved_and_replaced,
             buyer_round_trip,
             account_with_buyers_reads_both,
+            recent_account_with_buyers_shows_own_writes,
             buyer_update_replaces_fields,
             buyer_name_and_token_are_unique_per_account,
             record_document_stores_everything,

@@ -1,0 +1,202 @@
+//! A copy of each account with its buyers, kept for at most
+//! [`IDENTITY_TTL`], for the order endpoint. The endpoint reads them for
+//! every document it receives, and they change rarely. On PostgreSQL that
+//! read was one statement and one round trip in every order's path, about
+//! a thousand statements a second at full load.
+//!
+//! Every write of an account or buyer through the same store empties the
+//! copy, so this process sees its own changes at once. A change made by
+//! another process (the command line, or another `pobridge serve` on the
+//! same PostgreSQL database) reaches this process within [`IDENTITY_TTL`].
+//! The order endpoint reads again, bypassing the copy, before it rejects a
+//! document's credentials, so a credential added elsewhere is accepted at
+//! once; a credential removed elsewhere is still accepted for up to that
+//! long.
+//!
+//! Hand-written rather than a caching crate: the entries are bounded by the
+//! number of accounts (a slug that names none is never kept), so no
+//! eviction policy is needed, and the generation check below, which keeps a
+//! read that raced a write from storing stale data, is what a general cache
+//! would not do for us.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use pobridge_core::AccountSlug;
+
+use crate::{Account, Buyer, StoreResult};
+
+/// How long a copy of an account with its buyers is used.
+pub const IDENTITY_TTL: Duration = Duration::from_secs(1);
+
+/// The kept copies, and how many times they were emptied.
+#[derive(Debug, Default)]
+pub(crate) struct IdentityCache {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Counts [`IdentityCache::clear`] calls. A read that started before a
+    /// clear is not kept after it.
+    generation: u64,
+    entries: HashMap<AccountSlug, Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    read_at: Instant,
+    account: Account,
+    buyers: Vec<Buyer>,
+}
+
+impl IdentityCache {
+    /// Returns the account with `slug` and its buyers from a copy read less
+    /// than [`IDENTITY_TTL`] before `now`, or else from `read`, keeping what
+    /// it returns unless the cache was emptied meanwhile.
+    pub(crate) async fn get_or_read(
+        &self,
+        slug: &AccountSlug,
+        now: Instant,
+        read: impl std::future::Future<Output = StoreResult<(Account, Vec<Buyer>)>>,
+    ) -> StoreResult<(Account, Vec<Buyer>)> {
+        let generation = {
+            let state = self.lock();
+            if let Some(entry) = state.entries.get(slug) {
+                if now.saturating_duration_since(entry.read_at) < IDENTITY_TTL {
+                    return Ok((entry.account.clone(), entry.buyers.clone()));
+                }
+            }
+            state.generation
+        };
+        let (account, buyers) = read.await?;
+        let mut state = self.lock();
+        if state.generation == generation {
+            state.entries.insert(
+                slug.clone(),
+                Entry {
+                    read_at: now,
+                    account: account.clone(),
+                    buyers: buyers.clone(),
+                },
+            );
+        }
+        Ok((account, buyers))
+    }
+
+    /// Drops every copy. Called after each write of an account or buyer.
+    pub(crate) fn clear(&self) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.entries.clear();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update leaves the state whole, so a poisoned lock is usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use pobridge_core::{AccountId, AccountSettings};
+
+    use super::*;
+
+    fn account(email: &str) -> Account {
+        Account {
+            id: AccountId(1),
+            slug: AccountSlug::parse("acme").unwrap(),
+            email: email.to_owned(),
+            settings: AccountSettings::default(),
+            created_at: Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap(),
+        }
+    }
+
+    async fn read(cache: &IdentityCache, now: Instant, email: &str) -> String {
+        let slug = AccountSlug::parse("acme").unwrap();
+        let (found, _) = cache
+            .get_or_read(&slug, now, async { Ok((account(email), Vec::new())) })
+            .await
+            .unwrap();
+        found.email
+    }
+
+    #[tokio::test]
+    async fn copy_is_used_until_it_is_a_second_old() {
+        let cache = IdentityCache::default();
+        let start = Instant::now();
+        assert_eq!(
+            read(&cache, start, "first@acme.test").await,
+            "first@acme.test"
+        );
+        let later = start + IDENTITY_TTL - Duration::from_millis(1);
+        assert_eq!(
+            read(&cache, later, "second@acme.test").await,
+            "first@acme.test"
+        );
+        let expired = start + IDENTITY_TTL;
+        assert_eq!(
+            read(&cache, expired, "third@acme.test").await,
+            "third@acme.test"
+        );
+    }
+
+    #[tokio::test]
+    async fn clear_drops_copies() {
+        let cache = IdentityCache::default();
+        let start = Instant::now();
+        read(&cache, start, "first@acme.test").await;
+        cache.clear();
+        assert_eq!(
+            read(&cache, start, "second@acme.test").await,
+            "second@acme.test"
+        );
+    }
+
+    #[tokio::test]
+    async fn read_that_raced_a_clear_is_not_kept() {
+        let cache = IdentityCache::default();
+        let start = Instant::now();
+        let slug = AccountSlug::parse("acme").unwrap();
+        let raced = cache
+            .get_or_read(&slug, start, async {
+                cache.clear();
+                Ok((account("stale@acme.test"), Vec::new()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            raced.0.email, "stale@acme.test",
+            "the caller still gets what it read"
+        );
+        assert_eq!(
+            read(&cache, start, "fresh@acme.test").await,
+            "fresh@acme.test"
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_read_keeps_nothing() {
+        let cache = IdentityCache::default();
+        let start = Instant::now();
+        let slug = AccountSlug::parse("acme").unwrap();
+        let failed = cache
+            .get_or_read(&slug, start, async {
+                Err(crate::StoreError::NotFound {
+                    entity: "account",
+                    key: "acme".to_owned(),
+                })
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(
+            read(&cache, start, "found@acme.test").await,
+            "found@acme.test"
+        );
+    }
+}
