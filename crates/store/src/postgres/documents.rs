@@ -148,7 +148,8 @@ pub(super) fn copy_lock_key(account: AccountId, buyer: BuyerId, document: &NewDo
 /// Inserts the document and returns its id, with the earlier copy it
 /// repeats when `checks_copies` finds one. Such a document is stored as a
 /// `Duplicate` of that copy. The statement starts after the lock is taken,
-/// so its snapshot includes every copy committed before.
+/// so its snapshot includes every copy committed before. `OFFSET 0` keeps
+/// the copy lookup on its index, as in `document_groups::insert_documents`.
 async fn insert_document(
     conn: &mut PgConnection,
     account: AccountId,
@@ -161,9 +162,9 @@ async fn insert_document(
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, \
              CASE WHEN copy.id IS NULL THEN $9 ELSE $13 END, coalesce(copy.id, $10), $11 \
          FROM (SELECT CASE WHEN $12 THEN ( \
-                 SELECT min(id) FROM documents \
-                 WHERE account_id = $1 AND buyer_id = $2 AND payload_id = $3 \
-                     AND body_sha256 = $4) END AS id) AS copy \
+                 SELECT min(id) FROM (SELECT id FROM documents \
+                     WHERE account_id = $1 AND buyer_id = $2 AND payload_id = $3 \
+                         AND body_sha256 = $4 OFFSET 0) AS found) END AS id) AS copy \
          RETURNING id, duplicate_of",
     )
     .bind(account.0)
@@ -264,6 +265,9 @@ pub(super) async fn find_duplicate_document(
     earliest_same_document(&mut conn, account, buyer, payload_id, body_sha256).await
 }
 
+/// Returns the first stored document with this buyer, payloadID and body
+/// hash. `OFFSET 0` keeps the lookup on its index, as in
+/// `document_groups::insert_documents`.
 async fn earliest_same_document(
     conn: &mut PgConnection,
     account: AccountId,
@@ -272,8 +276,9 @@ async fn earliest_same_document(
     body_sha256: &str,
 ) -> StoreResult<Option<DocumentId>> {
     let id: Option<i64> = sqlx::query_scalar(
-        "SELECT min(id) FROM documents \
-         WHERE account_id = $1 AND buyer_id = $2 AND payload_id = $3 AND body_sha256 = $4",
+        "SELECT min(id) FROM (SELECT id FROM documents \
+             WHERE account_id = $1 AND buyer_id = $2 AND payload_id = $3 AND body_sha256 = $4 \
+             OFFSET 0) AS found",
     )
     .bind(account.0)
     .bind(buyer.0)
