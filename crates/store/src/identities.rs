@@ -10,8 +10,13 @@
 //! same PostgreSQL database) reaches this process within [`IDENTITY_TTL`].
 //! The order endpoint reads again, bypassing the copy, before it rejects a
 //! document's credentials, so a credential added elsewhere is accepted at
-//! once; a credential removed elsewhere is still accepted for up to that
-//! long.
+//! once. Everything else keeps its old value for up to that long after
+//! another process changes it:
+//! - a removed credential is still accepted;
+//! - a buyer's mode (test or production) and URL token still apply;
+//! - a document from a deleted buyer passes the credential check, then
+//!   fails to store, and Coupa gets a 500 and retries. When it was one of a
+//!   group on PostgreSQL, the group's other documents are stored one by one.
 //!
 //! Hand-written rather than a caching crate: the entries are bounded by the
 //! number of accounts (a slug that names none is never kept), so no
@@ -85,7 +90,14 @@ impl IdentityCache {
         Ok((account, buyers))
     }
 
-    /// Drops every copy. Called after each write of an account or buyer.
+    /// Returns a guard that drops every copy when it goes out of scope. A
+    /// write of an account or buyer holds one, so the copies go also when
+    /// the write's future is dropped after the database committed it.
+    pub(crate) fn clear_after(&self) -> ClearAfter<'_> {
+        ClearAfter { cache: self }
+    }
+
+    /// Drops every copy.
     pub(crate) fn clear(&self) {
         let mut state = self.lock();
         state.generation += 1;
@@ -97,6 +109,17 @@ impl IdentityCache {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Empties an [`IdentityCache`] when dropped.
+pub(crate) struct ClearAfter<'a> {
+    cache: &'a IdentityCache,
+}
+
+impl Drop for ClearAfter<'_> {
+    fn drop(&mut self) {
+        self.cache.clear();
     }
 }
 
@@ -152,6 +175,18 @@ mod tests {
         let start = Instant::now();
         read(&cache, start, "first@acme.test").await;
         cache.clear();
+        assert_eq!(
+            read(&cache, start, "second@acme.test").await,
+            "second@acme.test"
+        );
+    }
+
+    #[tokio::test]
+    async fn dropped_guard_clears_copies() {
+        let cache = IdentityCache::default();
+        let start = Instant::now();
+        read(&cache, start, "first@acme.test").await;
+        drop(cache.clear_after());
         assert_eq!(
             read(&cache, start, "second@acme.test").await,
             "second@acme.test"

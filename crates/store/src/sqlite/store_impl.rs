@@ -34,9 +34,8 @@ impl Store for SqliteStore {
         email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Account> {
-        let created = accounts::create_account(self, slug, email, now).await;
-        self.identities.clear();
-        created
+        let _clear = self.identities.clear_after();
+        accounts::create_account(self, slug, email, now).await
     }
 
     async fn account_by_slug(&self, slug: &AccountSlug) -> StoreResult<Account> {
@@ -56,9 +55,8 @@ impl Store for SqliteStore {
         account: AccountId,
         settings: &AccountSettings,
     ) -> StoreResult<()> {
-        let saved = accounts::save_settings(self, account, settings).await;
-        self.identities.clear();
-        saved
+        let _clear = self.identities.clear_after();
+        accounts::save_settings(self, account, settings).await
     }
 
     async fn save_connection(
@@ -79,15 +77,13 @@ impl Store for SqliteStore {
         buyer: &NewBuyer,
         now: DateTime<Utc>,
     ) -> StoreResult<Buyer> {
-        let created = buyers::create_buyer(self, account, buyer, now).await;
-        self.identities.clear();
-        created
+        let _clear = self.identities.clear_after();
+        buyers::create_buyer(self, account, buyer, now).await
     }
 
     async fn update_buyer(&self, account: AccountId, buyer: &Buyer) -> StoreResult<()> {
-        let updated = buyers::update_buyer(self, account, buyer).await;
-        self.identities.clear();
-        updated
+        let _clear = self.identities.clear_after();
+        buyers::update_buyer(self, account, buyer).await
     }
 
     async fn buyer(&self, account: AccountId, id: BuyerId) -> StoreResult<Buyer> {
@@ -112,9 +108,8 @@ impl Store for SqliteStore {
     }
 
     async fn delete_buyer(&self, account: AccountId, buyer: BuyerId) -> StoreResult<()> {
-        let deleted = buyers::delete_buyer(self, account, buyer).await;
-        self.identities.clear();
-        deleted
+        let _clear = self.identities.clear_after();
+        buyers::delete_buyer(self, account, buyer).await
     }
 
     async fn buyer_by_url_token(&self, account: AccountId, token: &str) -> StoreResult<Buyer> {
