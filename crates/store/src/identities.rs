@@ -5,7 +5,7 @@
 //! a thousand statements a second at full load.
 //!
 //! Every write of an account or buyer through the same store empties the
-//! copy, so this process sees its own changes at once. A change made by
+//! copy, so this process reads its own changes at once. A change made by
 //! another process (the command line, or another `pobridge serve` on the
 //! same PostgreSQL database) reaches this process within [`IDENTITY_TTL`].
 //! The order endpoint reads again, bypassing the copy, before it rejects a
@@ -18,11 +18,11 @@
 //!   fails to store, and Coupa gets a 500 and retries. When it was one of a
 //!   group on PostgreSQL, the group's other documents are stored one by one.
 //!
-//! Hand-written rather than a caching crate: the entries are bounded by the
-//! number of accounts (a slug that names none is never kept), so no
-//! eviction policy is needed, and the generation check below, which keeps a
-//! read that raced a write from storing stale data, is what a general cache
-//! would not do for us.
+//! Hand-written rather than a caching crate, for two reasons. The entries
+//! are bounded by the number of accounts (a slug that names no account is
+//! never kept), so no eviction policy is needed. And a general cache would
+//! not do the generation check below, which keeps a read that raced a
+//! write from storing stale data.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -90,9 +90,10 @@ impl IdentityCache {
         Ok((account, buyers))
     }
 
-    /// Returns a guard that drops every copy when it goes out of scope. A
-    /// write of an account or buyer holds one, so the copies go also when
-    /// the write's future is dropped after the database committed it.
+    /// Returns a guard that drops every copy when it goes out of scope. Each
+    /// write of an account or buyer keeps one until it ends, so the copies
+    /// are dropped also when the write's future is dropped after the
+    /// database committed it.
     pub(crate) fn clear_after(&self) -> ClearAfter<'_> {
         ClearAfter { cache: self }
     }
@@ -150,7 +151,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn copy_is_used_until_it_is_a_second_old() {
+    async fn copy_expires_after_ttl() {
         let cache = IdentityCache::default();
         let start = Instant::now();
         assert_eq!(
