@@ -298,9 +298,11 @@ async fn lock_copies(conn: &mut sqlx::PgConnection, members: &[Member<'_>]) -> S
 /// The copy is found through `documents_duplicate`. `OFFSET 0` keeps the
 /// planner from turning `min(id)` into a walk down the primary key that
 /// stops at the first row matching the key. Such a plan, made while the
-/// table was small and kept for the connection, reads every document when
-/// there is no copy, which is almost always. With it, each group took
-/// longer as the orders came in.
+/// table was small and kept for the connection, would read every document
+/// when there is no copy, which is almost always. In a run with generic
+/// plans and neither this fence nor the settings of [`GROUP_BEGIN`], each
+/// group took longer as the orders came in. Which plan caused that was not
+/// checked.
 async fn insert_documents(
     conn: &mut sqlx::PgConnection,
     members: &[Member<'_>],
