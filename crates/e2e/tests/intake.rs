@@ -110,7 +110,7 @@ async fn credentials_are_checked_and_failures_name_the_element() {
 /// database, as the command line would open) must still be accepted at
 /// once: the endpoint reads the buyers again before it rejects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secret_changed_by_another_process_is_accepted_at_once() {
+async fn secret_rotated_elsewhere_is_accepted() {
     let app = app_with_buyer(BuyerMode::Production).await;
     let (status, answer) = app.post_cxml(order(&[])).await.unwrap();
     assert_eq!(status, 200, "{answer}");

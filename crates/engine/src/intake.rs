@@ -283,9 +283,9 @@ impl Engine {
 
     /// Finds the account the order URL names and the buyer the document's
     /// credentials name. The account's buyers come from a copy up to
-    /// [`pobridge_store::IDENTITY_TTL`] old; before credentials are
-    /// rejected they are read again, so a buyer added or changed by another
-    /// process a moment ago is found.
+    /// [`pobridge_store::IDENTITY_TTL`] old. Before credentials are
+    /// rejected, the buyers are read again, so that a buyer another process
+    /// added or changed a moment ago is found.
     async fn identify(
         &self,
         request: &IntakeRequest,

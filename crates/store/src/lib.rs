@@ -170,10 +170,10 @@ pub trait Store: Send + Sync + 'static {
         Ok((account, buyers))
     }
     /// Returns what [`Self::account_with_buyers`] returns, possibly from a
-    /// copy read up to [`IDENTITY_TTL`] ago (see [`identities`]): changes
-    /// made through this store show at once, changes made by another
-    /// process within that time. For the order endpoint, which reads them
-    /// for every document.
+    /// copy read up to [`IDENTITY_TTL`] ago (see [`identities`]). Changes
+    /// made through this store show at once, and changes made by another
+    /// process within that time. The order endpoint calls it for every
+    /// document.
     async fn recent_account_with_buyers(
         &self,
         slug: &AccountSlug,
