@@ -294,14 +294,15 @@ impl Engine {
         let Ok(slug) = AccountSlug::parse(&request.account) else {
             return Ok(None);
         };
-        let found = match self.store.recent_account_with_buyers(&slug).await {
+        let (account, buyer) = match self.store.recent_account_with_buyers(&slug).await {
             Ok((account, buyers)) => (account, identify_buyer(request, envelope, &buyers)),
             Err(StoreError::NotFound { .. }) => return Ok(None),
             Err(error) => return Err(error),
         };
-        if found.1.is_ok() {
-            return Ok(Some(found));
+        if buyer.is_ok() {
+            return Ok(Some((account, buyer)));
         }
+
         match self.store.account_with_buyers(&slug).await {
             Ok((account, buyers)) => {
                 let buyer = identify_buyer(request, envelope, &buyers);
