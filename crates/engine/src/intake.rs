@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use pobridge_core::{AccountSlug, DocumentId, PoNumber};
 use pobridge_cxml::{Body, Envelope, OrderKind, OrderRequest, ReadError};
 use pobridge_store::{
-    Account, Buyer, BuyerMode, DocumentOutcome, NewAttachment, NewDocument, NewRevision, OrderType,
-    PoStatus, RecordedDocument, RevisionStatus, StoreError,
+    Account, Buyer, BuyerMode, DocumentOutcome, NewAttachment, NewDocument, NewRevision, OrderJson,
+    OrderType, PoStatus, RecordedDocument, RevisionStatus, StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -475,11 +475,12 @@ fn new_revision(
     envelope: &Envelope,
     deployment_test: bool,
 ) -> Result<NewRevision, StoreError> {
-    let json = serde_json::to_value(order).map_err(|error| StoreError::Corrupt {
+    let value = serde_json::to_value(order).map_err(|error| StoreError::Corrupt {
         entity: "order",
         detail: error.to_string(),
     })?;
-    let content_sha256 = hex::encode(Sha256::digest(json.to_string().as_bytes()));
+    let json = OrderJson::new(&value);
+    let content_sha256 = hex::encode(Sha256::digest(json.as_str().as_bytes()));
     Ok(NewRevision {
         buyer: buyer.id,
         po_number: number.clone(),

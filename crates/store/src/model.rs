@@ -164,6 +164,32 @@ pub enum RevisionStatus {
     TestNotSynced,
 }
 
+/// A parsed order as JSON text, written once when the revision is built.
+///
+/// The order endpoint hashes this text, the group commit copies it, and the
+/// store binds it. Holding the text instead of a [`serde_json::Value`]
+/// saves a deep copy and a second serialization per order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderJson(String);
+
+impl OrderJson {
+    /// Serializes `value`. Objects come out with their keys sorted, so
+    /// equal values give equal text.
+    pub fn new(value: &serde_json::Value) -> Self {
+        Self(value.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<serde_json::Value> for OrderJson {
+    fn from(value: serde_json::Value) -> Self {
+        Self::new(&value)
+    }
+}
+
 /// A parsed purchase-order revision as given to [`crate::Store::record_document`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRevision {
@@ -177,7 +203,7 @@ pub struct NewRevision {
     /// from a resend.
     pub content_sha256: String,
     /// The parsed order, serialized by the engine.
-    pub order: serde_json::Value,
+    pub order: OrderJson,
     pub status: RevisionStatus,
     pub test: bool,
     /// The Coupa items on the order's lines, recorded with the revision.

@@ -149,7 +149,7 @@ impl Records<'_> {
             order_version: Some(1),
             document_timestamp: None,
             content_sha256: format!("content-{number}"),
-            order: serde_json::json!({ "number": number }),
+            order: serde_json::json!({ "number": number }).into(),
             status: RevisionStatus::Pending,
             test: false,
             items: Vec::new(),

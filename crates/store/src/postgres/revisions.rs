@@ -9,8 +9,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
 use super::codec::{
-    corrupt, encode_enum, encode_json, enum_column, json_column, not_found, offset_seconds,
-    offset_time_columns,
+    corrupt, encode_enum, enum_column, json_column, not_found, offset_seconds, offset_time_columns,
 };
 use super::orders::ensure_po;
 use super::PostgresStore;
@@ -140,9 +139,9 @@ pub(super) async fn create_orders(
     }
     let revisions: Vec<&NewRevision> = orders.iter().map(|order| order.revision).collect();
     let jobs: Vec<&NewJob> = orders.iter().map(|order| order.job).collect();
-    let order_json: Vec<String> = revisions
+    let order_json: Vec<&str> = revisions
         .iter()
-        .map(|revision| revision.order.to_string())
+        .map(|revision| revision.order.as_str())
         .collect();
     let job_payloads: Vec<String> = jobs.iter().map(|job| job.payload.to_string()).collect();
     let rows: Vec<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
@@ -378,7 +377,7 @@ async fn insert_revision(
     .bind(revision.document_timestamp)
     .bind(revision.document_timestamp.as_ref().map(offset_seconds))
     .bind(&revision.content_sha256)
-    .bind(encode_json(&revision.order))
+    .bind(revision.order.as_str())
     .bind(encode_enum(&revision.status))
     .bind(revision.test)
     .bind(received_at)

@@ -9,7 +9,7 @@ use sqlx::SqliteConnection;
 
 use super::codec::{
     corrupt, decode_enum, decode_json, decode_offset_time, decode_optional_time, decode_time,
-    encode_enum, encode_json, encode_offset_time, encode_time, not_found,
+    encode_enum, encode_offset_time, encode_time, not_found,
 };
 use super::orders::ensure_po;
 use super::SqliteStore;
@@ -147,7 +147,7 @@ async fn insert_revision(
     .bind(timestamp)
     .bind(offset_seconds)
     .bind(&revision.content_sha256)
-    .bind(encode_json(&revision.order))
+    .bind(revision.order.as_str())
     .bind(encode_enum(&revision.status))
     .bind(revision.test)
     .bind(encode_time(received_at))

@@ -34,7 +34,8 @@ async fn order_with(
     received: DateTime<Utc>,
 ) -> PoId {
     let mut revision = new_revision(buyer, number, Some(version), None);
-    revision.order = json!({ "header": { "order_id": number, "bill_to": bill_to }, "items": [] });
+    revision.order =
+        json!({ "header": { "order_id": number, "bill_to": bill_to }, "items": [] }).into();
     let payload = format!("payload-{number}-{version}");
     let mut document = new_document(buyer, &payload, &format!("sha-{payload}"));
     document.received_at = received;

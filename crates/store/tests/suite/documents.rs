@@ -2,8 +2,8 @@
 
 use pobridge_core::{DocumentId, PoId, PoNumber, RevisionId};
 use pobridge_store::{
-    CoupaItem, DocumentOutcome, ItemFilter, JobStatus, NewDocument, NewJob, NewRevision, OrderType,
-    PoFilter, PoStatus, PoStatusUpdate, RevisionStatus, Store,
+    CoupaItem, DocumentOutcome, ItemFilter, JobStatus, NewDocument, NewJob, NewRevision, OrderJson,
+    OrderType, PoFilter, PoStatus, PoStatusUpdate, RevisionStatus, Store,
 };
 
 use super::*;
@@ -69,7 +69,7 @@ pub async fn record_document_stores_everything(store: &dyn Store) {
         stored_revision.document_timestamp.unwrap().offset(),
         at_plus_two(0).offset()
     );
-    assert_eq!(stored_revision.order, revision.order);
+    assert_eq!(OrderJson::new(&stored_revision.order), revision.order);
     assert_eq!(stored_revision.status, RevisionStatus::Pending);
     assert!(!stored_revision.test);
     assert_eq!(stored_revision.received_at, document.received_at);
@@ -244,7 +244,7 @@ pub async fn orders_stored_at_once_each_get_one_order(store: &dyn Store) {
             .unwrap();
         assert_eq!(stored.document_id, recorded.document);
         assert_eq!(stored.po_id, po);
-        assert_eq!(stored.order, revision.order);
+        assert_eq!(OrderJson::new(&stored.order), revision.order);
         let po = store.purchase_order(*account, po).await.unwrap();
         assert_eq!(po.number, revision.po_number);
         assert_eq!(po.buyer_id, revision.buyer);
