@@ -491,6 +491,99 @@ async fn locked_item_does_not_block_orders() {
     .await;
 }
 
+/// Another process's change of an item reaches this process's copy within
+/// [`pobridge_store::KNOWN_ITEMS_TTL`]. After that, an order that carries
+/// the item as it was before writes it back.
+#[tokio::test]
+async fn item_changed_elsewhere_is_written_after_the_window() {
+    on_fresh_database(|url| async move {
+        let this_process = pobridge_store::open(&url).await.unwrap();
+        let other_process = pobridge_store::open(&url).await.unwrap();
+        let account_id = account(this_process.as_ref(), "acme").await;
+        let buyer_id = buyer(this_process.as_ref(), account_id, "initech").await;
+        let router = || vec![coupa_item("ROUTER-900", "Router")];
+        record_order_with_items(
+            this_process.as_ref(),
+            account_id,
+            buyer_id,
+            "PO-1",
+            router(),
+        )
+        .await;
+        let renamed = vec![coupa_item("ROUTER-900", "Router v2")];
+        record_order_with_items(
+            other_process.as_ref(),
+            account_id,
+            buyer_id,
+            "PO-2",
+            renamed,
+        )
+        .await;
+
+        tokio::time::sleep(pobridge_store::KNOWN_ITEMS_TTL).await;
+        record_order_with_items(
+            this_process.as_ref(),
+            account_id,
+            buyer_id,
+            "PO-3",
+            router(),
+        )
+        .await;
+
+        let stored = this_process
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].item.description, "Router");
+    })
+    .await;
+}
+
+/// A refresh decided from an out-of-date copy keeps the stored identifiers,
+/// and the copy takes them from the updated row. So the next order with
+/// the earlier identifiers writes them back at once.
+#[tokio::test]
+async fn refresh_keeps_identifiers_it_did_not_write() {
+    on_fresh_database(|url| async move {
+        let this_process = pobridge_store::open(&url).await.unwrap();
+        let other_process = pobridge_store::open(&url).await.unwrap();
+        let account_id = account(this_process.as_ref(), "acme").await;
+        let buyer_id = buyer(this_process.as_ref(), account_id, "initech").await;
+        let with_aux = |aux: &str, description: &str| {
+            let mut item = coupa_item("ROUTER-900", description);
+            item.auxiliary_id = Some(aux.to_owned());
+            vec![item]
+        };
+        let orders = [
+            (this_process.as_ref(), "PO-1", with_aux("X", "Router")),
+            (other_process.as_ref(), "PO-2", with_aux("Y", "Router")),
+            (
+                this_process.as_ref(),
+                "PO-3",
+                with_aux("X", "Router (Split 1 of 3)"),
+            ),
+            (
+                this_process.as_ref(),
+                "PO-4",
+                with_aux("X", "Router (Split 1 of 3)"),
+            ),
+        ];
+        for (store, number, items) in orders {
+            record_order_with_items(store, account_id, buyer_id, number, items).await;
+        }
+
+        let stored = this_process
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].item.auxiliary_id.as_deref(), Some("X"));
+        assert_eq!(stored[0].item.description, "Router (Split 1 of 3)");
+    })
+    .await;
+}
+
 /// Orders received together are written in one transaction. When one of
 /// them waits for a lock, such as the match lock a product refresh holds,
 /// the group gives up after its lock timeout. Each order is then stored on

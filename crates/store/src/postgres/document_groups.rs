@@ -242,8 +242,9 @@ async fn store_together(
                 .collect(),
         })
         .collect();
-    upsert_seen_items(&mut tx, seen).await?;
+    let remember = upsert_seen_items(store, &mut tx, seen).await?;
     tx.commit().await?;
+    remember.committed(std::time::Instant::now());
 
     Ok(members
         .iter()

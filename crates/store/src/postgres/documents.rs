@@ -31,7 +31,8 @@ pub(super) async fn record_document(
     // Each round trip costs this process and the server more CPU than most
     // of these statements do. So a new order without attachments, whose
     // items are stored unchanged, takes six: begin, the lock, the document,
-    // the order with its revision and job, the items read, commit.
+    // the order with its revision and job, the items read, commit. The items
+    // read is left out when this process's copy has them all.
     let mut tx = store.begin().await?;
     let checks_copies = lock_copies(&mut tx, account, document).await?;
     let (id, copy_of) = match insert_document(&mut tx, account, document, checks_copies).await {
@@ -98,18 +99,24 @@ pub(super) async fn record_document(
     }
     // Items come last: a written item stays locked until the commit, and
     // other orders may carry the same item.
-    if let Some(revision) = revision {
-        let items = &revision.items;
-        super::items::upsert_coupa_items(
-            &mut tx,
-            account,
-            revision.buyer,
-            items,
-            document.received_at,
-        )
-        .await?;
-    }
+    let remember = match revision {
+        Some(revision) => Some(
+            super::items::upsert_coupa_items(
+                store,
+                &mut tx,
+                account,
+                revision.buyer,
+                &revision.items,
+                document.received_at,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     tx.commit().await?;
+    if let Some(remember) = remember {
+        remember.committed(std::time::Instant::now());
+    }
 
     Ok(RecordedDocument {
         document: id,

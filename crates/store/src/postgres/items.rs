@@ -1,5 +1,7 @@
 //! Coupa items seen on orders, and the item and customer mappings people set.
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use pobridge_core::{AccountId, BuyerId};
 use sqlx::postgres::{PgConnection, PgRow};
@@ -8,6 +10,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use super::buyers::ensure_buyer;
 use super::codec::{decimal_column, encode_enum, enum_column, page};
 use super::PostgresStore;
+use crate::known_items::{ItemChange, Remember};
 use crate::model::ItemMatchColumns;
 use crate::LAST_SEEN_RESOLUTION;
 use crate::{
@@ -26,22 +29,26 @@ pub(super) async fn record_coupa_items(
 ) -> StoreResult<()> {
     let mut tx = store.begin().await?;
     ensure_buyer(&mut tx, account, buyer).await?;
-    upsert_coupa_items(&mut tx, account, buyer, items, now).await?;
+    let remember = upsert_coupa_items(store, &mut tx, account, buyer, items, now).await?;
     tx.commit().await?;
+    remember.committed(Instant::now());
     Ok(())
 }
 
 /// Inserts or refreshes Coupa items inside the caller's transaction. The
-/// caller has checked that `buyer` belongs to `account`.
+/// caller has checked that `buyer` belongs to `account`, and calls
+/// [`Remember::committed`] on the result after its commit.
 pub(super) async fn upsert_coupa_items(
+    store: &PostgresStore,
     conn: &mut PgConnection,
     account: AccountId,
     buyer: BuyerId,
     items: &[CoupaItem],
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<Remember> {
     let seen = items.iter().map(|item| (item, now)).collect();
     upsert_seen_items(
+        store,
         conn,
         vec![SeenItems {
             account,
@@ -76,7 +83,9 @@ struct ItemWrite<'a> {
 /// The caller has checked that each buyer belongs to its account.
 ///
 /// Most orders repeat items already stored, so the items are read first,
-/// without locks, and only what differs is written:
+/// without locks, and only what differs is written. Items in this
+/// process's copy ([`crate::known_items`]) are compared with it instead of
+/// read:
 /// - New items, and items whose identifiers changed, can change a mapping
 ///   status. They are upserted, one statement per buyer, after the
 ///   account's item-match lock is taken (see migration 0004), before any of
@@ -93,10 +102,15 @@ struct ItemWrite<'a> {
 /// NOTE: a skipped row keeps the holder's description. When the holder is
 /// an order that later rolls back, or a product refresh, the item keeps its
 /// old description until its next order.
+///
+/// Returns what the transaction read and wrote, for the caller to keep
+/// with [`Remember::committed`] once it has committed.
 pub(super) async fn upsert_seen_items(
+    store: &PostgresStore,
     conn: &mut PgConnection,
     mut buyers: Vec<SeenItems<'_>>,
-) -> StoreResult<()> {
+) -> StoreResult<Remember> {
+    let mut remember = store.known_items.remember(Instant::now());
     // The sort is stable, so one buyer's items stay in the order received.
     buyers.sort_by_key(|seen| (seen.account.0, seen.buyer.0));
     let mut latest: Vec<ItemWrite<'_>> = Vec::new();
@@ -119,23 +133,51 @@ pub(super) async fn upsert_seen_items(
         );
     }
 
-    let stored = stored_items(conn, &latest).await?;
+    let now = Instant::now();
+    let changes: Vec<Option<ItemChange>> = latest
+        .iter()
+        .map(|write| {
+            store
+                .known_items
+                .change(write.account, write.buyer, write.item, write.seen_at, now)
+        })
+        .collect();
+    let unknown: Vec<&ItemWrite<'_>> = latest
+        .iter()
+        .zip(&changes)
+        .filter(|(_, change)| change.is_none())
+        .map(|(write, _)| write)
+        .collect();
+    let stored = stored_items(conn, &unknown).await?;
+
+    // One pass in key order, so each buyer's upserts stay in key order.
     let mut upserted: Vec<&ItemWrite<'_>> = Vec::new();
     let mut refreshed: Vec<&ItemWrite<'_>> = Vec::new();
-    for write in &latest {
-        let known = stored.iter().find(|(account, buyer, known, _)| {
-            *account == write.account && *buyer == write.buyer && same_key(known, write.item)
-        });
-        match known {
-            Some((_, _, known, _)) if !same_identifiers(known, write.item) => upserted.push(write),
-            None => upserted.push(write),
-            Some((_, _, known, last_seen)) => {
-                if known.description != write.item.description
-                    || *last_seen < write.seen_at - LAST_SEEN_RESOLUTION
-                {
-                    refreshed.push(write);
+    for (write, change) in latest.iter().zip(changes) {
+        let change = match change {
+            Some(change) => change,
+            None => {
+                let known = stored.iter().find(|(account, buyer, known, _)| {
+                    *account == write.account
+                        && *buyer == write.buyer
+                        && same_key(known, write.item)
+                });
+                match known {
+                    None => ItemChange::Upsert,
+                    Some((_, _, known, last_seen)) => {
+                        let change = ItemChange::of(known, *last_seen, write.item, write.seen_at);
+                        if change == ItemChange::None {
+                            remember.read(write.account, write.buyer, known, *last_seen);
+                        }
+                        change
+                    }
                 }
             }
+        };
+        match change {
+            ItemChange::None => {}
+            ItemChange::Refresh => refreshed.push(write),
+            ItemChange::Upsert => upserted.push(write),
         }
     }
     // The upserts come first, so the match locks are taken before the
@@ -143,8 +185,26 @@ pub(super) async fn upsert_seen_items(
     // a lock while it holds a row that a product refresh is waiting for.
     for buyer_writes in upserted.chunk_by(|a, b| a.account == b.account && a.buyer == b.buyer) {
         write_coupa_items(conn, buyer_writes).await?;
+        for write in buyer_writes {
+            remember.wrote(write.account, write.buyer, write.item, write.seen_at);
+        }
     }
-    refresh_coupa_items(conn, &refreshed).await
+    // A refresh keeps the stored identifiers, which can differ from the
+    // order's when the copy was out of date, so the updated rows are noted
+    // as the statement returned them.
+    let updated = refresh_coupa_items(conn, &refreshed).await?;
+    for write in refreshed {
+        let row = updated.iter().find(|(account, buyer, item, _)| {
+            *account == write.account && *buyer == write.buyer && same_key(item, write.item)
+        });
+        match row {
+            Some((account, buyer, item, last_seen)) => {
+                remember.wrote(*account, *buyer, item, *last_seen)
+            }
+            None => remember.wrote_maybe(write.account, write.buyer, write.item),
+        }
+    }
+    Ok(remember)
 }
 
 /// Returns one entry per item key, sorted by key: the item, the earliest
@@ -170,12 +230,6 @@ fn latest_per_key<'a>(
         }
     }
     latest
-}
-
-fn same_identifiers(a: &CoupaItem, b: &CoupaItem) -> bool {
-    a.auxiliary_id == b.auxiliary_id
-        && a.buyer_part_id == b.buyer_part_id
-        && a.manufacturer_part_id == b.manufacturer_part_id
 }
 
 fn same_key(a: &CoupaItem, b: &CoupaItem) -> bool {
@@ -240,12 +294,12 @@ impl<'a> ItemColumns<'a> {
 /// its buyer and `last_seen`.
 async fn stored_items(
     conn: &mut PgConnection,
-    writes: &[ItemWrite<'_>],
-) -> StoreResult<Vec<(AccountId, BuyerId, CoupaItem, DateTime<Utc>)>> {
+    writes: &[&ItemWrite<'_>],
+) -> StoreResult<Vec<StoredItem>> {
     if writes.is_empty() {
         return Ok(Vec::new());
     }
-    let columns = ItemColumns::of(&writes.iter().collect::<Vec<_>>());
+    let columns = ItemColumns::of(writes);
     let rows = sqlx::query(
         "SELECT c.account_id, c.buyer_id, c.part_id, c.unit_of_measure, c.auxiliary_id, \
              c.buyer_part_id, c.manufacturer_part_id, c.description, c.last_seen \
@@ -261,24 +315,32 @@ async fn stored_items(
     .bind(&columns.units)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let item = CoupaItem {
-                part_id: row.try_get("part_id")?,
-                auxiliary_id: row.try_get("auxiliary_id")?,
-                buyer_part_id: row.try_get("buyer_part_id")?,
-                manufacturer_part_id: row.try_get("manufacturer_part_id")?,
-                unit_of_measure: row.try_get("unit_of_measure")?,
-                description: row.try_get("description")?,
-            };
-            Ok((
-                AccountId(row.try_get("account_id")?),
-                BuyerId(row.try_get("buyer_id")?),
-                item,
-                row.try_get("last_seen")?,
-            ))
-        })
-        .collect()
+    rows.iter().map(stored_item).collect()
+}
+
+/// An item as stored, with its buyer and `last_seen`.
+type StoredItem = (AccountId, BuyerId, CoupaItem, DateTime<Utc>);
+
+/// Reads a row of the columns [`stored_items`] selects.
+fn stored_item(row: &PgRow) -> StoreResult<StoredItem> {
+    Ok((
+        AccountId(row.try_get("account_id")?),
+        BuyerId(row.try_get("buyer_id")?),
+        coupa_item(row)?,
+        row.try_get("last_seen")?,
+    ))
+}
+
+/// Reads the item's own columns of a `coupa_items` row.
+fn coupa_item(row: &PgRow) -> StoreResult<CoupaItem> {
+    Ok(CoupaItem {
+        part_id: row.try_get("part_id")?,
+        auxiliary_id: row.try_get("auxiliary_id")?,
+        buyer_part_id: row.try_get("buyer_part_id")?,
+        manufacturer_part_id: row.try_get("manufacturer_part_id")?,
+        unit_of_measure: row.try_get("unit_of_measure")?,
+        description: row.try_get("description")?,
+    })
 }
 
 /// Upserts one buyer's items in key order, under the account's item-match
@@ -338,20 +400,20 @@ async fn write_coupa_items(conn: &mut PgConnection, writes: &[&ItemWrite<'_>]) -
 /// another transaction has locked. The columns it sets fire none of the match
 /// triggers. The conditions are checked again on the locked row, so of
 /// several transactions that saw the same stale row, only the first
-/// writes.
+/// writes. Returns the items it updated, as stored after the update.
 async fn refresh_coupa_items(
     conn: &mut PgConnection,
     writes: &[&ItemWrite<'_>],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<StoredItem>> {
     if writes.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let columns = ItemColumns::of(writes);
     let stale_before: Vec<DateTime<Utc>> = writes
         .iter()
         .map(|write| write.seen_at - LAST_SEEN_RESOLUTION)
         .collect();
-    sqlx::query(
+    let rows = sqlx::query(
         "UPDATE coupa_items c SET description = k.description, \
              description_folded = k.description_folded, \
              last_seen = GREATEST(c.last_seen, k.seen_at) \
@@ -369,7 +431,9 @@ async fn refresh_coupa_items(
                      ON s.account_id = w.account_id AND s.buyer_id = w.buyer_id \
                          AND s.part_id = w.part_id AND s.unit_of_measure = w.unit_of_measure \
                  ORDER BY s.account_id, s.buyer_id, s.part_id, s.unit_of_measure \
-                 FOR NO KEY UPDATE OF s SKIP LOCKED)",
+                 FOR NO KEY UPDATE OF s SKIP LOCKED) \
+         RETURNING c.account_id, c.buyer_id, c.part_id, c.unit_of_measure, c.auxiliary_id, \
+             c.buyer_part_id, c.manufacturer_part_id, c.description, c.last_seen",
     )
     .bind(&columns.accounts)
     .bind(&columns.buyers)
@@ -379,22 +443,15 @@ async fn refresh_coupa_items(
     .bind(&columns.descriptions_folded)
     .bind(&columns.seen_at)
     .bind(&stale_before)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(())
+    rows.iter().map(stored_item).collect()
 }
 
 fn coupa_item_from_row(row: &PgRow) -> StoreResult<CoupaItemRow> {
     Ok(CoupaItemRow {
         buyer_id: BuyerId(row.try_get("buyer_id")?),
-        item: CoupaItem {
-            part_id: row.try_get("part_id")?,
-            auxiliary_id: row.try_get("auxiliary_id")?,
-            buyer_part_id: row.try_get("buyer_part_id")?,
-            manufacturer_part_id: row.try_get("manufacturer_part_id")?,
-            unit_of_measure: row.try_get("unit_of_measure")?,
-            description: row.try_get("description")?,
-        },
+        item: coupa_item(row)?,
         first_seen: row.try_get("first_seen")?,
         last_seen: row.try_get("last_seen")?,
     })

@@ -61,6 +61,7 @@ use sqlx::{Connection as _, Postgres, Transaction};
 
 use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
 use crate::identities::IdentityCache;
+use crate::known_items::KnownItems;
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
 /// The maximum number of connections each process keeps open. Received
@@ -96,6 +97,8 @@ pub struct PostgresStore {
     group: Arc<GroupCommit>,
     /// Accounts with their buyers, as the order endpoint last read them.
     identities: Arc<IdentityCache>,
+    /// Coupa items as this process last found them stored.
+    known_items: Arc<KnownItems>,
 }
 
 impl WriteGroup for PostgresStore {
@@ -145,6 +148,7 @@ impl PostgresStore {
             secrets: SecretBox::without_key(),
             group: Arc::new(GroupCommit::with_writers(GROUP_WRITERS)),
             identities: Arc::default(),
+            known_items: Arc::default(),
         })
     }
 

@@ -114,7 +114,11 @@ impl Store for PostgresStore {
 
     async fn delete_buyer(&self, account: AccountId, buyer: BuyerId) -> StoreResult<()> {
         let _clear = self.identities.clear_after();
-        buyers::delete_buyer(self, account, buyer).await
+        let deleted = buyers::delete_buyer(self, account, buyer).await;
+        // The buyer's items went with it. Kept copies of them could not
+        // be used, since its orders now fail, but they would linger.
+        self.known_items.clear();
+        deleted
     }
 
     async fn buyer_by_url_token(&self, account: AccountId, token: &str) -> StoreResult<Buyer> {

@@ -104,6 +104,32 @@ pub async fn unchanged_items_move_last_seen_once_a_minute(store: &dyn Store) {
     assert_eq!(record(vec![nut.clone()], seconds(50)).await.1, seconds(101));
 }
 
+/// Each order's version of an item is stored, even when the versions
+/// alternate within a second: on PostgreSQL the items this process found
+/// unchanged are not read again, and its own writes must not be missed.
+pub async fn item_changed_back_and_forth_keeps_the_latest(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let plain = item("VALVE-2", "EA", "Ball valve");
+    let mut renumbered = plain.clone();
+    renumbered.buyer_part_id = Some("BP-2".to_owned());
+    let mut renamed = plain.clone();
+    renamed.description = "Ball valve, brass".to_owned();
+    let versions = [&plain, &renumbered, &plain, &renamed, &plain, &plain];
+    for (step, version) in versions.into_iter().enumerate() {
+        store
+            .record_coupa_items(account_id, buyer_id, std::slice::from_ref(version), at(0))
+            .await
+            .unwrap();
+        let rows = store
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(&rows[0].item, version, "after step {step}");
+    }
+}
+
 pub async fn coupa_item_list_filters_searches_and_pages(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let initech = buyer(store, account_id, "initech").await;
