@@ -97,7 +97,7 @@ pub struct PostgresStore {
     group: Arc<GroupCommit>,
     /// Accounts with their buyers, as the order endpoint last read them.
     identities: Arc<IdentityCache>,
-    /// Coupa items as this process last found them stored.
+    /// Coupa items as this process last read or wrote them.
     known_items: Arc<KnownItems>,
 }
 
