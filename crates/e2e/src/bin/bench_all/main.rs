@@ -74,6 +74,20 @@ const DRAIN_SECONDS_PER_ORDER: f64 = 180.0 / 1_000.0;
 /// The parts `--only` can pick.
 const PARTS: [&str; 4] = ["large-order", "orders", "drain", "polls"];
 
+/// Printed for `--help`.
+const USAGE: &str = "\
+Usage: bench-all [--quick] [--postgres SERVER_URL] [--only PART] [--backend NAME] [--seconds N]
+
+Runs the benchmarks and prints each figure beside its target. Exits with 1
+when a figure misses its target.
+
+  --quick               5 s of load, a drain of 100 orders
+  --postgres SERVER_URL also run PostgreSQL (default: PGTEST_DATABASE_URL)
+  --only PART           one part: large-order, orders, drain or polls
+  --backend NAME        the order endpoint on sqlite or postgres only
+  --seconds N           seconds of load for the order endpoint (default 60)
+";
+
 /// The parsed command-line arguments.
 struct Arguments {
     quick: bool,
@@ -139,6 +153,10 @@ fn parse_arguments() -> Result<Arguments> {
     let mut arguments = std::env::args().skip(1);
     while let Some(argument) = arguments.next() {
         match argument.as_str() {
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
             "--quick" => quick = true,
             "--postgres" => {
                 postgres = Some(
@@ -170,7 +188,7 @@ fn parse_arguments() -> Result<Arguments> {
             }
             other => bail!(
                 "unknown argument {other:?}; expected --quick, --postgres SERVER_URL, \
-                 --only PART, --backend NAME or --seconds N"
+                 --only PART, --backend NAME or --seconds N (--help lists them)"
             ),
         }
     }
