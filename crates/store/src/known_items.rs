@@ -1,6 +1,6 @@
 //! The Coupa items this process last read or wrote, kept for at most
-//! [`KNOWN_ITEMS_TTL`], so that an order whose items are all unchanged
-//! writes them without reading them first.
+//! [`KNOWN_ITEMS_TTL`], so that an order's items found here are compared
+//! with this copy instead of read from the database.
 //!
 //! Every order records its items: new ones are inserted, changed ones
 //! updated, and `last_seen` moved once per [`crate::LAST_SEEN_RESOLUTION`].
@@ -21,7 +21,7 @@
 //!   with the item as it was before that commit, so it can leave the item
 //!   as that transaction wrote it.
 //! - Otherwise the copy follows this process's writes: a transaction notes
-//!   each item as it wrote it, and forgets those whose write may have been
+//!   each item as it wrote it, and removes those whose write may have been
 //!   skipped. What it read is not kept when another transaction wrote items
 //!   after it began (the generation check below). A write whose outcome is
 //!   unknown empties the copy through [`Remember`]'s drop.
@@ -256,6 +256,7 @@ impl Remember {
         for key in &self.unsure {
             state.entries.remove(key);
         }
+
         if !current {
             // Another transaction wrote items after this one began, so what
             // this one read or wrote may be older than that write.
@@ -264,6 +265,7 @@ impl Remember {
             }
             return;
         }
+
         let reads_fresh = now.saturating_duration_since(self.began) < KNOWN_ITEMS_TTL;
         let window_start = match state.window_start {
             Some(start) => start,
