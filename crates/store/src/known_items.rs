@@ -24,18 +24,21 @@
 //!   each item as it wrote it, and removes those whose write may have been
 //!   skipped. What it read is not kept when another transaction wrote items
 //!   after it began (the generation check below). A write whose outcome is
-//!   unknown empties the copy through [`Remember`]'s drop.
+//!   unknown empties the copy through [`Remember`]'s drop. If the server
+//!   applies that write after the copy was emptied, an item read meanwhile
+//!   can look unchanged for up to [`KNOWN_ITEMS_TTL`], as with another
+//!   process.
 //!
-//! Hand-written rather than a caching crate: the whole copy is dropped at
-//! the end of each window, which bounds it by the items seen in one window
-//! without any per-entry eviction, and a general cache would not do the
-//! generation check.
+//! Hand-written rather than a caching crate, for two reasons. The whole
+//! copy is dropped at the end of each window, which bounds it by the items
+//! seen in one window without any per-entry eviction. And a general cache
+//! would not do the generation check.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use pobridge_core::{AccountId, BuyerId};
 
 use crate::{CoupaItem, LAST_SEEN_RESOLUTION};
@@ -99,7 +102,7 @@ fn key_of(account: AccountId, buyer: BuyerId, item: &CoupaItem) -> ItemKey {
 #[derive(Debug, Default)]
 struct State {
     /// Counts the committed transactions that wrote items, and every
-    /// emptying. What a transaction read is not kept when the count moved
+    /// clear. What a transaction read is not kept when the count moved
     /// after it began.
     generation: u64,
     /// When the current window began; `None` when the copy is empty.
@@ -219,7 +222,8 @@ impl Remember {
     }
 
     /// Notes an item as this transaction wrote it. `last_seen` may be
-    /// earlier than the stored one, never later.
+    /// earlier than the stored one, never later, so it is cut to the
+    /// microseconds the database keeps.
     pub(crate) fn wrote(
         &mut self,
         account: AccountId,
@@ -228,6 +232,7 @@ impl Remember {
         last_seen: DateTime<Utc>,
     ) {
         self.wrote = true;
+        let last_seen = last_seen.trunc_subsecs(6);
         self.writes.push(entry(account, buyer, item, last_seen));
     }
 
@@ -239,13 +244,19 @@ impl Remember {
     }
 
     /// Updates the copy now that the transaction has committed.
+    /// `committing` is the time just before the commit was sent.
     ///
     /// Every kept item was read or written at or after the start of its
     /// window, so none is used longer than [`KNOWN_ITEMS_TTL`] after that.
-    /// Writes are exact as of `now`. Reads are exact only as of the
-    /// transaction's start, so they are kept only when that start lies
-    /// in the current window, or opens a new one that has not ended.
-    pub(crate) fn committed(mut self, now: Instant) {
+    /// A read is dated from the transaction's start, which came before it.
+    /// A write is dated from `committing`, because its row stays locked
+    /// until the commit. Each is kept only when its date lies in the
+    /// current window, or opens a new one that has not ended.
+    pub(crate) fn committed(self, committing: Instant) {
+        self.committed_at(committing, Instant::now());
+    }
+
+    fn committed_at(mut self, committing: Instant, now: Instant) {
         self.done = true;
         let mut state = self.known.lock();
         let current = state.generation == self.generation;
@@ -266,12 +277,12 @@ impl Remember {
             return;
         }
 
-        let reads_fresh = now.saturating_duration_since(self.began) < KNOWN_ITEMS_TTL;
+        let open = |since: Instant| now.saturating_duration_since(since) < KNOWN_ITEMS_TTL;
         let window_start = match state.window_start {
             Some(start) => start,
-            None if reads_fresh && !self.reads.is_empty() => self.began,
-            None if self.writes.is_empty() => return,
-            None => now,
+            None if !self.reads.is_empty() && open(self.began) => self.began,
+            None if !self.writes.is_empty() && open(committing) => committing,
+            None => return,
         };
         state.window_start = Some(window_start);
         if self.began >= window_start {
@@ -280,7 +291,11 @@ impl Remember {
             }
         }
         for (key, stored) in self.writes.drain(..) {
-            state.entries.insert(key, stored);
+            if committing >= window_start {
+                state.entries.insert(key, stored);
+            } else {
+                state.entries.remove(&key);
+            }
         }
     }
 }
@@ -337,7 +352,7 @@ mod tests {
     fn read(known: &Arc<KnownItems>, description: &str, now: Instant) {
         let mut remember = known.remember(now);
         remember.read(ACCOUNT, BUYER, &item(description), seen());
-        remember.committed(now);
+        remember.committed_at(now, now);
     }
 
     #[test]
@@ -401,7 +416,7 @@ mod tests {
         read(&known, "Pipe", now);
         let mut writer = known.remember(now);
         writer.wrote(ACCOUNT, BUYER, &item("Valve"), seen());
-        writer.committed(now);
+        writer.committed_at(now, now);
 
         assert_eq!(change(&known, "Valve", now), Some(ItemChange::None));
     }
@@ -413,7 +428,7 @@ mod tests {
         read(&known, "Pipe", now);
         let mut writer = known.remember(now);
         writer.wrote_maybe(ACCOUNT, BUYER, &item("Valve"));
-        writer.committed(now);
+        writer.committed_at(now, now);
 
         assert_eq!(change(&known, "Pipe", now), None);
     }
@@ -426,8 +441,8 @@ mod tests {
         reader.read(ACCOUNT, BUYER, &item("Pipe"), seen());
         let mut writer = known.remember(now);
         writer.wrote(ACCOUNT, BUYER, &item("Valve"), seen());
-        writer.committed(now);
-        reader.committed(now);
+        writer.committed_at(now, now);
+        reader.committed_at(now, now);
 
         assert_eq!(change(&known, "Valve", now), None);
     }
@@ -441,12 +456,31 @@ mod tests {
         let opened = start + Duration::from_millis(10);
         let mut later = known.remember(opened);
         later.read(ACCOUNT, BUYER, &item("Pipe"), seen());
-        later.committed(opened);
-        early.committed(opened + Duration::from_millis(10));
+        later.committed_at(opened, opened);
+        early.committed_at(
+            opened + Duration::from_millis(10),
+            opened + Duration::from_millis(10),
+        );
 
         assert_eq!(change(&known, "Pipe", opened), Some(ItemChange::None));
         let other_buyer = known.change(ACCOUNT, BuyerId(3), &item("Pipe"), seen(), opened);
         assert_eq!(other_buyer, None);
+    }
+
+    #[test]
+    fn write_committed_before_window_is_not_kept() {
+        let known = Arc::new(KnownItems::default());
+        let start = Instant::now();
+        let mut writer = known.remember(start);
+        writer.wrote(ACCOUNT, BuyerId(3), &item("Pipe"), seen());
+        let opened = start + Duration::from_millis(10);
+        let mut reader = known.remember(opened);
+        reader.read(ACCOUNT, BUYER, &item("Pipe"), seen());
+        reader.committed_at(opened, opened);
+        writer.committed_at(start, opened + Duration::from_millis(10));
+
+        let written = known.change(ACCOUNT, BuyerId(3), &item("Pipe"), seen(), opened);
+        assert_eq!(written, None);
     }
 
     #[test]
@@ -456,7 +490,7 @@ mod tests {
         let mut slow = known.remember(start);
         slow.read(ACCOUNT, BUYER, &item("Pipe"), seen());
         let committed = start + KNOWN_ITEMS_TTL;
-        slow.committed(committed);
+        slow.committed_at(committed, committed);
 
         assert_eq!(change(&known, "Pipe", committed), None);
     }
@@ -493,7 +527,7 @@ mod tests {
         let mut reader = known.remember(now);
         reader.read(ACCOUNT, BUYER, &item("Pipe"), seen());
         known.clear();
-        reader.committed(now);
+        reader.committed_at(now, now);
 
         assert_eq!(change(&known, "Pipe", now), None);
     }

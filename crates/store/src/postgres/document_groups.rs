@@ -243,8 +243,9 @@ async fn store_together(
         })
         .collect();
     let remember = upsert_seen_items(store, &mut tx, seen).await?;
+    let committing = std::time::Instant::now();
     tx.commit().await?;
-    remember.committed(std::time::Instant::now());
+    remember.committed(committing);
 
     Ok(members
         .iter()

@@ -113,9 +113,10 @@ pub(super) async fn record_document(
         ),
         None => None,
     };
+    let committing = std::time::Instant::now();
     tx.commit().await?;
     if let Some(remember) = remember {
-        remember.committed(std::time::Instant::now());
+        remember.committed(committing);
     }
 
     Ok(RecordedDocument {

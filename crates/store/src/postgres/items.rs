@@ -30,8 +30,9 @@ pub(super) async fn record_coupa_items(
     let mut tx = store.begin().await?;
     ensure_buyer(&mut tx, account, buyer).await?;
     let remember = upsert_coupa_items(store, &mut tx, account, buyer, items, now).await?;
+    let committing = Instant::now();
     tx.commit().await?;
-    remember.committed(Instant::now());
+    remember.committed(committing);
     Ok(())
 }
 
@@ -133,10 +134,10 @@ pub(super) async fn upsert_seen_items(
         );
     }
 
-    let now = Instant::now();
     let changes: Vec<Option<ItemChange>> = latest
         .iter()
         .map(|write| {
+            let now = Instant::now();
             store
                 .known_items
                 .change(write.account, write.buyer, write.item, write.seen_at, now)
