@@ -116,7 +116,7 @@ impl Store for PostgresStore {
         let _clear = self.identities.clear_after();
         let deleted = buyers::delete_buyer(self, account, buyer).await;
         // The buyer's items went with it. Kept copies of them could not
-        // be used, since its orders now fail, but they would linger.
+        // be used, because its orders now fail, but they would linger.
         self.known_items.clear();
         deleted
     }

@@ -105,8 +105,8 @@ pub async fn unchanged_items_move_last_seen_once_a_minute(store: &dyn Store) {
 }
 
 /// Each order's version of an item is stored, even when the versions
-/// alternate within a second: on PostgreSQL the items this process found
-/// unchanged are not read again, and its own writes must not be missed.
+/// alternate within a second. On PostgreSQL the items in this process's
+/// copy are not read again, so its own writes must update the copy.
 pub async fn item_changed_back_and_forth_keeps_the_latest(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let buyer_id = buyer(store, account_id, "initech").await;

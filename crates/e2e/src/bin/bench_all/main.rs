@@ -74,7 +74,7 @@ const DRAIN_SECONDS_PER_ORDER: f64 = 180.0 / 1_000.0;
 /// The parts `--only` can pick.
 const PARTS: [&str; 4] = ["large-order", "orders", "drain", "polls"];
 
-/// Printed for `--help`.
+/// The text `--help` prints.
 const USAGE: &str = "\
 Usage: bench-all [--quick] [--postgres SERVER_URL] [--only PART] [--backend NAME] [--seconds N]
 
