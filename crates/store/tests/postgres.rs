@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use pobridge_core::{AccountId, BuyerId, PoNumber};
+use pobridge_store::postgres::{PostgresStore, ALONE_WRITES_PER_ACCOUNT};
 use pobridge_store::{
     CoupaItem, DocumentOutcome, ItemFilter, JobStatus, RevisionStatus, SendSlot, Store, StoreError,
 };
@@ -407,6 +408,39 @@ async fn concurrent_send_claims_keep_the_limit() {
     .await;
 }
 
+#[tokio::test]
+async fn product_writes_commit_a_transaction_at_a_time() {
+    on_fresh_database(|url| async move {
+        let store = pobridge_store::open(&url).await.unwrap();
+        let break_product: Box<suite::BreakProduct> = Box::new(move |product_id| {
+            let url = url.clone();
+            Box::pin(async move {
+                let mut conn = PgConnection::connect(&url).await.unwrap();
+                let function = format!(
+                    "CREATE FUNCTION break_product() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN IF NEW.product_id = {product_id} THEN \
+                     RAISE EXCEPTION 'broken by the test'; END IF; RETURN NEW; END $$"
+                );
+                sqlx::query(&function).execute(&mut conn).await.unwrap();
+                sqlx::query(
+                    "CREATE TRIGGER break_product BEFORE INSERT ON products \
+                     FOR EACH ROW EXECUTE FUNCTION break_product()",
+                )
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                conn.close().await.unwrap();
+            })
+        });
+        suite::product_writes_commit_a_transaction_at_a_time(
+            store.as_ref(),
+            break_product.as_ref(),
+        )
+        .await;
+    })
+    .await;
+}
+
 fn coupa_item(part_id: &str, description: &str) -> CoupaItem {
     CoupaItem {
         part_id: part_id.to_owned(),
@@ -597,13 +631,7 @@ async fn locked_account_spares_other_accounts() {
         let globex = account(store.as_ref(), "globex").await;
         let globex_buyer = buyer(store.as_ref(), globex, "initech").await;
 
-        let mut holder = PgConnection::connect(&url).await.unwrap();
-        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-        sqlx::query("SELECT lock_coupa_item_matches($1)")
-            .bind(acme.0)
-            .execute(&mut holder)
-            .await
-            .unwrap();
+        let mut holder = hold_match_lock(&url, acme).await;
 
         let record = |account, buyer, number: &'static str| {
             let store = store.clone();
@@ -648,13 +676,7 @@ async fn item_writes_wait_for_match_changes() {
         let account_id = account(store.as_ref(), "acme").await;
         let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
 
-        let mut holder = PgConnection::connect(&url).await.unwrap();
-        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-        sqlx::query("SELECT lock_coupa_item_matches($1)")
-            .bind(account_id.0)
-            .execute(&mut holder)
-            .await
-            .unwrap();
+        let mut holder = hold_match_lock(&url, account_id).await;
 
         let waiting = {
             let store = store.clone();
@@ -676,6 +698,143 @@ async fn item_writes_wait_for_match_changes() {
             .await
             .unwrap();
         assert_eq!(stored.len(), 1);
+    })
+    .await;
+}
+
+/// Takes `account`'s item-match lock on a connection of its own, as a
+/// product refresh or mapping change does, and holds it until `COMMIT`.
+async fn hold_match_lock(url: &str, account: AccountId) -> PgConnection {
+    let mut holder = PgConnection::connect(url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT lock_coupa_item_matches($1)")
+        .bind(account.0)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder
+}
+
+/// A document stored on its own waits for a lock no longer than the
+/// store's lock wait. Then nothing of it is stored, so when Coupa sends it
+/// again it is stored as new.
+#[tokio::test]
+async fn alone_document_gives_up_after_the_lock_wait() {
+    on_fresh_database(|url| async move {
+        let wait = std::time::Duration::from_millis(300);
+        let store: Arc<dyn Store> = Arc::new(
+            PostgresStore::open(&url)
+                .await
+                .unwrap()
+                .with_lock_wait(wait),
+        );
+        let account_id = account(store.as_ref(), "acme").await;
+        let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
+        let mut holder = hold_match_lock(&url, account_id).await;
+
+        let document = new_document(buyer_id, "PO-1", "sha-PO-1");
+        let mut revision = new_revision(buyer_id, "PO-1", None, None);
+        revision.items = vec![coupa_item("SWITCH-48", "Switch")];
+        let job = new_job(account_id, "sync_order:PO-1", at(1));
+        let record = || store.record_document(account_id, &document, Some(&revision), Some(&job));
+        let error = tokio::time::timeout(std::time::Duration::from_secs(10), record())
+            .await
+            .expect("the wait for the lock ends")
+            .unwrap_err();
+        let code = match &error {
+            StoreError::Database(error) => error.as_database_error().and_then(|db| db.code()),
+            _ => None,
+        };
+        assert_eq!(
+            code.as_deref(),
+            Some("55P03"),
+            "lock_not_available: {error:?}"
+        );
+        let number = PoNumber("PO-1".to_owned());
+        let stored = store
+            .purchase_order_by_number(account_id, buyer_id, &number)
+            .await
+            .unwrap();
+        assert!(stored.is_none(), "nothing of the document is stored");
+
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        let recorded = record().await.unwrap();
+        assert_eq!(recorded.duplicate_of, None);
+        assert!(recorded.po.is_some(), "sent again, the order is stored");
+    })
+    .await;
+}
+
+/// Documents of one account that wait for its item-match lock hold at most
+/// `ALONE_WRITES_PER_ACCOUNT` of the pool's connections. The rest wait for
+/// their turn without one, so another account's order is stored meanwhile.
+#[tokio::test]
+async fn waiting_account_leaves_connections_to_others() {
+    on_fresh_database(|url| async move {
+        let store: Arc<dyn Store> = Arc::new(
+            PostgresStore::open(&url)
+                .await
+                .unwrap()
+                .with_lock_wait(std::time::Duration::from_secs(60)),
+        );
+        let acme = account(store.as_ref(), "acme").await;
+        let acme_buyer = buyer(store.as_ref(), acme, "initech").await;
+        let globex = account(store.as_ref(), "globex").await;
+        let globex_buyer = buyer(store.as_ref(), globex, "initech").await;
+        let mut holder = hold_match_lock(&url, acme).await;
+
+        // More than the pool's connections.
+        let waiting_orders = pobridge_store::postgres::MAX_CONNECTIONS as usize + 8;
+        let mut waiting = JoinSet::new();
+        for index in 0..waiting_orders {
+            let store = store.clone();
+            waiting.spawn(async move {
+                let number = format!("PO-A{index}");
+                let items = vec![coupa_item(&format!("PART-{index}"), "New part")];
+                record_order_with_items(store.as_ref(), acme, acme_buyer, &number, items).await;
+            });
+        }
+        // Their group gives up on the lock after 200 ms, and each is then
+        // stored on its own.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let mut observer = PgConnection::connect(&url).await.unwrap();
+        let blocked: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks \
+             WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        assert!(
+            blocked <= ALONE_WRITES_PER_ACCOUNT as i64,
+            "{blocked} transactions wait for the lock"
+        );
+        assert!(
+            waiting.try_join_next().is_none(),
+            "an order of the locked account was stored"
+        );
+
+        let other = record_order_with_items(
+            store.as_ref(),
+            globex,
+            globex_buyer,
+            "PO-G1",
+            vec![coupa_item("PART-G", "New part")],
+        );
+        tokio::time::timeout(std::time::Duration::from_secs(5), other)
+            .await
+            .expect("the other account's order is stored while the lock is held");
+
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        while let Some(done) = waiting.join_next().await {
+            done.unwrap();
+        }
+        let stored = store
+            .list_coupa_items(acme, &ItemFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), waiting_orders);
     })
     .await;
 }

@@ -88,6 +88,27 @@ async fn sealed_secrets_need_the_right_key() {
 }
 
 #[tokio::test]
+async fn product_writes_commit_a_transaction_at_a_time() {
+    let (_dir, url) = fresh_url();
+    let store = pobridge_store::open(&url).await.unwrap();
+    let break_product: Box<suite::BreakProduct> = Box::new(move |product_id| {
+        let url = url.clone();
+        Box::pin(async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let trigger = format!(
+                "CREATE TRIGGER break_product BEFORE INSERT ON products \
+                 WHEN NEW.product_id = {product_id} \
+                 BEGIN SELECT RAISE(ABORT, 'broken by the test'); END"
+            );
+            sqlx::query(&trigger).execute(&pool).await.unwrap();
+            pool.close().await;
+        })
+    });
+    suite::product_writes_commit_a_transaction_at_a_time(store.as_ref(), break_product.as_ref())
+        .await;
+}
+
+#[tokio::test]
 async fn data_survives_reopening() {
     let (_dir, url) = fresh_url();
     suite::data_survives_reopening(opener(url).as_ref()).await;

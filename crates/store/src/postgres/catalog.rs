@@ -9,7 +9,9 @@ use sqlx::Row;
 use super::codec::{encode_json, json_column, missing_on_foreign_key};
 use super::PostgresStore;
 use crate::codec::identifier_column;
-use crate::{Contact, Product, ReferenceData, ReferenceKind, StoreResult};
+use crate::{
+    Contact, Product, ReferenceData, ReferenceKind, StoreResult, PRODUCTS_PER_TRANSACTION,
+};
 
 pub(super) const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
     stock_tracked, tax_code, updated_on";
@@ -31,7 +33,9 @@ pub(super) fn product_from_row(row: PgRow) -> StoreResult<Product> {
 }
 
 /// Inserts or replaces products in product id order, so that two refreshes
-/// of one account lock shared rows in the same order.
+/// of one account lock shared rows in the same order, and commits every
+/// [`PRODUCTS_PER_TRANSACTION`] of them, so that orders waiting for the
+/// account's item-match lock wait for one such transaction at most.
 pub(super) async fn upsert_products(
     store: &PostgresStore,
     account: AccountId,
@@ -39,8 +43,19 @@ pub(super) async fn upsert_products(
 ) -> StoreResult<()> {
     let mut ordered: Vec<&Product> = products.iter().collect();
     ordered.sort_by_key(|product| product.product_id);
+    for chunk in ordered.chunks(PRODUCTS_PER_TRANSACTION) {
+        upsert_product_chunk(store, account, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_product_chunk(
+    store: &PostgresStore,
+    account: AccountId,
+    products: &[&Product],
+) -> StoreResult<()> {
     let mut tx = store.begin().await?;
-    for product in ordered {
+    for product in products {
         sqlx::query(
             "INSERT INTO products (account_id, product_id, name, sku, barcode, ean, upc, mpn, \
                  isbn, stock_tracked, tax_code, updated_on) \

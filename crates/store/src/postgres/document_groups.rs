@@ -27,11 +27,11 @@
 //! account behind it. When the wait runs out, the group rolls back and its
 //! documents are stored alone, where each waits only for itself.
 //!
-//! NOTE: a document stored alone waits for its locks without a limit and
-//! holds a pooled connection meanwhile. While a long product refresh holds
-//! one account's item-match lock and that account keeps receiving orders
-//! with new items, those orders can take every connection of the pool, and
-//! then other accounts' orders wait too. Documents left out of a group also
+//! A document stored alone waits for each lock, and for its account's turn,
+//! at most the store's lock wait, and each account stores at most
+//! [`super::ALONE_WRITES_PER_ACCOUNT`] documents alone at once (see
+//! [`super::alone`]). So one account whose item-match lock is held for long
+//! cannot take every connection of the pool. Documents left out of a group
 //! start only after the group's transaction ends.
 
 use std::collections::HashMap;

@@ -33,7 +33,11 @@ pub(super) async fn record_document(
     // items are stored unchanged, takes six: begin, the lock, the document,
     // the order with its revision and job, the items read, commit. The items
     // read is left out when this process's copy has them all.
-    let mut tx = store.begin().await?;
+    // Every lock wait is bounded: see `alone`.
+    let mut tx = store
+        .pool
+        .begin_with(super::alone::begin_statement(store.lock_wait))
+        .await?;
     let checks_copies = lock_copies(&mut tx, account, document).await?;
     let (id, copy_of) = match insert_document(&mut tx, account, document, checks_copies).await {
         Ok(inserted) => inserted,

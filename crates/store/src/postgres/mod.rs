@@ -33,6 +33,7 @@
 //!   stores it.
 
 mod accounts;
+mod alone;
 mod buyers;
 mod catalog;
 mod codec;
@@ -62,6 +63,8 @@ use sqlx::{Connection as _, Postgres, Transaction};
 use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
 use crate::identities::IdentityCache;
 use crate::known_items::KnownItems;
+pub use alone::{ALONE_LOCK_WAIT, ALONE_WRITES_PER_ACCOUNT};
+
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
 /// The maximum number of connections each process keeps open. Received
@@ -99,6 +102,10 @@ pub struct PostgresStore {
     identities: Arc<IdentityCache>,
     /// Coupa items as this process last read or wrote them.
     known_items: Arc<KnownItems>,
+    /// Each account's turns to store a document alone.
+    alone_turns: Arc<alone::AloneTurns>,
+    /// How long a document stored alone waits for its turn and each lock.
+    lock_wait: std::time::Duration,
 }
 
 impl WriteGroup for PostgresStore {
@@ -107,13 +114,7 @@ impl WriteGroup for PostgresStore {
     }
 
     async fn write_alone(&self, write: DocumentWrite) -> StoreResult<RecordedDocument> {
-        let DocumentWrite {
-            account,
-            document,
-            revision,
-            job,
-        } = write;
-        documents::record_document(self, account, &document, revision.as_ref(), job.as_ref()).await
+        alone::record(self, write).await
     }
 }
 
@@ -149,6 +150,8 @@ impl PostgresStore {
             group: Arc::new(GroupCommit::with_writers(GROUP_WRITERS)),
             identities: Arc::default(),
             known_items: Arc::default(),
+            alone_turns: Arc::default(),
+            lock_wait: ALONE_LOCK_WAIT,
         })
     }
 
@@ -156,6 +159,13 @@ impl PostgresStore {
     /// `secrets`.
     pub fn with_secrets(self, secrets: SecretBox) -> Self {
         Self { secrets, ..self }
+    }
+
+    /// Sets how long a received document stored on its own waits for its
+    /// account's turn and for each lock, instead of [`ALONE_LOCK_WAIT`].
+    /// Tests use it to see the wait run out.
+    pub fn with_lock_wait(self, lock_wait: std::time::Duration) -> Self {
+        Self { lock_wait, ..self }
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {

@@ -10,7 +10,9 @@ use super::codec::{
 };
 use super::SqliteStore;
 use crate::codec::identifier_column;
-use crate::{Contact, Product, ReferenceData, ReferenceKind, StoreResult};
+use crate::{
+    Contact, Product, ReferenceData, ReferenceKind, StoreResult, PRODUCTS_PER_TRANSACTION,
+};
 
 pub(super) const PRODUCT_COLUMNS: &str = "product_id, name, sku, barcode, ean, upc, mpn, isbn, \
     stock_tracked, tax_code, updated_on";
@@ -48,10 +50,26 @@ impl ProductRow {
     }
 }
 
+/// Inserts or replaces products in product id order and commits every
+/// [`PRODUCTS_PER_TRANSACTION`] of them, so that received orders wait for
+/// the writer for one such transaction at most.
 pub(super) async fn upsert_products(
     store: &SqliteStore,
     account: AccountId,
     products: &[Product],
+) -> StoreResult<()> {
+    let mut ordered: Vec<&Product> = products.iter().collect();
+    ordered.sort_by_key(|product| product.product_id);
+    for chunk in ordered.chunks(PRODUCTS_PER_TRANSACTION) {
+        upsert_product_chunk(store, account, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_product_chunk(
+    store: &SqliteStore,
+    account: AccountId,
+    products: &[&Product],
 ) -> StoreResult<()> {
     let mut tx = store.begin_write().await?;
     for product in products {

@@ -4,7 +4,7 @@
 use pobridge_core::BrightpearlIdField;
 use pobridge_store::{
     Contact, CoupaItem, CustomerMapping, DocumentOutcome, ItemFilter, ItemMapping, Product,
-    ReferenceKind, Store,
+    ReferenceKind, Store, PRODUCTS_PER_TRANSACTION,
 };
 use rust_decimal::Decimal;
 
@@ -410,6 +410,40 @@ fn product(product_id: i64, sku: &str) -> Product {
         tax_code: Some("T20".to_owned()),
         updated_on: Some(at(product_id)),
     }
+}
+
+/// Makes every later write of the product with the given id fail, with
+/// plain SQL past the store (a trigger).
+pub type BreakProduct = dyn Fn(i64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
+
+/// Products are written in id order, a transaction at a time: when one
+/// transaction fails, the products of those before it stay stored.
+pub async fn product_writes_commit_a_transaction_at_a_time(
+    store: &dyn Store,
+    break_product: &BreakProduct,
+) {
+    let account_id = account(store, "acme").await;
+    let per_transaction = PRODUCTS_PER_TRANSACTION as i64;
+    let total = per_transaction * 3;
+    // In the second transaction, whatever order they are given in.
+    let broken = per_transaction + 7;
+    break_product(broken).await;
+    let products: Vec<Product> = (1..=total)
+        .rev()
+        .map(|id| product(id, &format!("NUT-{id}")))
+        .collect();
+
+    let error = store.upsert_products(account_id, &products).await;
+    assert!(error.is_err(), "writing product {broken} fails");
+
+    let stored: Vec<i64> = store
+        .list_products(account_id, -1, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|product| product.product_id)
+        .collect();
+    assert_eq!(stored, (1..=per_transaction).collect::<Vec<_>>());
 }
 
 pub async fn products_upsert_and_match_each_identifier(store: &dyn Store) {
