@@ -716,8 +716,8 @@ async fn hold_match_lock(url: &str, account: AccountId) -> PgConnection {
 }
 
 /// A document stored on its own waits for a lock no longer than the
-/// store's lock wait. Then nothing of it is stored, so when Coupa sends it
-/// again it is stored as new.
+/// store's lock wait, twice. Then nothing of it is stored, so when Coupa
+/// sends it again it is stored as new.
 #[tokio::test]
 async fn alone_document_gives_up_after_the_lock_wait() {
     on_fresh_database(|url| async move {
@@ -741,15 +741,12 @@ async fn alone_document_gives_up_after_the_lock_wait() {
             .await
             .expect("the wait for the lock ends")
             .unwrap_err();
-        let code = match &error {
-            StoreError::Database(error) => error.as_database_error().and_then(|db| db.code()),
-            _ => None,
-        };
-        assert_eq!(
-            code.as_deref(),
-            Some("55P03"),
-            "lock_not_available: {error:?}"
-        );
+        match &error {
+            StoreError::Busy { detail } => {
+                assert!(detail.contains("waiting for a lock"), "{detail}")
+            }
+            other => panic!("expected a lock wait that ran out, got {other:?}"),
+        }
         let number = PoNumber("PO-1".to_owned());
         let stored = store
             .purchase_order_by_number(account_id, buyer_id, &number)
@@ -835,6 +832,107 @@ async fn waiting_account_leaves_connections_to_others() {
             .await
             .unwrap();
         assert_eq!(stored.len(), waiting_orders);
+    })
+    .await;
+}
+
+/// Documents that wait for a lock beyond the account's turns wait for a
+/// turn no longer than the store's lock wait, and each gets `Busy`.
+#[tokio::test]
+async fn documents_past_the_turns_are_busy() {
+    on_fresh_database(|url| async move {
+        let wait = std::time::Duration::from_millis(300);
+        let store: Arc<dyn Store> = Arc::new(
+            PostgresStore::open(&url)
+                .await
+                .unwrap()
+                .with_lock_wait(wait),
+        );
+        let account_id = account(store.as_ref(), "acme").await;
+        let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
+        let mut holder = hold_match_lock(&url, account_id).await;
+
+        let mut blocked = JoinSet::new();
+        for index in 0..ALONE_WRITES_PER_ACCOUNT * 3 {
+            let store = store.clone();
+            blocked.spawn(async move {
+                let number = format!("PO-{index}");
+                let document = new_document(buyer_id, &number, &format!("sha-{number}"));
+                let mut revision = new_revision(buyer_id, &number, None, None);
+                revision.items = vec![coupa_item(&format!("PART-{index}"), "New part")];
+                let job = new_job(account_id, &format!("sync_order:{number}"), at(1));
+                store
+                    .record_document(account_id, &document, Some(&revision), Some(&job))
+                    .await
+            });
+        }
+        let mut waited_for_a_turn = 0;
+        while let Some(result) = blocked.join_next().await {
+            match result.unwrap() {
+                Err(StoreError::Busy { detail }) => {
+                    if detail.contains("waiting for a turn") {
+                        waited_for_a_turn += 1;
+                    }
+                }
+                other => panic!("expected Busy, got {other:?}"),
+            }
+        }
+        assert!(
+            waited_for_a_turn >= ALONE_WRITES_PER_ACCOUNT,
+            "{waited_for_a_turn}"
+        );
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    })
+    .await;
+}
+
+/// While an account's turns are taken by documents waiting for its
+/// item-match lock, a document of the same account that needs no such lock
+/// is stored at once.
+#[tokio::test]
+async fn unlocked_document_skips_the_turns() {
+    on_fresh_database(|url| async move {
+        let store: Arc<dyn Store> = Arc::new(
+            PostgresStore::open(&url)
+                .await
+                .unwrap()
+                .with_lock_wait(std::time::Duration::from_secs(60)),
+        );
+        let account_id = account(store.as_ref(), "acme").await;
+        let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
+        let mut holder = hold_match_lock(&url, account_id).await;
+
+        let mut waiting = JoinSet::new();
+        for index in 0..ALONE_WRITES_PER_ACCOUNT * 2 {
+            let store = store.clone();
+            waiting.spawn(async move {
+                let number = format!("PO-{index}");
+                let items = vec![coupa_item(&format!("PART-{index}"), "New part")];
+                record_order_with_items(store.as_ref(), account_id, buyer_id, &number, items).await;
+            });
+        }
+        // Long enough for each to have failed its first try.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+        // A document that starts no order, such as a ProfileRequest.
+        let other = new_document(buyer_id, "PROFILE", "sha-profile");
+        let recorded = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.record_document(account_id, &other, None, None),
+        )
+        .await
+        .expect("the document is stored while the turns are taken")
+        .unwrap();
+        assert_eq!(recorded.duplicate_of, None);
+        assert!(
+            waiting.try_join_next().is_none(),
+            "an order of the locked account was stored"
+        );
+
+        sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        while let Some(done) = waiting.join_next().await {
+            done.unwrap();
+        }
     })
     .await;
 }

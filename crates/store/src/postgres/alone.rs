@@ -1,19 +1,30 @@
 //! Received documents stored one at a time: those a group leaves out, and
 //! every document of a group that failed.
 //!
-//! Such a document can wait for a lock that another transaction holds for
+//! Such a document can wait for a lock that another transaction keeps for
 //! long, such as the item-match lock of an account whose identifier
 //! settings were just changed over many items. Meanwhile it keeps one of
 //! the pool's connections. So that one account's waiting documents cannot
 //! take every connection and hold up other accounts' documents:
 //!
-//! - each account stores at most [`ALONE_WRITES_PER_ACCOUNT`] documents
-//!   this way at once, and the others wait for their turn without a
-//!   connection;
-//! - neither that turn nor any lock is waited for longer than the store's
-//!   lock wait ([`ALONE_LOCK_WAIT`] unless set otherwise). Then the
-//!   document is not stored and the error goes back to the order endpoint,
-//!   which answers 500, so Coupa sends the document again later.
+//! - a document first waits at most [`FIRST_LOCK_WAIT`] for each lock, as a
+//!   group does. Most documents need no lock that is held for long, so they
+//!   are stored at once, whatever else the account is waiting for;
+//! - when that wait runs out, the document tries again in one of its
+//!   account's turns. Each process gives an account
+//!   [`ALONE_WRITES_PER_ACCOUNT`] turns, so the account's other such
+//!   documents wait for a turn without a connection;
+//! - the turn, and each lock of the second try, is waited for at most the
+//!   store's lock wait ([`ALONE_LOCK_WAIT`] unless set otherwise). Then the
+//!   document is not stored, and the order endpoint responds with 500, so
+//!   Coupa sends the document again later.
+//!
+//! NOTE: the lock wait bounds each wait, not the whole write. A document
+//! that meets several held locks, or an empty pool, waits for each in turn,
+//! and can take longer than the 60 s Coupa waits for a response. When its
+//! transaction then commits, Coupa's next try is stored as a duplicate.
+//! The turns also bound one account in one process only: several accounts,
+//! or several processes, can together still wait on every connection.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,18 +37,26 @@ use super::PostgresStore;
 use crate::group_commit::DocumentWrite;
 use crate::{RecordedDocument, StoreError, StoreResult};
 
-/// How many documents of one account are stored one at a time at once, of
-/// the pool's [`super::MAX_CONNECTIONS`].
+/// How many documents of one account each process stores in a second try
+/// at once, of the pool's [`super::MAX_CONNECTIONS`].
 pub const ALONE_WRITES_PER_ACCOUNT: usize = 4;
 
-/// How long a document stored alone waits for its turn, and for each lock
-/// its transaction takes. A product write transaction keeps the item-match
-/// lock for far less ([`crate::PRODUCTS_PER_TRANSACTION`]), and Coupa waits
-/// 60 s for a response.
+/// How long a document's second try waits for its turn and for each lock.
+/// A product write transaction keeps the item-match lock for far less
+/// ([`crate::PRODUCTS_PER_TRANSACTION`]), and Coupa waits 60 s for a
+/// response.
 pub const ALONE_LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// The turns of each account that has stored a document alone since the
-/// process started. Entries are never removed; there is one per account.
+/// How long a document's first try waits for each lock, as long as a group
+/// waits.
+pub const FIRST_LOCK_WAIT: Duration = Duration::from_millis(200);
+
+/// PostgreSQL's `lock_not_available`, the error of a lock wait that ran
+/// out.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// The turns of each account that has needed a second try since the
+/// process started. Entries are never removed, so there is one per account.
 #[derive(Debug, Default)]
 pub(super) struct AloneTurns {
     per_account: Mutex<HashMap<AccountId, Arc<Semaphore>>>,
@@ -70,8 +89,8 @@ impl AloneTurns {
     }
 }
 
-/// Stores `write` in a transaction of its own, in one of its account's
-/// turns.
+/// Stores `write` in a transaction of its own, and when a lock wait runs
+/// out, once more in one of its account's turns.
 pub(super) async fn record(
     store: &PostgresStore,
     write: DocumentWrite,
@@ -82,16 +101,69 @@ pub(super) async fn record(
         revision,
         job,
     } = write;
+    let attempt = |lock_wait| {
+        super::documents::record_document(
+            store,
+            account,
+            &document,
+            revision.as_ref(),
+            job.as_ref(),
+            lock_wait,
+        )
+    };
+    match attempt(FIRST_LOCK_WAIT.min(store.lock_wait)).await {
+        Err(error) if is_lock_timeout(&error) => {}
+        done => return done,
+    }
     let _turn = store.alone_turns.take(account, store.lock_wait).await?;
-    super::documents::record_document(store, account, &document, revision.as_ref(), job.as_ref())
-        .await
+    match attempt(store.lock_wait).await {
+        Err(error) if is_lock_timeout(&error) => Err(StoreError::Busy {
+            detail: format!(
+                "timed out after {} ms waiting for a lock to store a document of account \
+                 {account}: {error}",
+                store.lock_wait.as_millis()
+            ),
+        }),
+        done => done,
+    }
+}
+
+fn is_lock_timeout(error: &StoreError) -> bool {
+    let StoreError::Database(error) = error else {
+        return false;
+    };
+    error
+        .as_database_error()
+        .and_then(|database| database.code())
+        .is_some_and(|code| code == LOCK_NOT_AVAILABLE)
 }
 
 /// Returns the statement that starts a document's own transaction: `BEGIN`
-/// and a lock timeout of `wait` in whole milliseconds.
+/// and a lock timeout of `wait` in whole milliseconds. PostgreSQL takes 1
+/// to `i32::MAX` milliseconds (0 would mean no limit), so `wait` is clamped
+/// to that range.
 pub(super) fn begin_statement(wait: Duration) -> String {
-    format!(
-        "BEGIN; SET LOCAL lock_timeout = '{}ms'",
-        wait.as_millis().max(1)
-    )
+    let milliseconds = wait.as_millis().clamp(1, i32::MAX as u128);
+    format!("BEGIN; SET LOCAL lock_timeout = '{milliseconds}ms'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn begin_statement_clamps_the_wait() {
+        assert_eq!(
+            begin_statement(Duration::from_millis(1500)),
+            "BEGIN; SET LOCAL lock_timeout = '1500ms'"
+        );
+        assert_eq!(
+            begin_statement(Duration::ZERO),
+            "BEGIN; SET LOCAL lock_timeout = '1ms'"
+        );
+        assert_eq!(
+            begin_statement(Duration::from_secs(u64::MAX)),
+            format!("BEGIN; SET LOCAL lock_timeout = '{}ms'", i32::MAX)
+        );
+    }
 }

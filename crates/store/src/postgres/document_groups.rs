@@ -27,12 +27,11 @@
 //! account behind it. When the wait runs out, the group rolls back and its
 //! documents are stored alone, where each waits only for itself.
 //!
-//! A document stored alone waits for each lock, and for its account's turn,
-//! at most the store's lock wait, and each account stores at most
-//! [`super::ALONE_WRITES_PER_ACCOUNT`] documents alone at once (see
-//! [`super::alone`]). So one account whose item-match lock is held for long
-//! cannot take every connection of the pool. Documents left out of a group
-//! start only after the group's transaction ends.
+//! A document stored alone waits a bounded time for each lock, and the
+//! documents of one account that wait long take at most
+//! [`super::ALONE_WRITES_PER_ACCOUNT`] connections of each process (see
+//! [`super::alone`]). Documents left out of a group start only after the
+//! group's transaction ends.
 
 use std::collections::HashMap;
 

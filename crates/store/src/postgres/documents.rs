@@ -20,12 +20,15 @@ fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|db| db.is_foreign_key_violation())
 }
 
+/// Stores one document with its revision and job in a transaction of its
+/// own, which waits at most `lock_wait` for each lock (see `alone`).
 pub(super) async fn record_document(
     store: &PostgresStore,
     account: AccountId,
     document: &NewDocument,
     revision: Option<&NewRevision>,
     job: Option<&NewJob>,
+    lock_wait: std::time::Duration,
 ) -> StoreResult<RecordedDocument> {
     // Any early return drops the transaction, which rolls everything back.
     // Each round trip costs this process and the server more CPU than most
@@ -33,10 +36,9 @@ pub(super) async fn record_document(
     // items are stored unchanged, takes six: begin, the lock, the document,
     // the order with its revision and job, the items read, commit. The items
     // read is left out when this process's copy has them all.
-    // Every lock wait is bounded: see `alone`.
     let mut tx = store
         .pool
-        .begin_with(super::alone::begin_statement(store.lock_wait))
+        .begin_with(super::alone::begin_statement(lock_wait))
         .await?;
     let checks_copies = lock_copies(&mut tx, account, document).await?;
     let (id, copy_of) = match insert_document(&mut tx, account, document, checks_copies).await {

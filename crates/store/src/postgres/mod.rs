@@ -63,7 +63,7 @@ use sqlx::{Connection as _, Postgres, Transaction};
 use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
 use crate::identities::IdentityCache;
 use crate::known_items::KnownItems;
-pub use alone::{ALONE_LOCK_WAIT, ALONE_WRITES_PER_ACCOUNT};
+pub use alone::{ALONE_LOCK_WAIT, ALONE_WRITES_PER_ACCOUNT, FIRST_LOCK_WAIT};
 
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
 
