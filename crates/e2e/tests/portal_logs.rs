@@ -522,6 +522,11 @@ async fn failed_order_resyncs_after_its_cause_is_fixed() {
     assert!(after
         .body
         .contains("Synced: its Brightpearl sales order exists."));
+    assert!(
+        !after.body.contains("its outcome is not known yet"),
+        "the create's outcome is known once the order is synced"
+    );
+    assert!(!after.body.contains("<dt>Last error</dt>"));
     let again = client.post(&format!("{path}/resync"), &[]).await.unwrap();
     assert_eq!(again.status, 422, "a synced order is not re-synced");
     assert!(again.body.contains("already synced"));

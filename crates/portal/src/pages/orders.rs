@@ -518,8 +518,15 @@ impl DetailPage {
             if matches!(job.status, JobStatus::Queued | JobStatus::Running) {
                 facts.push(("Next run", when(job.run_at, zone)));
             }
+            // A job that finished keeps the error of an earlier attempt,
+            // which no longer describes the order.
             if let Some(error) = &job.last_error {
-                facts.push(("Last error", error.clone()));
+                let label = if job.status == JobStatus::Done {
+                    "Error of an earlier attempt"
+                } else {
+                    "Last error"
+                };
+                facts.push((label, error.clone()));
             }
             facts
         });
