@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod captured_logs;
 pub mod corpus;
 pub mod invoicing;
 pub mod portal_client;

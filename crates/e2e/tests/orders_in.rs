@@ -3,6 +3,7 @@
 //! on SQLite and on PostgreSQL.
 
 use pobridge_cxml::OrderRequest;
+use pobridge_e2e::captured_logs::{capture_logs, captured_text};
 use pobridge_e2e::{
     add_corpus_buyers, configure_defaults, on_each_backend, ship_as_row, Backend, Options, TestApp,
 };
@@ -105,7 +106,7 @@ async fn corpus_orders_sync_or_hold_then_release(backend: Backend) {
         assert_matches_po(&order, sales_order);
     }
 
-    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let logged = captured_text(&logs);
     assert!(
         logged.contains("purchase order synced"),
         "the logs were captured"
@@ -124,42 +125,6 @@ const CORPUS_SECRETS: [&str; 4] = [
     "coyote",
     "1234567890123456",
 ];
-
-/// Sends every log line of this test process, at debug level, to a buffer
-/// that the tests of this file share, because a process has one global
-/// subscriber.
-fn capture_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
-    use std::sync::{Arc, Mutex, OnceLock};
-
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(install_capture).clone()
-}
-
-fn install_capture() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = Buffer(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber is set");
-    buffer
-}
 
 /// Maps every Coupa item that no product matches to a sandbox product, the
 /// way `pobridge items map` does, which releases the waiting orders.

@@ -9,6 +9,7 @@ use std::time::Duration as StdDuration;
 use axum::Extension;
 use chrono::Duration;
 use pobridge_core::{AccountId, Clock, ManualClock};
+use pobridge_e2e::captured_logs::{capture_logs, captured_text};
 use pobridge_e2e::portal_client::{Page, PortalClient, TEST_PASSWORD};
 use pobridge_e2e::{Options, TestApp};
 use pobridge_engine::admin::users::{add_user, Actor};
@@ -144,6 +145,35 @@ async fn first_user_link_sets_password() {
     let trail = app.store().audit_log(account.id, 10).await.unwrap();
     assert_eq!(trail[0].action, "user.password_set");
     assert_eq!(trail[1].action, "user.invite");
+}
+
+/// A form post rejected for its missing CSRF token is logged with its
+/// route, not its path, which carries the link's token.
+#[tokio::test]
+async fn rejected_link_post_logs_no_token() {
+    let logs = capture_logs();
+    let app = TestApp::start().await.unwrap();
+    let (account, _) = account_with_first_user(&app, "hooli", "gavin@hooli.example").await;
+    let path = link_path(&app, account.id, "gavin@hooli.example").await;
+    let token = path.trim_start_matches("/password/set/").to_owned();
+
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.base_url))
+        .form(&choose(NEW_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 403);
+    let logged = captured_text(&logs);
+    assert!(
+        logged.contains(r#"route="/password/{kind}/{token}""#),
+        "the rejection was logged with its route: {logged}"
+    );
+    assert!(
+        !logged.contains(&token),
+        "the log contains the link's token"
+    );
 }
 
 #[tokio::test]

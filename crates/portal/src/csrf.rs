@@ -14,7 +14,7 @@
 //! session or signing key, while pobridge's sessions live in its store.
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
@@ -95,7 +95,12 @@ pub async fn protect(
             .as_deref()
             .is_some_and(|token| bool::from(token.as_bytes().ct_eq(form_token.as_bytes())));
         if !(expected_exists && matches) {
-            tracing::info!(path = %request.uri().path(), "form rejected: missing or invalid CSRF token");
+            // The route, not the path: a path can carry a link's token.
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("(no route)", MatchedPath::as_str);
+            tracing::info!(route, "form rejected: missing or invalid CSRF token");
             return forbidden();
         }
     }
