@@ -85,11 +85,16 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
+    #[serde(deserialize_with = "at_least_one")]
     pub max_body_bytes: usize,
+    #[serde(deserialize_with = "at_least_one")]
     pub max_depth: usize,
+    #[serde(deserialize_with = "at_least_one")]
     pub max_attribute_bytes: usize,
+    #[serde(deserialize_with = "at_least_one")]
     pub max_item_out: usize,
     /// Bytes of order bodies read and handled at the same time.
+    #[serde(deserialize_with = "at_least_one")]
     pub max_buffered_body_bytes: usize,
 }
 
@@ -112,13 +117,17 @@ impl Default for LimitsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerConfig {
     /// How long a worker's claim on a job lasts before another may take it.
+    #[serde(deserialize_with = "at_least_one")]
     pub job_lease_seconds: u32,
     /// Jobs a worker claims and runs at once.
+    #[serde(deserialize_with = "at_least_one")]
     pub job_batch: u16,
     /// The maximum wait, in seconds, before a failed job's next attempt.
+    #[serde(deserialize_with = "at_least_one")]
     pub max_retry_delay_seconds: u32,
     /// Sync jobs of one account run together, their sales orders sent in
     /// one multi-message of at most 10; 1 sends each on its own.
+    #[serde(deserialize_with = "at_least_one")]
     pub sales_order_batch: u16,
 }
 
@@ -145,10 +154,13 @@ pub struct BrightpearlConfig {
     pub client_secret: Option<SecretString>,
     pub authorize_url_template: String,
     pub token_url_template: String,
+    #[serde(deserialize_with = "at_least_one")]
     pub requests_per_minute: u32,
     pub throttle_reserve: u32,
     pub max_throttle_wait_seconds: u64,
+    #[serde(deserialize_with = "at_least_one")]
     pub request_timeout_seconds: u64,
+    #[serde(deserialize_with = "at_least_one")]
     pub max_ids_per_request: usize,
     pub multi_message_patch: bool,
     pub multi_message_cost: pobridge_brightpearl::MultiMessageCost,
@@ -157,6 +169,23 @@ pub struct BrightpearlConfig {
     /// when it is set to anything else.
     #[serde(deserialize_with = "window_seconds")]
     pub window_seconds: u64,
+}
+
+/// Reads a count, size or time that must be 1 or more: with 0 the service
+/// would start and then do nothing, or reject everything.
+fn at_least_one<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + PartialOrd + From<u8> + std::fmt::Display,
+{
+    let value = T::deserialize(deserializer)?;
+    if value >= T::from(1) {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{value} is invalid: expected 1 or more"
+        )))
+    }
 }
 
 /// Reads `brightpearl.window_seconds`, which must be 1 to 60.
@@ -200,6 +229,7 @@ impl Default for BrightpearlConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct CoupaConfig {
     /// Timeout of one invoice post, in seconds.
+    #[serde(deserialize_with = "at_least_one")]
     pub request_timeout_seconds: u64,
 }
 
@@ -251,9 +281,11 @@ impl Default for SandboxSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct PortalSettings {
     /// How long a login lasts, in hours.
+    #[serde(deserialize_with = "at_least_one")]
     pub session_hours: i64,
     /// How long a set-password link in a welcome or invitation e-mail
     /// works, in hours.
+    #[serde(deserialize_with = "at_least_one")]
     pub link_hours: i64,
     /// Take the client's IP address for login throttling from the last
     /// `X-Forwarded-For` entry, set by a reverse proxy in front of pobridge.
@@ -276,6 +308,7 @@ impl Default for PortalSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
     /// Minutes between two alert checks of one account.
+    #[serde(deserialize_with = "at_least_one")]
     pub check_minutes: u32,
     /// Minutes an order may wait or stay queued before users get a backlog
     /// alert. A value of 0 turns the alert off.
@@ -710,6 +743,34 @@ mod tests {
                 .to_string();
             assert!(error.contains("expected 1 to 60"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn zero_counts_and_times_are_rejected() {
+        let cases = [
+            ("worker", "job_batch"),
+            ("worker", "job_lease_seconds"),
+            ("limits", "max_depth"),
+            ("brightpearl", "requests_per_minute"),
+            ("brightpearl", "request_timeout_seconds"),
+            ("coupa", "request_timeout_seconds"),
+            ("portal", "session_hours"),
+            ("portal", "link_hours"),
+            ("alerts", "check_minutes"),
+        ];
+        for (section, key) in cases {
+            let error = from_toml(&format!("[{section}]\n{key} = 0\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("expected 1 or more"), "{key}: {error}");
+            assert!(error.contains(key), "the error names {key}: {error}");
+        }
+        let error = from_toml("[portal]\nlink_hours = -2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("-2 is invalid"), "{error}");
+        let config = from_toml("[worker]\njob_batch = 1\n").unwrap();
+        assert_eq!(config.worker.job_batch, 1);
     }
 
     #[test]

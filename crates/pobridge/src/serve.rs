@@ -124,6 +124,14 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     tasks.spawn(worker.run(shutdown_rx));
 
     tracing::info!(listen = %local, sandbox = sandbox_base.is_some(), "pobridge is serving");
+    if sandbox_base.is_some() {
+        tracing::warn!(
+            listen = %local,
+            "running with the sandbox Brightpearl and Coupa, whose test controls have no login; \
+             keep this address unreachable from other machines, and set brightpearl.app_ref \
+             before real buyers send orders"
+        );
+    }
     // Printed after binding, so a supervisor or test that reads it learns the
     // port (also when --listen requested port 0) and that requests are accepted.
     println!("pobridge listening on http://{local}");
