@@ -331,6 +331,52 @@ async fn mapping_item_releases_order_which_syncs() {
     assert!(rows.contains(&INSTALL.0.to_string()), "{rows}");
 }
 
+/// A line without a SupplierPartID is an item with an empty part id. Its
+/// mapping page opens, and mapping it by hand works as for any item.
+#[tokio::test]
+async fn item_without_part_id_maps_on_its_page() {
+    let held = held_order().await;
+    let app = &held.app;
+    let now = app.engine.clock.now();
+    app.store()
+        .record_coupa_items(
+            app.account.id,
+            held.buyer,
+            &[item("", "EA", "Free-form request")],
+            now,
+        )
+        .await
+        .unwrap();
+    let mut client = held.client;
+    let path = map_path(held.buyer, "", "EA");
+
+    let page = client.get(&path).await.unwrap();
+    let answer = client
+        .post(
+            &path,
+            &[
+                ("product", "1019"),
+                ("buyers", "this"),
+                ("units", "this"),
+                ("factor", ""),
+                ("q", ""),
+            ],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Free-form request"), "{}", page.body);
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let mapped = mappings(app).await;
+    let row = mapped
+        .iter()
+        .find(|row| row.mapping.coupa_part_id.is_empty())
+        .expect("the empty part id is mapped");
+    assert_eq!(row.mapping.product_id, 1019);
+    assert_eq!(row.mapping.buyer, Some(held.buyer));
+}
+
 #[tokio::test]
 async fn csv_import_releases_order_and_export_round_trips() {
     let Held {

@@ -129,7 +129,7 @@ async fn resolve_line(
 
     let Some(value) = coupa_value(item, settings.coupa_id_field) else {
         return Ok(Err(format!(
-            "{label}: the {} is empty; map it by hand",
+            "{label}: the {} is empty; map it by hand with `pobridge items map {slug} --coupa {part:?} --uom {unit} --brightpearl SKU`",
             settings.coupa_id_field.element_name()
         )));
     };

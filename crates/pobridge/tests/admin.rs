@@ -44,15 +44,23 @@ async fn engine() -> Engine {
     engine
 }
 
-/// Posts the corpus order (parts `product:1861` and `product:4884`).
-async fn receive_order(engine: &Engine) {
+/// Reads the corpus order (parts `product:1861` and `product:4884`).
+fn corpus_order() -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
-    let body = std::fs::read(format!("{root}/{ORDER}")).unwrap();
+    std::fs::read_to_string(format!("{root}/{ORDER}")).unwrap()
+}
+
+/// Posts the corpus order.
+async fn receive_order(engine: &Engine) {
+    receive_body(engine, corpus_order()).await;
+}
+
+async fn receive_body(engine: &Engine, body: String) {
     let request = IntakeRequest {
         account: "acme".to_owned(),
         url_token: None,
         content_type: Some("text/xml".to_owned()),
-        body: body.into(),
+        body: body.into_bytes().into(),
     };
     let reply = engine.receive_order(request).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -129,6 +137,38 @@ async fn items_show_each_mapping_status() {
     );
     assert_eq!(
         by_hand,
+        ItemStatus::MappedByHand {
+            product_id: 12,
+            sku: Some("ZING-PIMENTO".to_owned())
+        }
+    );
+}
+
+/// A line without a SupplierPartID (a free-form request in Coupa) is an
+/// item with an empty part id, which can be mapped by hand.
+#[tokio::test]
+async fn empty_part_id_is_mapped_by_hand() {
+    let engine = engine().await;
+    let body = corpus_order().replace(
+        "<SupplierPartID>product:4884</SupplierPartID>",
+        "<SupplierPartID></SupplierPartID>",
+    );
+    receive_body(&engine, body).await;
+    let account = admin::account(&engine, "acme").await.unwrap();
+    engine
+        .store
+        .upsert_products(account.id, &[product(12, "ZING-PIMENTO")])
+        .await
+        .unwrap();
+    let before = status_of(&engine, "").await;
+
+    admin::map_item(&engine, "acme", &map_request("", "ZING-PIMENTO"))
+        .await
+        .unwrap();
+
+    assert!(matches!(before, ItemStatus::Unmapped { .. }), "{before:?}");
+    assert_eq!(
+        status_of(&engine, "").await,
         ItemStatus::MappedByHand {
             product_id: 12,
             sku: Some("ZING-PIMENTO".to_owned())

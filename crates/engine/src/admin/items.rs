@@ -265,14 +265,9 @@ pub async fn map_item(
     request: &MapItem,
 ) -> Result<MappedItem, AdminError> {
     let account = account(engine, slug).await?;
+    // An empty part id is a key like any other: Coupa sends lines without a
+    // SupplierPartID (free-form requests), and they can only be mapped by hand.
     let part_id = request.coupa_part_id.trim();
-    if part_id.is_empty() {
-        return Err(invalid(
-            "--coupa",
-            &request.coupa_part_id,
-            "a non-empty Coupa part id",
-        ));
-    }
     let quantity_factor = parse_factor(request.quantity_factor.as_deref())?;
     let buyer = match request.buyer.as_deref() {
         Some(value) => Some(find_buyer(engine, &account, value).await?),

@@ -105,13 +105,11 @@ async fn find_item(
         .parse::<i64>()
         .map(BuyerId)
         .map_err(|_| PortalError::NotFound)?;
-    if params.part.is_empty() {
-        return Err(PortalError::NotFound);
-    }
     // NOTE: the store has no lookup of one item by its key, so this reads
     // every item of the buyer whose part id or description contains the
-    // part id. A short part id of a large account reads many rows; an exact
-    // lookup in the store would read one.
+    // part id. A short part id of a large account reads many rows, and an
+    // empty one (a line without a SupplierPartID) reads every item of the
+    // buyer; an exact lookup in the store would read one.
     let query = ItemPageQuery {
         buyer: Some(buyer),
         search: Some(params.part.clone()),
