@@ -119,8 +119,8 @@ pub struct WorkerConfig {
     /// How long a worker's claim on a job lasts before another may take it.
     #[serde(deserialize_with = "at_least_one")]
     pub job_lease_seconds: u32,
-    /// Jobs a worker claims and runs at once.
-    #[serde(deserialize_with = "at_least_one")]
+    /// Jobs a worker claims and runs at once. 0 runs no job in this
+    /// process, which then only answers requests.
     pub job_batch: u16,
     /// The maximum wait, in seconds, before a failed job's next attempt.
     #[serde(deserialize_with = "at_least_one")]
@@ -748,7 +748,6 @@ mod tests {
     #[test]
     fn zero_counts_and_times_are_rejected() {
         let cases = [
-            ("worker", "job_batch"),
             ("worker", "job_lease_seconds"),
             ("limits", "max_depth"),
             ("brightpearl", "requests_per_minute"),
@@ -769,8 +768,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("-2 is invalid"), "{error}");
-        let config = from_toml("[worker]\njob_batch = 1\n").unwrap();
-        assert_eq!(config.worker.job_batch, 1);
+        // 0 is how a process is kept from running jobs.
+        let config = from_toml("[worker]\njob_batch = 0\n").unwrap();
+        assert_eq!(config.worker.job_batch, 0);
     }
 
     #[test]

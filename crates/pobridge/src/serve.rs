@@ -120,6 +120,12 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         raw_document_days = config.retention.raw_document_days,
         "retention jobs queued"
     );
+    if config.worker.job_batch == 0 {
+        tracing::warn!(
+            "worker.job_batch is 0, so this process runs no jobs: orders it receives are synced \
+             only by other processes on the same database"
+        );
+    }
     let worker = Worker::new(engine.clone(), format!("pobridge-{}", std::process::id()));
     tasks.spawn(worker.run(shutdown_rx));
 
