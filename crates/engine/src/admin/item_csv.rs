@@ -6,7 +6,8 @@
 //!
 //! - `buyer`: a buyer's name or numeric id; empty maps the part for every
 //!   buyer.
-//! - `part_id`: the Coupa part id; required.
+//! - `part_id`: the Coupa part id; empty for the lines Coupa sends without
+//!   a SupplierPartID, as an export writes their mapping.
 //! - `unit`: the Coupa unit of measure; empty maps every unit.
 //! - `product_id`: the Brightpearl product id.
 //! - `sku`: the product's SKU. Either `product_id` or `sku` is required,
@@ -496,9 +497,6 @@ impl Index {
             problems.push(problem);
             None
         });
-        if row.part_id.is_empty() {
-            problems.push("part_id is empty; type the Coupa part id".to_owned());
-        }
         let unit = Some(row.unit.clone()).filter(|unit| !unit.is_empty());
         let typed_factor = Some(row.quantity_factor.as_str()).filter(|text| !text.is_empty());
         let factor = parse_factor(typed_factor)
@@ -722,10 +720,11 @@ mod tests {
         let file = "buyer,part_id,unit,product_id,sku,quantity_factor\n\
                     globex,P1,EA,1019,GLV-L,12.0\n\
                     1,P2,,,GLV-L,\n\
-                    ,OLD,,7,,\n";
+                    ,OLD,,7,,\n\
+                    ,,EA,1019,,\n";
         let mappings = index().check(&rows(file)).unwrap();
 
-        assert_eq!(mappings.len(), 3);
+        assert_eq!(mappings.len(), 4);
         assert_eq!(mappings[0].buyer, Some(BuyerId(1)));
         assert_eq!(mappings[0].unit_of_measure.as_deref(), Some("EA"));
         assert_eq!(mappings[0].quantity_factor, Decimal::from(12));
@@ -734,6 +733,8 @@ mod tests {
         assert_eq!(mappings[1].unit_of_measure, None);
         assert_eq!(mappings[1].quantity_factor, Decimal::ONE);
         assert_eq!(mappings[2].product_id, 7, "a stored mapping imports again");
+        assert_eq!(mappings[3].coupa_part_id, "", "lines without a part id");
+        assert_eq!(mappings[3].product_id, 1019);
     }
 
     #[test]
@@ -755,7 +756,6 @@ mod tests {
 
         let expected = [
             "line 2: buyer \"initech\" is not a buyer of this account; use one of globex",
-            "line 3: part_id is empty",
             "line 4: product_id \"abc\" is not a number",
             "line 5: sku \"OTHER\" is not the SKU of product 1019, which is \"GLV-L\"",
             "line 6: product_id and sku are both empty",
@@ -765,7 +765,6 @@ mod tests {
             "line 10: product 555 is not in the local product index",
             "line 12: the same buyer, part_id and unit as line 11",
             "line 13: buyer \"initech\"",
-            "line 13: part_id is empty",
             "line 13: quantity_factor \"-1\"",
             "line 13: product_id and sku are both empty",
         ];
