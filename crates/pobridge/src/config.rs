@@ -120,7 +120,7 @@ pub struct WorkerConfig {
     #[serde(deserialize_with = "at_least_one")]
     pub job_lease_seconds: u32,
     /// Jobs a worker claims and runs at once. 0 runs no job in this
-    /// process, which then only answers requests.
+    /// process, which then only serves requests.
     pub job_batch: u16,
     /// The maximum wait, in seconds, before a failed job's next attempt.
     #[serde(deserialize_with = "at_least_one")]

@@ -83,7 +83,7 @@ pub enum StoreError {
     #[error("the transaction storing this document with others failed: {detail}")]
     GroupFailed { detail: String },
     /// The store had no room for this write in time, and wrote nothing.
-    /// Trying again later may succeed. `detail` says what it waited for.
+    /// Trying again later may succeed. `detail` names what it waited for.
     #[error("the store is busy: {detail}")]
     Busy { detail: String },
     #[error("migration failed")]
@@ -101,9 +101,9 @@ pub const LAST_SEEN_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1
 /// Until a product write commits, it holds the account's item-match lock
 /// on PostgreSQL and the only writer on SQLite, and orders that bring new
 /// items wait for them. A full refresh of 50,000 products in one
-/// transaction held them back for 9 s on PostgreSQL and 3 s on SQLite (the
-/// item page benchmark's seeding); a transaction of this size takes tens of
-/// milliseconds.
+/// transaction held them back for 9 s on PostgreSQL and 3 s on SQLite, in
+/// the item page benchmark's seeding. A transaction of this size takes
+/// tens of milliseconds.
 pub const PRODUCTS_PER_TRANSACTION: usize = 250;
 
 /// Opens the store named by a database URL and runs pending migrations:

@@ -715,19 +715,38 @@ async fn hold_match_lock(url: &str, account: AccountId) -> PgConnection {
     holder
 }
 
+/// Opens a store whose documents stored alone wait at most `wait`.
+async fn store_with_lock_wait(url: &str, wait: std::time::Duration) -> Arc<dyn Store> {
+    Arc::new(PostgresStore::open(url).await.unwrap().with_lock_wait(wait))
+}
+
+/// Records `count` orders, PO-0 onwards, each with a part no other order
+/// has, in tasks of their own.
+fn spawn_orders_with_new_items(
+    store: &Arc<dyn Store>,
+    account_id: AccountId,
+    buyer_id: BuyerId,
+    count: usize,
+) -> JoinSet<()> {
+    let mut orders = JoinSet::new();
+    for index in 0..count {
+        let store = store.clone();
+        orders.spawn(async move {
+            let number = format!("PO-{index}");
+            let items = vec![coupa_item(&format!("PART-{index}"), "New part")];
+            record_order_with_items(store.as_ref(), account_id, buyer_id, &number, items).await;
+        });
+    }
+    orders
+}
+
 /// A document stored on its own waits for a lock no longer than the
 /// store's lock wait, twice. Then nothing of it is stored, so when Coupa
 /// sends it again it is stored as new.
 #[tokio::test]
 async fn alone_document_gives_up_after_the_lock_wait() {
     on_fresh_database(|url| async move {
-        let wait = std::time::Duration::from_millis(300);
-        let store: Arc<dyn Store> = Arc::new(
-            PostgresStore::open(&url)
-                .await
-                .unwrap()
-                .with_lock_wait(wait),
-        );
+        let store = store_with_lock_wait(&url, std::time::Duration::from_millis(300)).await;
         let account_id = account(store.as_ref(), "acme").await;
         let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
         let mut holder = hold_match_lock(&url, account_id).await;
@@ -768,12 +787,7 @@ async fn alone_document_gives_up_after_the_lock_wait() {
 #[tokio::test]
 async fn waiting_account_leaves_connections_to_others() {
     on_fresh_database(|url| async move {
-        let store: Arc<dyn Store> = Arc::new(
-            PostgresStore::open(&url)
-                .await
-                .unwrap()
-                .with_lock_wait(std::time::Duration::from_secs(60)),
-        );
+        let store = store_with_lock_wait(&url, std::time::Duration::from_secs(60)).await;
         let acme = account(store.as_ref(), "acme").await;
         let acme_buyer = buyer(store.as_ref(), acme, "initech").await;
         let globex = account(store.as_ref(), "globex").await;
@@ -782,15 +796,7 @@ async fn waiting_account_leaves_connections_to_others() {
 
         // More than the pool's connections.
         let waiting_orders = pobridge_store::postgres::MAX_CONNECTIONS as usize + 8;
-        let mut waiting = JoinSet::new();
-        for index in 0..waiting_orders {
-            let store = store.clone();
-            waiting.spawn(async move {
-                let number = format!("PO-A{index}");
-                let items = vec![coupa_item(&format!("PART-{index}"), "New part")];
-                record_order_with_items(store.as_ref(), acme, acme_buyer, &number, items).await;
-            });
-        }
+        let mut waiting = spawn_orders_with_new_items(&store, acme, acme_buyer, waiting_orders);
         // Their group gives up on the lock after 200 ms, and each is then
         // stored on its own.
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -841,13 +847,7 @@ async fn waiting_account_leaves_connections_to_others() {
 #[tokio::test]
 async fn documents_past_the_turns_are_busy() {
     on_fresh_database(|url| async move {
-        let wait = std::time::Duration::from_millis(300);
-        let store: Arc<dyn Store> = Arc::new(
-            PostgresStore::open(&url)
-                .await
-                .unwrap()
-                .with_lock_wait(wait),
-        );
+        let store = store_with_lock_wait(&url, std::time::Duration::from_millis(300)).await;
         let account_id = account(store.as_ref(), "acme").await;
         let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
         let mut holder = hold_match_lock(&url, account_id).await;
@@ -892,25 +892,13 @@ async fn documents_past_the_turns_are_busy() {
 #[tokio::test]
 async fn unlocked_document_skips_the_turns() {
     on_fresh_database(|url| async move {
-        let store: Arc<dyn Store> = Arc::new(
-            PostgresStore::open(&url)
-                .await
-                .unwrap()
-                .with_lock_wait(std::time::Duration::from_secs(60)),
-        );
+        let store = store_with_lock_wait(&url, std::time::Duration::from_secs(60)).await;
         let account_id = account(store.as_ref(), "acme").await;
         let buyer_id = buyer(store.as_ref(), account_id, "initech").await;
         let mut holder = hold_match_lock(&url, account_id).await;
 
-        let mut waiting = JoinSet::new();
-        for index in 0..ALONE_WRITES_PER_ACCOUNT * 2 {
-            let store = store.clone();
-            waiting.spawn(async move {
-                let number = format!("PO-{index}");
-                let items = vec![coupa_item(&format!("PART-{index}"), "New part")];
-                record_order_with_items(store.as_ref(), account_id, buyer_id, &number, items).await;
-            });
-        }
+        let mut waiting =
+            spawn_orders_with_new_items(&store, account_id, buyer_id, ALONE_WRITES_PER_ACCOUNT * 2);
         // Long enough for each to have failed its first try.
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 

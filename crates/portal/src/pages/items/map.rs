@@ -109,7 +109,7 @@ async fn find_item(
     // every item of the buyer whose part id or description contains the
     // part id. A short part id of a large account reads many rows, and an
     // empty one (a line without a SupplierPartID) reads every item of the
-    // buyer; an exact lookup in the store would read one.
+    // buyer. An exact lookup in the store would read one.
     let query = ItemPageQuery {
         buyer: Some(buyer),
         search: Some(params.part.clone()),
