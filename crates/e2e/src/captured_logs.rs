@@ -11,7 +11,7 @@ pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     LOGS.get_or_init(install_capture).clone()
 }
 
-/// Returns what the buffer of [`capture_logs`] holds, as text.
+/// Returns the contents of the buffer of [`capture_logs`] as text.
 pub fn captured_text(logs: &Mutex<Vec<u8>>) -> String {
     let bytes = logs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     String::from_utf8_lossy(&bytes).into_owned()

@@ -37,8 +37,9 @@ use super::PostgresStore;
 use crate::group_commit::DocumentWrite;
 use crate::{RecordedDocument, StoreError, StoreResult};
 
-/// How many documents of one account each process stores in a second try
-/// at once, of the pool's [`super::MAX_CONNECTIONS`].
+/// The maximum number of an account's documents that one process stores
+/// in a second try at the same time, out of the pool's
+/// [`super::MAX_CONNECTIONS`] connections.
 pub const ALONE_WRITES_PER_ACCOUNT: usize = 4;
 
 /// How long a document's second try waits for its turn and for each lock.
