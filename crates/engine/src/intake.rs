@@ -25,8 +25,21 @@ pub struct IntakeRequest {
     /// The per-buyer URL token, when the request used a buyer's own URL.
     pub url_token: Option<String>,
     pub content_type: Option<String>,
+    /// The `Content-Encoding` header. pobridge reads only bodies sent
+    /// without one, or with `identity`.
+    pub content_encoding: Option<String>,
     /// The body exactly as received; shared, not copied, on its way through.
     pub body: bytes::Bytes,
+}
+
+/// Returns the `Content-Encoding` of a body pobridge cannot read as it is:
+/// any value but `identity`, cut to 40 characters for the error message.
+fn compressed(encoding: Option<&str>) -> Option<String> {
+    let encoding = encoding?.trim();
+    if encoding.is_empty() || encoding.eq_ignore_ascii_case("identity") {
+        return None;
+    }
+    Some(encoding.chars().take(40).collect())
 }
 
 /// The response to send: the HTTP status equals the cXML status code.
@@ -60,6 +73,13 @@ impl Engine {
                 limits.max_body_bytes
             );
             return Ok(self.reply(413, "Request Entity Too Large", Some(&text), text.clone()));
+        }
+        if let Some(encoding) = compressed(request.content_encoding.as_deref()) {
+            let text = format!(
+                "the body is sent with Content-Encoding {encoding}; pobridge reads only \
+                 uncompressed cXML, so send the document without compression"
+            );
+            return Ok(self.reply(415, "Unsupported Media Type", Some(&text), text.clone()));
         }
 
         let (cxml_bytes, attachments) = match split_multipart(&request, limits) {
@@ -532,5 +552,26 @@ fn mask_card(order: &mut OrderRequest) {
         let last_four: String = digits[keep..].iter().collect();
         card.number = format!("{}{last_four}", "*".repeat(keep.max(4)));
         card.expiration = pobridge_cxml::Secret::new("****");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compressed;
+
+    #[test]
+    fn identity_and_missing_encodings_are_read() {
+        assert_eq!(compressed(None), None);
+        assert_eq!(compressed(Some("")), None);
+        assert_eq!(compressed(Some(" identity ")), None);
+        assert_eq!(compressed(Some("IDENTITY")), None);
+    }
+
+    #[test]
+    fn other_encodings_are_named_and_cut() {
+        assert_eq!(compressed(Some("gzip")).as_deref(), Some("gzip"));
+        assert_eq!(compressed(Some("gzip, br")).as_deref(), Some("gzip, br"));
+        let long = "x".repeat(100);
+        assert_eq!(compressed(Some(&long)).map(|cut| cut.len()), Some(40));
     }
 }

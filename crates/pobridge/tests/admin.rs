@@ -60,6 +60,7 @@ async fn receive_body(engine: &Engine, body: String) {
         account: "acme".to_owned(),
         url_token: None,
         content_type: Some("text/xml".to_owned()),
+        content_encoding: None,
         body: body.into_bytes().into(),
     };
     let reply = engine.receive_order(request).await;

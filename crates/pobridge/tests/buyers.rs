@@ -221,6 +221,7 @@ async fn remove_deletes_buyer_without_orders() {
             account: "acme".to_owned(),
             url_token: None,
             content_type: Some("text/xml".to_owned()),
+            content_encoding: None,
             body: test_document.into(),
         })
         .await;

@@ -121,6 +121,7 @@ async fn receive_beta_order(seed: &Seed) {
         account: "beta".to_owned(),
         url_token: None,
         content_type: Some("text/xml".to_owned()),
+        content_encoding: None,
         body: body.into(),
     };
     let reply = seed.engine.receive_order(request).await;

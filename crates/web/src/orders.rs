@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use pobridge_engine::{Engine, IntakeRequest};
 
@@ -55,11 +55,16 @@ async fn receive(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    // Read even when it is not plain text, so that any encoding is rejected.
+    let content_encoding = headers
+        .get(CONTENT_ENCODING)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
 
     let request = IntakeRequest {
         account,
         url_token,
         content_type,
+        content_encoding,
         body,
     };
     let account = request.account.clone();

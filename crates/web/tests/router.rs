@@ -97,6 +97,34 @@ async fn json_body_is_not_acceptable() {
 }
 
 #[tokio::test]
+async fn gzip_body_is_unsupported() {
+    let request = Request::post("/cxml/acme")
+        .header(header::CONTENT_TYPE, "text/xml")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(common::order_with_secret()))
+        .unwrap();
+    let response = app().await.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body = text(response).await;
+    assert!(body.contains("<Status code=\"415\""), "{body}");
+    assert!(body.contains("Content-Encoding gzip"), "{body}");
+    assert!(body.contains("without compression"), "{body}");
+}
+
+#[tokio::test]
+async fn identity_encoding_is_read() {
+    let request = Request::post("/cxml/acme")
+        .header(header::CONTENT_TYPE, "text/xml")
+        .header(header::CONTENT_ENCODING, "Identity")
+        .body(Body::from(common::order_with_secret()))
+        .unwrap();
+    let response = app().await.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn wrong_shared_secret_is_unauthorized() {
     let document = String::from_utf8(common::order_with_secret()).unwrap();
     let tampered = document.replace(SHARED_SECRET, "not-the-secret");

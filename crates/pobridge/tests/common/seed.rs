@@ -93,6 +93,7 @@ impl Seed {
             account: "acme".to_owned(),
             url_token: None,
             content_type: Some("text/xml".to_owned()),
+            content_encoding: None,
             body: body.into(),
         };
         let reply = self.engine.receive_order(request).await;
