@@ -1,4 +1,4 @@
-//! Which network addresses invoices may be posted to.
+//! The rule for the network addresses invoices may be posted to.
 //!
 //! Each account's staff choose their buyers' invoice URLs, so on a shared
 //! installation a URL that points at the server's own network would let one
@@ -33,13 +33,17 @@ pub enum PrivateAddresses {
 /// while private addresses are rejected, or returns `None` for a public
 /// address.
 ///
-/// Rejected: unspecified (0.0.0.0/8, ::), loopback (127.0.0.0/8, ::1),
-/// private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), shared address space
-/// (100.64.0.0/10, which carrier-grade NAT uses, and where Alibaba Cloud's
-/// metadata service is, at 100.100.100.200), link-local (169.254.0.0/16,
-/// which contains the cloud metadata address 169.254.169.254, and fe80::/10), IETF protocol assignments (192.0.0.0/24),
-/// benchmarking (198.18.0.0/15), multicast, broadcast and the reserved
-/// 240.0.0.0/4, IPv6 unique-local (fc00::/7) and site-local (fec0::/10).
+/// Rejected:
+/// - unspecified (0.0.0.0/8, ::) and loopback (127.0.0.0/8, ::1);
+/// - private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16);
+/// - shared address space (100.64.0.0/10), which carrier-grade NAT uses and
+///   where Alibaba Cloud's metadata service is (100.100.100.200);
+/// - link-local (169.254.0.0/16, with the cloud metadata address
+///   169.254.169.254, and fe80::/10);
+/// - IETF protocol assignments (192.0.0.0/24), benchmarking (198.18.0.0/15),
+///   multicast, broadcast and the reserved 240.0.0.0/4;
+/// - IPv6 unique-local (fc00::/7) and site-local (fec0::/10).
+///
 /// IPv6 forms that carry an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`,
 /// IPv4-compatible `::a.b.c.d` and NAT64 `64:ff9b::a.b.c.d`) are judged by
 /// that IPv4 address.
@@ -101,6 +105,9 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     }
     // `to_ipv4` covers ::ffff:a.b.c.d and ::a.b.c.d. The unspecified and
     // loopback addresses, which it would also convert, are judged before.
+    // NOTE: 6to4 (2002::/16) and Teredo (2001::/32) addresses also carry an
+    // IPv4 address but are judged as public IPv6; decoding them here would
+    // close that gap.
     ip.to_ipv4()
 }
 
@@ -178,7 +185,7 @@ pub(crate) fn check_literal_host(url: &reqwest::Url) -> Result<(), AddressReject
 }
 
 /// A DNS resolver that looks names up with the system resolver, as reqwest's
-/// default does, and drops every non-public address from the answer. It
+/// default does, and drops every non-public address from the result. It
 /// fails with [`AddressRejected`] when none is left.
 #[derive(Debug, Default)]
 pub(crate) struct PublicOnlyResolver;
