@@ -6,12 +6,19 @@
 //! what counts: 2xx accepted, 4xx rejected for good, 5xx worth retrying. A
 //! request whose response never arrived (a timeout, a connection dropped after
 //! the body was sent) has an unknown outcome: Coupa may have accepted it.
+//!
+//! Redirects are never followed, and unless the operator allows private
+//! addresses, nothing is posted to a loopback, private or link-local address
+//! ([`address`]).
 
+pub mod address;
 mod explain;
 mod outcome;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use address::{AddressRejected, PrivateAddresses};
 pub use explain::explain;
 pub use outcome::{decide, Decision};
 
@@ -27,6 +34,10 @@ pub enum Delivery {
     },
     /// The request never reached Coupa (no connection): safe to send again.
     NotSent { error: String },
+    /// The request was not sent because the URL's address is not public and
+    /// private addresses are rejected. Sending again gives the same result
+    /// until someone changes the URL or the setting.
+    NotAllowed { error: String },
     /// The request was sent but no response arrived, so Coupa may have accepted it.
     Unknown { error: String },
 }
@@ -45,13 +56,39 @@ pub enum Payload {
 pub struct CoupaClient {
     http: reqwest::Client,
     timeout: Duration,
+    private_addresses: PrivateAddresses,
 }
 
 impl CoupaClient {
-    /// `timeout` bounds one post; Coupa documents no limit of its own for
-    /// invoices, and a post that outlasts it has an unknown outcome.
-    pub fn new(http: reqwest::Client, timeout: Duration) -> Self {
-        Self { http, timeout }
+    /// Builds a client with an HTTP connection pool of its own, which never
+    /// follows redirects. `timeout` bounds one post; Coupa documents no
+    /// limit of its own for invoices, and a post that outlasts it has an
+    /// unknown outcome.
+    ///
+    /// With [`PrivateAddresses::Reject`] the pool resolves host names with
+    /// [`address`]'s public-only resolver and ignores the `HTTP_PROXY` and
+    /// `HTTPS_PROXY` variables, because through a proxy the proxy's address
+    /// would be checked instead of Coupa's.
+    pub fn new(timeout: Duration, private_addresses: PrivateAddresses) -> Self {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("pobridge/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none());
+        if private_addresses == PrivateAddresses::Reject {
+            builder = builder
+                .dns_resolver(Arc::new(address::PublicOnlyResolver))
+                .no_proxy();
+        }
+        // No certificate, identity or proxy is read here, so building can
+        // fail only when the TLS backend cannot start. reqwest 0.12's own
+        // `Client::new` panics in that case too.
+        let http = builder
+            .build()
+            .expect("the TLS backend of the Coupa client starts");
+        Self {
+            http,
+            timeout,
+            private_addresses,
+        }
     }
 
     /// Posts `payload` to `url` and returns what happened, counted in
@@ -64,6 +101,9 @@ impl CoupaClient {
     }
 
     async fn send(&self, url: &str, payload: Payload) -> Delivery {
+        if let Err(rejected) = self.check_literal_host(url) {
+            return not_allowed(&rejected);
+        }
         let (content_type, body) = match payload {
             Payload::Xml(text) => ("text/xml; charset=UTF-8".to_owned(), text.into_bytes()),
             Payload::Multipart { content_type, body } => (content_type, body),
@@ -81,8 +121,19 @@ impl CoupaClient {
             Err(error) => return self.failed_request(&error),
         };
         let status = response.status().as_u16();
+        let redirect = response
+            .status()
+            .is_redirection()
+            .then(|| redirect_text(&response));
         match response.text().await {
-            Ok(body) => answered(status, body),
+            Ok(body) => match redirect {
+                Some(text) => Delivery::Answered {
+                    code: status,
+                    text,
+                    body,
+                },
+                None => answered(status, body),
+            },
             Err(error) if error.is_timeout() => self.timed_out(),
             Err(error) => Delivery::Unknown {
                 error: format!("the answer from Coupa broke off: {error}"),
@@ -90,7 +141,23 @@ impl CoupaClient {
         }
     }
 
+    /// Rejects a URL whose host is a literal non-public IP address, which
+    /// reqwest connects to without asking the resolver.
+    fn check_literal_host(&self, url: &str) -> Result<(), AddressRejected> {
+        if self.private_addresses == PrivateAddresses::Allow {
+            return Ok(());
+        }
+        match reqwest::Url::parse(url) {
+            Ok(parsed) => address::check_literal_host(&parsed),
+            // reqwest rejects the URL itself, before connecting.
+            Err(_) => Ok(()),
+        }
+    }
+
     fn failed_request(&self, error: &reqwest::Error) -> Delivery {
+        if let Some(rejected) = address::find_rejection(error) {
+            return not_allowed(rejected);
+        }
         // A connect timeout is both `is_connect` and `is_timeout`, and
         // nothing was sent then, so the connect check comes first.
         if error.is_connect() {
@@ -132,7 +199,33 @@ pub fn outcome_label(delivery: &Delivery) -> &'static str {
             _ => "other",
         },
         Delivery::NotSent { .. } => "not_sent",
+        Delivery::NotAllowed { .. } => "not_allowed",
         Delivery::Unknown { .. } => "unknown",
+    }
+}
+
+/// Builds the delivery of a post to a rejected address, and logs it, since
+/// it may be one tenant probing the server's network.
+fn not_allowed(rejected: &AddressRejected) -> Delivery {
+    tracing::warn!(coupa.host = %rejected.host, address = ?rejected.address, "invoice post to a non-public address rejected");
+    Delivery::NotAllowed {
+        error: format!("the invoice was not sent: {rejected}"),
+    }
+}
+
+/// Describes a redirect response for the invoice's reason: the `Location`
+/// it names, resolved against the URL that was posted to.
+fn redirect_text(response: &reqwest::Response) -> String {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok());
+    match location {
+        Some(location) => match response.url().join(location) {
+            Ok(target) => format!("redirected to {target}"),
+            Err(_) => format!("redirected to {location:?}"),
+        },
+        None => "redirected without a Location header".to_owned(),
     }
 }
 
@@ -183,6 +276,10 @@ mod tests {
         let unsent = Delivery::NotSent {
             error: "refused".to_owned(),
         };
+        let not_allowed = Delivery::NotAllowed {
+            error: "loopback".to_owned(),
+        };
+        assert_eq!(outcome_label(&not_allowed), "not_allowed");
         let unknown = Delivery::Unknown {
             error: "timed out".to_owned(),
         };

@@ -12,7 +12,8 @@ pub enum Decision {
     /// number as already used: a person should confirm it in Coupa. The
     /// invoice is never renumbered.
     ProbablyDelivered,
-    /// Coupa refused the invoice for good; the reason is Coupa's text.
+    /// Coupa rejected the invoice for good, redirected it, or the invoice URL
+    /// is not allowed. The reason is Coupa's text or the client's error.
     Failed { reason: String },
     /// Worth sending again later with the same invoice number.
     Retry {
@@ -31,6 +32,11 @@ pub fn decide(delivery: &Delivery, earlier_unknown: bool) -> Decision {
     match delivery {
         Delivery::Answered { code, text, .. } => match code {
             200..=299 => Decision::Sent,
+            // Redirects are not followed, and sending again would get the
+            // same redirect, so a person must check the invoice URL.
+            300..=399 => Decision::Failed {
+                reason: format!("Coupa {text} ({code}), which pobridge does not follow"),
+            },
             417 if earlier_unknown && is_duplicate_number(text) => Decision::ProbablyDelivered,
             400..=499 => Decision::Failed {
                 reason: format!("Coupa refused the invoice ({code} {text})"),
@@ -43,6 +49,9 @@ pub fn decide(delivery: &Delivery, earlier_unknown: bool) -> Decision {
         Delivery::NotSent { error } => Decision::Retry {
             reason: error.clone(),
             outcome_unknown: false,
+        },
+        Delivery::NotAllowed { error } => Decision::Failed {
+            reason: error.clone(),
         },
         Delivery::Unknown { error } => Decision::Retry {
             reason: error.clone(),
@@ -84,11 +93,24 @@ mod tests {
             (answered(500, "Unexpected server error."), false, "retry"),
             (answered(503, "Service Unavailable"), true, "retry"),
             (
+                answered(302, "redirected to http://10.0.0.1/"),
+                false,
+                "failed",
+            ),
+            (answered(307, "redirected to https://x/"), true, "failed"),
+            (
                 Delivery::NotSent {
                     error: "refused".to_owned(),
                 },
                 false,
                 "retry",
+            ),
+            (
+                Delivery::NotAllowed {
+                    error: "the invoice was not sent: 127.0.0.1".to_owned(),
+                },
+                false,
+                "failed",
             ),
             (
                 Delivery::Unknown {

@@ -62,10 +62,20 @@ pub enum Backend {
     Postgres,
 }
 
+/// Returns the default engine settings with private Coupa addresses allowed,
+/// since every Coupa the tests post invoices to listens on loopback.
+pub fn loopback_engine_config() -> EngineConfig {
+    EngineConfig {
+        coupa_private_addresses: pobridge_engine::PrivateAddresses::Allow,
+        ..EngineConfig::default()
+    }
+}
+
 /// Knobs of [`TestApp::start_with`].
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub sandbox: SandboxConfig,
+    /// The engine settings. `None` uses [`loopback_engine_config`].
     pub engine: Option<EngineConfig>,
     /// Drive pobridge and the sandbox with this clock instead of the wall clock.
     pub clock: Option<pobridge_core::ManualClock>,
@@ -137,7 +147,10 @@ impl TestApp {
             store.clone(),
             clock.clone(),
             clients,
-            options.engine.clone().unwrap_or_default(),
+            options
+                .engine
+                .clone()
+                .unwrap_or_else(loopback_engine_config),
         );
         let worker = Worker::new(engine.clone(), "test-worker");
 

@@ -9,12 +9,13 @@ use chrono::{Duration, TimeZone, Utc};
 use pobridge_core::{Clock, ManualClock};
 use pobridge_cxml::{read_envelope, Body, Limits, OrderRequest};
 use pobridge_e2e::{
-    add_corpus_buyers, configure_defaults, map_corpus_parts, on_each_backend, Backend, Options,
-    TestApp,
+    add_corpus_buyers, configure_defaults, loopback_engine_config, map_corpus_parts,
+    on_each_backend, Backend, Options, TestApp,
 };
+use pobridge_engine::{EngineConfig, PrivateAddresses};
 use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
 use pobridge_store::{
-    InvoiceKind, InvoiceRecord, InvoiceStatus, JobStatus, NewInvoice, PurchaseOrder, RowLink,
+    InvoiceKind, InvoiceRecord, InvoiceStatus, Job, JobStatus, NewInvoice, PurchaseOrder, RowLink,
 };
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -44,11 +45,14 @@ struct Setup {
     secret: Option<&'static str>,
     /// Whether the PO is issued in Coupa.
     issue_po: bool,
+    /// Whether invoices may go to the simulator on loopback.
+    private_addresses: PrivateAddresses,
 }
 
 const READY: Setup = Setup {
     secret: Some(INVOICE_SECRET),
     issue_po: true,
+    private_addresses: PrivateAddresses::Allow,
 };
 
 /// Syncs PO 3309, starts the buyer's Coupa with the PO issued there,
@@ -56,9 +60,14 @@ const READY: Setup = Setup {
 /// which links the order's rows.
 async fn synced(setup: Setup, backend: Backend) -> Flow {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let engine = EngineConfig {
+        coupa_private_addresses: setup.private_addresses,
+        ..loopback_engine_config()
+    };
     let options = Options {
         clock: Some(clock.clone()),
         backend,
+        engine: Some(engine),
         ..Options::default()
     };
     let mut app = TestApp::start_with(options).await.expect("pobridge starts");
@@ -244,6 +253,19 @@ async fn timeline(flow: &Flow) -> Vec<String> {
     events.into_iter().map(|event| event.message).collect()
 }
 
+/// Finds the send job of `invoice`.
+async fn send_job(flow: &Flow, invoice: &InvoiceRecord) -> Job {
+    let jobs = flow
+        .app
+        .store()
+        .list_jobs(flow.app.account.id)
+        .await
+        .unwrap();
+    jobs.into_iter()
+        .find(|job| job.key == format!("send_invoice:{}", invoice.id))
+        .expect("the invoice has a send job")
+}
+
 /// Asserts that one timeline message contains every part.
 fn assert_event(timeline: &[String], parts: &[&str]) {
     assert!(
@@ -252,6 +274,39 @@ fn assert_event(timeline: &[String], parts: &[&str]) {
             .any(|message| parts.iter().all(|part| message.contains(part))),
         "no event contains {parts:?}: {timeline:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_coupa_fails_when_private_rejected() {
+    let flow = synced(
+        Setup {
+            private_addresses: PrivateAddresses::Reject,
+            ..READY
+        },
+        Backend::Sqlite,
+    )
+    .await;
+    let number = invoice_in_brightpearl(&flow).await;
+
+    let failed = only_invoice(&flow).await;
+    assert_eq!(failed.status, InvoiceStatus::Failed);
+    assert_eq!(failed.coupa_status, None, "nothing reached Coupa");
+    let reason = failed.reason.clone().unwrap_or_default();
+    assert!(reason.contains("the invoice was not sent"), "{reason}");
+    assert!(
+        reason.contains("127.0.0.1 is a loopback address"),
+        "{reason}"
+    );
+    assert!(reason.contains("coupa.allow_private_addresses"), "{reason}");
+    assert!(flow.coupa.received().is_empty());
+    let send = send_job(&flow, &failed).await;
+    assert_eq!(send.status, JobStatus::Failed, "not retried");
+    let event = format!("invoice {number} failed: the invoice was not sent");
+    assert_event(&timeline(&flow).await, &[&event]);
+
+    next_poll(&flow).await;
+    assert!(flow.coupa.received().is_empty(), "nothing sent later");
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Failed);
 }
 
 fn attribute<'a>(document: &'a str, name: &str) -> Option<&'a str> {
@@ -332,16 +387,7 @@ async fn held_invoice_sent_after_setting_set() {
     let reason = held.reason.clone().unwrap_or_default();
     assert!(reason.contains("invoice-secret is missing"), "{reason}");
     assert!(flow.coupa.received().is_empty());
-    let jobs = flow
-        .app
-        .store()
-        .list_jobs(flow.app.account.id)
-        .await
-        .unwrap();
-    let send = jobs
-        .iter()
-        .find(|job| job.key == format!("send_invoice:{}", held.id))
-        .expect("the held invoice has a send job");
+    let send = send_job(&flow, &held).await;
     assert_eq!(send.status, JobStatus::Waiting);
 
     release_waiting_jobs(&flow).await;

@@ -138,6 +138,12 @@ pub enum AdminError {
         number: String,
         status: &'static str,
     },
+    #[error("{field}: {value:?} is not allowed: {reason}")]
+    InvoiceUrlNotAllowed {
+        field: &'static str,
+        value: String,
+        reason: pobridge_coupa::AddressRejected,
+    },
     #[error("account {0:?} has no Brightpearl connection; connect Brightpearl first")]
     NotConnected(String),
     #[error("Brightpearl request failed")]

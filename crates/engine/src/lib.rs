@@ -40,6 +40,7 @@ use pobridge_store::Store;
 
 pub use clients::ClientPool;
 pub use intake::{IntakeReply, IntakeRequest};
+pub use pobridge_coupa::PrivateAddresses;
 
 /// Engine settings read from the service configuration.
 #[derive(Debug, Clone)]
@@ -68,6 +69,11 @@ pub struct EngineConfig {
     /// How long one post of an invoice to a buyer's Coupa may take. A post
     /// that outlasts it has an unknown outcome and is retried.
     pub coupa_timeout: std::time::Duration,
+    /// Whether invoices may be posted to loopback, private and link-local
+    /// addresses. Rejected by default, because each account's staff choose
+    /// their buyers' invoice URLs. The invoice-URL checks of [`admin`] follow
+    /// it too.
+    pub coupa_private_addresses: PrivateAddresses,
     /// When the periodic alert check e-mails an account's users.
     pub alerts: alerts::AlertConfig,
     /// When raw document bodies are removed.
@@ -85,6 +91,7 @@ impl Default for EngineConfig {
             sales_order_batch: 1,
             max_buffered_body_bytes: 32 * 1024 * 1024,
             coupa_timeout: std::time::Duration::from_secs(60),
+            coupa_private_addresses: PrivateAddresses::Reject,
             alerts: alerts::AlertConfig::default(),
             retention: retention::RetentionConfig::default(),
         }
@@ -98,8 +105,9 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub clients: ClientPool,
-    /// Posts invoices to buyers' Coupa, over the Brightpearl clients' HTTP
-    /// client with [`EngineConfig::coupa_timeout`].
+    /// Posts invoices to buyers' Coupa with [`EngineConfig::coupa_timeout`],
+    /// over an HTTP client of its own that follows
+    /// [`EngineConfig::coupa_private_addresses`].
     pub coupa: CoupaClient,
     pub config: Arc<EngineConfig>,
     /// Woken when a job is queued, so an idle worker starts at once.
@@ -127,7 +135,7 @@ impl Engine {
         clients: ClientPool,
         config: EngineConfig,
     ) -> Self {
-        let coupa = CoupaClient::new(clients.http().clone(), config.coupa_timeout);
+        let coupa = CoupaClient::new(config.coupa_timeout, config.coupa_private_addresses);
         Self {
             store,
             clock,

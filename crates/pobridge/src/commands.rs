@@ -82,7 +82,8 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// Opens the store and builds an engine on it. With `sandbox_base`, the
-/// Brightpearl client's OAuth URLs point at the sandbox served there.
+/// Brightpearl client's OAuth URLs point at the sandbox served there, and
+/// invoices may go to private addresses unless the configuration rejects them.
 pub async fn engine(config: &Config, sandbox_base: Option<&str>) -> anyhow::Result<Engine> {
     let secrets = config.secret_box()?;
     let store = pobridge_store::open_with_secrets(&config.database_url, secrets)
@@ -104,7 +105,8 @@ pub async fn engine(config: &Config, sandbox_base: Option<&str>) -> anyhow::Resu
         store.clone(),
         clock.clone(),
     );
-    Ok(Engine::new(store, clock, clients, config.engine_config()))
+    let engine_config = config.engine_config(sandbox_base.is_some());
+    Ok(Engine::new(store, clock, clients, engine_config))
 }
 
 /// Runs one administrative command.

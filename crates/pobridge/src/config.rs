@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use pobridge_engine::PrivateAddresses;
 use pobridge_portal::mail::{SmtpSettings, SmtpTls};
 use pobridge_portal::PortalConfig;
 use pobridge_store::secrets::SEALED_PREFIX;
@@ -231,6 +232,10 @@ pub struct CoupaConfig {
     /// Timeout of one invoice post, in seconds.
     #[serde(deserialize_with = "at_least_one")]
     pub request_timeout_seconds: u64,
+    /// Whether invoices may be posted to loopback, private, link-local and
+    /// other non-public addresses. Unset, [`Config::coupa_private_addresses`]
+    /// decides.
+    pub allow_private_addresses: Option<bool>,
 }
 
 impl Default for CoupaConfig {
@@ -238,6 +243,7 @@ impl Default for CoupaConfig {
         let engine = pobridge_engine::EngineConfig::default();
         Self {
             request_timeout_seconds: engine.coupa_timeout.as_secs(),
+            allow_private_addresses: None,
         }
     }
 }
@@ -569,8 +575,38 @@ impl Config {
         })
     }
 
-    /// Builds the engine settings.
-    pub fn engine_config(&self) -> pobridge_engine::EngineConfig {
+    /// Decides whether invoices may be posted to private addresses, and
+    /// returns the rule that decided it, for `serve` to log. An explicit
+    /// `coupa.allow_private_addresses` wins. Unset, they are allowed only
+    /// when the process runs the sandbox (`runs_sandbox`), whose Coupa is on
+    /// the server's own loopback address.
+    pub fn coupa_private_addresses(&self, runs_sandbox: bool) -> (PrivateAddresses, &'static str) {
+        match (self.coupa.allow_private_addresses, runs_sandbox) {
+            (Some(true), _) => (
+                PrivateAddresses::Allow,
+                "allowed by coupa.allow_private_addresses = true",
+            ),
+            (Some(false), _) => (
+                PrivateAddresses::Reject,
+                "rejected by coupa.allow_private_addresses = false",
+            ),
+            (None, true) => (
+                PrivateAddresses::Allow,
+                "allowed because the sandbox Coupa runs on this server's loopback address; \
+                 set coupa.allow_private_addresses = false to reject them",
+            ),
+            (None, false) => (
+                PrivateAddresses::Reject,
+                "rejected, the default without the sandbox; set \
+                 coupa.allow_private_addresses = true only for a Coupa on this server's network",
+            ),
+        }
+    }
+
+    /// Builds the engine settings. `runs_sandbox` is true when the process
+    /// runs the sandbox, which allows invoices to private addresses unless
+    /// `coupa.allow_private_addresses` is set.
+    pub fn engine_config(&self, runs_sandbox: bool) -> pobridge_engine::EngineConfig {
         let defaults = pobridge_engine::EngineConfig::default();
         let mut limits = defaults.limits.clone();
         limits.max_body_bytes = self.limits.max_body_bytes;
@@ -589,6 +625,7 @@ impl Config {
                 .clamp(1, pobridge_brightpearl::MAX_MESSAGES),
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
             coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
+            coupa_private_addresses: self.coupa_private_addresses(runs_sandbox).0,
             alerts: pobridge_engine::alerts::AlertConfig {
                 check_minutes: self.alerts.check_minutes,
                 backlog_minutes: self.alerts.backlog_minutes,
@@ -695,7 +732,7 @@ mod tests {
         assert_eq!(config.limits.max_body_bytes, 32 * 1024 * 1024);
         assert_eq!(config.brightpearl.requests_per_minute, 190);
         assert_eq!(
-            config.engine_config().coupa_timeout,
+            config.engine_config(false).coupa_timeout,
             Duration::from_secs(60)
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
@@ -703,9 +740,9 @@ mod tests {
 
     #[test]
     fn retention_settings_reach_the_engine() {
-        let defaults = from_toml("").unwrap().engine_config().retention;
+        let defaults = from_toml("").unwrap().engine_config(false).retention;
         let config = from_toml("[retention]\nraw_document_days = 400").unwrap();
-        let retention = config.engine_config().retention;
+        let retention = config.engine_config(false).retention;
 
         assert_eq!(defaults.raw_document_days, 0);
         assert_eq!(defaults.check_hours, 24);
@@ -715,15 +752,53 @@ mod tests {
 
     #[test]
     fn alert_thresholds_reach_the_engine() {
-        let defaults = from_toml("").unwrap().engine_config().alerts;
+        let defaults = from_toml("").unwrap().engine_config(false).alerts;
         let config = from_toml("[alerts]\nbacklog_minutes = 30\nbuyer_silent_days = 0").unwrap();
-        let alerts = config.engine_config().alerts;
+        let alerts = config.engine_config(false).alerts;
 
         assert_eq!(defaults.backlog_minutes, 240);
         assert_eq!(defaults.buyer_silent_days, 7);
         assert_eq!(alerts.backlog_minutes, 30);
         assert_eq!(alerts.buyer_silent_days, 0);
         assert_eq!(alerts.check_minutes, 15);
+    }
+
+    #[test]
+    fn private_addresses_follow_sandbox_unless_set() {
+        let allowed = |text: &str, runs_sandbox: bool| {
+            let config = from_toml(text).unwrap();
+            let (rule, _) = config.coupa_private_addresses(runs_sandbox);
+            assert_eq!(
+                config.engine_config(runs_sandbox).coupa_private_addresses,
+                rule
+            );
+            rule == PrivateAddresses::Allow
+        };
+        let explicit_true = "[coupa]\nallow_private_addresses = true\n";
+        let explicit_false = "[coupa]\nallow_private_addresses = false\n";
+
+        assert!(!allowed("", false), "rejected by default");
+        assert!(allowed("", true), "allowed for the sandbox Coupa");
+        assert!(allowed(explicit_true, false));
+        assert!(allowed(explicit_true, true));
+        assert!(!allowed(explicit_false, false));
+        assert!(!allowed(explicit_false, true), "an explicit false wins");
+        assert_eq!(
+            pobridge_engine::EngineConfig::default().coupa_private_addresses,
+            PrivateAddresses::Reject
+        );
+    }
+
+    #[test]
+    fn private_address_rule_names_the_setting() {
+        let config = from_toml("").unwrap();
+        for runs_sandbox in [false, true] {
+            let (_, rule) = config.coupa_private_addresses(runs_sandbox);
+            assert!(rule.contains("coupa.allow_private_addresses"), "{rule}");
+        }
+        let (_, sandbox) = config.coupa_private_addresses(true);
+        assert!(sandbox.contains("sandbox"), "{sandbox}");
+        assert!(from_toml("[coupa]\nallow_private_addresses = \"yes\"\n").is_err());
     }
 
     #[test]

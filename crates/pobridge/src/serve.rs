@@ -45,6 +45,11 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     // Installed before the engine exists, so no job or request goes uncounted.
     let metrics = pobridge_web::metrics::install_recorder();
     let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
+    let (private_addresses, rule) = config.coupa_private_addresses(sandbox_base.is_some());
+    tracing::info!(
+        allowed = private_addresses == pobridge_engine::PrivateAddresses::Allow,
+        "invoice posts to loopback, private and link-local addresses are {rule}"
+    );
     let window_seconds = config.brightpearl.window_seconds;
     if window_seconds != crate::config::BRIGHTPEARL_WINDOW_SECONDS {
         tracing::warn!(

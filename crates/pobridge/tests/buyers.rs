@@ -173,6 +173,37 @@ fn set_rejects_invalid_value() {
 }
 
 #[test]
+fn private_invoice_url_follows_the_setting() {
+    let cli = Cli::new().with_account();
+    cli.ok(&add_args(&["--secret", SECRET]));
+    let url = "http://127.0.0.1:8080/sandbox-coupa/cxml/invoices";
+    let set = ["buyer", "set", "acme", "coupa", "invoice-url", url];
+    // Without an app_ref the configuration runs the sandbox, whose Coupa is
+    // on loopback, so private addresses are allowed unless set otherwise.
+    let rejecting = [("POBRIDGE_COUPA__ALLOW_PRIVATE_ADDRESSES", "false")];
+    let with_app = [("POBRIDGE_BRIGHTPEARL__APP_REF", "pobridge")];
+
+    let explicit = cli.run_with_env(&rejecting, &set, "");
+    let real_app = cli.run_with_env(&with_app, &set, "");
+
+    for run in [&explicit, &real_app] {
+        assert!(!run.success, "{}", run.stdout);
+        assert_one_line_error(&run.stderr);
+        assert!(
+            run.stderr.contains("127.0.0.1 is a loopback address"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("coupa.allow_private_addresses = true"),
+            "{}",
+            run.stderr
+        );
+    }
+    cli.ok(&set);
+}
+
+#[test]
 fn set_rejects_unknown_key_and_buyer() {
     let cli = Cli::new().with_account();
     cli.ok(&add_args(&["--secret", SECRET]));

@@ -159,6 +159,9 @@ impl World {
                 "10".to_owned(),
             ),
             ("POBRIDGE_COUPA__REQUEST_TIMEOUT_SECONDS", "10".to_owned()),
+            // The Coupa simulator is on loopback, and with an app_ref set
+            // private addresses are otherwise rejected.
+            ("POBRIDGE_COUPA__ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
             // A killed server's jobs are claimed again within 3 s, and
             // retries come after at most 1 s instead of backing off for
             // minutes, so the run settles in the time a test has.

@@ -147,6 +147,9 @@ fn start_server(setup: &Setup) -> Child {
             format!("{sandbox}/authorize/{{account}}"),
         )
         .env("POBRIDGE_WORKER__JOB_LEASE_SECONDS", LEASE_SECONDS)
+        // The Coupa simulator is on loopback, and with an app_ref set
+        // private addresses are otherwise rejected.
+        .env("POBRIDGE_COUPA__ALLOW_PRIVATE_ADDRESSES", "true")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(log)

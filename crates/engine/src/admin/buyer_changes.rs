@@ -8,7 +8,9 @@ use std::fmt;
 use pobridge_store::{Buyer, ReferenceKind};
 
 pub use super::buyer_invoicing::{apply_invoicing_field, parse_tax_map, TaxMapChange};
-use super::buyers::{parse_buyer_name, parse_credential, set_buyer, show_buyer, ChangedBuyer};
+use super::buyers::{
+    check_invoice_host, parse_buyer_name, parse_credential, set_buyer, show_buyer, ChangedBuyer,
+};
 use super::{account, find_buyer, invalid, AdminError};
 use crate::invoice_out::prepare::buyer_settings;
 use crate::invoicing::BuyerInvoicing;
@@ -98,6 +100,8 @@ pub async fn check_buyer_changes(
     for change in changes {
         let checked = match change.key {
             "tax-map" => check_tax_map(engine, &account, &mut invoicing, &change.value).await?,
+            "invoice-url" => check_invoice_url(&change.value)
+                .and_then(|()| check_invoice_host(engine, "invoice-url", &change.value)),
             _ => check_change(&others, &mut invoicing, change),
         };
         if let Err(error) = checked {
@@ -245,6 +249,8 @@ pub async fn set_buyer_fields(
 
 #[cfg(test)]
 mod tests {
+    use pobridge_coupa::PrivateAddresses;
+
     use super::*;
 
     fn other(name: &str, identity: &str) -> Buyer {
@@ -314,5 +320,138 @@ mod tests {
         assert!(!shown.contains("s3cret"), "{shown}");
         let plain = format!("{:?}", BuyerChange::new("mode", "test"));
         assert!(plain.contains("test"), "{plain}");
+    }
+
+    /// Builds an engine on an empty in-memory store with the account `acme`
+    /// and its buyer `AN01`.
+    async fn engine_with_buyer(private_addresses: PrivateAddresses) -> Engine {
+        let store = pobridge_store::open("sqlite::memory:").await.unwrap();
+        let clock: std::sync::Arc<dyn pobridge_core::Clock> = std::sync::Arc::new(
+            pobridge_core::ManualClock::new(chrono::DateTime::UNIX_EPOCH),
+        );
+        let clients = crate::ClientPool::new(
+            reqwest::Client::new(),
+            pobridge_brightpearl::ClientConfig::default(),
+            store.clone(),
+            clock.clone(),
+        );
+        let config = crate::EngineConfig {
+            coupa_private_addresses: private_addresses,
+            ..crate::EngineConfig::default()
+        };
+        let engine = Engine::new(store, clock, clients, config);
+        crate::admin::create_account(&engine, "acme", "ops@acme.example")
+            .await
+            .unwrap();
+        crate::admin::add_buyer(&engine, "acme", &new_buyer("AN01", None))
+            .await
+            .unwrap();
+        engine
+    }
+
+    fn new_buyer(identity: &str, invoice_url: Option<&str>) -> crate::admin::AddBuyer {
+        crate::admin::AddBuyer {
+            from: format!("NetworkID:{identity}"),
+            to: "DUNS:123".to_owned(),
+            sender: format!("NetworkID:{identity}"),
+            auth: crate::admin::BuyerAuth::SharedSecret("s3cret".to_owned()),
+            mode: "production".to_owned(),
+            invoice_url: invoice_url.map(str::to_owned),
+            name: None,
+        }
+    }
+
+    const PRIVATE_URLS: [&str; 6] = [
+        "http://127.0.0.1:8080/sandbox-coupa/cxml/invoices",
+        "http://localhost:8080/cxml/invoices",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/cxml/invoices",
+        "https://[::ffff:192.168.0.1]/cxml/invoices",
+        "https://[fd00::1]/cxml/invoices",
+    ];
+
+    #[tokio::test]
+    async fn private_invoice_url_is_rejected_early() {
+        let engine = engine_with_buyer(PrivateAddresses::Reject).await;
+
+        for url in PRIVATE_URLS {
+            let error = set_buyer(&engine, "acme", "AN01", "invoice-url", url)
+                .await
+                .unwrap_err();
+            let message = error.to_string();
+            assert!(
+                matches!(error, AdminError::InvoiceUrlNotAllowed { .. }),
+                "{url}: {message}"
+            );
+            assert!(message.starts_with("invoice-url: "), "{message}");
+            assert!(
+                message.contains("coupa.allow_private_addresses"),
+                "{message}"
+            );
+
+            let changes = [BuyerChange::new("invoice-url", url)];
+            let rejected = check_buyer_changes(&engine, "acme", Some("AN01"), &changes)
+                .await
+                .unwrap();
+            assert_eq!(rejected.len(), 1, "{url}");
+        }
+        let stored = show_buyer(&engine, "acme", "AN01").await.unwrap();
+        assert_eq!(stored.invoice_url, None, "nothing was stored");
+    }
+
+    #[tokio::test]
+    async fn rejected_invoice_url_names_address() {
+        let engine = engine_with_buyer(PrivateAddresses::Reject).await;
+
+        let metadata = set_buyer(&engine, "acme", "AN01", "invoice-url", PRIVATE_URLS[2])
+            .await
+            .unwrap_err()
+            .to_string();
+        let localhost = set_buyer(&engine, "acme", "AN01", "invoice-url", PRIVATE_URLS[1])
+            .await
+            .unwrap_err()
+            .to_string();
+
+        assert!(
+            metadata.contains("169.254.169.254 is a link-local address"),
+            "{metadata}"
+        );
+        assert!(
+            localhost.contains("host localhost is a name of this server itself"),
+            "{localhost}"
+        );
+    }
+
+    #[tokio::test]
+    async fn new_buyer_private_invoice_url_rejected() {
+        let engine = engine_with_buyer(PrivateAddresses::Reject).await;
+        let buyer = new_buyer("AN02", Some(PRIVATE_URLS[0]));
+
+        let error = crate::admin::add_buyer(&engine, "acme", &buyer)
+            .await
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.starts_with("--invoice-url: "), "{error}");
+        assert!(error.contains("127.0.0.1 is a loopback address"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn host_names_and_allowed_urls_kept() {
+        let guarded = engine_with_buyer(PrivateAddresses::Reject).await;
+        // A name is looked up only when an invoice is sent.
+        let by_name = "https://coupa.internal.example/cxml/invoices";
+        let changed = set_buyer(&guarded, "acme", "AN01", "invoice-url", by_name)
+            .await
+            .unwrap();
+        assert_eq!(changed.buyer.invoice_url.as_deref(), Some(by_name));
+
+        let open = engine_with_buyer(PrivateAddresses::Allow).await;
+        for url in PRIVATE_URLS {
+            let changed = set_buyer(&open, "acme", "AN01", "invoice-url", url)
+                .await
+                .unwrap();
+            assert!(changed.buyer.invoice_url.is_some(), "{url}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Coupa buyers: their credentials, mode and order URL.
 
 use pobridge_core::{AccountSlug, BuyerId};
+use pobridge_coupa::PrivateAddresses;
 use pobridge_store::{
     Account, Buyer, BuyerMode, CredentialRef, NewBuyer, PoFilter, ReferenceKind, StoreError,
 };
@@ -134,6 +135,9 @@ pub async fn add_buyer(
 ) -> Result<BuyerView, AdminError> {
     let account = account(engine, slug).await?;
     let new_buyer = new_buyer(request)?;
+    if let Some(url) = &request.invoice_url {
+        check_invoice_host(engine, "--invoice-url", url)?;
+    }
 
     let existing = engine.store.list_buyers(account.id).await?;
     if let Some(other) = existing
@@ -270,6 +274,31 @@ fn parse_invoice_url(field: &'static str, value: &str) -> Result<String, AdminEr
     Ok(url.to_string())
 }
 
+/// Rejects an invoice URL whose host is `localhost` or a literal loopback,
+/// private or link-local address while the engine rejects private Coupa
+/// addresses, since nothing would be posted to it. Host names are checked
+/// only when an invoice is sent, so that no form waits on a DNS lookup. A
+/// value that is not a URL passes here and fails the URL check.
+pub(super) fn check_invoice_host(
+    engine: &Engine,
+    field: &'static str,
+    value: &str,
+) -> Result<(), AdminError> {
+    if engine.config.coupa_private_addresses == PrivateAddresses::Allow {
+        return Ok(());
+    }
+    let Ok(url) = reqwest::Url::parse(value.trim()) else {
+        return Ok(());
+    };
+    pobridge_coupa::address::check_url_host(&url).map_err(|reason| {
+        AdminError::InvoiceUrlNotAllowed {
+            field,
+            value: value.trim().to_owned(),
+            reason,
+        }
+    })
+}
+
 /// Lists an account's buyers with their secrets masked.
 pub async fn list_buyers(engine: &Engine, slug: &str) -> Result<Vec<BuyerView>, AdminError> {
     let account = account(engine, slug).await?;
@@ -339,6 +368,9 @@ pub async fn set_buyer(
     let mut buyer = find_buyer(engine, &account, buyer).await?;
     if key == "tax-map" {
         check_tax_code(engine, &account, value).await?;
+    }
+    if key == "invoice-url" {
+        check_invoice_host(engine, "invoice-url", value)?;
     }
 
     apply_buyer_field(&mut buyer, key, value)?;

@@ -533,6 +533,14 @@ fn settled_event(number: &str, update: &InvoiceUpdate, outcome: &JobOutcome) -> 
             "invoice {number} was probably delivered: an earlier attempt got no response and \
              Coupa rejected the same number sent again, so confirm it in Coupa"
         ),
+        // Without a Coupa status the post never left, as for a rejected
+        // invoice URL, so Coupa did not reject anything.
+        (InvoiceStatus::Failed, _) if update.coupa_status.is_none() => {
+            format!("invoice {number} failed: {reason}")
+        }
+        (InvoiceStatus::Failed, _) if matches!(update.coupa_status, Some(300..=399)) => {
+            format!("Coupa redirected invoice {number}: {reason}")
+        }
         (InvoiceStatus::Failed, _) => format!("Coupa rejected invoice {number}: {reason}"),
         (InvoiceStatus::NeedsAttention, _) => format!("invoice {number} needs attention: {reason}"),
         (_, JobOutcome::Retry { run_at, .. }) => format!(
@@ -559,7 +567,7 @@ enum Fetch {
 fn answered(delivery: &Delivery) -> Option<(u16, &str)> {
     match delivery {
         Delivery::Answered { code, text, .. } => Some((*code, text.as_str())),
-        Delivery::NotSent { .. } | Delivery::Unknown { .. } => None,
+        Delivery::NotSent { .. } | Delivery::NotAllowed { .. } | Delivery::Unknown { .. } => None,
     }
 }
 
@@ -605,12 +613,35 @@ mod tests {
                 "Coupa accepted invoice INV-7 (200 \"OK\")",
             ),
             (
-                update(
-                    InvoiceStatus::Failed,
-                    Some("Coupa answered 417 \"x\": advice"),
-                ),
+                InvoiceUpdate {
+                    coupa_status: Some(417),
+                    ..update(
+                        InvoiceStatus::Failed,
+                        Some("Coupa answered 417 \"x\": advice"),
+                    )
+                },
                 failed.clone(),
                 "Coupa rejected invoice INV-7: Coupa answered 417 \"x\": advice",
+            ),
+            (
+                InvoiceUpdate {
+                    coupa_status: Some(302),
+                    ..update(
+                        InvoiceStatus::Failed,
+                        Some("Coupa answered 302 \"redirected to x\""),
+                    )
+                },
+                failed.clone(),
+                "Coupa redirected invoice INV-7: Coupa answered 302 \"redirected to x\"",
+            ),
+            (
+                update(
+                    InvoiceStatus::Failed,
+                    Some("the invoice was not sent: the invoice URL's host 10.0.0.1, ..."),
+                ),
+                failed.clone(),
+                "invoice INV-7 failed: the invoice was not sent: the invoice URL's host \
+                 10.0.0.1, ...",
             ),
             (
                 update(InvoiceStatus::Pending, Some("Coupa answered 503")),
