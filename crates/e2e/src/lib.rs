@@ -143,19 +143,18 @@ impl TestApp {
             .timeout(std::time::Duration::from_secs(30))
             .build()?;
         let clients = ClientPool::new(http.clone(), client_config, store.clone(), clock.clone());
-        let engine = Engine::new(
-            store.clone(),
-            clock.clone(),
-            clients,
-            options
-                .engine
-                .clone()
-                .unwrap_or_else(loopback_engine_config),
-        );
-        let worker = Worker::new(engine.clone(), "test-worker");
-
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address: SocketAddr = listener.local_addr()?;
+        let mut engine_config = options
+            .engine
+            .clone()
+            .unwrap_or_else(loopback_engine_config);
+        engine_config
+            .public_url
+            .get_or_insert_with(|| format!("http://{address}"));
+        let engine = Engine::new(store.clone(), clock.clone(), clients, engine_config);
+        let worker = Worker::new(engine.clone(), "test-worker");
+
         serve(
             listener,
             pobridge_web::router_with(

@@ -179,8 +179,27 @@ async fn secretless_buyer_needs_own_url() {
         app.base_url,
         pobridge_e2e::ACCOUNT
     );
-    let (status, answer) = app.post_to(&url, "text/xml", without_secret).await.unwrap();
+    let (status, answer) = app
+        .post_to(&url, "text/xml", without_secret.clone())
+        .await
+        .unwrap();
     assert_eq!(status, 200, "the buyer's own URL is accepted: {answer}");
+
+    let text = String::from_utf8(without_secret).unwrap();
+    let start = text.find("<OrderRequest>").unwrap();
+    let end = text.find("</OrderRequest>").unwrap() + "</OrderRequest>".len();
+    let profile = format!("{}<ProfileRequest/>{}", &text[..start], &text[end..]);
+    let (status, answer) = app
+        .post_to(&url, "text/xml", profile.into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let own_url = format!("<URL>{url}</URL>");
+    assert_eq!(
+        answer.matches(&own_url).count(),
+        2,
+        "the profile names the buyer's own URL: {answer}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -583,6 +602,9 @@ async fn profile_request_gets_profile_response() {
     assert_eq!(status, 200, "{answer}");
     assert!(answer.contains("<ProfileResponse"), "{answer}");
     assert!(answer.contains("OrderRequest"), "{answer}");
+    let order_url = format!("<URL>{}/cxml/{}</URL>", app.base_url, pobridge_e2e::ACCOUNT);
+    assert_eq!(answer.matches(&order_url).count(), 2, "{answer}");
+    assert!(!answer.contains("<URL/>"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

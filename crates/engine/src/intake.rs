@@ -110,6 +110,7 @@ impl Engine {
         let context = Received {
             account,
             buyer,
+            url_token: request.url_token.clone(),
             body_sha256: hex::encode(Sha256::digest(&request.body)),
             masked_body: pobridge_cxml::mask_secrets(&cxml_bytes),
             content_type: request.content_type.clone().unwrap_or_default(),
@@ -136,10 +137,14 @@ impl Engine {
             Body::ProfileRequest { deployment_test } => {
                 self.store_other(&context, &envelope, "ProfileRequest", deployment_test)
                     .await?;
+                let url = self.order_url(&context);
                 let body = pobridge_cxml::write_profile_response(
                     &self.new_payload_id(),
                     self.clock.now().fixed_offset(),
-                    &[("OrderRequest", None), ("ProfileRequest", None)],
+                    &[
+                        ("OrderRequest", url.as_deref()),
+                        ("ProfileRequest", url.as_deref()),
+                    ],
                 );
                 Ok(IntakeReply {
                     status: 200,
@@ -377,6 +382,18 @@ impl Engine {
         }
     }
 
+    /// Returns the URL the document was posted to, under the configured
+    /// public URL: the account's order URL, or the buyer's own when the
+    /// request used one.
+    fn order_url(&self, context: &Received) -> Option<String> {
+        let base = self.config.public_url.as_deref()?.trim_end_matches('/');
+        let slug = &context.account.slug;
+        Some(match &context.url_token {
+            Some(token) => format!("{base}/cxml/{slug}/{token}"),
+            None => format!("{base}/cxml/{slug}"),
+        })
+    }
+
     fn read_error_reply(&self, error: &ReadError) -> IntakeReply {
         let status = error.status();
         let text = match status {
@@ -446,6 +463,8 @@ fn identify_buyer(
 struct Received {
     account: Account,
     buyer: Buyer,
+    /// The per-buyer URL token the request used, if any.
+    url_token: Option<String>,
     body_sha256: String,
     masked_body: Vec<u8>,
     content_type: String,

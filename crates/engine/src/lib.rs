@@ -74,6 +74,10 @@ pub struct EngineConfig {
     /// their buyers' invoice URLs. The invoice-URL checks of [`admin`] follow
     /// it too.
     pub coupa_private_addresses: PrivateAddresses,
+    /// The base URL buyers post orders to, such as
+    /// `https://pobridge.example.com`. A ProfileResponse names the order URL
+    /// under it, and leaves its URLs empty when this is `None`.
+    pub public_url: Option<String>,
     /// When the periodic alert check e-mails an account's users.
     pub alerts: alerts::AlertConfig,
     /// When raw document bodies are removed.
@@ -92,6 +96,7 @@ impl Default for EngineConfig {
             max_buffered_body_bytes: 32 * 1024 * 1024,
             coupa_timeout: std::time::Duration::from_secs(60),
             coupa_private_addresses: PrivateAddresses::Reject,
+            public_url: None,
             alerts: alerts::AlertConfig::default(),
             retention: retention::RetentionConfig::default(),
         }

@@ -626,6 +626,7 @@ impl Config {
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
             coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
             coupa_private_addresses: self.coupa_private_addresses(runs_sandbox).0,
+            public_url: Some(self.public_base_url()),
             alerts: pobridge_engine::alerts::AlertConfig {
                 check_minutes: self.alerts.check_minutes,
                 backlog_minutes: self.alerts.backlog_minutes,
@@ -734,6 +735,11 @@ mod tests {
         assert_eq!(
             config.engine_config(false).coupa_timeout,
             Duration::from_secs(60)
+        );
+        assert_eq!(
+            config.engine_config(false).public_url.as_deref(),
+            Some("http://127.0.0.1:8080"),
+            "the ProfileResponse URLs start with the listen address"
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
     }

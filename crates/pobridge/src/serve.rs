@@ -20,7 +20,7 @@ use crate::sandbox_link;
 
 /// Serves until SIGINT or SIGTERM, then stops accepting requests and lets
 /// the worker finish the jobs it is running.
-pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
+pub async fn run(mut config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     // Checked before anything starts, so a password that cannot be
     // decrypted stops `serve` instead of failing every delivery.
     let smtp = config.smtp_settings()?;
@@ -39,6 +39,9 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("could not read the bound address")?;
+    // The bound address, so that URLs built from it carry the real port when
+    // the configured one was 0.
+    config.listen = local;
     let sandbox_base = config
         .runs_sandbox(sandbox_flag)
         .then(|| format!("{}/sandbox", Config::loopback_base_url(local)));
@@ -72,11 +75,10 @@ pub async fn run(config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
         metrics.clone(),
         shutdown_rx.clone(),
     ));
-    let public_url = match &config.public_url {
-        Some(_) => config.public_base_url(),
-        None => Config::loopback_base_url(local),
-    };
-    let portal = PortalState::new(engine.clone(), config.portal_config(public_url));
+    let portal = PortalState::new(
+        engine.clone(),
+        config.portal_config(config.public_base_url()),
+    );
     let mut app = pobridge_web::router_with(
         AppState {
             engine: engine.clone(),
