@@ -114,6 +114,39 @@ fn huge_attribute_is_rejected() {
     );
 }
 
+/// Builds a ProfileRequest whose start tag has `count` attributes.
+fn profile_request_with_attributes(count: usize) -> String {
+    let attributes: String = (0..count).map(|index| format!(" a{index}=\"x\"")).collect();
+    format!(
+        "<cXML payloadID=\"p\" timestamp=\"2026-12-05T12:00:00+00:00\"><Request>\
+         <ProfileRequest{attributes}/></Request></cXML>"
+    )
+}
+
+#[test]
+fn many_attributes_are_rejected() {
+    let text = profile_request_with_attributes(200_000);
+
+    let error = timed(text.as_bytes()).unwrap_err();
+    let ReadError::LimitExceeded { measured, max } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*max, 64);
+    assert!(
+        measured.contains("the number of attributes of <ProfileRequest>"),
+        "{measured}"
+    );
+    assert_eq!(error.status(), 406);
+}
+
+#[test]
+fn attributes_up_to_the_limit_are_read() {
+    let text = profile_request_with_attributes(64);
+
+    let envelope = timed(text.as_bytes()).unwrap();
+    assert_eq!(envelope.payload_id, "p");
+}
+
 #[test]
 fn invalid_utf8_is_rejected_with_the_byte_offset() {
     let bytes = fixture("attacks/invalid-utf8.xml");

@@ -93,6 +93,8 @@ pub struct LimitsConfig {
     #[serde(deserialize_with = "at_least_one")]
     pub max_attribute_bytes: usize,
     #[serde(deserialize_with = "at_least_one")]
+    pub max_attributes: usize,
+    #[serde(deserialize_with = "at_least_one")]
     pub max_item_out: usize,
     /// Bytes of order bodies read and handled at the same time.
     #[serde(deserialize_with = "at_least_one")]
@@ -107,6 +109,7 @@ impl Default for LimitsConfig {
             max_body_bytes: limits.max_body_bytes,
             max_depth: limits.max_depth,
             max_attribute_bytes: limits.max_attribute_bytes,
+            max_attributes: limits.max_attributes,
             max_item_out: limits.max_item_out,
             max_buffered_body_bytes: engine.max_buffered_body_bytes,
         }
@@ -612,6 +615,7 @@ impl Config {
         limits.max_body_bytes = self.limits.max_body_bytes;
         limits.max_depth = self.limits.max_depth;
         limits.max_attribute_bytes = self.limits.max_attribute_bytes;
+        limits.max_attributes = self.limits.max_attributes;
         limits.max_item_out = self.limits.max_item_out;
         pobridge_engine::EngineConfig {
             limits,

@@ -26,6 +26,12 @@ pub struct Limits {
     /// Maximum attribute value length accepted, in bytes before
     /// unescaping. Default 64 KiB.
     pub max_attribute_bytes: usize,
+    /// Maximum number of attributes on one element. Default 64; the cXML
+    /// DTDs give no element more than about 20. Each attribute is compared
+    /// with the element's earlier ones to find duplicates, so without this
+    /// limit one start tag of a few hundred thousand attributes took
+    /// seconds to read.
+    pub max_attributes: usize,
     /// Maximum number of `ItemOut` elements in one document. Default
     /// 20,000.
     pub max_item_out: usize,
@@ -37,6 +43,7 @@ impl Default for Limits {
             max_body_bytes: 32 * 1024 * 1024,
             max_depth: 64,
             max_attribute_bytes: 64 * 1024,
+            max_attributes: 64,
             max_item_out: 20_000,
         }
     }

@@ -240,7 +240,17 @@ where
         element: &str,
         offset: usize,
     ) -> Result<(), ReadError> {
-        for attribute in Attributes::new(tag, name_length) {
+        for (index, attribute) in Attributes::new(tag, name_length).enumerate() {
+            if index == self.limits.max_attributes {
+                return Err(ReadError::LimitExceeded {
+                    measured: format!(
+                        "the number of attributes of <{}> ({})",
+                        truncate(element),
+                        self.place(offset)
+                    ),
+                    max: self.limits.max_attributes,
+                });
+            }
             let attribute = attribute.map_err(|error| {
                 let message = format!("invalid attribute in <{}>: {error}", truncate(element));
                 self.not_well_formed(offset, message)
