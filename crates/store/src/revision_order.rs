@@ -6,6 +6,8 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use pobridge_core::RevisionId;
 
+use crate::OrderType;
+
 /// The fields of a revision that decide its place among the revisions of
 /// the same purchase order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +18,31 @@ pub struct RevisionOrderKey {
     pub document_timestamp: Option<DateTime<Utc>>,
     /// Arrival order: revision ids grow with every stored revision.
     pub arrival: RevisionId,
+}
+
+impl RevisionOrderKey {
+    /// Builds the key of a revision of `order_type`. A `new` order without
+    /// an `orderVersion` counts as version 1, since it is the first version
+    /// of its purchase order. Otherwise a resent original with the same
+    /// timestamp as an update, arriving after it, would rank above the
+    /// update, and an update of a lower version arriving next would then
+    /// rank above both.
+    pub fn new(
+        order_type: OrderType,
+        order_version: Option<i64>,
+        document_timestamp: Option<DateTime<Utc>>,
+        arrival: RevisionId,
+    ) -> Self {
+        let order_version = match (order_type, order_version) {
+            (OrderType::New, None) => Some(1),
+            (_, version) => version,
+        };
+        Self {
+            order_version,
+            document_timestamp,
+            arrival,
+        }
+    }
 }
 
 /// Orders two revisions of one purchase order; `Greater` means `a` is later.
@@ -112,5 +139,33 @@ mod tests {
         // 10:30+02:00 is 08:30 UTC, so 09:00 UTC is later.
         let b = key(None, Some(0), 2);
         assert_eq!(compare_revisions(&a, &b), Ordering::Less);
+    }
+
+    #[test]
+    fn new_order_without_version_is_version_one() {
+        let minute = Utc.with_ymd_and_hms(2024, 5, 1, 9, 0, 0).single();
+        let update_three = RevisionOrderKey::new(OrderType::Update, Some(3), minute, RevisionId(1));
+        let resent_new = RevisionOrderKey::new(OrderType::New, None, minute, RevisionId(2));
+        let update_two = RevisionOrderKey::new(OrderType::Update, Some(2), minute, RevisionId(3));
+
+        assert_eq!(resent_new.order_version, Some(1));
+        assert_eq!(
+            compare_revisions(&resent_new, &update_three),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_revisions(&update_two, &update_three),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_revisions(&update_two, &resent_new),
+            Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn update_without_version_keeps_none() {
+        let key = RevisionOrderKey::new(OrderType::Update, None, None, RevisionId(1));
+        assert_eq!(key.order_version, None);
     }
 }

@@ -9,7 +9,8 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
 use super::codec::{
-    corrupt, encode_enum, enum_column, json_column, not_found, offset_seconds, offset_time_columns,
+    corrupt, decode_enum, encode_enum, enum_column, json_column, not_found, offset_seconds,
+    offset_time_columns,
 };
 use super::orders::ensure_po;
 use super::PostgresStore;
@@ -48,14 +49,15 @@ pub(super) async fn add_revision(
     let (po, current_latest) = lock_or_create_po(conn, account, revision, received_at).await?;
     let id = insert_revision(conn, account, po, document, received_at, revision).await?;
 
-    let new_key = RevisionOrderKey {
-        order_version: revision.order_version,
+    let new_key = RevisionOrderKey::new(
+        revision.order_type,
+        revision.order_version,
         // Compared as stored: PostgreSQL keeps microseconds.
-        document_timestamp: revision
+        revision
             .document_timestamp
             .map(|time| time.with_timezone(&Utc).trunc_subsecs(6)),
-        arrival: id,
-    };
+        id,
+    );
     let is_latest = match current_latest {
         None => true,
         Some(latest) => {
@@ -390,17 +392,23 @@ async fn revision_order_key(
     conn: &mut PgConnection,
     id: RevisionId,
 ) -> StoreResult<RevisionOrderKey> {
-    let (order_version, document_timestamp): (Option<i64>, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT order_version, document_timestamp FROM revisions WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| corrupt("purchase order", format!("latest revision {id} is missing")))?;
-    Ok(RevisionOrderKey {
+    let (order_type, order_version, document_timestamp): (
+        String,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+    ) = sqlx::query_as(
+        "SELECT order_type, order_version, document_timestamp FROM revisions WHERE id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| corrupt("purchase order", format!("latest revision {id} is missing")))?;
+    Ok(RevisionOrderKey::new(
+        decode_enum("revision", &order_type)?,
         order_version,
         document_timestamp,
-        arrival: id,
-    })
+        id,
+    ))
 }
 
 fn revision_from_row(row: PgRow) -> StoreResult<Revision> {

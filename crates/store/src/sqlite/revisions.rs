@@ -41,13 +41,14 @@ pub(super) async fn add_revision(
     let (po, current_latest) = find_or_create_po(conn, account, revision, received_at).await?;
     let id = insert_revision(conn, account, po, document, received_at, revision).await?;
 
-    let new_key = RevisionOrderKey {
-        order_version: revision.order_version,
-        document_timestamp: revision
+    let new_key = RevisionOrderKey::new(
+        revision.order_type,
+        revision.order_version,
+        revision
             .document_timestamp
             .map(|time| time.with_timezone(&Utc)),
-        arrival: id,
-    };
+        id,
+    );
     let is_latest = match current_latest {
         None => true,
         Some(latest) => {
@@ -160,17 +161,20 @@ async fn revision_order_key(
     conn: &mut SqliteConnection,
     id: RevisionId,
 ) -> StoreResult<RevisionOrderKey> {
-    let (order_version, timestamp): (Option<i64>, Option<String>) =
-        sqlx::query_as("SELECT order_version, document_timestamp FROM revisions WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| corrupt("purchase order", format!("latest revision {id} is missing")))?;
-    Ok(RevisionOrderKey {
+    let (order_type, order_version, timestamp): (String, Option<i64>, Option<String>) =
+        sqlx::query_as(
+            "SELECT order_type, order_version, document_timestamp FROM revisions WHERE id = ?",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| corrupt("purchase order", format!("latest revision {id} is missing")))?;
+    Ok(RevisionOrderKey::new(
+        decode_enum("revision", &order_type)?,
         order_version,
-        document_timestamp: decode_optional_time("revision", timestamp)?,
-        arrival: id,
-    })
+        decode_optional_time("revision", timestamp)?,
+        id,
+    ))
 }
 
 async fn set_status_in(

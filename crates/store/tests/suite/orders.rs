@@ -8,7 +8,8 @@ use pobridge_store::{PoFilter, PoStatus, PoStatusUpdate, RevisionStatus, Store};
 use super::*;
 
 /// One received revision: order version, and document timestamp as minutes
-/// after 09:00 UTC written with an offset of the given hours.
+/// after 09:00 UTC written with an offset of the given hours. A missing
+/// version or version 1 makes it a new order, a higher one an update.
 type Arrival = (Option<i64>, Option<(i64, i32)>);
 
 struct OrderingCase {
@@ -58,9 +59,19 @@ const ORDERING_CASES: &[OrderingCase] = &[
         latest: 1,
     },
     OrderingCase {
-        name: "one version missing, timestamps decide",
+        name: "new order without version counts as version 1",
         arrivals: &[(Some(4), Some((10, 0))), (None, Some((5, 0)))],
         latest_on_arrival: &[true, false],
+        latest: 0,
+    },
+    OrderingCase {
+        name: "resent new order and an older update, equal timestamps",
+        arrivals: &[
+            (Some(3), Some((5, 0))),
+            (None, Some((5, 0))),
+            (Some(2), Some((5, 0))),
+        ],
+        latest_on_arrival: &[true, false, false],
         latest: 0,
     },
     OrderingCase {
