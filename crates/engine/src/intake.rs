@@ -32,15 +32,28 @@ pub struct IntakeRequest {
     pub body: bytes::Bytes,
 }
 
-/// Returns the `Content-Encoding` of a body pobridge cannot read as it is:
-/// any value but `identity`, cut to 40 characters for the error message.
-fn compressed(encoding: Option<&str>) -> Option<String> {
-    let encoding = encoding?.trim();
-    if encoding.is_empty() || encoding.eq_ignore_ascii_case("identity") {
-        return None;
+/// Describes how a body pobridge cannot read as it is was compressed: by
+/// the `Content-Encoding` header's codings other than `identity` (the
+/// header cut to 40 characters), or by gzip when the body starts with its
+/// signature whatever the header says. Returns `None` for a plain body.
+fn compressed(encoding: Option<&str>, body: &[u8]) -> Option<String> {
+    let listed = encoding.unwrap_or("");
+    let applied = listed
+        .split(',')
+        .map(str::trim)
+        .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"));
+    if applied {
+        let shown: String = listed.trim().chars().take(40).collect();
+        return Some(format!("the body is sent with Content-Encoding {shown}"));
     }
-    Some(encoding.chars().take(40).collect())
+    body.starts_with(&GZIP_SIGNATURE)
+        .then(|| "the body is gzip-compressed (it starts with gzip's signature)".to_owned())
 }
+
+/// The first two bytes of every gzip stream (RFC 1952). An XML document in
+/// any encoding starts with `<`, white space or a byte-order mark, none of
+/// which begins with these bytes.
+const GZIP_SIGNATURE: [u8; 2] = [0x1f, 0x8b];
 
 /// The response to send: the HTTP status equals the cXML status code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,10 +87,10 @@ impl Engine {
             );
             return Ok(self.reply(413, "Request Entity Too Large", Some(&text), text.clone()));
         }
-        if let Some(encoding) = compressed(request.content_encoding.as_deref()) {
+        if let Some(how) = compressed(request.content_encoding.as_deref(), &request.body) {
             let text = format!(
-                "the body is sent with Content-Encoding {encoding}; pobridge reads only \
-                 uncompressed cXML, so send the document without compression"
+                "{how}; pobridge reads only uncompressed cXML, so send the document \
+                 without compression"
             );
             return Ok(self.reply(415, "Unsupported Media Type", Some(&text), text.clone()));
         }
@@ -580,17 +593,34 @@ mod tests {
 
     #[test]
     fn identity_and_missing_encodings_are_read() {
-        assert_eq!(compressed(None), None);
-        assert_eq!(compressed(Some("")), None);
-        assert_eq!(compressed(Some(" identity ")), None);
-        assert_eq!(compressed(Some("IDENTITY")), None);
+        let body = b"<?xml version=\"1.0\"?><cXML/>";
+        assert_eq!(compressed(None, body), None);
+        assert_eq!(compressed(Some(""), body), None);
+        assert_eq!(compressed(Some(" identity "), body), None);
+        assert_eq!(compressed(Some("IDENTITY"), body), None);
+        assert_eq!(compressed(Some("identity, identity"), body), None);
     }
 
     #[test]
     fn other_encodings_are_named_and_cut() {
-        assert_eq!(compressed(Some("gzip")).as_deref(), Some("gzip"));
-        assert_eq!(compressed(Some("gzip, br")).as_deref(), Some("gzip, br"));
+        let body = b"<cXML/>";
+        let named = |encoding: &str| compressed(Some(encoding), body).unwrap();
+        assert_eq!(named("gzip"), "the body is sent with Content-Encoding gzip");
+        assert_eq!(
+            named("identity, gzip"),
+            "the body is sent with Content-Encoding identity, gzip"
+        );
         let long = "x".repeat(100);
-        assert_eq!(compressed(Some(&long)).map(|cut| cut.len()), Some(40));
+        assert!(named(&long).ends_with(&"x".repeat(40)));
+        assert!(!named(&long).ends_with(&"x".repeat(41)));
+    }
+
+    #[test]
+    fn gzip_signature_is_found_without_header() {
+        let gzipped = [0x1f, 0x8b, 0x08, 0x00];
+        for encoding in [None, Some("identity")] {
+            let found = compressed(encoding, &gzipped).unwrap();
+            assert!(found.contains("gzip-compressed"), "{found}");
+        }
     }
 }

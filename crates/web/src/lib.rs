@@ -37,6 +37,13 @@ pub fn router_with(state: AppState, pages: Router) -> Router {
     let orders = Router::new()
         .route("/cxml/{account}", post(orders::receive_order))
         .route("/cxml/{account}/{token}", post(orders::receive_buyer_order))
+        // An order URL pasted with a slash at the end would otherwise reach
+        // the portal, whose CSRF check answers with an HTML page.
+        .route("/cxml/{account}/", post(orders::receive_order))
+        .route(
+            "/cxml/{account}/{token}/",
+            post(orders::receive_buyer_order),
+        )
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             body_budget,

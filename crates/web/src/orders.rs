@@ -55,10 +55,14 @@ async fn receive(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    // Read even when it is not plain text, so that any encoding is rejected.
-    let content_encoding = headers
-        .get(CONTENT_ENCODING)
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    // Every line of the header, read even when it is not plain text, so
+    // that any encoding is rejected.
+    let encodings: Vec<String> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    let content_encoding = (!encodings.is_empty()).then(|| encodings.join(", "));
 
     let request = IntakeRequest {
         account,

@@ -97,6 +97,20 @@ async fn json_body_is_not_acceptable() {
 }
 
 #[tokio::test]
+async fn order_url_with_trailing_slash_is_accepted() {
+    let response = post(
+        app().await,
+        "/cxml/acme/",
+        "text/xml",
+        common::order_with_secret(),
+    )
+    .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(content_type(&response), "text/xml; charset=UTF-8");
+}
+
+#[tokio::test]
 async fn gzip_body_is_unsupported() {
     let request = Request::post("/cxml/acme")
         .header(header::CONTENT_TYPE, "text/xml")
@@ -110,6 +124,32 @@ async fn gzip_body_is_unsupported() {
     assert!(body.contains("<Status code=\"415\""), "{body}");
     assert!(body.contains("Content-Encoding gzip"), "{body}");
     assert!(body.contains("without compression"), "{body}");
+}
+
+#[tokio::test]
+async fn second_encoding_line_is_read() {
+    let request = Request::post("/cxml/acme")
+        .header(header::CONTENT_TYPE, "text/xml")
+        .header(header::CONTENT_ENCODING, "identity")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(common::order_with_secret()))
+        .unwrap();
+    let response = app().await.oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body = text(response).await;
+    assert!(body.contains("Content-Encoding identity, gzip"), "{body}");
+}
+
+#[tokio::test]
+async fn gzip_body_without_header_is_unsupported() {
+    let mut gzipped = vec![0x1f, 0x8b, 0x08, 0x00];
+    gzipped.extend_from_slice(&[0; 16]);
+    let response = post(app().await, "/cxml/acme", "text/xml", gzipped).await;
+
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body = text(response).await;
+    assert!(body.contains("gzip-compressed"), "{body}");
 }
 
 #[tokio::test]
@@ -178,16 +218,20 @@ async fn announced_oversize_gets_413_before_reading() {
 
 #[tokio::test]
 async fn tokened_buyer_accepted_on_own_url() {
-    let path = format!("/cxml/{ACCOUNT}/{BUYER_TOKEN}");
-    let response = post(
-        app().await,
-        &path,
-        "text/xml",
-        common::order_without_secret(),
-    )
-    .await;
+    for path in [
+        format!("/cxml/{ACCOUNT}/{BUYER_TOKEN}"),
+        format!("/cxml/{ACCOUNT}/{BUYER_TOKEN}/"),
+    ] {
+        let response = post(
+            app().await,
+            &path,
+            "text/xml",
+            common::order_without_secret(),
+        )
+        .await;
 
-    assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
 }
 
 #[tokio::test]
