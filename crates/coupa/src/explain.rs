@@ -4,7 +4,7 @@
 /// what to change. Unknown texts are returned as Coupa wrote them.
 pub fn explain(code: u16, text: &str) -> String {
     let advice = match code {
-        300..=399 => Some("pobridge does not follow redirects, so the invoice was not delivered; if that address is the buyer's Coupa invoice URL, set it as the buyer's invoice URL"),
+        300..=399 => Some("pobridge does not follow redirects, so the invoice was not delivered; ask the buyer's Coupa administrator for the cXML invoice URL and set that as the buyer's invoice URL"),
         401 => Some("Coupa did not accept the invoicing credentials: check the buyer's invoicing From, To and Sender identities and shared secret against the customer's supplier record in Coupa"),
         403 => Some("the customer has not allowed cXML invoicing for this supplier: ask them to enable \"Allow cXML Invoicing\" on the supplier record"),
         406 if text.contains("DTD") => Some("Coupa found the document out of the cXML DTD's order or missing a required element; this is a pobridge defect, please report it with the document"),

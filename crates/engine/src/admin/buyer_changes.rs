@@ -9,7 +9,8 @@ use pobridge_store::{Buyer, ReferenceKind};
 
 pub use super::buyer_invoicing::{apply_invoicing_field, parse_tax_map, TaxMapChange};
 use super::buyers::{
-    check_invoice_host, parse_buyer_name, parse_credential, set_buyer, show_buyer, ChangedBuyer,
+    check_invoice_host, parse_buyer_name, parse_credential, parse_invoice_url, set_buyer,
+    show_buyer, ChangedBuyer,
 };
 use super::{account, find_buyer, invalid, AdminError};
 use crate::invoice_out::prepare::buyer_settings;
@@ -163,18 +164,12 @@ fn check_change(
 }
 
 /// The rule `set_buyer` applies to `invoice-url`: `none`, or an absolute
-/// http or https URL with a host.
+/// http or https URL with a host and no user name or password.
 fn check_invoice_url(value: &str) -> Result<(), AdminError> {
     if value.trim() == "none" {
         return Ok(());
     }
-    let expected = "an absolute http or https URL";
-    let url =
-        reqwest::Url::parse(value.trim()).map_err(|_| invalid("invoice-url", value, expected))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid("invoice-url", value, expected));
-    }
-    Ok(())
+    parse_invoice_url("invoice-url", value).map(drop)
 }
 
 /// Checks a `tax-map` value as `set_buyer` does: its form, and that a
@@ -294,6 +289,25 @@ mod tests {
         ] {
             assert!(check(key, value).is_ok(), "{key}={value}");
         }
+    }
+
+    #[test]
+    fn invoice_url_with_password_is_rejected_unshown() {
+        let error = check(
+            "invoice-url",
+            "https://coupauser:TopSecretPw@buyer.coupahost.com/cxml/invoices",
+        )
+        .unwrap_err()
+        .to_string();
+
+        assert!(error.starts_with("invoice-url: "), "{error}");
+        assert!(error.contains("user name or password"), "{error}");
+        assert!(
+            error.contains("buyer.coupahost.com/cxml/invoices"),
+            "{error}"
+        );
+        assert!(!error.contains("TopSecretPw"), "{error}");
+        assert!(!error.contains("coupauser"), "{error}");
     }
 
     #[test]

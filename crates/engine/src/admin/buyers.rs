@@ -265,13 +265,31 @@ fn parse_mode(field: &'static str, value: &str) -> Result<BuyerMode, AdminError>
     }
 }
 
-fn parse_invoice_url(field: &'static str, value: &str) -> Result<String, AdminError> {
+pub(super) fn parse_invoice_url(field: &'static str, value: &str) -> Result<String, AdminError> {
     let expected = "an absolute http or https URL";
     let url = reqwest::Url::parse(value.trim()).map_err(|_| invalid(field, value, expected))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid(field, value, expected));
     }
+    if has_credentials(&url) {
+        // The message shows the URL without them, so the password stays out
+        // of terminals, logs and the portal.
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        return Err(invalid(
+            field,
+            shown.as_str(),
+            "a URL without a user name or password, since Coupa checks an invoice by its \
+             shared secret",
+        ));
+    }
     Ok(url.to_string())
+}
+
+/// Returns whether `url` carries a user name or password.
+fn has_credentials(url: &reqwest::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
 }
 
 /// Rejects an invoice URL whose host is `localhost` or a literal loopback,
@@ -290,6 +308,10 @@ pub(super) fn check_invoice_host(
     let Ok(url) = reqwest::Url::parse(value.trim()) else {
         return Ok(());
     };
+    if has_credentials(&url) {
+        // `parse_invoice_url` rejects it with a message that hides them.
+        return Ok(());
+    }
     pobridge_coupa::address::check_url_host(&url).map_err(|reason| {
         AdminError::InvoiceUrlNotAllowed {
             field,

@@ -126,7 +126,7 @@ impl Engine {
 
         let body = fill_shared_secret(&invoice.document, &destination.secret);
         let delivery = self.coupa.post(&destination.url, Payload::Xml(body)).await;
-        tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, coupa.status = answered(&delivery).map(|(code, _)| code), earlier_unknown, "invoice posted to Coupa");
+        tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, coupa.status = answered(&delivery).map(|(code, _)| code), outcome = pobridge_coupa::outcome_label(&delivery), earlier_unknown, "invoice post to Coupa ended");
         let posted = Posted {
             invoice: &invoice,
             delivery,
