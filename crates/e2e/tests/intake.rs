@@ -136,6 +136,35 @@ async fn secret_rotated_elsewhere_is_accepted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spaces_around_order_id_name_the_same_order() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let padded = [("orderID=\"PO-1001\"", "orderID=\" PO-1001 \"")];
+    let (status, answer) = app.post_cxml(order(&padded)).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let resent = order(&[(
+        "1710000000.000001@buyer.example",
+        "1710000000.000009@buyer.example",
+    )]);
+    let (status, answer) = app.post_cxml(resent).await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    app.drain(20).await;
+
+    let orders = app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0].number.as_str(), "PO-1001");
+    assert_eq!(app.sandbox.sales_orders(&app.brightpearl_code).len(), 1);
+
+    let blank = [("orderID=\"PO-1001\"", "orderID=\"  \"")];
+    let (status, answer) = app.post_cxml(order(&blank)).await.unwrap();
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("missing attribute orderID"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_in_from_instead_of_sender_is_rejected() {
     let app = app_with_buyer(BuyerMode::Production).await;
     let body = order(&[

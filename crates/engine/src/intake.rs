@@ -239,7 +239,9 @@ impl Engine {
             tracing::info!(account.slug = %context.account.slug, payload_id = %envelope.payload_id, reason = %problem, "purchase order rejected");
             return Ok(self.reply(400, "Bad Request", Some(&problem), problem.clone()));
         }
-        let number = PoNumber(order.header.order_id.clone());
+        // Spaces around the orderID do not make another purchase order. The
+        // stored order keeps the orderID as sent, and the invoice echoes it.
+        let number = PoNumber(order.header.order_id.trim().to_owned());
         if let Some(conflict) = self.conflict(&context, &number, &order).await? {
             return Ok(conflict);
         }
