@@ -162,13 +162,13 @@ impl CoupaClient {
         // nothing was sent then, so the connect check comes first.
         if error.is_connect() {
             Delivery::NotSent {
-                error: format!("could not connect to Coupa: {error}"),
+                error: format!("could not connect to Coupa: {}", with_causes(error)),
             }
         } else if error.is_timeout() {
             self.timed_out()
         } else {
             Delivery::Unknown {
-                error: format!("no answer from Coupa: {error}"),
+                error: format!("no answer from Coupa: {}", with_causes(error)),
             }
         }
     }
@@ -227,6 +227,23 @@ fn redirect_text(response: &reqwest::Response) -> String {
         },
         None => "redirected without a Location header".to_owned(),
     }
+}
+
+/// Writes `error` followed by each of its causes, so that a failed
+/// connection says why it failed (a name that did not resolve, a refused
+/// connection). reqwest's own message names only the URL.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        let part = current.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = current.source();
+    }
+    text
 }
 
 /// Formats a duration as seconds without trailing zeros: `30`, `0.2`.

@@ -142,7 +142,14 @@ async fn unreachable_coupa_is_not_sent() {
             Payload::Xml(INVOICE.to_owned()),
         )
         .await;
-    assert!(matches!(delivery, Delivery::NotSent { .. }), "{delivery:?}");
+    let Delivery::NotSent { error } = &delivery else {
+        panic!("{delivery:?}");
+    };
+    assert!(error.starts_with("could not connect to Coupa"), "{error}");
+    assert!(
+        error.to_lowercase().contains("refused"),
+        "the cause is named: {error}"
+    );
 }
 
 #[tokio::test]
