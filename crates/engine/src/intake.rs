@@ -35,7 +35,7 @@ pub struct IntakeRequest {
 /// Describes how a body pobridge cannot read as it is was compressed: by
 /// the `Content-Encoding` header's codings other than `identity` (the
 /// header cut to 40 characters), or by gzip when the body starts with its
-/// signature whatever the header says. Returns `None` for a plain body.
+/// signature whatever the header contains. Returns `None` for a plain body.
 fn compressed(encoding: Option<&str>, body: &[u8]) -> Option<String> {
     let listed = encoding.unwrap_or("");
     let applied = listed
@@ -43,11 +43,38 @@ fn compressed(encoding: Option<&str>, body: &[u8]) -> Option<String> {
         .map(str::trim)
         .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"));
     if applied {
-        let shown: String = listed.trim().chars().take(40).collect();
-        return Some(format!("the body is sent with Content-Encoding {shown}"));
+        let header: String = listed.trim().chars().take(40).collect();
+        return Some(format!("the body is sent with Content-Encoding {header}"));
     }
     body.starts_with(&GZIP_SIGNATURE)
         .then(|| "the body is gzip-compressed (it starts with gzip's signature)".to_owned())
+}
+
+/// Documents larger than this are read on a blocking thread. A document of
+/// many small elements reads at about 15 MB a second, so one at the body
+/// limit would otherwise hold a runtime thread, and every request waiting
+/// on it, for seconds before its credentials are even checked.
+const READ_APART_BYTES: usize = 256 * 1024;
+
+/// Reads `bytes` as cXML, on a blocking thread when the document is larger
+/// than [`READ_APART_BYTES`].
+async fn read_envelope(
+    bytes: bytes::Bytes,
+    limits: &pobridge_cxml::Limits,
+) -> Result<Envelope, ReadError> {
+    if bytes.len() <= READ_APART_BYTES {
+        return pobridge_cxml::read_envelope(&bytes, limits);
+    }
+    let (apart, apart_limits) = (bytes.clone(), limits.clone());
+    let read =
+        tokio::task::spawn_blocking(move || pobridge_cxml::read_envelope(&apart, &apart_limits));
+    match read.await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // A runtime that is shutting down cancels blocking tasks that have
+        // not started, so the document is read here instead.
+        Err(_) => pobridge_cxml::read_envelope(&bytes, limits),
+    }
 }
 
 /// The first two bytes of every gzip stream (RFC 1952). An XML document in
@@ -99,7 +126,7 @@ impl Engine {
             Ok(parts) => parts,
             Err(error) => return Ok(self.read_error_reply(&error)),
         };
-        let envelope = match pobridge_cxml::read_envelope(&cxml_bytes, limits) {
+        let envelope = match read_envelope(cxml_bytes.clone(), limits).await {
             Ok(envelope) => envelope,
             Err(error) => return Ok(self.read_error_reply(&error)),
         };
@@ -591,7 +618,37 @@ fn mask_card(order: &mut OrderRequest) {
 
 #[cfg(test)]
 mod tests {
-    use super::compressed;
+    use super::{compressed, read_envelope, READ_APART_BYTES};
+
+    fn profile_request(padding: usize) -> bytes::Bytes {
+        let comment = "x".repeat(padding);
+        format!(
+            "<cXML payloadID=\"p\" timestamp=\"2026-12-05T12:00:00+00:00\"><!--{comment}-->\
+             <Request><ProfileRequest/></Request></cXML>"
+        )
+        .into()
+    }
+
+    #[tokio::test]
+    async fn large_document_reads_like_small() {
+        let limits = pobridge_cxml::Limits::default();
+        let small = read_envelope(profile_request(10), &limits).await.unwrap();
+        let large = profile_request(READ_APART_BYTES + 1);
+        assert!(large.len() > READ_APART_BYTES);
+
+        let read = read_envelope(large, &limits).await.unwrap();
+        assert_eq!(read.payload_id, small.payload_id);
+    }
+
+    #[tokio::test]
+    async fn large_document_errors_come_back() {
+        let limits = pobridge_cxml::Limits::default();
+        let mut broken = profile_request(READ_APART_BYTES + 1).to_vec();
+        broken.truncate(broken.len() - 3);
+
+        let error = read_envelope(broken.into(), &limits).await.unwrap_err();
+        assert_eq!(error.status(), 406, "{error}");
+    }
 
     #[test]
     fn identity_and_missing_encodings_are_read() {
