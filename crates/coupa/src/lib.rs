@@ -229,9 +229,9 @@ fn redirect_text(response: &reqwest::Response) -> String {
     }
 }
 
-/// Writes `error` followed by each of its causes, so that a failed
-/// connection says why it failed (a name that did not resolve, a refused
-/// connection). reqwest's own message names only the URL.
+/// Writes `error` followed by each of its causes, so that the message of a
+/// failed connection names the cause (a name that did not resolve, a
+/// refused connection). reqwest's own message names only the URL.
 fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();

@@ -38,7 +38,7 @@ pub fn router_with(state: AppState, pages: Router) -> Router {
         .route("/cxml/{account}", post(orders::receive_order))
         .route("/cxml/{account}/{token}", post(orders::receive_buyer_order))
         // An order URL pasted with a slash at the end would otherwise reach
-        // the portal, whose CSRF check answers with an HTML page.
+        // the portal, whose CSRF check returns an HTML page.
         .route("/cxml/{account}/", post(orders::receive_order))
         .route(
             "/cxml/{account}/{token}/",

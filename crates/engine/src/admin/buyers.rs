@@ -274,12 +274,12 @@ pub(super) fn parse_invoice_url(field: &'static str, value: &str) -> Result<Stri
     if has_credentials(&url) {
         // The message shows the URL without them, so the password stays out
         // of terminals, logs and the portal.
-        let mut shown = url.clone();
-        let _ = shown.set_username("");
-        let _ = shown.set_password(None);
+        let mut without_credentials = url.clone();
+        let _ = without_credentials.set_username("");
+        let _ = without_credentials.set_password(None);
         return Err(invalid(
             field,
-            shown.as_str(),
+            without_credentials.as_str(),
             "a URL without a user name or password, since Coupa checks an invoice by its \
              shared secret",
         ));
