@@ -27,6 +27,19 @@ async fn post(app: Router, path: &str, content_type: &str, body: Vec<u8>) -> Res
     app.oneshot(request).await.unwrap()
 }
 
+/// Posts the order with one `Content-Encoding` header line per entry of
+/// `encodings`.
+async fn post_encoded(encodings: &[&str]) -> Response<Body> {
+    let mut request = Request::post("/cxml/acme").header(header::CONTENT_TYPE, "text/xml");
+    for encoding in encodings {
+        request = request.header(header::CONTENT_ENCODING, *encoding);
+    }
+    let request = request
+        .body(Body::from(common::order_with_secret()))
+        .unwrap();
+    app().await.oneshot(request).await.unwrap()
+}
+
 async fn text(response: Response<Body>) -> String {
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
@@ -112,12 +125,7 @@ async fn order_url_with_trailing_slash_is_accepted() {
 
 #[tokio::test]
 async fn gzip_body_is_unsupported() {
-    let request = Request::post("/cxml/acme")
-        .header(header::CONTENT_TYPE, "text/xml")
-        .header(header::CONTENT_ENCODING, "gzip")
-        .body(Body::from(common::order_with_secret()))
-        .unwrap();
-    let response = app().await.oneshot(request).await.unwrap();
+    let response = post_encoded(&["gzip"]).await;
 
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let body = text(response).await;
@@ -128,13 +136,7 @@ async fn gzip_body_is_unsupported() {
 
 #[tokio::test]
 async fn second_encoding_line_is_read() {
-    let request = Request::post("/cxml/acme")
-        .header(header::CONTENT_TYPE, "text/xml")
-        .header(header::CONTENT_ENCODING, "identity")
-        .header(header::CONTENT_ENCODING, "gzip")
-        .body(Body::from(common::order_with_secret()))
-        .unwrap();
-    let response = app().await.oneshot(request).await.unwrap();
+    let response = post_encoded(&["identity", "gzip"]).await;
 
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let body = text(response).await;
@@ -154,12 +156,7 @@ async fn gzip_body_without_header_is_unsupported() {
 
 #[tokio::test]
 async fn identity_encoding_is_read() {
-    let request = Request::post("/cxml/acme")
-        .header(header::CONTENT_TYPE, "text/xml")
-        .header(header::CONTENT_ENCODING, "Identity")
-        .body(Body::from(common::order_with_secret()))
-        .unwrap();
-    let response = app().await.oneshot(request).await.unwrap();
+    let response = post_encoded(&["Identity"]).await;
 
     assert_eq!(response.status(), StatusCode::OK);
 }
