@@ -61,8 +61,8 @@ pub struct CoupaClient {
 
 impl CoupaClient {
     /// Builds a client with an HTTP connection pool of its own, which never
-    /// follows redirects. `timeout` bounds one post; Coupa documents no
-    /// limit of its own for invoices, and a post that outlasts it has an
+    /// follows redirects. `timeout` bounds one post, since Coupa documents
+    /// no limit of its own for invoices. A post that outlasts it has an
     /// unknown outcome.
     ///
     /// With [`PrivateAddresses::Reject`] the pool resolves host names with

@@ -110,7 +110,7 @@ async fn json_body_is_not_acceptable() {
 }
 
 #[tokio::test]
-async fn order_url_with_trailing_slash_is_accepted() {
+async fn trailing_slash_order_url_accepted() {
     let response = post(
         app().await,
         "/cxml/acme/",

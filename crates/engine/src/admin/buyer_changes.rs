@@ -292,7 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn invoice_url_with_password_is_rejected_unshown() {
+    fn invoice_url_with_password_rejected() {
         let error = check(
             "invoice-url",
             "https://coupauser:TopSecretPw@buyer.coupahost.com/cxml/invoices",
