@@ -86,6 +86,12 @@ pub async fn measure_latency(
     // resting memory is read.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let at_rest = server.memory()?;
+    // Seeding, the backlog and earlier phases leave dirty pages, which
+    // Linux writes back once they are 30 s old (`vm.dirty_expire_centisecs`
+    // by default), during this phase's load. Writing them now keeps one
+    // phase's disk traffic out of the next one's figures. The load's own
+    // writes are written back as usual.
+    tokio::task::spawn_blocking(rustix::fs::sync).await?;
 
     let url = format!("{}/cxml/{}", server.base_url, crate::ACCOUNT);
     let result = open_loop(
