@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use pobridge_core::{AccountId, BuyerId, PoNumber};
-use pobridge_store::postgres::{PostgresStore, ALONE_WRITES_PER_ACCOUNT};
+use pobridge_store::postgres::{PostgresStore, ALONE_WRITES_PER_ACCOUNT, GROUP_WRITERS};
 use pobridge_store::{
     CoupaItem, DocumentOutcome, ItemFilter, JobStatus, RevisionStatus, SendSlot, Store, StoreError,
 };
@@ -197,6 +197,31 @@ async fn data_survives_reopening() {
 async fn concurrent_claims_never_share_a_job() {
     on_fresh_database(|url| async move {
         suite::concurrent_claims_never_share_a_job(opener(url).as_ref()).await;
+    })
+    .await;
+}
+
+/// Each connection `open` leaves in the pool has run a group's statements
+/// with no documents, and rolled them back.
+#[tokio::test]
+async fn open_warms_a_connection_per_group_writer() {
+    on_fresh_database(|url| async move {
+        let _store = PostgresStore::open(&url).await.unwrap();
+
+        let mut observer = PgConnection::connect(&url).await.unwrap();
+        let last_statements: Vec<String> = sqlx::query_scalar(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() \
+                 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&mut observer)
+        .await
+        .unwrap();
+        assert_eq!(last_statements, vec!["ROLLBACK"; GROUP_WRITERS]);
+        let documents: i64 = sqlx::query_scalar("SELECT count(*) FROM documents")
+            .fetch_one(&mut observer)
+            .await
+            .unwrap();
+        assert_eq!(documents, 0);
     })
     .await;
 }

@@ -291,6 +291,17 @@ impl<'a> ItemColumns<'a> {
     }
 }
 
+/// Runs the item statements of a group with no items, for
+/// [`super::document_groups::warm_up`]. The item-match lock it takes is
+/// that of account 0, which no account has, and the caller's rollback
+/// releases it.
+pub(super) async fn warm_up(conn: &mut PgConnection) -> StoreResult<()> {
+    select_stored_items(conn, &[]).await?;
+    upsert_items(conn, AccountId(0), BuyerId(0), &[]).await?;
+    update_stale_items(conn, &[]).await?;
+    Ok(())
+}
+
 /// Reads the stored items with the buyers and keys of `writes`, each with
 /// its buyer and `last_seen`.
 async fn stored_items(
@@ -300,6 +311,14 @@ async fn stored_items(
     if writes.is_empty() {
         return Ok(Vec::new());
     }
+    select_stored_items(conn, writes).await
+}
+
+/// Runs the statement of [`stored_items`], even for no writes.
+async fn select_stored_items(
+    conn: &mut PgConnection,
+    writes: &[&ItemWrite<'_>],
+) -> StoreResult<Vec<StoredItem>> {
     let columns = ItemColumns::of(writes);
     let rows = sqlx::query(
         "SELECT c.account_id, c.buyer_id, c.part_id, c.unit_of_measure, c.auxiliary_id, \
@@ -351,8 +370,19 @@ async fn write_coupa_items(conn: &mut PgConnection, writes: &[&ItemWrite<'_>]) -
     let Some(first) = writes.first() else {
         return Ok(());
     };
+    upsert_items(conn, first.account, first.buyer, writes).await
+}
+
+/// Runs the statements of [`write_coupa_items`] for `account` and `buyer`,
+/// even for no writes.
+async fn upsert_items(
+    conn: &mut PgConnection,
+    account: AccountId,
+    buyer: BuyerId,
+    writes: &[&ItemWrite<'_>],
+) -> StoreResult<()> {
     sqlx::query("SELECT lock_coupa_item_matches($1)")
-        .bind(first.account.0)
+        .bind(account.0)
         .execute(&mut *conn)
         .await?;
     let columns = ItemColumns::of(writes);
@@ -380,8 +410,8 @@ async fn write_coupa_items(conn: &mut PgConnection, writes: &[&ItemWrite<'_>]) -
              description_folded = excluded.description_folded, \
              last_seen = GREATEST(coupa_items.last_seen, excluded.last_seen)",
     )
-    .bind(first.account.0)
-    .bind(first.buyer.0)
+    .bind(account.0)
+    .bind(buyer.0)
     .bind(&columns.part_ids)
     .bind(&columns.units)
     .bind(&columns.auxiliary_ids)
@@ -409,6 +439,14 @@ async fn refresh_coupa_items(
     if writes.is_empty() {
         return Ok(Vec::new());
     }
+    update_stale_items(conn, writes).await
+}
+
+/// Runs the statement of [`refresh_coupa_items`], even for no writes.
+async fn update_stale_items(
+    conn: &mut PgConnection,
+    writes: &[&ItemWrite<'_>],
+) -> StoreResult<Vec<StoredItem>> {
     let columns = ItemColumns::of(writes);
     let stale_before: Vec<DateTime<Utc>> = writes
         .iter()

@@ -86,6 +86,12 @@ pub const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(
 /// two, a group is written while the one before it waits for its commit.
 pub const GROUP_WRITERS: usize = 2;
 
+/// How many connections [`PostgresStore::open`] opens before it returns, one
+/// for each group writer. Each is warmed up as every connection is (see
+/// `document_groups::warm_up`), so the first orders after a start find
+/// them ready.
+const CONNECTIONS_AT_OPEN: usize = GROUP_WRITERS;
+
 /// The oldest server release the migrations run on, as PostgreSQL's
 /// `server_version_num` writes it. They use `UNIQUE NULLS NOT DISTINCT`, new
 /// in PostgreSQL 15.
@@ -129,6 +135,16 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)?
             // The startup options are split at spaces unless escaped.
             .options([("default_transaction_isolation", r"read\ committed")]);
+        // The version check and the migrations use a connection outside the
+        // pool, so every pooled connection finds the schema in place when it
+        // is warmed up.
+        let mut setup = PgConnection::connect_with(&options).await?;
+        check_server_version(&mut setup).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run_direct(&mut setup)
+            .await?;
+        setup.close().await?;
+
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .test_before_acquire(false)
@@ -140,10 +156,21 @@ impl PostgresStore {
                     Ok(true)
                 })
             })
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    document_groups::warm_up(conn).await;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        check_server_version(&pool).await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        // Holding each connection until all are open makes the pool open
+        // that many.
+        let mut opened = Vec::with_capacity(CONNECTIONS_AT_OPEN);
+        for _ in 0..CONNECTIONS_AT_OPEN {
+            opened.push(pool.acquire().await?);
+        }
+        drop(opened);
         Ok(Self {
             pool,
             secrets: SecretBox::without_key(),
@@ -173,11 +200,11 @@ impl PostgresStore {
     }
 }
 
-async fn check_server_version(pool: &PgPool) -> StoreResult<()> {
+async fn check_server_version(conn: &mut PgConnection) -> StoreResult<()> {
     let (number, version): (i32, String) = sqlx::query_as(
         "SELECT current_setting('server_version_num')::integer, current_setting('server_version')",
     )
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     if number >= MINIMUM_SERVER_VERSION {
         return Ok(());

@@ -139,6 +139,15 @@ pub(super) async fn create_orders(
     if orders.is_empty() {
         return Ok(Vec::new());
     }
+    insert_orders(conn, orders).await
+}
+
+/// Runs the statement of [`create_orders`], even for no orders.
+/// [`super::document_groups::warm_up`] runs it so.
+pub(super) async fn insert_orders(
+    conn: &mut PgConnection,
+    orders: &[NewOrder<'_>],
+) -> StoreResult<Vec<Option<CreatedOrder>>> {
     let revisions: Vec<&NewRevision> = orders.iter().map(|order| order.revision).collect();
     let jobs: Vec<&NewJob> = orders.iter().map(|order| order.job).collect();
     let order_json: Vec<&str> = revisions
