@@ -236,6 +236,9 @@ async fn run(
                 ),
             }
         }
+        if let (Some(url), true) = (&arguments.postgres, backends.contains(&Backend::Postgres)) {
+            describe_postgres(url).await?;
+        }
         for backend in backends {
             latency_rows(report, sizes, cores, backend).await?;
         }
@@ -245,6 +248,46 @@ async fn run(
     }
     if arguments.runs("polls") {
         poll_rows(report, sizes).await?;
+    }
+    Ok(())
+}
+
+/// The `min_wal_size` below which [`describe_postgres`] warns, in MB.
+const MIN_WAL_SIZE_MB: i64 = 1024;
+
+/// Prints the PostgreSQL server's version and the settings that move the
+/// order endpoint's latency, and warns when `min_wal_size` is small.
+async fn describe_postgres(url: &str) -> Result<()> {
+    use sqlx::Connection as _;
+
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .with_context(|| format!("could not connect to the PostgreSQL server at {url}"))?;
+    let (version, min_wal, min_wal_mb, max_wal, shared_buffers): (
+        String,
+        String,
+        i64,
+        String,
+        String,
+    ) = sqlx::query_as(
+        "SELECT current_setting('server_version'), current_setting('min_wal_size'), \
+             (SELECT setting::bigint FROM pg_settings WHERE name = 'min_wal_size'), \
+             current_setting('max_wal_size'), current_setting('shared_buffers')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .context("could not read the PostgreSQL server's settings")?;
+    conn.close().await?;
+    println!(
+        "PostgreSQL {version}: min_wal_size {min_wal}, max_wal_size {max_wal}, \
+         shared_buffers {shared_buffers}"
+    );
+    if min_wal_mb < MIN_WAL_SIZE_MB {
+        println!(
+            "  min_wal_size is under {MIN_WAL_SIZE_MB}MB: once the server's spare WAL files run \
+             out it creates one every few seconds of load, and each stalls commits. README \
+             (PostgreSQL settings) says what to set."
+        );
     }
     Ok(())
 }
