@@ -164,7 +164,7 @@ async fn failed_order_resynced_from_its_page() {
         .unwrap();
     browser.screenshot("invoice-log").await.unwrap();
     browser.click_text(&invoice.invoice_number).await.unwrap();
-    browser.wait_for_text("Total sent to Coupa").await.unwrap();
+    browser.wait_for_text("Coupa total").await.unwrap();
     browser.screenshot("invoice-detail").await.unwrap();
     browser.close().await.unwrap();
 }

@@ -635,7 +635,7 @@ async fn invoice_log_filters_and_explains_coupa() {
     assert!(detail.body.contains("<code>401"));
     assert!(detail.body.contains("shared secret"));
     assert!(detail.body.contains("Brightpearl total"));
-    assert!(detail.body.contains("Total sent to Coupa"));
+    assert!(detail.body.contains("Coupa total"));
     assert!(detail
         .body
         .contains(&format!("Coupa rejected invoice {failed}")));

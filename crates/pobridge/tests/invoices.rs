@@ -51,8 +51,8 @@ async fn log_shows_coupa_response_and_totals() {
         "PO",
         "STATUS",
         "BRIGHTPEARL TOTAL",
-        "SENT TOTAL",
-        "COUPA",
+        "COUPA TOTAL",
+        "COUPA RESPONSE",
     ] {
         assert!(header.contains(title), "{header}");
     }
@@ -119,7 +119,7 @@ async fn show_prints_credit_quantities_as_sent() {
         .unwrap_or_default();
     assert!(line.ends_with("-0.5"), "{stdout}");
     assert!(
-        pair(&stdout, "sent total").ends_with("-50.00 USD"),
+        pair(&stdout, "Coupa total").ends_with("-50.00 USD"),
         "{stdout}"
     );
 }

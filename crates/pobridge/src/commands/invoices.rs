@@ -86,9 +86,9 @@ const LOG_HEADER: [&str; 10] = [
     "kind",
     "status",
     "Brightpearl total",
-    "sent total",
+    "Coupa total",
     "totals",
-    "Coupa",
+    "Coupa response",
     "reason",
 ];
 
@@ -116,7 +116,8 @@ fn money(invoice: &InvoiceRow, amount: impl std::fmt::Display) -> String {
     format!("{amount} {}", invoice.currency)
 }
 
-/// Formats the sent total, or `-` while no document is built.
+/// Formats the total of the document built for Coupa, sent or not, or `-`
+/// while no document is built.
 fn sent_money(invoice: &InvoiceRow) -> String {
     match invoice.sent_total {
         Some(total) => money(invoice, total),
@@ -124,7 +125,7 @@ fn sent_money(invoice: &InvoiceRow) -> String {
     }
 }
 
-/// Flags the totals, or `-` while there is no sent total to compare.
+/// Flags the totals, or `-` while there is no Coupa total to compare.
 fn totals_flag(invoice: &InvoiceRow) -> &'static str {
     match (invoice.sent_total, invoice.totals_differ) {
         (None, _) => "-",
@@ -161,7 +162,7 @@ fn print_detail(invoice: &InvoiceDetail) -> anyhow::Result<()> {
             "Brightpearl total",
             money(summary, summary.brightpearl_total),
         ),
-        ("sent total", sent_money(summary)),
+        ("Coupa total", sent_money(summary)),
         ("totals", totals_flag(summary).to_owned()),
         ("invoice date", time_text(&summary.invoice_date)),
         ("attempts", invoice.attempts.to_string()),
