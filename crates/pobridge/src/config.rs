@@ -27,7 +27,9 @@ pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
 pub struct Config {
     pub listen: SocketAddr,
     /// Base URL buyers and portal users reach this server at, used in
-    /// printed order URLs and in e-mailed links.
+    /// printed order URLs and in e-mailed links. An http or https origin,
+    /// without a trailing slash once read.
+    #[serde(deserialize_with = "public_url")]
     pub public_url: Option<String>,
     pub database_url: String,
     /// Key that encrypts Brightpearl tokens and invoicing shared secrets in
@@ -190,6 +192,52 @@ where
             "{value} is invalid: expected 1 or more"
         )))
     }
+}
+
+/// Reads `public_url`, which must be an http or https origin such as
+/// `https://pobridge.example.com`.
+fn public_url<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    check_public_url(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// Returns `text` without spaces around it or a trailing slash, or an
+/// error naming why it cannot be the base of pobridge's links. Every link pobridge
+/// builds, and every link in its pages, starts at the root of the address,
+/// so a base with a path would break them.
+fn check_public_url(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    let example = "such as https://pobridge.example.com";
+    let url = url::Url::parse(trimmed)
+        .map_err(|error| format!("public_url {trimmed:?} is invalid ({error}): expected the address buyers and users reach pobridge at, {example}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "public_url {trimmed:?} is invalid: expected an http or https address, {example}"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // The message must not show the password.
+        let mut without_credentials = url.clone();
+        let _ = without_credentials.set_username("");
+        let _ = without_credentials.set_password(None);
+        return Err(format!(
+            "public_url {:?} with a user name or password is invalid: remove them, {example}",
+            without_credentials.as_str()
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "public_url {trimmed:?} is invalid: pobridge serves from the root of its address, \
+             so give the scheme, host and port only, {example}"
+        ));
+    }
+    Ok(trimmed.trim_end_matches('/').to_owned())
 }
 
 /// Reads `brightpearl.window_seconds`, which must be 1 to 60.
@@ -746,6 +794,55 @@ mod tests {
             "the ProfileResponse URLs start with the listen address"
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
+    }
+
+    #[test]
+    fn public_url_is_an_origin() {
+        for (text, read) in [
+            (
+                "https://pobridge.example.com",
+                "https://pobridge.example.com",
+            ),
+            (
+                " https://pobridge.example.com/ ",
+                "https://pobridge.example.com",
+            ),
+            ("http://127.0.0.1:8090", "http://127.0.0.1:8090"),
+        ] {
+            let config = from_toml(&format!("public_url = {text:?}")).unwrap();
+            assert_eq!(config.public_url.as_deref(), Some(read), "{text}");
+        }
+    }
+
+    #[test]
+    fn public_url_rejects_other_forms() {
+        for (text, expected) in [
+            (
+                "pobridge.example.com",
+                "is invalid (relative URL without a base)",
+            ),
+            (
+                "ftp://pobridge.example.com",
+                "expected an http or https address",
+            ),
+            (
+                "https://pobridge.example.com/orders",
+                "serves from the root",
+            ),
+            ("https://pobridge.example.com/?x=1", "serves from the root"),
+            ("https://pobridge.example.com/#top", "serves from the root"),
+            (
+                "https://ops:hunter2@pobridge.example.com",
+                "user name or password",
+            ),
+        ] {
+            let error = from_toml(&format!("public_url = {text:?}"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("public_url"), "{text}: {error}");
+            assert!(error.contains(expected), "{text}: {error}");
+            assert!(!error.contains("hunter2"), "{text}: {error}");
+        }
     }
 
     #[test]
