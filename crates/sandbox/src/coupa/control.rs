@@ -27,28 +27,35 @@ pub(super) fn routes() -> Router<CoupaSandbox> {
         .route("/_coupa/faults", put(set_faults))
 }
 
+/// Adds or replaces a buyer and responds 201 with the buyer as stored, its
+/// shared secret masked, so that curl shows what was set.
 async fn add_buyer(
     State(coupa): State<CoupaSandbox>,
     Json(config): Json<CoupaBuyerConfig>,
-) -> StatusCode {
-    coupa.add_buyer(config);
-    StatusCode::NO_CONTENT
+) -> (StatusCode, Json<CoupaBuyerConfig>) {
+    coupa.add_buyer(config.clone());
+    (StatusCode::CREATED, Json(masked(config)))
 }
 
 /// Lists the buyers with each shared secret masked (empty stays empty).
 async fn buyers(State(coupa): State<CoupaSandbox>) -> Json<Vec<CoupaBuyerConfig>> {
-    let mut buyers = coupa.buyers();
-    for buyer in &mut buyers {
-        if !buyer.shared_secret.is_empty() {
-            buyer.shared_secret = MASKED_SECRET.to_owned();
-        }
-    }
-    Json(buyers)
+    Json(coupa.buyers().into_iter().map(masked).collect())
 }
 
-async fn issue_po(State(coupa): State<CoupaSandbox>, Json(po): Json<IssuedPo>) -> StatusCode {
-    coupa.issue_po(po);
-    StatusCode::NO_CONTENT
+fn masked(mut buyer: CoupaBuyerConfig) -> CoupaBuyerConfig {
+    if !buyer.shared_secret.is_empty() {
+        buyer.shared_secret = MASKED_SECRET.to_owned();
+    }
+    buyer
+}
+
+/// Issues a purchase order and responds 201 with it, as stored.
+async fn issue_po(
+    State(coupa): State<CoupaSandbox>,
+    Json(po): Json<IssuedPo>,
+) -> (StatusCode, Json<IssuedPo>) {
+    coupa.issue_po(po.clone());
+    (StatusCode::CREATED, Json(po))
 }
 
 async fn purchase_orders(State(coupa): State<CoupaSandbox>) -> Json<Vec<IssuedPo>> {

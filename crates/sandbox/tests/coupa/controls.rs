@@ -15,7 +15,10 @@ async fn buyer_and_po_can_be_registered_over_http() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(response.status().as_u16(), 201);
+    let stored: Value = response.json().await.unwrap();
+    assert_eq!(stored["invoice_to"], buyer["invoice_to"]);
+    assert_eq!(stored["shared_secret"], "****");
     let po = json!({
         "po_number": "PO-1001",
         "currency": "USD",
@@ -33,7 +36,10 @@ async fn buyer_and_po_can_be_registered_over_http() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(response.status().as_u16(), 201);
+    let stored: Value = response.json().await.unwrap();
+    assert_eq!(stored["po_number"], "PO-1001");
+    assert_eq!(stored["lines"][1]["supplier_part_id"], "SVC-INSTALL");
 
     let reply = t.post_fixture("invoice-standard.xml").await;
     assert_eq!(reply.http_status, 200, "{}", reply.text);
@@ -98,7 +104,7 @@ async fn second_buyer_post_replaces_first() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), 204);
+        assert_eq!(response.status().as_u16(), 201);
     }
 
     let reply = t.post_fixture("header-shipping-charge.xml").await;
