@@ -45,8 +45,10 @@ pub enum PrivateAddresses {
 /// - IPv6 unique-local (fc00::/7) and site-local (fec0::/10).
 ///
 /// IPv6 forms that carry an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`,
-/// IPv4-compatible `::a.b.c.d` and NAT64 `64:ff9b::a.b.c.d`) are judged by
-/// that IPv4 address.
+/// IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` and 6to4
+/// `2002:aabb:ccdd::`) are judged by that IPv4 address. A Teredo address
+/// (`2001:0::/32`) is rejected when its server's or its client's IPv4
+/// address would be.
 pub fn non_public_kind(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(ip) => non_public_v4(ip),
@@ -82,6 +84,9 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if let Some(embedded) = embedded_v4(ip) {
         return non_public_v4(embedded);
     }
+    if let Some((server, client)) = teredo_v4(ip) {
+        return non_public_v4(server).or(non_public_v4(client));
+    }
     let first = ip.segments()[0];
     let kind = match first {
         0xfc00..=0xfdff => "a unique-local address",
@@ -93,22 +98,39 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
     Some(kind)
 }
 
-/// Returns the IPv4 address that an IPv4-mapped, IPv4-compatible or NAT64
-/// (64:ff9b::/96) IPv6 address carries, since a connection to it reaches
-/// that IPv4 host.
+/// Returns the IPv4 address that an IPv4-mapped, IPv4-compatible, NAT64
+/// (64:ff9b::/96) or 6to4 (2002::/16) IPv6 address carries, since a
+/// connection to it reaches that IPv4 host.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let segments = ip.segments();
+    let octets = ip.octets();
     let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
     if nat64 {
-        let [.., a, b, c, d] = ip.octets();
+        let [.., a, b, c, d] = octets;
         return Some(Ipv4Addr::new(a, b, c, d));
+    }
+    // RFC 3056: 2002:AABB:CCDD::/48 is the site behind A.B.C.D.
+    if segments[0] == 0x2002 {
+        return Some(Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]));
     }
     // `to_ipv4` covers ::ffff:a.b.c.d and ::a.b.c.d. The unspecified and
     // loopback addresses, which it would also convert, are judged before.
-    // NOTE: 6to4 (2002::/16) and Teredo (2001::/32) addresses also carry an
-    // IPv4 address but are judged as public IPv6; decoding them here would
-    // close that gap.
     ip.to_ipv4()
+}
+
+/// Returns the Teredo server's and client's IPv4 addresses that a Teredo
+/// (2001:0::/32) address carries. RFC 4380: the server's address is bits
+/// 32 to 63, and the client's is the last 32 bits with every bit inverted.
+fn teredo_v4(ip: Ipv6Addr) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    let segments = ip.segments();
+    if segments[..2] != [0x2001, 0] {
+        return None;
+    }
+    let octets = ip.octets();
+    let server = Ipv4Addr::new(octets[4], octets[5], octets[6], octets[7]);
+    let [.., a, b, c, d] = octets;
+    let client = Ipv4Addr::new(!a, !b, !c, !d);
+    Some((server, client))
 }
 
 /// An invoice URL whose host is, or resolves only to, addresses that
@@ -338,6 +360,21 @@ mod tests {
             ("64:ff9b::169.254.169.254", Some("a link-local address")),
             ("::ffff:8.8.8.8", None),
             ("64:ff9b::8.8.8.8", None),
+            ("2002:7f00:1::1", Some("a loopback address")),
+            ("2002:a9fe:a9fe::", Some("a link-local address")),
+            ("2002:c0a8:101:5::1", Some("a private address")),
+            ("2002:808:808::1", None),
+            // Teredo with server 65.54.227.120 and client 127.0.0.1 (the
+            // last 32 bits inverted), then 10.0.0.1 as the server.
+            (
+                "2001:0:4136:e378:8000:63bf:80ff:fffe",
+                Some("a loopback address"),
+            ),
+            (
+                "2001:0:a00:1:8000:63bf:f7f7:f7f7",
+                Some("a private address"),
+            ),
+            ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", None),
         ];
         for (address, expected) in cases {
             assert_eq!(kind(address), expected, "{address}");
