@@ -339,6 +339,15 @@ pub trait Store: Send + Sync + 'static {
     /// mappings, products and settings change, so filtering and counting by
     /// status read an index.
     async fn item_page(&self, account: AccountId, query: &ItemPageQuery) -> StoreResult<ItemPage>;
+    /// Returns the account's item with exactly this buyer, part id and unit,
+    /// as [`Store::item_page`] lists it, or `None`.
+    async fn item_page_entry(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        part_id: &str,
+        unit_of_measure: &str,
+    ) -> StoreResult<Option<ItemPageEntry>>;
     async fn upsert_customer_mapping(
         &self,
         account: AccountId,

@@ -762,6 +762,29 @@ pub(super) async fn item_page(
     })
 }
 
+/// Reads one item by its key, with the same columns and joins as a page.
+pub(super) async fn item_page_entry(
+    store: &PostgresStore,
+    account: AccountId,
+    buyer: BuyerId,
+    part_id: &str,
+    unit_of_measure: &str,
+) -> StoreResult<Option<ItemPageEntry>> {
+    let sql = format!(
+        "SELECT {PAGE_COLUMNS} FROM (SELECT id FROM coupa_items \
+         WHERE account_id = $1 AND buyer_id = $2 AND part_id = $3 \
+             AND unit_of_measure = $4{PAGE_JOINS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(account.0)
+        .bind(buyer.0)
+        .bind(part_id)
+        .bind(unit_of_measure)
+        .fetch_optional(&store.pool)
+        .await?;
+    row.as_ref().map(item_page_entry_from_row).transpose()
+}
+
 /// The page's item and product columns, by the names
 /// [`item_page_entry_from_row`] reads.
 const PAGE_COLUMNS: &str = "i.buyer_id, i.part_id, i.unit_of_measure, i.auxiliary_id, \

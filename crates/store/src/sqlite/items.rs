@@ -412,6 +412,29 @@ pub(super) async fn item_page(
     })
 }
 
+/// Reads one item by its key, with the same columns and joins as a page.
+pub(super) async fn item_page_entry(
+    store: &SqliteStore,
+    account: AccountId,
+    buyer: BuyerId,
+    part_id: &str,
+    unit_of_measure: &str,
+) -> StoreResult<Option<ItemPageEntry>> {
+    let sql = format!(
+        "SELECT {PAGE_COLUMNS} FROM (SELECT id FROM coupa_items \
+         WHERE account_id = ? AND buyer_id = ? AND part_id = ? \
+             AND unit_of_measure = ?{PAGE_JOINS}"
+    );
+    let record: Option<ItemPageRecord> = sqlx::query_as(&sql)
+        .bind(account.0)
+        .bind(buyer.0)
+        .bind(part_id)
+        .bind(unit_of_measure)
+        .fetch_optional(&store.reader)
+        .await?;
+    record.map(ItemPageRecord::into_entry).transpose()
+}
+
 /// The page's item and product columns, by the names [`ItemPageRecord`] reads.
 const PAGE_COLUMNS: &str = "i.buyer_id, i.part_id, i.unit_of_measure, i.auxiliary_id, \
     i.buyer_part_id, i.manufacturer_part_id, i.description, i.first_seen, i.last_seen, \

@@ -280,6 +280,16 @@ impl Store for SqliteStore {
         items::item_page(self, account, query).await
     }
 
+    async fn item_page_entry(
+        &self,
+        account: AccountId,
+        buyer: BuyerId,
+        part_id: &str,
+        unit_of_measure: &str,
+    ) -> StoreResult<Option<crate::ItemPageEntry>> {
+        items::item_page_entry(self, account, buyer, part_id, unit_of_measure).await
+    }
+
     async fn upsert_customer_mapping(
         &self,
         account: AccountId,

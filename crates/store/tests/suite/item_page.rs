@@ -623,6 +623,55 @@ pub async fn item_page_pages_and_counts(store: &dyn Store) {
     assert_eq!(unmapped_second.entries[0].item.item.description, "Spring");
 }
 
+pub async fn item_entry_is_found_by_exact_key(store: &dyn Store) {
+    let acme = account(store, "acme").await;
+    let globex = account(store, "globex").await;
+    let acme_buyer = buyer(store, acme, "initech").await;
+    let globex_buyer = buyer(store, globex, "initech").await;
+    record(
+        store,
+        acme,
+        acme_buyer,
+        &[
+            coupa_item("", "EA", "free-form line"),
+            coupa_item("P-1", "EA", "each"),
+            coupa_item("P-1", "BX", "box"),
+            coupa_item("P-10", "EA", "longer part id"),
+        ],
+    )
+    .await;
+    record(
+        store,
+        globex,
+        globex_buyer,
+        &[coupa_item("P-1", "EA", "globex")],
+    )
+    .await;
+    index(store, acme, &[indexed_product(7, Some("P-1"))]).await;
+
+    let found = |account, buyer, part: &'static str, unit: &'static str| async move {
+        store
+            .item_page_entry(account, buyer, part, unit)
+            .await
+            .unwrap()
+    };
+
+    let each = found(acme, acme_buyer, "P-1", "EA").await.unwrap();
+    assert_eq!(each.item.item.description, "each");
+    assert_eq!(each.matched, by_unique_id(7, "P-1"));
+    let box_unit = found(acme, acme_buyer, "P-1", "BX").await.unwrap();
+    assert_eq!(box_unit.item.item.description, "box");
+    let without_part_id = found(acme, acme_buyer, "", "EA").await.unwrap();
+    assert_eq!(without_part_id.item.item.description, "free-form line");
+    assert!(found(acme, acme_buyer, "P-1", "ea").await.is_none());
+    assert!(found(acme, acme_buyer, "P-", "EA").await.is_none());
+    assert!(found(acme, globex_buyer, "P-1", "EA").await.is_none());
+    assert!(found(globex, acme_buyer, "P-1", "EA").await.is_none());
+    let globex_item = found(globex, globex_buyer, "P-1", "EA").await.unwrap();
+    assert_eq!(globex_item.item.item.description, "globex");
+    assert_eq!(globex_item.matched, no_product("P-1"));
+}
+
 pub async fn item_page_shows_only_the_accounts_items(store: &dyn Store) {
     let acme = account(store, "acme").await;
     let globex = account(store, "globex").await;

@@ -94,6 +94,7 @@ macro_rules! every_fresh_store_scenario {
             item_page_filters_by_status_buyer_and_search,
             item_page_pages_and_counts,
             item_page_shows_only_the_accounts_items,
+            item_entry_is_found_by_exact_key,
             item_search_matches_text_literally,
             item_mapping_batch_is_all_or_nothing,
             item_counts_follow_every_change,

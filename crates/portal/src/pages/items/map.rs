@@ -11,7 +11,7 @@ use pobridge_core::{BrightpearlIdField, BuyerId, CoupaIdField};
 use pobridge_engine::admin::product_search::{self, MAX_SEARCH_CHARS};
 use pobridge_engine::admin::{self, AdminError, MapItem, MappedItem};
 use pobridge_store::{
-    ItemMapping, ItemMatch, ItemPageEntry, ItemPageQuery, NewAuditEntry, Product, UnmappedReason,
+    ItemMapping, ItemMatch, ItemPageEntry, NewAuditEntry, Product, UnmappedReason,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -105,28 +105,11 @@ async fn find_item(
         .parse::<i64>()
         .map(BuyerId)
         .map_err(|_| PortalError::NotFound)?;
-    // NOTE: the store has no lookup of one item by its key, so this reads
-    // every item of the buyer whose part id or description contains the
-    // part id. A short part id of a large account reads many rows, and an
-    // empty one (a line without a SupplierPartID) reads every item of the
-    // buyer. An exact lookup in the store would read one.
-    let query = ItemPageQuery {
-        buyer: Some(buyer),
-        search: Some(params.part.clone()),
-        ..ItemPageQuery::default()
-    };
-    let page = state
+    state
         .engine
         .store
-        .item_page(member.account.id, &query)
-        .await?;
-    page.entries
-        .into_iter()
-        .find(|entry| {
-            entry.item.buyer_id == buyer
-                && entry.item.item.part_id == params.part
-                && entry.item.item.unit_of_measure == params.unit
-        })
+        .item_page_entry(member.account.id, buyer, &params.part, &params.unit)
+        .await?
         .ok_or(PortalError::NotFound)
 }
 
