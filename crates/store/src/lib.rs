@@ -43,7 +43,9 @@ pub use known_items::KNOWN_ITEMS_TTL;
 pub use model::*;
 pub use portal::*;
 pub use retention::{RemovedBodies, FINAL_INVOICE_STATUS, FINAL_PO_STATUSES};
-pub use secrets::{SecretBox, SecretKeyError};
+pub use secrets::{
+    SecretBox, SecretKeyError, INVOICING_SEALED_SECRET, INVOICING_SECRET_UNREADABLE,
+};
 pub use send_slots::SendSlot;
 
 /// Errors of the storage layer.

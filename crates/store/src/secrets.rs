@@ -161,26 +161,68 @@ impl SecretBox {
     }
 
     /// Seals the `shared_secret` string of a buyer's invoicing settings,
-    /// leaving the other settings as they are.
+    /// leaving the other settings as they are. A secret that
+    /// [`Self::open_invoicing`] could not open goes back as it was stored,
+    /// unless `shared_secret` contains a new one.
     pub(crate) fn seal_invoicing(&self, invoicing: &serde_json::Value) -> serde_json::Value {
         let mut sealed = invoicing.clone();
-        if let Some(secret) = sealed.get_mut(INVOICING_SECRET) {
-            if let Some(plain) = secret.as_str() {
-                *secret = serde_json::Value::String(self.seal(plain));
+        let Some(settings) = sealed.as_object_mut() else {
+            return sealed;
+        };
+        let sealed_before = settings.remove(INVOICING_SEALED_SECRET);
+        settings.remove(INVOICING_SECRET_UNREADABLE);
+        let new_secret = settings
+            .get(INVOICING_SECRET)
+            .and_then(serde_json::Value::as_str)
+            .map(|plain| self.seal(plain));
+        match (new_secret, sealed_before) {
+            (Some(secret), _) => {
+                settings.insert(INVOICING_SECRET.to_owned(), secret.into());
             }
+            (None, Some(sealed_before)) => {
+                settings.insert(INVOICING_SECRET.to_owned(), sealed_before);
+            }
+            (None, None) => {}
         }
         sealed
     }
 
     /// Opens what [`Self::seal_invoicing`] sealed.
+    ///
+    /// A secret sealed with a key this box does not have leaves the rest
+    /// readable: `shared_secret` becomes null, the sealed text moves to
+    /// [`INVOICING_SEALED_SECRET`] and the reason to
+    /// [`INVOICING_SECRET_UNREADABLE`]. Otherwise one buyer's invoicing
+    /// secret, written by a command run with another `secrets_key`, would
+    /// make every read of the account's buyers fail, order intake
+    /// included.
     pub(crate) fn open_invoicing(
         &self,
         mut invoicing: serde_json::Value,
     ) -> StoreResult<serde_json::Value> {
-        if let Some(secret) = invoicing.get_mut(INVOICING_SECRET) {
-            if let Some(stored) = secret.as_str() {
-                *secret = serde_json::Value::String(self.open("buyer invoicing", stored)?);
+        let Some(settings) = invoicing.as_object_mut() else {
+            return Ok(invoicing);
+        };
+        let Some(stored) = settings
+            .get(INVOICING_SECRET)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Ok(invoicing);
+        };
+        match self.open("buyer invoicing", &stored) {
+            Ok(plain) => {
+                settings.insert(INVOICING_SECRET.to_owned(), plain.into());
             }
+            Err(error @ StoreError::SecretKey { .. }) => {
+                settings.insert(INVOICING_SECRET.to_owned(), serde_json::Value::Null);
+                settings.insert(INVOICING_SEALED_SECRET.to_owned(), stored.into());
+                settings.insert(
+                    INVOICING_SECRET_UNREADABLE.to_owned(),
+                    error.to_string().into(),
+                );
+            }
+            Err(error) => return Err(error),
         }
         Ok(invoicing)
     }
@@ -189,6 +231,15 @@ impl SecretBox {
 /// The key of the shared secret in a buyer's invoicing settings, as the
 /// engine's `BuyerInvoicing` serializes it.
 const INVOICING_SECRET: &str = "shared_secret";
+
+/// The key under which a read buyer's invoicing settings keep a shared
+/// secret that could not be opened, as it was stored.
+pub const INVOICING_SEALED_SECRET: &str = "shared_secret_sealed";
+
+/// The key under which a read buyer's invoicing settings give the reason
+/// their shared secret could not be opened. The engine's `BuyerInvoicing` reads
+/// it under this name.
+pub const INVOICING_SECRET_UNREADABLE: &str = "shared_secret_unreadable";
 
 fn corrupt(entity: &'static str) -> StoreError {
     StoreError::Corrupt {
@@ -269,6 +320,40 @@ mod tests {
         assert!(SecretBox::from_base64(&STANDARD.encode(KEY))
             .unwrap()
             .has_key());
+    }
+
+    #[test]
+    fn invoicing_of_another_key_stays_readable() {
+        let stored = SecretBox::new(&KEY).seal_invoicing(
+            &serde_json::json!({"shared_secret": "s3cret", "invoice_url": "https://x"}),
+        );
+        let other_key = SecretBox::new(&[9; KEY_BYTES]);
+
+        for reader in [SecretBox::without_key(), other_key] {
+            let read = reader.open_invoicing(stored.clone()).unwrap();
+
+            assert_eq!(read["invoice_url"], "https://x");
+            assert!(read["shared_secret"].is_null(), "{read}");
+            assert_eq!(read[INVOICING_SEALED_SECRET], stored["shared_secret"]);
+            let reason = read[INVOICING_SECRET_UNREADABLE].as_str().unwrap();
+            assert!(reason.contains("secrets_key"), "{reason}");
+
+            let written_back = reader.seal_invoicing(&read);
+            assert_eq!(written_back, stored, "the sealed secret is kept");
+        }
+    }
+
+    #[test]
+    fn new_invoicing_secret_replaces_an_unreadable_one() {
+        let stored =
+            SecretBox::new(&KEY).seal_invoicing(&serde_json::json!({"shared_secret": "old"}));
+        let reader = SecretBox::without_key();
+        let mut read = reader.open_invoicing(stored).unwrap();
+
+        read["shared_secret"] = "new".into();
+        let written = reader.seal_invoicing(&read);
+
+        assert_eq!(written, serde_json::json!({"shared_secret": "new"}));
     }
 
     #[test]

@@ -129,6 +129,24 @@ pub(super) fn read_settings(buyer: &Buyer) -> Result<BuyerInvoicing, AdminError>
     })
 }
 
+/// Reads the buyer's invoicing settings for a change of `key`. While the
+/// stored shared secret cannot be read, only `invoice-secret` may change:
+/// writing the other settings back would lose the sealed secret.
+pub(super) fn settings_for_change(buyer: &Buyer, key: &str) -> Result<BuyerInvoicing, AdminError> {
+    let settings = read_settings(buyer)?;
+    match &settings.shared_secret_unreadable {
+        Some(reason) if key != "invoice-secret" => Err(AdminError::Invalid {
+            field: "invoicing",
+            value: buyer.name.clone(),
+            expected: format!(
+                "settings whose shared secret can be read, but {reason}, or set \
+                 invoice-secret again before changing {key}"
+            ),
+        }),
+        _ => Ok(settings),
+    }
+}
+
 /// Stores `settings` as the buyer's invoicing JSON.
 pub(super) fn write_settings(buyer: &mut Buyer, settings: &BuyerInvoicing) {
     // A struct of strings, numbers, maps and enums always serializes.
@@ -522,6 +540,45 @@ mod tests {
         assert!(missing.contains("invoice-url is missing"), "{missing}");
         assert!(missing.contains("tax-map is empty"), "{missing}");
         assert!(!missing.contains("shared_secret"), "{missing}");
+    }
+
+    #[test]
+    fn unreadable_secret_allows_only_new_secret() {
+        let mut buyer = crate::admin::test_buyer();
+        buyer.invoicing = serde_json::json!({
+            "invoice_url": "https://coupa.example/cxml/invoices",
+            "shared_secret": null,
+            (pobridge_store::INVOICING_SEALED_SECRET): "enc:v1:sealed",
+            (pobridge_store::INVOICING_SECRET_UNREADABLE): "no secrets_key is configured",
+        });
+
+        let view = InvoicingView::new(&buyer);
+        let missing = view.missing_for_coupa.join("\n");
+        let rejected = settings_for_change(&buyer, "tax-map")
+            .unwrap_err()
+            .to_string();
+        let mut replaced = settings_for_change(&buyer, "invoice-secret").unwrap();
+        apply_invoicing_field(&mut replaced, "invoice-secret", "new-s3cret").unwrap();
+        write_settings(&mut buyer, &replaced);
+
+        assert!(
+            missing.contains("invoice-secret cannot be read: no secrets_key is configured"),
+            "{missing}"
+        );
+        assert!(!missing.contains("invoice-secret is missing"), "{missing}");
+        assert!(
+            rejected.contains("no secrets_key is configured"),
+            "{rejected}"
+        );
+        assert!(rejected.contains("invoice-secret again"), "{rejected}");
+        assert_eq!(buyer.invoicing["shared_secret"], "new-s3cret");
+        assert!(buyer
+            .invoicing
+            .get(pobridge_store::INVOICING_SECRET_UNREADABLE)
+            .is_none());
+        assert!(missing_for_coupa(&read_settings(&buyer).unwrap())
+            .iter()
+            .all(|entry| !entry.contains("invoice-secret")));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use pobridge_store::{
 use serde::Serialize;
 
 use super::buyer_invoicing::{
-    apply_invoicing_field, parse_tax_map, read_settings, write_settings, InvoicingView,
-    TaxMapChange, INVOICING_KEYS,
+    apply_invoicing_field, parse_tax_map, read_settings, settings_for_change, write_settings,
+    InvoicingView, TaxMapChange, INVOICING_KEYS,
 };
 use super::{account, find_buyer, invalid, AdminError, MASKED_SECRET};
 use crate::auth::digest_secret;
@@ -444,7 +444,7 @@ fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), Ad
                 "none" => None,
                 _ => Some(parse_invoice_url("invoice-url", value)?),
             };
-            let mut settings = read_settings(buyer)?;
+            let mut settings = settings_for_change(buyer, key)?;
             settings.invoice_url = url.clone();
             write_settings(buyer, &settings);
             buyer.invoice_url = url;
@@ -458,7 +458,7 @@ fn apply_buyer_field(buyer: &mut Buyer, key: &str, value: &str) -> Result<(), Ad
             buyer.url_token = None;
         }
         _ if INVOICING_KEYS.contains(&key) => {
-            let mut settings = read_settings(buyer)?;
+            let mut settings = settings_for_change(buyer, key)?;
             apply_invoicing_field(&mut settings, key, value)?;
             write_settings(buyer, &settings);
         }

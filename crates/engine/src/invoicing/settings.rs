@@ -30,6 +30,11 @@ pub struct BuyerInvoicing {
     /// Stored as given because every invoice must carry it, and hidden
     /// from `Debug`.
     pub shared_secret: Option<String>,
+    /// The reason the stored shared secret cannot be read, in place of
+    /// `shared_secret`: the store sets it when the secret was sealed with a
+    /// `secrets_key` this process does not have. Never written back.
+    #[serde(rename = "shared_secret_unreadable", skip_serializing, default)]
+    pub shared_secret_unreadable: Option<String>,
     /// The remit-to code from the Coupa Supplier Portal. No remit-to
     /// partner is written without it.
     pub remit_to_address_id: Option<String>,
@@ -60,6 +65,7 @@ impl Default for BuyerInvoicing {
             to: None,
             sender: None,
             shared_secret: None,
+            shared_secret_unreadable: None,
             remit_to_address_id: None,
             remit_to_name: None,
             supplier_tax_prefix: None,
@@ -83,6 +89,7 @@ impl fmt::Debug for BuyerInvoicing {
             .field("to", &self.to)
             .field("sender", &self.sender)
             .field("shared_secret", &secret)
+            .field("shared_secret_unreadable", &self.shared_secret_unreadable)
             .field("remit_to_address_id", &self.remit_to_address_id)
             .field("remit_to_name", &self.remit_to_name)
             .field("supplier_tax_prefix", &self.supplier_tax_prefix)
@@ -196,7 +203,12 @@ pub fn missing_for_coupa(settings: &BuyerInvoicing) -> Vec<String> {
                 .to_owned(),
         );
     }
-    if is_blank(settings.shared_secret.as_deref()) {
+    if let Some(reason) = &settings.shared_secret_unreadable {
+        missing.push(format!(
+            "invoice-secret cannot be read: {reason}, or set the secret again with \
+             `pobridge buyer set ACCOUNT BUYER invoice-secret -`"
+        ));
+    } else if is_blank(settings.shared_secret.as_deref()) {
         missing.push(
             "invoice-secret is missing: set it to the invoicing shared secret of our \
              supplier record in the buyer's Coupa with \

@@ -140,6 +140,7 @@ pub async fn plain_secrets_are_read_and_sealed_on_write(open: &KeyedOpener, raw:
 pub async fn sealed_secrets_need_the_right_key(open: &KeyedOpener) {
     let keyed = open(key(1)).await;
     let (account_id, buyer_id) = write_secrets(keyed.as_ref()).await;
+    let slug = keyed.account(account_id).await.unwrap().slug;
 
     let unkeyed = open(SecretBox::without_key()).await;
     let wrong = open(key(2)).await;
@@ -147,14 +148,34 @@ pub async fn sealed_secrets_need_the_right_key(open: &KeyedOpener) {
         (unkeyed, "no secrets_key is configured"),
         (wrong, "does not decrypt with the configured secrets_key"),
     ] {
-        let connection = store.connection(account_id).await.unwrap_err();
-        let buyer = store.buyer(account_id, buyer_id).await.unwrap_err();
+        let error = store.connection(account_id).await.unwrap_err();
+        assert!(matches!(error, StoreError::SecretKey { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains(reason), "{message}");
+        assert!(message.contains("POBRIDGE_SECRETS_KEY"), "{message}");
 
-        for error in [connection, buyer] {
-            assert!(matches!(error, StoreError::SecretKey { .. }), "{error:?}");
-            let message = error.to_string();
-            assert!(message.contains(reason), "{message}");
-            assert!(message.contains("POBRIDGE_SECRETS_KEY"), "{message}");
-        }
+        // The buyer stays readable, so the account's orders are still
+        // taken, with the invoicing secret left out and the reason beside it.
+        let (_, buyers) = store.account_with_buyers(&slug).await.unwrap();
+        let mut buyer = store.buyer(account_id, buyer_id).await.unwrap();
+        assert_eq!(buyers, vec![buyer.clone()]);
+        assert!(
+            buyer.invoicing["shared_secret"].is_null(),
+            "{}",
+            buyer.invoicing
+        );
+        assert!(!buyer.invoicing.to_string().contains(INVOICE_SECRET));
+        let unreadable = buyer.invoicing[pobridge_store::INVOICING_SECRET_UNREADABLE]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(unreadable.contains(reason), "{unreadable}");
+        assert!(unreadable.contains("POBRIDGE_SECRETS_KEY"), "{unreadable}");
+
+        // Writing the buyer back keeps the secret for the right key.
+        buyer.name = format!("initech {reason}");
+        store.update_buyer(account_id, &buyer).await.unwrap();
+        let reread = keyed.buyer(account_id, buyer_id).await.unwrap();
+        assert_eq!(reread.invoicing, invoicing());
     }
 }
