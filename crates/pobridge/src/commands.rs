@@ -91,7 +91,7 @@ pub async fn engine(config: &Config, sandbox_base: Option<&str>) -> anyhow::Resu
         .with_context(|| {
             format!(
                 "could not open the database {}; check --database or database_url",
-                config.database_url
+                pobridge_core::hide_url_password(&config.database_url)
             )
         })?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -213,27 +213,25 @@ fn public_url<'de, D: serde::Deserializer<'de>>(
 /// so a base with a path would break them.
 fn check_public_url(text: &str) -> Result<String, String> {
     let trimmed = text.trim();
+    // Every message shows the value without its password.
+    let shown = pobridge_core::hide_url_password(trimmed);
     let example = "such as https://pobridge.example.com";
-    let url = url::Url::parse(trimmed)
-        .map_err(|error| format!("public_url {trimmed:?} is invalid ({error}): expected the address buyers and users reach pobridge at, {example}"))?;
+    let url = url::Url::parse(trimmed).map_err(|error| {
+        format!("public_url {shown:?} is invalid ({error}): expected the address buyers and users reach pobridge at, {example}")
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
-            "public_url {trimmed:?} is invalid: expected an http or https address, {example}"
+            "public_url {shown:?} is invalid: expected an http or https address, {example}"
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        // The message must not show the password.
-        let mut without_credentials = url.clone();
-        let _ = without_credentials.set_username("");
-        let _ = without_credentials.set_password(None);
         return Err(format!(
-            "public_url {:?} with a user name or password is invalid: remove them, {example}",
-            without_credentials.as_str()
+            "public_url {shown:?} with a user name or password is invalid: remove them, {example}"
         ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
-            "public_url {trimmed:?} is invalid: pobridge serves from the root of its address, \
+            "public_url {shown:?} is invalid: pobridge serves from the root of its address, \
              so give the scheme, host and port only, {example}"
         ));
     }
@@ -835,6 +833,12 @@ mod tests {
                 "https://ops:hunter2@pobridge.example.com",
                 "user name or password",
             ),
+            (
+                "ftp://ops:hunter2@pobridge.example.com",
+                "http or https address",
+            ),
+            ("ops:hunter2@pobridge.example.com", "http or https address"),
+            ("https://ops:hunter2@pobridge example.com", "is invalid ("),
         ] {
             let error = from_toml(&format!("public_url = {text:?}"))
                 .unwrap_err()

@@ -434,6 +434,23 @@ fn missing_config_file_is_reported() {
 }
 
 #[test]
+fn database_error_hides_the_password() {
+    // Nothing listens on port 1 of loopback, so the connection is refused.
+    let stderr = Cli::new().fails(&[
+        "--database",
+        "postgres://bob:hunter2pw@127.0.0.1:1/pobridge",
+        "orders",
+        "acme",
+    ]);
+
+    assert!(
+        stderr.contains("postgres://bob:****@127.0.0.1:1/pobridge"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2pw"), "{stderr}");
+}
+
+#[test]
 fn environment_sets_public_url() {
     let cli = Cli::new().with_account();
 

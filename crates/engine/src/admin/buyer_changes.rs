@@ -311,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn invalid_invoice_url_hides_its_password() {
+        for value in [
+            "ftp://bob:TopSecretPw@coupa.example.com/",
+            "https://bob:TopSecretPw@coupa example.com/x",
+        ] {
+            let error = check("invoice-url", value).unwrap_err().to_string();
+
+            assert!(error.contains("http or https URL"), "{error}");
+            assert!(error.contains("bob:****@"), "{error}");
+            assert!(!error.contains("TopSecretPw"), "{error}");
+        }
+    }
+
+    #[test]
     fn taken_name_and_from_are_rejected() {
         let name = check("name", "globex").unwrap_err();
         let from = check("from", "networkid:AN01").unwrap_err();

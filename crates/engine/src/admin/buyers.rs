@@ -267,9 +267,11 @@ fn parse_mode(field: &'static str, value: &str) -> Result<BuyerMode, AdminError>
 
 pub(super) fn parse_invoice_url(field: &'static str, value: &str) -> Result<String, AdminError> {
     let expected = "an absolute http or https URL";
-    let url = reqwest::Url::parse(value.trim()).map_err(|_| invalid(field, value, expected))?;
+    // A rejected value is shown without its password.
+    let shown = pobridge_core::hide_url_password(value);
+    let url = reqwest::Url::parse(value.trim()).map_err(|_| invalid(field, &shown, expected))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(field, value, expected));
+        return Err(invalid(field, &shown, expected));
     }
     if has_credentials(&url) {
         // The message shows the URL without them, so the password stays out
