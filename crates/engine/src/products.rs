@@ -123,7 +123,7 @@ async fn resolve_line(
     }
     if !mappings.is_empty() {
         return Ok(Err(format!(
-            "{label}: mapped for other units only; map unit {unit} with `pobridge items map {slug} --coupa {part} --uom {unit} --brightpearl SKU`"
+            "{label}: the part is mapped by hand for other buyers or units only, and such a part is not matched by its unique ID; map it for this buyer and unit with `pobridge items map {slug} --coupa {part} --uom {unit} --brightpearl SKU`, or for this buyer only with --buyer"
         )));
     }
 

@@ -217,7 +217,9 @@ fn item_row(
 fn unmapped_detail(settings: &AccountSettings, unit: &str, reason: &UnmappedReason) -> String {
     let brightpearl_field = settings.brightpearl_id_field.label();
     match reason {
-        UnmappedReason::OtherMappingsOnly => format!("mapped for other units only, not {unit}"),
+        UnmappedReason::OtherMappingsOnly => {
+            format!("mapped by hand for other buyers or units only, not for this buyer in {unit}")
+        }
         UnmappedReason::NoIdentifier => {
             format!("the item has no {}", settings.coupa_id_field.element_name())
         }
