@@ -443,6 +443,13 @@ async fn held_invoice_names_every_missing_setting() {
     assert!(reason.contains("invoice-secret is missing"), "{reason}");
     assert!(reason.contains("tax-map is empty"), "{reason}");
     assert!(flow.coupa.received().is_empty());
+    // Dated as a built invoice is: the start of the tax date's day.
+    assert_eq!(
+        held.invoice_date.time(),
+        chrono::NaiveTime::MIN,
+        "{}",
+        held.invoice_date
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,8 +16,8 @@ use pobridge_store::{
 use rust_decimal::Decimal;
 
 use crate::invoicing::{
-    build_invoice, check, missing_for_coupa, BuildInput, BuiltInvoice, BuyerCredentials,
-    BuyerInvoicing,
+    build_invoice, check, invoice_date, missing_for_coupa, BuildInput, BuiltInvoice,
+    BuyerCredentials, BuyerInvoicing,
 };
 use crate::products::pick_mapping;
 use crate::Engine;
@@ -328,8 +328,9 @@ fn time_zone(account: &Account, reasons: &mut Vec<String>) -> Tz {
 }
 
 /// Returns the content of an invoice that could not be built: held, without a
-/// document or lines, with Brightpearl's figures. Its date is the tax date,
-/// or `now` when the order has none.
+/// document or lines, with Brightpearl's figures. Its date is the tax date's
+/// day in the account's zone, as a built invoice's is, or `now` when the
+/// order has none.
 fn unbuilt_content(
     order: &Order,
     number: &str,
@@ -342,7 +343,7 @@ fn unbuilt_content(
         .find(|invoice| invoice.invoice_reference.trim() == number);
     let invoice_date = issued
         .and_then(|invoice| invoice.tax_date)
-        .map(|date| date.with_timezone(&sources.zone).fixed_offset())
+        .map(|date| invoice_date(date, sources.zone))
         .unwrap_or(now);
     InvoiceContent {
         invoice_date,

@@ -274,7 +274,7 @@ fn po_currency(po: &OrderRequest) -> Option<&str> {
 /// Returns the start of the tax date's calendar day in the account's zone.
 /// Brightpearl writes tax dates as local midnight, which reads as the day
 /// before when the stored offset is not the account's.
-fn invoice_date(tax_date: DateTime<FixedOffset>, zone: Tz) -> DateTime<FixedOffset> {
+pub fn invoice_date(tax_date: DateTime<FixedOffset>, zone: Tz) -> DateTime<FixedOffset> {
     let local = tax_date.with_timezone(&zone);
     let midnight = local.date_naive().and_time(NaiveTime::MIN);
     match zone.from_local_datetime(&midnight).earliest() {
