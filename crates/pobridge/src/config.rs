@@ -25,6 +25,7 @@ pub const EXAMPLE: &str = include_str!("../../../config.example.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    #[serde(deserialize_with = "listen_address")]
     pub listen: SocketAddr,
     /// Base URL buyers and portal users reach this server at, used in
     /// printed order URLs and in e-mailed links. An http or https origin,
@@ -194,6 +195,20 @@ where
     }
 }
 
+/// Reads `listen`, an IP address and port such as `127.0.0.1:8080`. The
+/// standard parser's error names neither the value nor the form expected.
+fn listen_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.trim().parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "listen {text:?} is invalid: expected an IP address and port, such as \
+             127.0.0.1:8080 or [::1]:8080 (a host name such as localhost is not accepted)"
+        ))
+    })
+}
+
 /// Reads `public_url`, which must be an http or https origin such as
 /// `https://pobridge.example.com`.
 fn public_url<'de, D: serde::Deserializer<'de>>(
@@ -214,24 +229,24 @@ fn public_url<'de, D: serde::Deserializer<'de>>(
 fn check_public_url(text: &str) -> Result<String, String> {
     let trimmed = text.trim();
     // Every message shows the value without its password.
-    let shown = pobridge_core::hide_url_password(trimmed);
+    let without_password = pobridge_core::hide_url_password(trimmed);
     let example = "such as https://pobridge.example.com";
     let url = url::Url::parse(trimmed).map_err(|error| {
-        format!("public_url {shown:?} is invalid ({error}): expected the address buyers and users reach pobridge at, {example}")
+        format!("public_url {without_password:?} is invalid ({error}): expected the address buyers and users reach pobridge at, {example}")
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
-            "public_url {shown:?} is invalid: expected an http or https address, {example}"
+            "public_url {without_password:?} is invalid: expected an http or https address, {example}"
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
-            "public_url {shown:?} with a user name or password is invalid: remove them, {example}"
+            "public_url {without_password:?} with a user name or password is invalid: remove them, {example}"
         ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
-            "public_url {shown:?} is invalid: pobridge serves from the root of its address, \
+            "public_url {without_password:?} is invalid: pobridge serves from the root of its address, \
              so give the scheme, host and port only, {example}"
         ));
     }
@@ -792,6 +807,28 @@ mod tests {
             "the ProfileResponse URLs start with the listen address"
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
+    }
+
+    #[test]
+    fn listen_errors_name_the_value_and_form() {
+        for text in [
+            "127.0.0.1",
+            "localhost:18490",
+            "127.0.0.1:99999",
+            "http://127.0.0.1:8080",
+        ] {
+            let error = from_toml(&format!("listen = {text:?}"))
+                .unwrap_err()
+                .to_string();
+
+            assert!(
+                error.contains(&format!("listen {text:?} is invalid")),
+                "{error}"
+            );
+            assert!(error.contains("127.0.0.1:8080"), "{error}");
+        }
+        let config = from_toml("listen = \" [::1]:8090 \"").unwrap();
+        assert_eq!(config.listen.port(), 8090);
     }
 
     #[test]
