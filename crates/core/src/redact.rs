@@ -6,9 +6,9 @@ const HIDDEN: &str = "****";
 /// Returns `text` with the password of its user information, the part
 /// between `:` and `@` before the host, shown as `****`.
 ///
-/// It works on the text rather than on a parsed URL. Most messages that
-/// need it are about text that does not parse: a URL with a space, an
-/// unknown scheme or none, such as `bob:pw@host/db`. Text without `@`
+/// It works on the text rather than on a parsed URL, because the messages
+/// that need it are mainly about text that does not parse: a URL with a
+/// space, an unknown scheme or none, such as `bob:pw@host/db`. Text without `@`
 /// before its path comes back unchanged.
 pub fn hide_url_password(text: &str) -> String {
     let authority_start = text.find("://").map_or(0, |at| at + 3);

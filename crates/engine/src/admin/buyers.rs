@@ -268,10 +268,11 @@ fn parse_mode(field: &'static str, value: &str) -> Result<BuyerMode, AdminError>
 pub(super) fn parse_invoice_url(field: &'static str, value: &str) -> Result<String, AdminError> {
     let expected = "an absolute http or https URL";
     // A rejected value is shown without its password.
-    let shown = pobridge_core::hide_url_password(value);
-    let url = reqwest::Url::parse(value.trim()).map_err(|_| invalid(field, &shown, expected))?;
+    let without_password = pobridge_core::hide_url_password(value);
+    let url = reqwest::Url::parse(value.trim())
+        .map_err(|_| invalid(field, &without_password, expected))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(invalid(field, &shown, expected));
+        return Err(invalid(field, &without_password, expected));
     }
     if has_credentials(&url) {
         // The message shows the URL without them, so the password stays out

@@ -656,9 +656,9 @@ pub async fn item_entry_is_found_by_exact_key(store: &dyn Store) {
             .unwrap()
     };
 
-    let each = found(acme, acme_buyer, "P-1", "EA").await.unwrap();
-    assert_eq!(each.item.item.description, "each");
-    assert_eq!(each.matched, by_unique_id(7, "P-1"));
+    let each_unit = found(acme, acme_buyer, "P-1", "EA").await.unwrap();
+    assert_eq!(each_unit.item.item.description, "each");
+    assert_eq!(each_unit.matched, by_unique_id(7, "P-1"));
     let box_unit = found(acme, acme_buyer, "P-1", "BX").await.unwrap();
     assert_eq!(box_unit.item.item.description, "box");
     let without_part_id = found(acme, acme_buyer, "", "EA").await.unwrap();
