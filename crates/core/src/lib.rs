@@ -8,6 +8,7 @@ pub mod connection;
 pub mod ids;
 pub mod redact;
 pub mod settings;
+pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{api_base_from_domain, Connection, ConnectionAuth, ConnectionStatus};

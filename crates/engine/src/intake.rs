@@ -15,6 +15,7 @@ use pobridge_store::{
 use sha2::{Digest, Sha256};
 
 use crate::auth::{authenticate, AuthError};
+use crate::credential_throttle::CredentialKeys;
 use crate::sync::sync_job;
 use crate::Engine;
 
@@ -30,6 +31,9 @@ pub struct IntakeRequest {
     pub content_encoding: Option<String>,
     /// The body exactly as received; shared, not copied, on its way through.
     pub body: bytes::Bytes,
+    /// The client's IP address, which failed credential checks are counted
+    /// under; `None` when unknown, and then they are not counted.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// Describes how a body pobridge cannot read as it is was compressed: by
@@ -89,6 +93,9 @@ pub struct IntakeReply {
     pub body: String,
     /// Summary of the outcome for the request log.
     pub log: String,
+    /// Seconds for a `Retry-After` header, on a 503 to a client held off
+    /// after failed credential checks.
+    pub retry_after: Option<u64>,
 }
 
 impl Engine {
@@ -131,12 +138,35 @@ impl Engine {
             Err(error) => return Ok(self.read_error_reply(&error)),
         };
 
+        let keys = request.client_ip.map(|ip| {
+            let from = crate::auth::first_from(envelope.header.as_ref());
+            CredentialKeys::new(ip, &request.account, &from)
+        });
+        if let Some(keys) = &keys {
+            if let Some(wait) = self.credential_throttle.blocked_for(keys, self.clock.now()) {
+                return Ok(self.held_off_reply(&request, wait));
+            }
+        }
+        let count_failure = || {
+            if let Some(keys) = &keys {
+                self.credential_throttle
+                    .record_failure(keys, self.clock.now());
+            }
+        };
+
         let Some((account, buyer)) = self.identify(&request, &envelope).await? else {
+            count_failure();
             return Ok(self.unknown_account_reply(&envelope));
         };
         let buyer = match buyer {
-            Ok(buyer) => buyer,
+            Ok(buyer) => {
+                if let Some(keys) = &keys {
+                    self.credential_throttle.clear_sender(keys);
+                }
+                buyer
+            }
             Err(error) => {
+                count_failure();
                 tracing::warn!(account.slug = %account.slug, payload_id = %envelope.payload_id, reason = %error.detail(), "cXML credentials rejected");
                 return Ok(self.reply(
                     401,
@@ -190,6 +220,7 @@ impl Engine {
                     status: 200,
                     body,
                     log: "profile request handled".to_owned(),
+                    retry_after: None,
                 })
             }
             Body::OtherRequest { ref name, .. } => {
@@ -460,6 +491,22 @@ impl Engine {
         )
     }
 
+    /// Answers a client held off after failed credential checks, without
+    /// checking this request's credentials.
+    fn held_off_reply(&self, request: &IntakeRequest, wait: chrono::Duration) -> IntakeReply {
+        let seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
+        let minutes = seconds.div_ceil(60);
+        let unit = if minutes == 1 { "minute" } else { "minutes" };
+        let text = format!(
+            "too many documents from this address failed the credential check; \
+             pobridge checks no credentials from it for {minutes} {unit}"
+        );
+        tracing::warn!(account.slug = %request.account, client.ip = ?request.client_ip, retry_after = seconds, "order endpoint held off a client after failed credential checks");
+        let mut reply = self.reply(503, "Service Unavailable", Some(&text), text.clone());
+        reply.retry_after = Some(seconds);
+        reply
+    }
+
     fn reply(&self, status: u16, text: &str, detail: Option<&str>, log: String) -> IntakeReply {
         let body = pobridge_cxml::write_response(
             &self.new_payload_id(),
@@ -468,7 +515,12 @@ impl Engine {
             text,
             detail,
         );
-        IntakeReply { status, body, log }
+        IntakeReply {
+            status,
+            body,
+            log,
+            retry_after: None,
+        }
     }
 
     pub(crate) fn new_payload_id(&self) -> String {

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod alerts;
 pub mod auth;
 pub mod clients;
+pub mod credential_throttle;
 pub mod customers;
 pub mod errors;
 pub mod intake;
@@ -119,6 +120,8 @@ pub struct Engine {
     pub wake: Arc<tokio::sync::Notify>,
     /// Serializes finding or creating a contact for the same company.
     pub contact_locks: customers::ContactLocks,
+    /// Failed credential checks at the order endpoint, per client.
+    pub credential_throttle: Arc<credential_throttle::CredentialThrottle>,
 }
 
 impl Engine {
@@ -149,6 +152,7 @@ impl Engine {
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
             contact_locks: customers::ContactLocks::default(),
+            credential_throttle: Arc::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The administrative commands: each runs one engine action and prints its
 //! result as a table, or as JSON with `--json`.
 
+mod audit;
 mod buyers;
 mod export;
 mod invoices;
@@ -149,6 +150,13 @@ async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|(name, _)| *name == key)
                 .map_or_else(|| "none".to_owned(), |(_, value)| value);
+            audit::record(
+                engine,
+                &args.slug,
+                "settings.update",
+                format!("{key} = {stored}"),
+            )
+            .await?;
             line(format_args!(
                 "Set {key} = {stored} for account {}.",
                 args.slug
@@ -161,11 +169,15 @@ async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {
 async fn refresh(engine: &Engine, args: RefreshArgs) -> anyhow::Result<()> {
     if args.queue {
         let job = admin::queue_refresh(engine, &args.slug).await?;
+        let detail = format!("queued a pull of Brightpearl reference data (job {job})");
+        audit::record(engine, &args.slug, "brightpearl.refresh", detail).await?;
         line(format_args!("Queued reference refresh job {job} for account {}; the running server's worker runs it.", args.slug))?;
         return Ok(());
     }
 
     let refreshed = admin::refresh_now(engine, &args.slug).await?;
+    let detail = "pulled Brightpearl reference data".to_owned();
+    audit::record(engine, &args.slug, "brightpearl.refresh", detail).await?;
 
     if args.json {
         return print_json(&refreshed);
@@ -247,19 +259,22 @@ async fn map_item(engine: &Engine, args: MapArgs) -> anyhow::Result<()> {
     };
 
     let mapped = admin::map_item(engine, &args.slug, &request).await?;
-
-    if args.json {
-        return print_json(&mapped);
-    }
     let unit = mapped.unit_of_measure.as_deref().unwrap_or("every unit");
     let buyer = mapped.buyer.as_deref().unwrap_or("every buyer");
-    line(format_args!(
+    let summary = format!(
         "Mapped Coupa part {} ({unit}, {buyer}) to Brightpearl product {} ({}), {} Brightpearl units per Coupa unit.",
         mapped.coupa_part_id,
         mapped.product_id,
         mapped.sku.as_deref().unwrap_or("no SKU"),
         mapped.quantity_factor
-    ))?;
+    );
+    let detail = format!("{summary} Released {} waiting jobs.", mapped.released_jobs);
+    audit::record(engine, &args.slug, "item_mapping.set", detail).await?;
+
+    if args.json {
+        return print_json(&mapped);
+    }
+    line(&summary)?;
     line(format_args!(
         "Released {} waiting jobs.",
         mapped.released_jobs

@@ -357,8 +357,9 @@ pub struct PortalSettings {
     /// works, in hours.
     #[serde(deserialize_with = "at_least_one")]
     pub link_hours: i64,
-    /// Take the client's IP address for login throttling from the last
-    /// `X-Forwarded-For` entry, set by a reverse proxy in front of pobridge.
+    /// Take the client's IP address from the last `X-Forwarded-For` entry,
+    /// set by a reverse proxy in front of pobridge. Failed logins and the
+    /// order endpoint's failed credential checks are counted under it.
     pub trust_forwarded_for: bool,
 }
 

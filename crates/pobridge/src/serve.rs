@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::Extension;
+use pobridge_core::throttle::TrustForwardedFor;
 use pobridge_engine::worker::Worker;
-use pobridge_portal::auth::TrustForwardedFor;
 use pobridge_portal::PortalState;
 use pobridge_sandbox::Sandbox;
 use pobridge_web::AppState;

@@ -2,15 +2,18 @@
 //! status, manual mappings releasing held orders, order listing and the
 //! sandbox connection.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
+use common::seed::product;
 use pobridge_brightpearl::ClientConfig;
 use pobridge_core::{Clock, ManualClock};
 use pobridge_engine::admin::{self, AddBuyer, BuyerAuth, GrantedTokens, ItemStatus, MapItem};
 use pobridge_engine::worker::Worker;
 use pobridge_engine::{ClientPool, Engine, EngineConfig, IntakeRequest};
-use pobridge_store::{PoStatus, Product};
+use pobridge_store::PoStatus;
 use rust_decimal::Decimal;
 
 const ORDER: &str =
@@ -61,26 +64,11 @@ async fn receive_body(engine: &Engine, body: String) {
         url_token: None,
         content_type: Some("text/xml".to_owned()),
         content_encoding: None,
+        client_ip: None,
         body: body.into_bytes().into(),
     };
     let reply = engine.receive_order(request).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-}
-
-fn product(id: i64, sku: &str) -> Product {
-    Product {
-        product_id: id,
-        name: format!("product {id}"),
-        sku: Some(sku.to_owned()),
-        barcode: None,
-        ean: None,
-        upc: None,
-        mpn: None,
-        isbn: None,
-        stock_tracked: true,
-        tax_code: None,
-        updated_on: None,
-    }
 }
 
 fn map_request(part: &str, sku: &str) -> MapItem {

@@ -253,6 +253,7 @@ async fn remove_deletes_buyer_without_orders() {
             url_token: None,
             content_type: Some("text/xml".to_owned()),
             content_encoding: None,
+            client_ip: None,
             body: test_document.into(),
         })
         .await;

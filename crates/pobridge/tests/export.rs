@@ -122,6 +122,7 @@ async fn receive_beta_order(seed: &Seed) {
         url_token: None,
         content_type: Some("text/xml".to_owned()),
         content_encoding: None,
+        client_ip: None,
         body: body.into(),
     };
     let reply = seed.engine.receive_order(request).await;

@@ -18,6 +18,18 @@ async fn seeded() -> (Cli, Seed) {
     (cli, seed)
 }
 
+/// Returns the account's newest audit entry as (action, detail).
+async fn last_audit(seed: &Seed) -> (String, String) {
+    let entries = seed
+        .engine
+        .store
+        .audit_log(seed.account.id, 100)
+        .await
+        .unwrap();
+    let newest = entries.into_iter().max_by_key(|entry| entry.id).unwrap();
+    (newest.action, newest.detail)
+}
+
 /// Returns the line of `stdout` that starts with `key`, for key-value output.
 fn pair<'a>(stdout: &'a str, key: &str) -> &'a str {
     stdout
@@ -246,6 +258,14 @@ async fn retry_queues_failed_invoice() {
         stored.reason.as_deref(),
         Some("queued again by a person: rebuilding with the current settings")
     );
+    assert_eq!(
+        last_audit(&seed).await,
+        (
+            "invoice.retry".to_owned(),
+            "queued to be rebuilt and sent again: invoice INV-1 (buyer buyer-1), which was failed"
+                .to_owned()
+        )
+    );
 }
 
 #[tokio::test]
@@ -275,6 +295,13 @@ async fn retry_all_failed_lists_each() {
     assert!(!stdout.contains("INV-3"), "{stdout}");
     assert!(stdout.contains("Queued 2 invoices;"), "{stdout}");
     assert_eq!(reload(&seed, &sent).await.status, InvoiceStatus::Sent);
+    let (action, detail) = last_audit(&seed).await;
+    assert_eq!(action, "invoice.retry");
+    assert!(
+        detail.contains("INV-1") && detail.contains("INV-2"),
+        "{detail}"
+    );
+    assert!(!detail.contains("INV-3"), "{detail}");
 }
 
 #[tokio::test]
@@ -289,6 +316,14 @@ async fn confirm_marks_probably_delivered_sent() {
         "Marked invoice INV-1 of buyer buyer-1 sent (it was probably_delivered): a person found it in Coupa."
     );
     assert_eq!(reload(&seed, &record).await.status, InvoiceStatus::Sent);
+    let (action, detail) = last_audit(&seed).await;
+    assert_eq!(action, "invoice.confirm");
+    assert!(
+        detail.starts_with(
+            "confirmed invoice INV-1 (buyer buyer-1) delivered: probably_delivered -> sent;"
+        ),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

@@ -7,11 +7,10 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use askama::Template;
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +19,9 @@ use axum::Extension;
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::{DateTime, Duration, Utc};
+pub use pobridge_core::throttle::{Throttle, TrustForwardedFor};
 use pobridge_store::{Account, Session, StoreError, User};
+pub use pobridge_web::ClientIp;
 use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -317,85 +318,6 @@ pub const MAX_FAILURES_PER_ADDRESS: usize = 5;
 pub const MAX_FAILURES_PER_IP: usize = 20;
 /// Length of the sliding window that failures are counted in.
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
-/// Keys one [`Throttle`] tracks before it drops those whose failures have
-/// all left the window.
-const THROTTLE_MAX_KEYS: usize = 10_000;
-
-/// Counts failures per key in a sliding window.
-///
-/// NOTE: the counts live in this process's memory. Several pobridge
-/// processes behind one load balancer each allow the full limit, and a
-/// restart clears the counts. Counting in the store would close both gaps.
-#[derive(Debug)]
-pub struct Throttle {
-    limit: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
-}
-
-impl Throttle {
-    /// Allows `limit` failures per key within `window`.
-    pub fn new(limit: usize, window: Duration) -> Self {
-        Self {
-            limit,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Returns how long `key` must wait before its next attempt, or `None`
-    /// when it may try now.
-    pub fn blocked_for(&self, key: &str, now: DateTime<Utc>) -> Option<Duration> {
-        let mut failures = self.lock();
-        let recent = failures.get_mut(key)?;
-        forget_before(recent, now - self.window);
-        if recent.len() < self.limit {
-            return None;
-        }
-        // The key may try again once its oldest counted failure leaves the window.
-        let oldest = recent[recent.len() - self.limit];
-        Some(oldest + self.window - now)
-    }
-
-    /// Counts one failure of `key` at `now`.
-    pub fn record_failure(&self, key: &str, now: DateTime<Utc>) {
-        let mut failures = self.lock();
-        if failures.len() >= THROTTLE_MAX_KEYS {
-            let start = now - self.window;
-            failures.retain(|_, times| {
-                forget_before(times, start);
-                !times.is_empty()
-            });
-        }
-        let recent = failures.entry(key.to_owned()).or_default();
-        forget_before(recent, now - self.window);
-        recent.push_back(now);
-        // Only the newest `limit` failures decide when the key may try again.
-        while recent.len() > self.limit {
-            recent.pop_front();
-        }
-    }
-
-    /// Forgets the failures of `key`.
-    pub fn clear(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<DateTime<Utc>>>> {
-        // A thread that panicked while holding the lock leaves at worst one
-        // half-updated count, which is still usable.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-fn forget_before(times: &mut VecDeque<DateTime<Utc>>, start: DateTime<Utc>) {
-    while times.front().is_some_and(|time| *time <= start) {
-        times.pop_front();
-    }
-}
-
 /// The keys that one login attempt is counted under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleKeys {
@@ -462,42 +384,6 @@ impl LoginThrottle {
     /// guessing at other addresses.
     pub fn clear_address(&self, keys: &ThrottleKeys) {
         self.per_address.clear(&keys.address);
-    }
-}
-
-/// Marks that a reverse proxy in front of the portal sets
-/// `X-Forwarded-For`, so the client's IP address is the header's last
-/// entry. Add it as a request extension only when every request comes
-/// through such a proxy, because any client can send the header.
-#[derive(Debug, Clone, Copy)]
-pub struct TrustForwardedFor;
-
-/// The client's IP address: the last `X-Forwarded-For` entry when
-/// [`TrustForwardedFor`] is set, else the peer address when the server
-/// records it (`into_make_service_with_connect_info`), else unknown.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
-        if parts.extensions.get::<TrustForwardedFor>().is_none() {
-            return Ok(Self(peer));
-        }
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .next_back()
-            .and_then(|entry| entry.trim().parse::<IpAddr>().ok());
-        Ok(Self(forwarded.or(peer)))
     }
 }
 
@@ -585,31 +471,6 @@ mod tests {
         let long = "correct horse battery";
         assert_eq!(password_problem(long, long), None);
         assert_eq!(password_problem(" padded   pass ", " padded   pass "), None);
-    }
-
-    #[test]
-    fn throttle_blocks_after_limit_until_window_passes() {
-        let throttle = Throttle::new(3, Duration::minutes(15));
-        for n in 0..3 {
-            assert_eq!(throttle.blocked_for("a", minute(n)), None, "failure {n}");
-            throttle.record_failure("a", minute(n));
-        }
-
-        let wait = throttle.blocked_for("a", minute(3));
-        let other_key = throttle.blocked_for("b", minute(3));
-        let after_oldest = throttle.blocked_for("a", minute(15));
-
-        assert_eq!(wait, Some(Duration::minutes(12)));
-        assert_eq!(other_key, None);
-        assert_eq!(after_oldest, None, "the first failure left the window");
-        throttle.record_failure("a", minute(15));
-        assert_eq!(
-            throttle.blocked_for("a", minute(15)),
-            Some(Duration::minutes(1)),
-            "the second failure is now the oldest of three"
-        );
-        throttle.clear("a");
-        assert_eq!(throttle.blocked_for("a", minute(15)), None);
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! [`pobridge_engine::Engine::receive_order`] and returns its cXML response.
 //! This crate writes no SQL and makes no Brightpearl calls.
 
+mod client_ip;
 mod health;
 pub mod metrics;
 mod orders;
 mod tracing_layer;
+
+pub use client_ip::ClientIp;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};

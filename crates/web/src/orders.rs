@@ -8,11 +8,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use pobridge_engine::{Engine, IntakeRequest};
 
-use crate::AppState;
+use crate::{AppState, ClientIp};
 
 const CXML_CONTENT_TYPE: &str = "text/xml; charset=UTF-8";
 
@@ -20,10 +20,11 @@ const CXML_CONTENT_TYPE: &str = "text/xml; charset=UTF-8";
 pub(crate) async fn receive_order(
     State(state): State<AppState>,
     Path(account): Path<String>,
+    client: ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    receive(&state.engine, account, None, &headers, body).await
+    receive(&state.engine, account, None, client, &headers, body).await
 }
 
 /// `POST /cxml/{account}/{token}`: a document from a buyer without a
@@ -31,16 +32,18 @@ pub(crate) async fn receive_order(
 pub(crate) async fn receive_buyer_order(
     State(state): State<AppState>,
     Path((account, token)): Path<(String, String)>,
+    client: ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    receive(&state.engine, account, Some(token), &headers, body).await
+    receive(&state.engine, account, Some(token), client, &headers, body).await
 }
 
 async fn receive(
     engine: &Engine,
     account: String,
     url_token: Option<String>,
+    ClientIp(client_ip): ClientIp,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -70,12 +73,19 @@ async fn receive(
         content_type,
         content_encoding,
         body,
+        client_ip,
     };
     let account = request.account.clone();
     let reply = engine.receive_order(request).await;
 
     tracing::info!(account.slug = %account, cxml.status = reply.status, outcome = %reply.log, "cXML document handled");
-    cxml_response(reply.status, reply.body)
+    let mut response = cxml_response(reply.status, reply.body);
+    if let Some(seconds) = reply.retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// The shared allowance of order-body bytes in memory, counted in KiB.

@@ -38,7 +38,27 @@ impl BuyerChange {
     /// Whether the value is a shared secret, which is never logged or
     /// written to the audit trail.
     pub fn is_secret(&self) -> bool {
-        matches!(self.key, "secret" | "invoice-secret")
+        is_secret_key(self.key)
+    }
+
+    /// The change as the audit trail shows it.
+    pub fn audit_text(&self) -> String {
+        change_text(self.key, &self.value)
+    }
+}
+
+/// Whether the buyer key `key` takes a shared secret.
+fn is_secret_key(key: &str) -> bool {
+    matches!(key, "secret" | "invoice-secret")
+}
+
+/// Shows a change of the buyer key `key` as `key=value`, or for a shared
+/// secret only that it changed, so that the audit trail never holds one.
+pub fn change_text(key: &str, value: &str) -> String {
+    if is_secret_key(key) {
+        format!("{key} changed")
+    } else {
+        format!("{key}={value}")
     }
 }
 

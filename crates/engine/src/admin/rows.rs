@@ -31,6 +31,17 @@ pub struct ChangedRows {
     pub released_jobs: u64,
 }
 
+impl ChangedRows {
+    /// Returns the text of the rule at the 1-based `position`, or an empty
+    /// text when there is none.
+    pub fn rule_text(&self, position: usize) -> String {
+        self.rules
+            .iter()
+            .find(|view| view.position == position)
+            .map_or_else(String::new, |view| view.text.clone())
+    }
+}
+
 /// A rule as the operator types it, before validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddRowRule {

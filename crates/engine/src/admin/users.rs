@@ -30,6 +30,21 @@ impl Actor {
         }
     }
 
+    /// Returns the operator at the command line, named by the login the
+    /// command ran under when there is one: `cli (login ops)`. The login
+    /// comes from the environment, so it tells operators apart but proves
+    /// nothing; whoever can run the command can also write the database.
+    pub fn command_line(login: Option<&str>) -> Self {
+        let login = login.map(str::trim).filter(|login| !login.is_empty());
+        match login {
+            Some(login) => Self {
+                user: None,
+                name: format!("cli (login {login})"),
+            },
+            None => Self::cli(),
+        }
+    }
+
     /// Returns a logged-in portal user.
     pub fn user(user: &User) -> Self {
         Self {
@@ -106,11 +121,30 @@ async fn record(
     action: &str,
     user: &User,
 ) -> Result<(), AdminError> {
+    record_change(
+        engine,
+        account,
+        actor,
+        action,
+        format!("invited {}", user.email),
+    )
+    .await
+}
+
+/// Writes one change to the account's audit trail, dated by the engine's
+/// clock. `detail` must hold no secret.
+pub async fn record_change(
+    engine: &Engine,
+    account: &Account,
+    actor: &Actor,
+    action: &str,
+    detail: String,
+) -> Result<(), AdminError> {
     let entry = NewAuditEntry {
         user: actor.user,
         actor: actor.name.clone(),
         action: action.to_owned(),
-        detail: format!("invited {}", user.email),
+        detail,
     };
     engine
         .store

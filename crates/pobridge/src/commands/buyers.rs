@@ -6,11 +6,13 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use pobridge_engine::admin::buyer_changes::change_text;
 use pobridge_engine::admin::{self, AddBuyer, BuyerAuth, BuyerView, CredentialView};
 use pobridge_engine::Engine;
 use rand::RngCore;
 use serde::Serialize;
 
+use super::audit;
 use crate::cli::{BuyerAddArgs, BuyerCommand, BuyerSetArgs};
 use crate::config::Config;
 use crate::output::{self, line, print_json, print_pairs, print_table};
@@ -24,6 +26,13 @@ pub async fn run(engine: &Engine, config: &Config, command: BuyerCommand) -> any
         BuyerCommand::Set(args) => set(engine, config, args).await,
         BuyerCommand::Remove { slug, buyer } => {
             admin::remove_buyer(engine, &slug, &buyer).await?;
+            audit::record(
+                engine,
+                &slug,
+                "buyer.remove",
+                format!("removed buyer {buyer}"),
+            )
+            .await?;
             line(format_args!("Removed buyer {buyer} from account {slug}."))?;
             Ok(())
         }
@@ -57,6 +66,25 @@ async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Re
     };
 
     let buyer = admin::add_buyer(engine, &args.slug, &request).await?;
+    let detail = format!(
+        "added buyer {}: from={}, to={}, sender={}, {}, mode={}{}",
+        buyer.name,
+        buyer.from,
+        buyer.to,
+        buyer.sender,
+        if buyer.shared_secret.is_some() {
+            "shared secret set"
+        } else {
+            "order URL token"
+        },
+        mode_name(buyer.mode),
+        buyer
+            .invoicing
+            .invoice_url
+            .as_deref()
+            .map_or_else(String::new, |url| format!(", invoice-url={url}"))
+    );
+    audit::record(engine, &args.slug, "buyer.add", detail).await?;
 
     // The only output that shows a per-buyer URL token in full.
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
@@ -305,6 +333,12 @@ async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Re
     };
 
     let changed = admin::set_buyer(engine, &args.slug, &args.buyer, &args.key, &value).await?;
+    let detail = format!(
+        "changed buyer {}: {}",
+        changed.buyer.name,
+        change_text(&args.key, &value)
+    );
+    audit::record(engine, &args.slug, "buyer.update", detail).await?;
 
     let buyer = &changed.buyer;
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);

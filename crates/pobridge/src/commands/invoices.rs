@@ -10,6 +10,7 @@ use pobridge_engine::retention::removed_notice;
 use pobridge_engine::Engine;
 use pobridge_store::InvoiceKind;
 
+use super::audit;
 use crate::cli::{InvoiceRetryArgs, InvoicesAction, InvoicesArgs};
 use crate::output::{enum_name, line, or_blank, print_json, print_pairs, print_table, time_text};
 
@@ -38,6 +39,15 @@ pub async fn run(engine: &Engine, args: InvoicesArgs) -> anyhow::Result<()> {
         InvoicesAction::Retry(retry_args) => retry(engine, slug, retry_args, args.json).await,
         InvoicesAction::Confirm { number, buyer } => {
             let confirmed = admin::confirm_invoice(engine, slug, &number, buyer.as_deref()).await?;
+            let detail = format!(
+                "confirmed invoice {} (buyer {}) delivered: {} -> {}; {}",
+                confirmed.invoice_number,
+                confirmed.buyer,
+                confirmed.previous_status.as_str(),
+                confirmed.status.as_str(),
+                confirmed.reason
+            );
+            audit::record(engine, slug, "invoice.confirm", detail).await?;
             if args.json {
                 return print_json(&confirmed);
             }
@@ -236,6 +246,7 @@ async fn retry(
     };
 
     let rows = admin::retry_invoices(engine, slug, &target, args.buyer.as_deref()).await?;
+    record_retry(engine, slug, &rows).await?;
 
     if json {
         print_json(&rows)?;
@@ -259,6 +270,26 @@ async fn retry(
         );
     }
     Ok(())
+}
+
+/// Records the invoices a retry queued, if any, as one audit entry.
+async fn record_retry(engine: &Engine, slug: &str, rows: &[RetryRow]) -> anyhow::Result<()> {
+    let queued: Vec<String> = rows
+        .iter()
+        .filter(|row| row.outcome == RetryOutcome::Queued)
+        .map(|row| {
+            let was = row.status.map_or("unknown", |status| status.as_str());
+            format!(
+                "invoice {} (buyer {}), which was {was}",
+                row.invoice_number, row.buyer
+            )
+        })
+        .collect();
+    if queued.is_empty() {
+        return Ok(());
+    }
+    let detail = format!("queued to be rebuilt and sent again: {}", queued.join("; "));
+    audit::record(engine, slug, "invoice.retry", detail).await
 }
 
 fn print_retry_table(slug: &str, rows: &[RetryRow]) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use pobridge_engine::admin::{
 use pobridge_engine::retention::removed_notice;
 use pobridge_engine::Engine;
 
+use super::audit;
 use crate::cli::{OrdersAction, OrdersArgs, ResyncArgs};
 use crate::output::{enum_name, line, or_blank, print_json, print_pairs, print_table, time_text};
 
@@ -27,6 +28,13 @@ pub async fn run(engine: &Engine, args: OrdersArgs) -> anyhow::Result<()> {
         }
         OrdersAction::Handled { po, buyer } => {
             let handled = admin::mark_handled(engine, &args.slug, &po, buyer.as_deref()).await?;
+            let detail = format!(
+                "marked PO {} (buyer {}) handled: {} held revision(s)",
+                handled.po_number,
+                handled.buyer,
+                handled.handled.len()
+            );
+            audit::record(engine, &args.slug, "order.mark_handled", detail).await?;
             if args.json {
                 return print_json(&handled);
             }
@@ -167,6 +175,9 @@ async fn resync(engine: &Engine, slug: &str, args: ResyncArgs, json: bool) -> an
 
     let rows =
         admin::resync_orders(engine, slug, &target, args.buyer.as_deref(), args.dry_run).await?;
+    if !args.dry_run {
+        record_resync(engine, slug, &rows).await?;
+    }
 
     if json {
         print_json(&rows)?;
@@ -189,6 +200,20 @@ async fn resync(engine: &Engine, slug: &str, args: ResyncArgs, json: bool) -> an
         );
     }
     Ok(())
+}
+
+/// Records the orders a re-sync queued, if any, as one audit entry.
+async fn record_resync(engine: &Engine, slug: &str, rows: &[ResyncRow]) -> anyhow::Result<()> {
+    let queued: Vec<String> = rows
+        .iter()
+        .filter(|row| row.outcome == ResyncOutcome::Queued)
+        .map(|row| format!("PO {} (buyer {})", row.po_number, row.buyer))
+        .collect();
+    if queued.is_empty() {
+        return Ok(());
+    }
+    let detail = format!("queued a re-sync of {}", queued.join(", "));
+    audit::record(engine, slug, "order.resync", detail).await
 }
 
 fn print_resync(slug: &str, rows: &[ResyncRow], dry_run: bool) -> anyhow::Result<()> {

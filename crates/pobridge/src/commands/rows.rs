@@ -3,6 +3,7 @@
 use pobridge_engine::admin::{self, AddRowRule, ChangedRows, RowRuleView};
 use pobridge_engine::Engine;
 
+use super::audit;
 use crate::cli::{RowsAction, RowsArgs};
 use crate::output::{line, print_json, print_table};
 
@@ -30,10 +31,20 @@ pub async fn run(engine: &Engine, args: RowsArgs) -> anyhow::Result<()> {
                 position: at,
             };
             let changed = admin::add_row_rule(engine, &slug, &request).await?;
+            let at = request.position.unwrap_or(changed.rules.len());
+            let detail = format!("added rule {at}: {}", changed.rule_text(at));
+            audit::record(engine, &slug, "invoice_rows.add", detail).await?;
             print_changed(&slug, &changed, "Added", args.json)?;
         }
         RowsAction::Remove { number } => {
+            let removed = admin::list_row_rules(engine, &slug)
+                .await?
+                .into_iter()
+                .find(|view| view.position == number)
+                .map(|view| view.text);
             let changed = admin::remove_row_rule(engine, &slug, number).await?;
+            let detail = format!("removed rule {number} ({})", removed.unwrap_or_default());
+            audit::record(engine, &slug, "invoice_rows.remove", detail).await?;
             print_changed(&slug, &changed, "Removed", args.json)?;
         }
     }

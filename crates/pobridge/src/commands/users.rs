@@ -1,12 +1,13 @@
 //! `pobridge account add` and `pobridge user add`: an account's portal
 //! users and the e-mail that lets each choose a password.
 
-use pobridge_engine::admin::users::{add_user, Actor};
+use pobridge_engine::admin::users::add_user;
 use pobridge_engine::admin::{self, AdminError};
 use pobridge_engine::Engine;
 use pobridge_portal::mail::{queue_password_link, PasswordMail};
 use pobridge_store::{Account, StoreError, User};
 
+use super::audit;
 use crate::config::Config;
 use crate::output::line;
 
@@ -35,10 +36,12 @@ pub async fn account_add(
     }
 
     let account = admin::create_account(engine, slug, email).await?;
+    let detail = format!("created account {} for {email}", account.slug);
+    audit::record(engine, slug, "account.create", detail).await?;
     // A running server's worker picks the check up; at start-up every
     // account gets one anyway.
     engine.schedule_alert_check(account.id).await?;
-    let (_, user) = add_user(engine, slug, email, &Actor::cli()).await?;
+    let (_, user) = add_user(engine, slug, email, &audit::operator()).await?;
     queue_link(engine, config, &account, &user, PasswordMail::Welcome).await?;
 
     line(format_args!(
@@ -60,7 +63,7 @@ pub async fn user_add(
     slug: &str,
     email: &str,
 ) -> anyhow::Result<()> {
-    let (account, user) = add_user(engine, slug, email, &Actor::cli()).await?;
+    let (account, user) = add_user(engine, slug, email, &audit::operator()).await?;
     queue_link(engine, config, &account, &user, PasswordMail::Invitation).await?;
 
     line(format_args!(

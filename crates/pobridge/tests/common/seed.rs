@@ -10,10 +10,27 @@ use pobridge_core::{Clock, PoNumber, SystemClock};
 use pobridge_engine::admin::{self, AddBuyer, BuyerAuth};
 use pobridge_engine::{ClientPool, Engine, EngineConfig, IntakeRequest};
 use pobridge_store::{
-    Account, Buyer, JobOutcome, PoStatus, PoStatusUpdate, PurchaseOrder, RevisionStatus,
+    Account, Buyer, JobOutcome, PoStatus, PoStatusUpdate, Product, PurchaseOrder, RevisionStatus,
 };
 
 const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
+
+/// Returns a stock-tracked product with only an id, a name and `sku`.
+pub fn product(id: i64, sku: &str) -> Product {
+    Product {
+        product_id: id,
+        name: format!("product {id}"),
+        sku: Some(sku.to_owned()),
+        barcode: None,
+        ean: None,
+        upc: None,
+        mpn: None,
+        isbn: None,
+        stock_tracked: true,
+        tax_code: None,
+        updated_on: None,
+    }
+}
 
 /// The shared secret of every seeded buyer.
 pub const SECRET: &str = "widgets-s3cret";
@@ -94,6 +111,7 @@ impl Seed {
             url_token: None,
             content_type: Some("text/xml".to_owned()),
             content_encoding: None,
+            client_ip: None,
             body: body.into(),
         };
         let reply = self.engine.receive_order(request).await;

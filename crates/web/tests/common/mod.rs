@@ -36,9 +36,15 @@ pub fn order_without_secret() -> Vec<u8> {
 pub const SHARED_SECRET: &str = "alsdkfjalksdjflaksjdfklj";
 
 pub async fn engine(max_body_bytes: usize) -> Engine {
+    engine_with_clock(max_body_bytes).await.0
+}
+
+/// Like [`engine`], with the clock the engine reads, for moving time on.
+pub async fn engine_with_clock(max_body_bytes: usize) -> (Engine, Arc<ManualClock>) {
     let store = pobridge_store::open("sqlite::memory:").await.unwrap();
     let start = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(start));
+    let manual = Arc::new(ManualClock::new(start));
+    let clock: Arc<dyn Clock> = manual.clone();
     let clients = ClientPool::new(
         reqwest::Client::new(),
         ClientConfig::default(),
@@ -58,7 +64,7 @@ pub async fn engine(max_body_bytes: usize) -> Engine {
     admin::add_buyer(&engine, ACCOUNT, &tokened_buyer())
         .await
         .unwrap();
-    engine
+    (engine, manual)
 }
 
 fn staging_buyer() -> AddBuyer {

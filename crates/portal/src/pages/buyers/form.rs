@@ -547,13 +547,7 @@ impl FormPage {
 fn describe(changes: &[BuyerChange]) -> String {
     changes
         .iter()
-        .map(|change| {
-            if change.is_secret() {
-                format!("{} changed", change.key)
-            } else {
-                format!("{}={}", change.key, change.value)
-            }
-        })
+        .map(BuyerChange::audit_text)
         .collect::<Vec<_>>()
         .join(", ")
 }

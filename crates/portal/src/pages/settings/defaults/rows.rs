@@ -91,18 +91,8 @@ pub(in crate::pages::settings) async fn add_row(
     match add_row_rule(&state.engine, member.slug(), &request).await {
         Ok(changed) => {
             let at = request.position.unwrap_or(changed.rules.len());
-            let added = changed
-                .rules
-                .iter()
-                .find(|view| view.position == at)
-                .map_or_else(String::new, |view| view.text.clone());
-            audit(
-                &state,
-                &member,
-                "invoice_rows.add",
-                format!("added rule {at}: {added}"),
-            )
-            .await?;
+            let detail = format!("added rule {at}: {}", changed.rule_text(at));
+            audit(&state, &member, "invoice_rows.add", detail).await?;
             Ok(redirect_with_notice("/settings/defaults", "Rule added."))
         }
         Err(error) => {

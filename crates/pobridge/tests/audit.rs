@@ -1,0 +1,224 @@
+//! Changes made with the administrative commands are written to the
+//! account's audit trail, named by the operator's login, without secrets.
+
+mod common;
+
+use common::seed::{product, Seed};
+use common::Cli;
+use pobridge_store::AuditEntry;
+
+const NEW_SECRET: &str = "rotated-secret-never-in-the-trail";
+const INVOICE_SECRET: &str = "invoice-secret-never-in-the-trail";
+
+/// Runs one command as the login `ops-alice`, with `input` on standard
+/// input, and fails the test unless it succeeded.
+fn run_as_alice(cli: &Cli, args: &[&str], input: &str) {
+    let env = [("USER", "ops-alice"), ("LOGNAME", "ops-alice")];
+    let run = cli.run_with_env(&env, args, input);
+    assert!(
+        run.success,
+        "{args:?} failed\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+}
+
+async fn trail(seed: &Seed) -> Vec<AuditEntry> {
+    let mut entries = seed
+        .engine
+        .store
+        .audit_log(seed.account.id, 100)
+        .await
+        .unwrap();
+    entries.sort_by_key(|entry| entry.id);
+    entries
+}
+
+#[tokio::test]
+async fn cli_changes_are_audited() {
+    let cli = Cli::new();
+    let seed = Seed::new(&cli.database_url()).await;
+    let store = &seed.engine.store;
+    store
+        .upsert_products(
+            seed.account.id,
+            &[product(501, "SHIP-1"), product(502, "WIDGET")],
+        )
+        .await
+        .unwrap();
+    seed.failed_order("PO-FAILED").await;
+    seed.held_order("PO-HELD").await;
+    let before = trail(&seed).await.len();
+
+    let buyer_add = [
+        "buyer",
+        "add",
+        "acme",
+        "--name",
+        "globex",
+        "--from",
+        "NetworkID:GLOBEX",
+        "--to",
+        "DUNS:123456789",
+        "--sender",
+        "NetworkID:GLOBEX",
+        "--secret",
+        "-",
+    ];
+    run_as_alice(&cli, &buyer_add, "first-secret-never-in-the-trail\n");
+    run_as_alice(
+        &cli,
+        &["buyer", "set", "acme", "globex", "secret", "-"],
+        NEW_SECRET,
+    );
+    let invoice_secret = ["buyer", "set", "acme", "globex", "invoice-secret", "-"];
+    run_as_alice(&cli, &invoice_secret, INVOICE_SECRET);
+    run_as_alice(
+        &cli,
+        &["buyer", "set", "acme", "globex", "mode", "test"],
+        "",
+    );
+    run_as_alice(&cli, &["settings", "acme", "set", "retry_hours", "24"], "");
+    run_as_alice(
+        &cli,
+        &["rows", "acme", "add", "sku", "SHIP-1", "shipping"],
+        "",
+    );
+    run_as_alice(&cli, &["rows", "acme", "remove", "1"], "");
+    let map = [
+        "items",
+        "map",
+        "acme",
+        "--coupa",
+        "W-1",
+        "--brightpearl",
+        "WIDGET",
+    ];
+    run_as_alice(&cli, &map, "");
+    run_as_alice(
+        &cli,
+        &["orders", "acme", "resync", "--dry-run", "PO-FAILED"],
+        "",
+    );
+    run_as_alice(&cli, &["orders", "acme", "resync", "PO-FAILED"], "");
+    run_as_alice(&cli, &["orders", "acme", "handled", "PO-HELD"], "");
+    run_as_alice(&cli, &["buyer", "remove", "acme", "globex"], "");
+
+    let entries = trail(&seed).await;
+    let added = &entries[before..];
+    let actions: Vec<&str> = added.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "buyer.add",
+            "buyer.update",
+            "buyer.update",
+            "buyer.update",
+            "settings.update",
+            "invoice_rows.add",
+            "invoice_rows.remove",
+            "item_mapping.set",
+            "order.resync",
+            "order.mark_handled",
+            "buyer.remove",
+        ],
+        "a dry run changes nothing and is not recorded"
+    );
+    for entry in added {
+        assert_eq!(entry.actor, "cli (login ops-alice)", "{entry:?}");
+        assert_eq!(entry.user, None, "{entry:?}");
+        for secret in ["first-secret", NEW_SECRET, INVOICE_SECRET] {
+            assert!(!entry.detail.contains(secret), "{entry:?}");
+        }
+    }
+    let details: Vec<&str> = added.iter().map(|entry| entry.detail.as_str()).collect();
+    assert!(
+        details[0].starts_with("added buyer globex: from=NetworkID:GLOBEX"),
+        "{details:?}"
+    );
+    assert!(details[0].contains("shared secret set"), "{details:?}");
+    assert_eq!(details[1], "changed buyer globex: secret changed");
+    assert_eq!(details[2], "changed buyer globex: invoice-secret changed");
+    assert_eq!(details[3], "changed buyer globex: mode=test");
+    assert_eq!(details[4], "retry_hours = 24");
+    assert_eq!(details[5], "added rule 1: sku SHIP-1 -> shipping");
+    assert_eq!(details[6], "removed rule 1 (sku SHIP-1 -> shipping)");
+    assert!(
+        details[7].starts_with(
+            "Mapped Coupa part W-1 (every unit, every buyer) to Brightpearl product 502 (WIDGET)"
+        ),
+        "{details:?}"
+    );
+    assert_eq!(
+        details[8],
+        "queued a re-sync of PO PO-FAILED (buyer buyer-1)"
+    );
+    assert_eq!(
+        details[9],
+        "marked PO PO-HELD (buyer buyer-1) handled: 1 held revision(s)"
+    );
+    assert_eq!(details[10], "removed buyer globex");
+}
+
+#[tokio::test]
+async fn account_add_audits_account_and_user() {
+    let cli = Cli::new();
+
+    run_as_alice(
+        &cli,
+        &["account", "add", "acme", "--email", "ops@acme.example"],
+        "",
+    );
+
+    let store = pobridge_store::open(&cli.database_url()).await.unwrap();
+    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
+    let account = store.account_by_slug(&slug).await.unwrap();
+    let mut entries = store.audit_log(account.id, 10).await.unwrap();
+    entries.sort_by_key(|entry| entry.id);
+    let recorded: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.actor.as_str(),
+                entry.action.as_str(),
+                entry.detail.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (
+                "cli (login ops-alice)",
+                "account.create",
+                "created account acme for ops@acme.example"
+            ),
+            (
+                "cli (login ops-alice)",
+                "user.invite",
+                "invited ops@acme.example"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn actor_without_login_is_cli() {
+    let cli = Cli::new();
+    let mut command = cli.command();
+    command.env_remove("USER").env_remove("LOGNAME");
+    let output = command
+        .args(["account", "add", "acme", "--email", "ops@acme.example"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let store = pobridge_store::open(&cli.database_url()).await.unwrap();
+    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
+    let account = store.account_by_slug(&slug).await.unwrap();
+    let entries = store.audit_log(account.id, 10).await.unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries.iter().all(|entry| entry.actor == "cli"),
+        "{entries:?}"
+    );
+}
