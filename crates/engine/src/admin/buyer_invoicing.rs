@@ -74,15 +74,15 @@ pub struct InvoicingView {
 }
 
 impl InvoicingView {
-    /// Builds the view of `buyer`'s stored settings. Settings that cannot be
-    /// read are shown as the defaults, with the reason in
-    /// `missing_for_coupa`.
-    pub fn new(buyer: &Buyer) -> Self {
+    /// Builds the view of the stored settings of `buyer`, of account
+    /// `slug`. Settings that cannot be read are shown as the defaults, with
+    /// the reason in `missing_for_coupa`.
+    pub fn new(slug: &str, buyer: &Buyer) -> Self {
         let (settings, unreadable) = match BuyerInvoicing::from_json(&buyer.invoicing) {
             Ok(settings) => (settings, None),
             Err(error) => (BuyerInvoicing::default(), Some(unreadable_text(&error))),
         };
-        let mut missing = missing_for_coupa(&settings);
+        let mut missing = missing_for_coupa(&settings, slug, &buyer.name);
         missing.extend(unreadable);
         let effective = settings.credentials(&BuyerCredentials::from(buyer));
         let view =
@@ -528,7 +528,7 @@ mod tests {
         apply_invoicing_field(&mut settings, "invoice-to", "NetworkID:COUPA-INV").unwrap();
         write_settings(&mut buyer, &settings);
 
-        let view = InvoicingView::new(&buyer);
+        let view = InvoicingView::new("acme", &buyer);
 
         assert_eq!(view.shared_secret.as_deref(), Some(MASKED_SECRET));
         assert!(!format!("{view:?}").contains("inv-s3cret"));
@@ -552,7 +552,7 @@ mod tests {
             (pobridge_store::INVOICING_SECRET_UNREADABLE): "no secrets_key is configured",
         });
 
-        let view = InvoicingView::new(&buyer);
+        let view = InvoicingView::new("acme", &buyer);
         let missing = view.missing_for_coupa.join("\n");
         let rejected = settings_for_change(&buyer, "tax-map")
             .unwrap_err()
@@ -576,9 +576,11 @@ mod tests {
             .invoicing
             .get(pobridge_store::INVOICING_SECRET_UNREADABLE)
             .is_none());
-        assert!(missing_for_coupa(&read_settings(&buyer).unwrap())
-            .iter()
-            .all(|entry| !entry.contains("invoice-secret")));
+        assert!(
+            missing_for_coupa(&read_settings(&buyer).unwrap(), "acme", &buyer.name)
+                .iter()
+                .all(|entry| !entry.contains("invoice-secret"))
+        );
     }
 
     #[test]
@@ -586,7 +588,7 @@ mod tests {
         let mut buyer = crate::admin::test_buyer();
         buyer.invoicing = serde_json::json!({ "tax_level": "header" });
 
-        let view = InvoicingView::new(&buyer);
+        let view = InvoicingView::new("acme", &buyer);
         let error = read_settings(&buyer).unwrap_err().to_string();
 
         assert!(

@@ -113,7 +113,7 @@ impl BuyerView {
             order_path,
             mode: buyer.mode,
             invoice_url: buyer.invoice_url.clone(),
-            invoicing: InvoicingView::new(buyer),
+            invoicing: InvoicingView::new(slug.as_str(), buyer),
         }
     }
 }

@@ -78,7 +78,7 @@ pub async fn preview_invoice(
         po_number: po.number.to_string(),
         buyer: buyer.name.clone(),
         brightpearl_order_id: po.brightpearl_order_id,
-        missing_for_coupa: InvoicingView::new(&buyer).missing_for_coupa,
+        missing_for_coupa: InvoicingView::new(account.slug.as_str(), &buyer).missing_for_coupa,
         outcome: PreviewOutcome::NotInvoiced,
     };
     let Some(order_id) = po.brightpearl_order_id else {

@@ -106,7 +106,11 @@ impl Engine {
                 sources.reasons.extend(errors);
                 // Report every missing setting at once, not only those the
                 // build stopped on, so one round of changes releases it.
-                for missing in missing_for_coupa(&sources.settings) {
+                for missing in missing_for_coupa(
+                    &sources.settings,
+                    account.slug.as_str(),
+                    &sources.buyer.name,
+                ) {
                     if !sources.reasons.contains(&missing) {
                         sources.reasons.push(missing);
                     }
@@ -226,7 +230,11 @@ impl Engine {
         // is never another stored invoice's: a newly invoiced order whose
         // number is taken gets no invoice at all.
         let number_used_before = false;
-        let missing = missing_for_coupa(&sources.settings);
+        let missing = missing_for_coupa(
+            &sources.settings,
+            account.slug.as_str(),
+            &sources.buyer.name,
+        );
         if let Err(errors) = check(
             &built,
             &sources.request,

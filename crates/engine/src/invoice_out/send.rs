@@ -92,7 +92,11 @@ impl Engine {
         let buyer = self.store.buyer(account.id, invoice.buyer).await?;
         let mut reasons = Vec::new();
         let settings = buyer_settings(&buyer, &mut reasons);
-        reasons.extend(missing_for_coupa(&settings));
+        reasons.extend(missing_for_coupa(
+            &settings,
+            account.slug.as_str(),
+            &buyer.name,
+        ));
         match (settings.invoice_url, settings.shared_secret) {
             (Some(url), Some(secret)) if reasons.is_empty() => Ok(Ok(Destination {
                 url: url.trim().to_owned(),

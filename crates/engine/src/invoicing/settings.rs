@@ -193,38 +193,43 @@ pub enum CreditForm {
 }
 
 /// Returns each setting that Coupa needs and the buyer has not set, named
-/// as the setting is named, with what to enter.
-pub fn missing_for_coupa(settings: &BuyerInvoicing) -> Vec<String> {
+/// as the setting is named, with what to enter and the command that sets
+/// it for the buyer `buyer` of account `slug`.
+pub fn missing_for_coupa(settings: &BuyerInvoicing, slug: &str, buyer: &str) -> Vec<String> {
+    let set = |rest: &str| format!("`pobridge buyer set {slug} {} {rest}`", shell_word(buyer));
     let mut missing = Vec::new();
     if is_blank(settings.invoice_url.as_deref()) {
-        missing.push(
-            "invoice-url is missing: set it to the buyer's Coupa cXML invoice address with \
-             `pobridge buyer set ACCOUNT BUYER invoice-url URL`"
-                .to_owned(),
-        );
+        missing.push(format!(
+            "invoice-url is missing: set it to the buyer's Coupa cXML invoice address with {}",
+            set("invoice-url URL")
+        ));
     }
     if let Some(reason) = &settings.shared_secret_unreadable {
         missing.push(format!(
-            "invoice-secret cannot be read: {reason}, or set the secret again with \
-             `pobridge buyer set ACCOUNT BUYER invoice-secret -`"
+            "invoice-secret cannot be read: {reason}, or set the secret again with {}",
+            set("invoice-secret -")
         ));
     } else if is_blank(settings.shared_secret.as_deref()) {
-        missing.push(
+        missing.push(format!(
             "invoice-secret is missing: set it to the invoicing shared secret of our \
-             supplier record in the buyer's Coupa with \
-             `pobridge buyer set ACCOUNT BUYER invoice-secret -`"
-                .to_owned(),
-        );
+             supplier record in the buyer's Coupa with {}",
+            set("invoice-secret -")
+        ));
     }
     if settings.tax_map.is_empty() {
-        missing.push(
+        missing.push(format!(
             "tax-map is empty: map each Brightpearl tax code used on this buyer's orders \
-             to a Coupa tax category and rate with \
-             `pobridge buyer set ACCOUNT BUYER tax-map CODE=CATEGORY:RATE`"
-                .to_owned(),
-        );
+             to a Coupa tax category and rate with {}",
+            set("tax-map CODE=CATEGORY:RATE")
+        ));
     }
     missing
+}
+
+/// Quotes a buyer name for a POSIX shell where it needs quoting. A name
+/// with a NUL byte cannot be typed, so it is shown as `BUYER`.
+fn shell_word(name: &str) -> std::borrow::Cow<'_, str> {
+    shlex::try_quote(name).unwrap_or(std::borrow::Cow::Borrowed("BUYER"))
 }
 
 fn is_blank(value: Option<&str>) -> bool {

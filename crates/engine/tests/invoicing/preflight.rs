@@ -114,11 +114,12 @@ fn reused_invoice_number_is_rejected() {
 
 #[test]
 fn missing_settings_are_rejected() {
-    let missing = missing_for_coupa(&BuyerInvoicing::default());
+    let missing = missing_for_coupa(&BuyerInvoicing::default(), "acme", "globex");
     assert_eq!(missing.len(), 3, "{missing:#?}");
     assert_mentions(&missing, "invoice-url is missing");
     assert_mentions(&missing, "invoice-secret is missing");
     assert_mentions(&missing, "tax-map is empty");
+    assert_mentions(&missing, "`pobridge buyer set acme globex invoice-url URL`");
 
     let case = Case::widgets("widgets-part-shipped.json", shipped_links());
     let built = case.build_valid();
@@ -127,9 +128,19 @@ fn missing_settings_are_rejected() {
 }
 
 #[test]
+fn missing_setting_commands_quote_the_buyer() {
+    let missing = missing_for_coupa(&BuyerInvoicing::default(), "acme", "Globex Europe's");
+
+    assert_mentions(
+        &missing,
+        r#"`pobridge buyer set acme "Globex Europe's" tax-map CODE=CATEGORY:RATE`"#,
+    );
+}
+
+#[test]
 fn configured_buyer_misses_nothing() {
     assert_eq!(
-        missing_for_coupa(&crate::support::settings()),
+        missing_for_coupa(&crate::support::settings(), "acme", "globex"),
         Vec::<String>::new()
     );
 }
