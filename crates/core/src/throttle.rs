@@ -8,8 +8,11 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 
-/// Keys one [`Throttle`] tracks before it drops those whose failures have
-/// all left the window.
+/// Keys one [`Throttle`] keeps at most. At this count it drops the keys
+/// whose failures have all left the window, and when more than half are
+/// still in it, the keys whose last failure is oldest, down to half. So
+/// many senders cannot grow the memory without bound, and the cleanup runs
+/// at most once per half of this many new keys.
 const THROTTLE_MAX_KEYS: usize = 10_000;
 
 /// Counts failures per key in a sliding window.
@@ -50,18 +53,28 @@ impl Throttle {
 
     /// Counts one failure of `key` at `now`.
     pub fn record_failure(&self, key: &str, now: DateTime<Utc>) {
+        self.record_failures(key, 1, now);
+    }
+
+    /// Counts `count` failures of `key` at `now`, as for one attempt that
+    /// tried several values at once.
+    pub fn record_failures(&self, key: &str, count: usize, now: DateTime<Utc>) {
         let mut failures = self.lock();
-        if failures.len() >= THROTTLE_MAX_KEYS {
+        if failures.len() >= THROTTLE_MAX_KEYS && !failures.contains_key(key) {
             let start = now - self.window;
             failures.retain(|_, times| {
                 forget_before(times, start);
                 !times.is_empty()
             });
+            drop_oldest(&mut failures, THROTTLE_MAX_KEYS / 2);
         }
         let recent = failures.entry(key.to_owned()).or_default();
         forget_before(recent, now - self.window);
-        recent.push_back(now);
-        // Only the newest `limit` failures decide when the key may try again.
+        // Only the newest `limit` failures decide when the key may try
+        // again, so no more are kept.
+        for _ in 0..count.min(self.limit) {
+            recent.push_back(now);
+        }
         while recent.len() > self.limit {
             recent.pop_front();
         }
@@ -79,6 +92,20 @@ impl Throttle {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Keeps the `keep` keys whose last failure is newest.
+fn drop_oldest(failures: &mut HashMap<String, VecDeque<DateTime<Utc>>>, keep: usize) {
+    let mut last: Vec<DateTime<Utc>> = failures
+        .values()
+        .filter_map(|times| times.back().copied())
+        .collect();
+    if last.len() <= keep {
+        return;
+    }
+    last.sort_unstable();
+    let cutoff = last[last.len() - keep];
+    failures.retain(|_, times| times.back().is_some_and(|time| *time > cutoff));
 }
 
 fn forget_before(times: &mut VecDeque<DateTime<Utc>>, start: DateTime<Utc>) {
@@ -165,6 +192,38 @@ mod tests {
         );
         throttle.clear("a");
         assert_eq!(throttle.blocked_for("a", minute(15)), None);
+    }
+
+    #[test]
+    fn one_attempt_may_count_several_failures() {
+        let throttle = Throttle::new(5, Duration::minutes(15));
+
+        throttle.record_failures("a", 4, minute(0));
+        let after_four = throttle.blocked_for("a", minute(1));
+        throttle.record_failures("a", 100, minute(1));
+        let after_many = throttle.blocked_for("a", minute(2));
+
+        assert_eq!(after_four, None);
+        assert_eq!(after_many, Some(Duration::minutes(14)));
+    }
+
+    #[test]
+    fn key_count_is_bounded() {
+        let throttle = Throttle::new(3, Duration::minutes(15));
+        for n in 0..THROTTLE_MAX_KEYS + 10 {
+            let at = minute(0) + Duration::milliseconds(n as i64);
+            throttle.record_failure(&format!("key-{n}"), at);
+        }
+
+        let kept = throttle.lock().len();
+        let newest = format!("key-{}", THROTTLE_MAX_KEYS + 9);
+
+        assert!(kept <= THROTTLE_MAX_KEYS, "{kept} keys kept");
+        assert!(throttle.lock().contains_key(&newest));
+        assert!(
+            !throttle.lock().contains_key("key-0"),
+            "the oldest key was dropped"
+        );
     }
 
     #[test]

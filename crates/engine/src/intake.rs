@@ -147,10 +147,16 @@ impl Engine {
                 return Ok(self.held_off_reply(&request, wait));
             }
         }
+        // Each From or Sender credential of a document is one try, since
+        // any of them may match.
+        let attempts = envelope
+            .header
+            .as_ref()
+            .map_or(1, |header| header.from.len().max(header.sender.len()));
         let count_failure = || {
             if let Some(keys) = &keys {
                 self.credential_throttle
-                    .record_failure(keys, self.clock.now());
+                    .record_failure(keys, attempts, self.clock.now());
             }
         };
 
@@ -161,7 +167,8 @@ impl Engine {
         let buyer = match buyer {
             Ok(buyer) => {
                 if let Some(keys) = &keys {
-                    self.credential_throttle.clear_sender(keys);
+                    self.credential_throttle
+                        .record_success(keys, self.clock.now());
                 }
                 buyer
             }
@@ -494,7 +501,10 @@ impl Engine {
     /// Answers a client held off after failed credential checks, without
     /// checking this request's credentials.
     fn held_off_reply(&self, request: &IntakeRequest, wait: chrono::Duration) -> IntakeReply {
-        let seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
+        // Rounded up, so that a client that waits as told is not turned
+        // away again for the fraction of a second left.
+        let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+        let seconds = millis.div_ceil(1000).max(1);
         let minutes = seconds.div_ceil(60);
         let unit = if minutes == 1 { "minute" } else { "minutes" };
         let text = format!(

@@ -156,7 +156,7 @@ async fn settings(engine: &Engine, args: SettingsArgs) -> anyhow::Result<()> {
                 "settings.update",
                 format!("{key} = {stored}"),
             )
-            .await?;
+            .await;
             line(format_args!(
                 "Set {key} = {stored} for account {}.",
                 args.slug
@@ -170,14 +170,14 @@ async fn refresh(engine: &Engine, args: RefreshArgs) -> anyhow::Result<()> {
     if args.queue {
         let job = admin::queue_refresh(engine, &args.slug).await?;
         let detail = format!("queued a pull of Brightpearl reference data (job {job})");
-        audit::record(engine, &args.slug, "brightpearl.refresh", detail).await?;
+        audit::record(engine, &args.slug, "brightpearl.refresh", detail).await;
         line(format_args!("Queued reference refresh job {job} for account {}; the running server's worker runs it.", args.slug))?;
         return Ok(());
     }
 
     let refreshed = admin::refresh_now(engine, &args.slug).await?;
     let detail = "pulled Brightpearl reference data".to_owned();
-    audit::record(engine, &args.slug, "brightpearl.refresh", detail).await?;
+    audit::record(engine, &args.slug, "brightpearl.refresh", detail).await;
 
     if args.json {
         return print_json(&refreshed);
@@ -269,7 +269,7 @@ async fn map_item(engine: &Engine, args: MapArgs) -> anyhow::Result<()> {
         mapped.quantity_factor
     );
     let detail = format!("{summary} Released {} waiting jobs.", mapped.released_jobs);
-    audit::record(engine, &args.slug, "item_mapping.set", detail).await?;
+    audit::record(engine, &args.slug, "item_mapping.set", detail).await;
 
     if args.json {
         return print_json(&mapped);

@@ -12,14 +12,40 @@ const INVOICE_SECRET: &str = "invoice-secret-never-in-the-trail";
 
 /// Runs one command as the login `ops-alice`, with `input` on standard
 /// input, and fails the test unless it succeeded.
-fn run_as_alice(cli: &Cli, args: &[&str], input: &str) {
-    let env = [("USER", "ops-alice"), ("LOGNAME", "ops-alice")];
-    let run = cli.run_with_env(&env, args, input);
+fn run_as_alice(cli: &Cli, args: &[&str], input: &str) -> String {
+    run_with_logins(
+        cli,
+        &[("USER", "ops-alice"), ("LOGNAME", "ops-alice")],
+        args,
+        input,
+    )
+}
+
+/// Runs one command with only the login variables `logins` set, and
+/// returns its standard output.
+fn run_with_logins(cli: &Cli, logins: &[(&str, &str)], args: &[&str], input: &str) -> String {
+    let mut command = cli.command();
+    command
+        .env_remove("SUDO_USER")
+        .env_remove("USER")
+        .env_remove("LOGNAME");
+    command.envs(logins.iter().copied()).args(args);
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
-        run.success,
-        "{args:?} failed\nstdout: {}\nstderr: {}",
-        run.stdout, run.stderr
+        output.status.success(),
+        "{args:?} failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
+    stdout
 }
 
 async fn trail(seed: &Seed) -> Vec<AuditEntry> {
@@ -204,21 +230,98 @@ async fn account_add_audits_account_and_user() {
 #[tokio::test]
 async fn actor_without_login_is_cli() {
     let cli = Cli::new();
-    let mut command = cli.command();
-    command.env_remove("USER").env_remove("LOGNAME");
-    let output = command
-        .args(["account", "add", "acme", "--email", "ops@acme.example"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+
+    run_with_logins(
+        &cli,
+        &[("USER", " \u{7}")],
+        &["account", "add", "acme", "--email", "ops@acme.example"],
+        "",
+    );
+
+    let seed_store = pobridge_store::open(&cli.database_url()).await.unwrap();
+    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
+    let account = seed_store.account_by_slug(&slug).await.unwrap();
+    let entries = seed_store.audit_log(account.id, 10).await.unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries.iter().all(|entry| entry.actor == "cli"),
+        "{entries:?}"
+    );
+}
+
+#[tokio::test]
+async fn sudo_user_is_named_first() {
+    let cli = Cli::new();
+    let logins = [
+        ("SUDO_USER", "ops-bob"),
+        ("USER", "root"),
+        ("LOGNAME", "root"),
+    ];
+
+    run_with_logins(
+        &cli,
+        &logins,
+        &["account", "add", "acme", "--email", "ops@acme.example"],
+        "",
+    );
 
     let store = pobridge_store::open(&cli.database_url()).await.unwrap();
     let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
     let account = store.account_by_slug(&slug).await.unwrap();
     let entries = store.audit_log(account.id, 10).await.unwrap();
-    assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(
-        entries.iter().all(|entry| entry.actor == "cli"),
+        entries
+            .iter()
+            .all(|entry| entry.actor == "cli (login ops-bob)"),
         "{entries:?}"
+    );
+}
+
+#[tokio::test]
+async fn url_token_and_poll_are_audited_safely() {
+    let cli = Cli::new();
+    let seed = Seed::new(&cli.database_url()).await;
+    let before = trail(&seed).await.len();
+    let buyer_add = [
+        "buyer",
+        "add",
+        "acme",
+        "--name",
+        "initech",
+        "--from",
+        "NetworkID:INITECH",
+        "--to",
+        "DUNS:123456789",
+        "--sender",
+        "NetworkID:INITECH",
+        "--no-secret",
+    ];
+
+    let stdout = run_as_alice(&cli, &buyer_add, "");
+    run_as_alice(&cli, &["invoices", "acme", "poll"], "");
+
+    let order_url = stdout
+        .lines()
+        .find(|line| line.starts_with("order URL"))
+        .unwrap_or_else(|| panic!("no order URL in\n{stdout}"));
+    let token = order_url.rsplit('/').next().unwrap().trim();
+    assert!(token.len() > 20, "{order_url}");
+    let entries = trail(&seed).await;
+    let added = &entries[before..];
+    assert_eq!(added.len(), 2, "{added:?}");
+    assert_eq!(added[0].action, "buyer.add");
+    assert!(
+        added[0].detail.contains("order URL token"),
+        "{:?}",
+        added[0]
+    );
+    assert!(!added[0].detail.contains(token), "{:?}", added[0]);
+    assert_eq!(added[1].action, "invoices.poll");
+    assert!(
+        added[1]
+            .detail
+            .starts_with("queued a poll of Brightpearl for invoices (job "),
+        "{:?}",
+        added[1]
     );
 }

@@ -279,6 +279,16 @@ async fn retry_of_sent_invoice_is_rejected() {
     assert!(stderr.contains("invoice INV-1 was not queued"), "{stderr}");
     assert!(stderr.contains("never sent again"), "{stderr}");
     assert_eq!(reload(&seed, &record).await.status, InvoiceStatus::Sent);
+    let audited = seed
+        .engine
+        .store
+        .audit_log(seed.account.id, 100)
+        .await
+        .unwrap();
+    assert!(
+        audited.iter().all(|entry| entry.action != "invoice.retry"),
+        "a retry that queued nothing is not audited: {audited:?}"
+    );
 }
 
 #[tokio::test]

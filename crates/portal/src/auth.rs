@@ -19,6 +19,7 @@ use axum::Extension;
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::{DateTime, Duration, Utc};
+use pobridge_core::throttle::client_key;
 pub use pobridge_core::throttle::{Throttle, TrustForwardedFor};
 use pobridge_store::{Account, Session, StoreError, User};
 pub use pobridge_web::ClientIp;
@@ -367,7 +368,7 @@ impl LoginThrottle {
         let address = self.per_address.blocked_for(&keys.address, now);
         let ip = keys
             .ip
-            .and_then(|ip| self.per_ip.blocked_for(&ip.to_string(), now));
+            .and_then(|ip| self.per_ip.blocked_for(&client_key(ip), now));
         address.max(ip)
     }
 
@@ -375,7 +376,7 @@ impl LoginThrottle {
     pub fn record_failure(&self, keys: &ThrottleKeys, now: DateTime<Utc>) {
         self.per_address.record_failure(&keys.address, now);
         if let Some(ip) = keys.ip {
-            self.per_ip.record_failure(&ip.to_string(), now);
+            self.per_ip.record_failure(&client_key(ip), now);
         }
     }
 

@@ -2,6 +2,7 @@
 //! and the portal's counts of failed attempts.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Once;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -23,6 +24,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(address)| address.ip());
         let trusted = parts.extensions.get::<TrustForwardedFor>().is_some();
+        if !trusted && parts.headers.contains_key("x-forwarded-for") {
+            warn_untrusted_forwarded_for();
+        }
         let forwarded = parts
             .headers
             .get_all("x-forwarded-for")
@@ -30,4 +34,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .filter_map(|value| value.to_str().ok());
         Ok(Self(client_ip(peer, trusted, forwarded)))
     }
+}
+
+/// Logs once per process that requests carry `X-Forwarded-For` while it is
+/// not trusted. Behind a proxy every client then shares the proxy's
+/// address, so one client's failed logins or credential checks hold off
+/// the others.
+fn warn_untrusted_forwarded_for() {
+    static WARNED: Once = Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            "a request carries X-Forwarded-For, but portal.trust_forwarded_for is off, so failed \
+             logins and credential checks are counted under the proxy's address; set it when \
+             every request comes through a proxy that sets the header"
+        );
+    });
 }

@@ -22,6 +22,11 @@ const COUPA: &str = "198.51.100.20:50000";
 
 fn wrong_secret() -> Vec<u8> {
     let document = String::from_utf8(common::order_with_secret()).unwrap();
+    wrong_secret_with(&document)
+}
+
+/// Replaces the right shared secret in `document` with a guess.
+fn wrong_secret_with(document: &str) -> Vec<u8> {
     document.replace(SHARED_SECRET, "a-guess").into_bytes()
 }
 
@@ -119,6 +124,36 @@ async fn forwarded_for_counts_when_trusted() {
         coupa.status(),
         StatusCode::OK,
         "the proxy itself is not held off"
+    );
+}
+
+#[tokio::test]
+async fn each_sender_credential_counts_as_a_try() {
+    let (engine, _clock) = common::engine_with_clock(1024 * 1024).await;
+    let app = router(AppState { engine });
+    let document = String::from_utf8(common::order_with_secret()).unwrap();
+    let guesses: String = (0..FAILURES_PER_SENDER)
+        .map(|n| {
+            format!(
+                "<Credential domain=\"NetworkID\"><Identity>DAN_Coupa</Identity>\
+                 <SharedSecret>guess-{n}</SharedSecret></Credential>"
+            )
+        })
+        .collect();
+    let many_guesses = document.replacen("<Sender>", &format!("<Sender>{guesses}"), 1);
+    assert!(
+        many_guesses.contains("guess-9"),
+        "the document was not changed"
+    );
+
+    let first = post_from(&app, GUESSER, wrong_secret_with(&many_guesses)).await;
+    let second = post_from(&app, GUESSER, common::order_with_secret()).await;
+
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        second.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "one document with {FAILURES_PER_SENDER} Sender credentials used up the limit"
     );
 }
 

@@ -32,7 +32,7 @@ pub async fn run(engine: &Engine, config: &Config, command: BuyerCommand) -> any
                 "buyer.remove",
                 format!("removed buyer {buyer}"),
             )
-            .await?;
+            .await;
             line(format_args!("Removed buyer {buyer} from account {slug}."))?;
             Ok(())
         }
@@ -84,7 +84,7 @@ async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Re
             .as_deref()
             .map_or_else(String::new, |url| format!(", invoice-url={url}"))
     );
-    audit::record(engine, &args.slug, "buyer.add", detail).await?;
+    audit::record(engine, &args.slug, "buyer.add", detail).await;
 
     // The only output that shows a per-buyer URL token in full.
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
@@ -338,7 +338,7 @@ async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Re
         changed.buyer.name,
         change_text(&args.key, &value)
     );
-    audit::record(engine, &args.slug, "buyer.update", detail).await?;
+    audit::record(engine, &args.slug, "buyer.update", detail).await;
 
     let buyer = &changed.buyer;
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);

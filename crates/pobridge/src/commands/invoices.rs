@@ -47,7 +47,7 @@ pub async fn run(engine: &Engine, args: InvoicesArgs) -> anyhow::Result<()> {
                 confirmed.status.as_str(),
                 confirmed.reason
             );
-            audit::record(engine, slug, "invoice.confirm", detail).await?;
+            audit::record(engine, slug, "invoice.confirm", detail).await;
             if args.json {
                 return print_json(&confirmed);
             }
@@ -55,6 +55,8 @@ pub async fn run(engine: &Engine, args: InvoicesArgs) -> anyhow::Result<()> {
         }
         InvoicesAction::Poll => {
             let job = admin::queue_invoice_poll(engine, slug).await?;
+            let detail = format!("queued a poll of Brightpearl for invoices (job {job})");
+            audit::record(engine, slug, "invoices.poll", detail).await;
             line(format_args!(
                 "Queued invoice poll job {job} for account {slug}; the running server's worker runs it."
             ))?;
@@ -246,7 +248,7 @@ async fn retry(
     };
 
     let rows = admin::retry_invoices(engine, slug, &target, args.buyer.as_deref()).await?;
-    record_retry(engine, slug, &rows).await?;
+    record_retry(engine, slug, &rows).await;
 
     if json {
         print_json(&rows)?;
@@ -273,7 +275,7 @@ async fn retry(
 }
 
 /// Records the invoices a retry queued, if any, as one audit entry.
-async fn record_retry(engine: &Engine, slug: &str, rows: &[RetryRow]) -> anyhow::Result<()> {
+async fn record_retry(engine: &Engine, slug: &str, rows: &[RetryRow]) {
     let queued: Vec<String> = rows
         .iter()
         .filter(|row| row.outcome == RetryOutcome::Queued)
@@ -286,10 +288,10 @@ async fn record_retry(engine: &Engine, slug: &str, rows: &[RetryRow]) -> anyhow:
         })
         .collect();
     if queued.is_empty() {
-        return Ok(());
+        return;
     }
     let detail = format!("queued to be rebuilt and sent again: {}", queued.join("; "));
-    audit::record(engine, slug, "invoice.retry", detail).await
+    audit::record(engine, slug, "invoice.retry", detail).await;
 }
 
 fn print_retry_table(slug: &str, rows: &[RetryRow]) -> anyhow::Result<()> {

@@ -34,7 +34,7 @@ pub async fn run(engine: &Engine, args: OrdersArgs) -> anyhow::Result<()> {
                 handled.buyer,
                 handled.handled.len()
             );
-            audit::record(engine, &args.slug, "order.mark_handled", detail).await?;
+            audit::record(engine, &args.slug, "order.mark_handled", detail).await;
             if args.json {
                 return print_json(&handled);
             }
@@ -176,7 +176,7 @@ async fn resync(engine: &Engine, slug: &str, args: ResyncArgs, json: bool) -> an
     let rows =
         admin::resync_orders(engine, slug, &target, args.buyer.as_deref(), args.dry_run).await?;
     if !args.dry_run {
-        record_resync(engine, slug, &rows).await?;
+        record_resync(engine, slug, &rows).await;
     }
 
     if json {
@@ -203,17 +203,17 @@ async fn resync(engine: &Engine, slug: &str, args: ResyncArgs, json: bool) -> an
 }
 
 /// Records the orders a re-sync queued, if any, as one audit entry.
-async fn record_resync(engine: &Engine, slug: &str, rows: &[ResyncRow]) -> anyhow::Result<()> {
+async fn record_resync(engine: &Engine, slug: &str, rows: &[ResyncRow]) {
     let queued: Vec<String> = rows
         .iter()
         .filter(|row| row.outcome == ResyncOutcome::Queued)
         .map(|row| format!("PO {} (buyer {})", row.po_number, row.buyer))
         .collect();
     if queued.is_empty() {
-        return Ok(());
+        return;
     }
     let detail = format!("queued a re-sync of {}", queued.join(", "));
-    audit::record(engine, slug, "order.resync", detail).await
+    audit::record(engine, slug, "order.resync", detail).await;
 }
 
 fn print_resync(slug: &str, rows: &[ResyncRow], dry_run: bool) -> anyhow::Result<()> {

@@ -33,7 +33,7 @@ pub async fn run(engine: &Engine, args: RowsArgs) -> anyhow::Result<()> {
             let changed = admin::add_row_rule(engine, &slug, &request).await?;
             let at = request.position.unwrap_or(changed.rules.len());
             let detail = format!("added rule {at}: {}", changed.rule_text(at));
-            audit::record(engine, &slug, "invoice_rows.add", detail).await?;
+            audit::record(engine, &slug, "invoice_rows.add", detail).await;
             print_changed(&slug, &changed, "Added", args.json)?;
         }
         RowsAction::Remove { number } => {
@@ -44,7 +44,7 @@ pub async fn run(engine: &Engine, args: RowsArgs) -> anyhow::Result<()> {
                 .map(|view| view.text);
             let changed = admin::remove_row_rule(engine, &slug, number).await?;
             let detail = format!("removed rule {number} ({})", removed.unwrap_or_default());
-            audit::record(engine, &slug, "invoice_rows.remove", detail).await?;
+            audit::record(engine, &slug, "invoice_rows.remove", detail).await;
             print_changed(&slug, &changed, "Removed", args.json)?;
         }
     }

@@ -37,7 +37,7 @@ pub async fn account_add(
 
     let account = admin::create_account(engine, slug, email).await?;
     let detail = format!("created account {} for {email}", account.slug);
-    audit::record(engine, slug, "account.create", detail).await?;
+    audit::record(engine, slug, "account.create", detail).await;
     // A running server's worker picks the check up; at start-up every
     // account gets one anyway.
     engine.schedule_alert_check(account.id).await?;

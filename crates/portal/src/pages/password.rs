@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::Duration;
+use pobridge_core::throttle::client_key;
 use pobridge_store::{LinkPurpose, NewAuditEntry, OneTimeLink, StoreError, User};
 use serde::Deserialize;
 
@@ -281,7 +282,7 @@ async fn forgot(
     }
 
     let now = state.engine.clock.now();
-    let ip_key = client.0.map(|ip| ip.to_string());
+    let ip_key = client.0.map(client_key);
     let blocked = limits.per_address.blocked_for(&email, now).is_some()
         || ip_key
             .as_deref()
