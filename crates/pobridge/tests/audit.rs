@@ -48,6 +48,17 @@ fn run_with_logins(cli: &Cli, logins: &[(&str, &str)], args: &[&str], input: &st
     stdout
 }
 
+/// Reads the audit trail of account `acme` from the command's database,
+/// oldest first.
+async fn acme_trail(cli: &Cli) -> Vec<AuditEntry> {
+    let store = pobridge_store::open(&cli.database_url()).await.unwrap();
+    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
+    let account = store.account_by_slug(&slug).await.unwrap();
+    let mut entries = store.audit_log(account.id, 10).await.unwrap();
+    entries.sort_by_key(|entry| entry.id);
+    entries
+}
+
 async fn trail(seed: &Seed) -> Vec<AuditEntry> {
     let mut entries = seed
         .engine
@@ -195,11 +206,7 @@ async fn account_add_audits_account_and_user() {
         "",
     );
 
-    let store = pobridge_store::open(&cli.database_url()).await.unwrap();
-    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
-    let account = store.account_by_slug(&slug).await.unwrap();
-    let mut entries = store.audit_log(account.id, 10).await.unwrap();
-    entries.sort_by_key(|entry| entry.id);
+    let entries = acme_trail(&cli).await;
     let recorded: Vec<(&str, &str, &str)> = entries
         .iter()
         .map(|entry| {
@@ -238,10 +245,7 @@ async fn actor_without_login_is_cli() {
         "",
     );
 
-    let seed_store = pobridge_store::open(&cli.database_url()).await.unwrap();
-    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
-    let account = seed_store.account_by_slug(&slug).await.unwrap();
-    let entries = seed_store.audit_log(account.id, 10).await.unwrap();
+    let entries = acme_trail(&cli).await;
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(
         entries.iter().all(|entry| entry.actor == "cli"),
@@ -265,10 +269,7 @@ async fn sudo_user_is_named_first() {
         "",
     );
 
-    let store = pobridge_store::open(&cli.database_url()).await.unwrap();
-    let slug = pobridge_core::AccountSlug::parse("acme").unwrap();
-    let account = store.account_by_slug(&slug).await.unwrap();
-    let entries = store.audit_log(account.id, 10).await.unwrap();
+    let entries = acme_trail(&cli).await;
     assert!(
         entries
             .iter()
