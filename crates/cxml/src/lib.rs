@@ -21,6 +21,6 @@ pub use invoice::{
 pub use mask::{fill_shared_secret, mask_secrets};
 pub use model::*;
 pub use multipart::{read_multipart_related, MultipartDocument, Part};
-pub use read::{read_envelope, Limits};
+pub use read::{document_text, read_envelope, Limits};
 pub use time::{format_timestamp, parse_timestamp};
 pub use write::{new_payload_id, write_profile_response, write_response, RESPONSE_DTD_URL};

@@ -11,8 +11,21 @@ mod sequence;
 mod tree;
 mod values;
 
+use std::borrow::Cow;
+
 use crate::error::ReadError;
 use crate::model::Envelope;
+
+/// Returns a stored document as text for people to read: decoded as the
+/// reader decodes it (byte-order mark, then the XML declaration's encoding,
+/// then UTF-8), or, when that fails, as UTF-8 with each invalid byte shown
+/// as U+FFFD.
+pub fn document_text(bytes: &[u8]) -> Cow<'_, str> {
+    match decode::decode(bytes) {
+        Ok(text) => text,
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
 
 /// Bounds on what [`read_envelope`] accepts, checked while reading so a
 /// hostile document is rejected early and with little memory.
@@ -69,4 +82,22 @@ pub fn read_envelope(bytes: &[u8], limits: &Limits) -> Result<Envelope, ReadErro
     let mut lines = order::Lines::new(order::expected_lines(&text, limits.max_item_out));
     let tree = tree::parse(&text, limits, |item| lines.read(&doc, item))?;
     envelope::envelope(&text, tree.element(0), lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::document_text;
+
+    #[test]
+    fn stored_documents_show_as_sent() {
+        let text = "<?xml version=\"1.0\"?><cXML>Müller</cXML>";
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><cXML>M\xfcller</cXML>";
+        let broken = b"<cXML>M\xfcller</cXML>";
+
+        assert_eq!(document_text(&utf16), text);
+        assert!(document_text(latin1).ends_with("<cXML>Müller</cXML>"));
+        assert_eq!(document_text(broken), "<cXML>M\u{FFFD}ller</cXML>");
+    }
 }

@@ -168,15 +168,12 @@ async fn received_document(
     // The store keeps the body masked already; masking again keeps a body
     // stored unmasked by mistake from being shown.
     let masked = pobridge_cxml::mask_secrets(&document.masked_body);
-    // NOTE: a body in another encoding than UTF-8, such as ISO-8859-1, shows
-    // its non-ASCII characters as U+FFFD. Decoding by the XML declaration's
-    // encoding would show them as sent.
     Ok(ReceivedDocument {
         revision: revision.id,
         payload_id: document.payload_id,
         content_type: document.content_type,
         received_at: document.received_at,
-        text: String::from_utf8_lossy(&masked).into_owned(),
+        text: pobridge_cxml::document_text(&masked).into_owned(),
         removed_at: document.body_removed_at,
     })
 }
