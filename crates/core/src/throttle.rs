@@ -40,15 +40,31 @@ impl Throttle {
     /// Returns how long `key` must wait before its next attempt, or `None`
     /// when it may try now.
     pub fn blocked_for(&self, key: &str, now: DateTime<Utc>) -> Option<Duration> {
+        self.blocked_for_attempts(key, 1, now)
+    }
+
+    /// Returns how long `key` must wait before an attempt that tries
+    /// `attempts` values at once, or `None` when it may try now: the
+    /// attempt's failures must fit under the limit with those in the
+    /// window.
+    pub fn blocked_for_attempts(
+        &self,
+        key: &str,
+        attempts: usize,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        let attempts = attempts.clamp(1, self.limit);
         let mut failures = self.lock();
         let recent = failures.get_mut(key)?;
         forget_before(recent, now - self.window);
-        if recent.len() < self.limit {
+        let excess = (recent.len() + attempts).checked_sub(self.limit)?;
+        if excess == 0 {
             return None;
         }
-        // The key may try again once its oldest counted failure leaves the window.
-        let oldest = recent[recent.len() - self.limit];
-        Some(oldest + self.window - now)
+        // The key may try again once enough of its oldest counted failures
+        // leave the window.
+        let freeing = recent[excess - 1];
+        Some(freeing + self.window - now)
     }
 
     /// Counts one failure of `key` at `now`.

@@ -31,6 +31,17 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// Returns the name of the buyer the From credentials named, when they
+    /// named one.
+    pub fn buyer(&self) -> Option<&str> {
+        match self {
+            AuthError::SenderMismatch(_, buyer)
+            | AuthError::ToMismatch(_, buyer, _)
+            | AuthError::TokenRequired(_, buyer) => Some(buyer),
+            AuthError::MissingHeader | AuthError::UnknownFrom(_) => None,
+        }
+    }
+
     /// Returns the reason with what the supplier configured, for its own log only.
     pub fn detail(&self) -> String {
         match self {

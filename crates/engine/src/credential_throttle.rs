@@ -10,11 +10,12 @@
 //! only, so that others failing from a shared Coupa address, or from a
 //! proxy's address, do not hold it off.
 //!
-//! A held-off request is answered before its credentials are checked, so
-//! its answer tells nothing about them. Its status is 503, which Coupa
-//! retries, so that a real order sent while its buyer's address is held
-//! off (the secret was wrong, then fixed) arrives later instead of being
-//! refused for good.
+//! A held-off request gets a 503 whether its credentials passed or not,
+//! so its answer tells nothing about them. The check and the count happen
+//! under one lock with no wait between them, so parallel requests cannot
+//! each find room under a limit. Coupa retries a 503, so a real order sent
+//! while its buyer's address is held off (the secret was wrong, then fixed)
+//! arrives later instead of being refused for good.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -52,16 +53,31 @@ pub struct CredentialKeys {
 
 impl CredentialKeys {
     /// Keys a request from `ip` to the order URL of `account`, as the URL
-    /// names it, whose first From credential is `from`. The key text is a
-    /// digest, so that long values sent by a client cost no more memory.
-    pub fn new(ip: IpAddr, account: &str, from: &str) -> Self {
+    /// names it, that claims to be `party`: the buyer its From credentials
+    /// named, or its first From credential when they named none (see
+    /// [`Party`]). The key text is a digest, so that long values sent by a
+    /// client cost no more memory.
+    pub fn new(ip: IpAddr, account: &str, party: &Party<'_>) -> Self {
         let client = client_key(ip);
+        let party = match party {
+            Party::Buyer(name) => format!("buyer {name}"),
+            Party::Unknown(from) => format!("from {from}"),
+        };
         Self {
-            sender: digest(&[&client, account, from]),
+            sender: digest(&[&client, account, &party]),
             account: digest(&[&client, account]),
             client: digest(&[&client]),
         }
     }
+}
+
+/// Whom a request claims to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party<'a> {
+    /// The buyer, by name, that the request's From credentials named.
+    Buyer(&'a str),
+    /// No buyer: the request's first From credential as sent.
+    Unknown(&'a str),
 }
 
 fn digest(parts: &[&str]) -> String {
@@ -82,6 +98,9 @@ pub struct CredentialThrottle {
     per_account: Throttle,
     per_client: Throttle,
     /// Sender keys whose credentials passed, with the time they last did.
+    /// Its lock is held for the whole of [`CredentialThrottle::admit`], so
+    /// that requests checked at the same moment cannot each find room
+    /// under a limit that only one of them fits.
     passed: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
@@ -107,57 +126,54 @@ impl CredentialThrottle {
         }
     }
 
-    /// Returns how long a request under `keys` must wait, or `None` when
-    /// its credentials may be checked now.
-    pub fn blocked_for(&self, keys: &CredentialKeys, now: DateTime<Utc>) -> Option<Duration> {
-        let sender = self.per_sender.blocked_for(&keys.sender, now);
-        if self.passed_recently(keys, now) {
-            return sender;
-        }
-        let account = self.per_account.blocked_for(&keys.account, now);
-        let client = self.per_client.blocked_for(&keys.client, now);
-        sender.max(account).max(client)
-    }
-
-    /// Counts one failed check of a request that tried `attempts` values
-    /// at once: a document with several From or Sender credentials counts
-    /// once for each, so that it cannot try many secrets for the price of
-    /// one.
-    pub fn record_failure(&self, keys: &CredentialKeys, attempts: usize, now: DateTime<Utc>) {
-        let attempts = attempts.max(1);
-        self.per_sender.record_failures(&keys.sender, attempts, now);
-        self.per_account
-            .record_failures(&keys.account, attempts, now);
-        self.per_client.record_failures(&keys.client, attempts, now);
-    }
-
-    /// Forgets the sender's failures after its credentials passed, and
-    /// holds it to its own count from now on. The other counts are kept,
-    /// so that one good document does not reopen guessing at other buyers.
-    pub fn record_success(&self, keys: &CredentialKeys, now: DateTime<Utc>) {
-        self.per_sender.clear(&keys.sender);
-        let mut passed = self.lock_passed();
-        if passed.len() >= PASSED_SENDERS_MAX && !passed.contains_key(&keys.sender) {
-            let start = now - Duration::days(PASSED_SENDER_DAYS);
-            passed.retain(|_, at| *at > start);
-            if passed.len() >= PASSED_SENDERS_MAX {
-                let oldest = passed
-                    .iter()
-                    .min_by_key(|(_, at)| **at)
-                    .map(|(key, _)| key.clone());
-                if let Some(oldest) = oldest {
-                    passed.remove(&oldest);
-                }
-            }
-        }
-        passed.insert(keys.sender.clone(), now);
-    }
-
-    fn passed_recently(&self, keys: &CredentialKeys, now: DateTime<Utc>) -> bool {
-        let passed = self.lock_passed();
-        passed
+    /// Decides whether the outcome of a request's credential check may be
+    /// answered, and counts it. The request tried `attempts` values at
+    /// once (one per From or Sender credential, since any of them may
+    /// match). Its tries must fit under the limits with the failures
+    /// already counted; otherwise it is held off, whether it passed or
+    /// not, and the wait is returned. A failure that is answered is
+    /// counted. A pass clears the sender's failures and holds the sender to
+    /// its own count from then on.
+    pub fn admit(
+        &self,
+        keys: &CredentialKeys,
+        passed: bool,
+        attempts: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), Duration> {
+        let mut passed_senders = self.lock_passed();
+        let sender = self
+            .per_sender
+            .blocked_for_attempts(&keys.sender, attempts, now);
+        let exempt = passed_senders
             .get(&keys.sender)
-            .is_some_and(|at| *at > now - Duration::days(PASSED_SENDER_DAYS))
+            .is_some_and(|at| *at > now - Duration::days(PASSED_SENDER_DAYS));
+        let wait = if exempt {
+            sender
+        } else {
+            let account = self
+                .per_account
+                .blocked_for_attempts(&keys.account, attempts, now);
+            let client = self
+                .per_client
+                .blocked_for_attempts(&keys.client, attempts, now);
+            sender.max(account).max(client)
+        };
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+
+        if passed {
+            self.per_sender.clear(&keys.sender);
+            remember_pass(&mut passed_senders, &keys.sender, now);
+        } else {
+            let attempts = attempts.max(1);
+            self.per_sender.record_failures(&keys.sender, attempts, now);
+            self.per_account
+                .record_failures(&keys.account, attempts, now);
+            self.per_client.record_failures(&keys.client, attempts, now);
+        }
+        Ok(())
     }
 
     fn lock_passed(&self) -> std::sync::MutexGuard<'_, HashMap<String, DateTime<Utc>>> {
@@ -166,6 +182,25 @@ impl CredentialThrottle {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Records that `sender` passed at `now`, forgetting passes older than
+/// [`PASSED_SENDER_DAYS`], then the oldest, when the map is full.
+fn remember_pass(passed: &mut HashMap<String, DateTime<Utc>>, sender: &str, now: DateTime<Utc>) {
+    if passed.len() >= PASSED_SENDERS_MAX && !passed.contains_key(sender) {
+        let start = now - Duration::days(PASSED_SENDER_DAYS);
+        passed.retain(|_, at| *at > start);
+        if passed.len() >= PASSED_SENDERS_MAX {
+            let oldest = passed
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                passed.remove(&oldest);
+            }
+        }
+    }
+    passed.insert(sender.to_owned(), now);
 }
 
 #[cfg(test)]
@@ -178,126 +213,132 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap() + Duration::minutes(n)
     }
 
-    fn ip(text: &str) -> IpAddr {
-        text.parse().unwrap()
+    fn keys(ip: &str, account: &str, buyer: &str) -> CredentialKeys {
+        CredentialKeys::new(ip.parse().unwrap(), account, &Party::Buyer(buyer))
+    }
+
+    fn unknown(ip: &str, account: &str, from: &str) -> CredentialKeys {
+        CredentialKeys::new(ip.parse().unwrap(), account, &Party::Unknown(from))
     }
 
     #[test]
     fn one_failing_buyer_does_not_hold_off_another() {
         let throttle = CredentialThrottle::new(2, 5, 10);
-        let coupa = ip("198.51.100.20");
-        let wrong = CredentialKeys::new(coupa, "acme", "NetworkID:MISCONFIGURED");
-        let other = CredentialKeys::new(coupa, "acme", "NetworkID:FINE");
+        let wrong = keys("198.51.100.20", "acme", "misconfigured");
+        let other = keys("198.51.100.20", "acme", "fine");
 
-        throttle.record_failure(&wrong, 1, minute(0));
-        throttle.record_failure(&wrong, 1, minute(1));
+        assert_eq!(throttle.admit(&wrong, false, 1, minute(0)), Ok(()));
+        assert_eq!(throttle.admit(&wrong, false, 1, minute(1)), Ok(()));
+        let third = throttle.admit(&wrong, false, 1, minute(2));
+        let right_secret = throttle.admit(&wrong, true, 1, minute(2));
 
+        assert_eq!(third, Err(Duration::minutes(13)));
         assert_eq!(
-            throttle.blocked_for(&wrong, minute(2)),
-            Some(Duration::minutes(13))
+            right_secret,
+            Err(Duration::minutes(13)),
+            "held off even when it passed"
         );
-        assert_eq!(throttle.blocked_for(&other, minute(2)), None);
+        assert_eq!(throttle.admit(&other, true, 1, minute(2)), Ok(()));
     }
 
     #[test]
     fn many_from_credentials_hit_the_account_limit() {
         let throttle = CredentialThrottle::new(2, 3, 10);
-        let guesser = ip("203.0.113.5");
         for (n, from) in ["A", "B", "C"].into_iter().enumerate() {
-            let keys = CredentialKeys::new(guesser, "acme", from);
-            throttle.record_failure(&keys, 1, minute(n as i64));
+            let guess = unknown("203.0.113.5", "acme", from);
+            assert_eq!(throttle.admit(&guess, false, 1, minute(n as i64)), Ok(()));
         }
 
-        let fresh_from = CredentialKeys::new(guesser, "acme", "D");
-        let other_account = CredentialKeys::new(guesser, "globex", "D");
-        let other_client = CredentialKeys::new(ip("203.0.113.6"), "acme", "D");
+        let fresh_from = throttle.admit(&unknown("203.0.113.5", "acme", "D"), false, 1, minute(3));
+        let other_account =
+            throttle.admit(&unknown("203.0.113.5", "globex", "D"), false, 1, minute(3));
+        let other_client =
+            throttle.admit(&unknown("203.0.113.6", "acme", "D"), false, 1, minute(3));
 
-        assert_eq!(
-            throttle.blocked_for(&fresh_from, minute(3)),
-            Some(Duration::minutes(12))
-        );
-        assert_eq!(throttle.blocked_for(&other_account, minute(3)), None);
-        assert_eq!(throttle.blocked_for(&other_client, minute(3)), None);
+        assert_eq!(fresh_from, Err(Duration::minutes(12)));
+        assert_eq!(other_account, Ok(()));
+        assert_eq!(other_client, Ok(()));
     }
 
     #[test]
     fn many_order_urls_hit_the_client_limit() {
         let throttle = CredentialThrottle::new(2, 2, 4);
-        let guesser = ip("203.0.113.5");
         for n in 0..4 {
-            let keys = CredentialKeys::new(guesser, &format!("slug-{n}"), "A");
-            throttle.record_failure(&keys, 1, minute(n));
+            let guess = unknown("203.0.113.5", &format!("slug-{n}"), "A");
+            assert_eq!(throttle.admit(&guess, false, 1, minute(n)), Ok(()));
         }
 
-        let next_url = CredentialKeys::new(guesser, "slug-9", "A");
+        let next_url = throttle.admit(&unknown("203.0.113.5", "slug-9", "A"), false, 1, minute(4));
 
-        assert_eq!(
-            throttle.blocked_for(&next_url, minute(4)),
-            Some(Duration::minutes(11))
-        );
+        assert_eq!(next_url, Err(Duration::minutes(11)));
     }
 
     #[test]
-    fn document_with_many_credentials_counts_each() {
+    fn tries_of_one_document_must_fit_the_limit() {
         let throttle = CredentialThrottle::new(10, 50, 200);
-        let keys = CredentialKeys::new(ip("203.0.113.5"), "acme", "A");
+        let guesser = keys("203.0.113.5", "acme", "globex");
 
-        throttle.record_failure(&keys, 9, minute(0));
-        let after_nine = throttle.blocked_for(&keys, minute(0));
-        throttle.record_failure(&keys, 0, minute(0));
-        let after_ten = throttle.blocked_for(&keys, minute(0));
+        let nine = throttle.admit(&guesser, false, 9, minute(0));
+        let two_more = throttle.admit(&guesser, false, 2, minute(0));
+        let one_more = throttle.admit(&guesser, true, 1, minute(0));
 
-        assert_eq!(after_nine, None);
-        assert_eq!(after_ten, Some(Duration::minutes(15)), "0 counts as 1");
+        assert_eq!(nine, Ok(()));
+        assert_eq!(two_more, Err(Duration::minutes(15)), "9 + 2 is over 10");
+        assert_eq!(one_more, Ok(()), "9 + 1 fits");
     }
 
     #[test]
-    fn passed_sender_is_held_to_its_own_count() {
+    fn passed_buyer_is_held_to_its_own_count() {
         let throttle = CredentialThrottle::new(2, 3, 10);
-        let shared = ip("198.51.100.20");
-        let buyer = CredentialKeys::new(shared, "acme", "NetworkID:BUYER");
-        let newcomer = CredentialKeys::new(shared, "acme", "NetworkID:NEW");
-        throttle.record_success(&buyer, minute(0));
+        let buyer = keys("198.51.100.20", "acme", "globex");
+        let newcomer = keys("198.51.100.20", "acme", "initech");
+        assert_eq!(throttle.admit(&buyer, true, 1, minute(0)), Ok(()));
         for from in ["X", "Y", "Z"] {
-            let keys = CredentialKeys::new(shared, "acme", from);
-            throttle.record_failure(&keys, 1, minute(1));
+            let guess = unknown("198.51.100.20", "acme", from);
+            assert_eq!(throttle.admit(&guess, false, 1, minute(1)), Ok(()));
         }
 
-        assert_eq!(throttle.blocked_for(&buyer, minute(2)), None);
-        assert!(throttle.blocked_for(&newcomer, minute(2)).is_some());
-        let long_after = minute(0) + Duration::days(PASSED_SENDER_DAYS) + Duration::minutes(1);
-        throttle.record_failure(&newcomer, 3, long_after);
+        assert_eq!(throttle.admit(&buyer, true, 1, minute(2)), Ok(()));
+        assert!(throttle.admit(&newcomer, false, 1, minute(2)).is_err());
+        let long_after = minute(0) + Duration::days(PASSED_SENDER_DAYS) + Duration::minutes(5);
+        assert_eq!(throttle.admit(&newcomer, false, 3, long_after), Ok(()));
         assert!(
-            throttle.blocked_for(&buyer, long_after).is_some(),
+            throttle.admit(&buyer, true, 1, long_after).is_err(),
             "a pass is remembered for {PASSED_SENDER_DAYS} days"
         );
     }
 
     #[test]
-    fn success_clears_only_the_sender() {
-        let throttle = CredentialThrottle::new(1, 2, 10);
-        let first = CredentialKeys::new(ip("2001:db8::1"), "acme", "A");
-        throttle.record_failure(&first, 1, minute(0));
-        assert!(throttle.blocked_for(&first, minute(1)).is_some());
+    fn unknown_from_is_not_exempt_after_a_pass() {
+        let throttle = CredentialThrottle::new(2, 2, 10);
+        let buyer = keys("203.0.113.5", "acme", "globex");
+        let made_up = unknown("203.0.113.5", "acme", "NetworkID:U0");
+        assert_eq!(throttle.admit(&buyer, true, 1, minute(0)), Ok(()));
 
-        throttle.record_success(&first, minute(1));
-        let same_network = CredentialKeys::new(ip("2001:db8::2"), "acme", "B");
-        throttle.record_failure(&same_network, 1, minute(1));
+        assert_eq!(throttle.admit(&made_up, false, 1, minute(1)), Ok(()));
+        assert_eq!(throttle.admit(&made_up, false, 1, minute(1)), Ok(()));
 
-        assert_eq!(throttle.blocked_for(&first, minute(2)), None);
+        assert!(throttle.admit(&made_up, false, 1, minute(2)).is_err());
+    }
+
+    #[test]
+    fn ipv6_network_shares_a_count() {
+        let throttle = CredentialThrottle::new(5, 2, 10);
+        let first = keys("2001:db8::1", "acme", "A");
+        let same_network = keys("2001:db8::2", "acme", "B");
+
+        assert_eq!(throttle.admit(&first, false, 1, minute(0)), Ok(()));
+        assert_eq!(throttle.admit(&same_network, false, 1, minute(1)), Ok(()));
+
         assert_eq!(
-            throttle.blocked_for(&same_network, minute(2)),
-            Some(Duration::minutes(14)),
-            "the longer of its own wait and the /64 network's account wait"
+            throttle.admit(&same_network, false, 1, minute(2)),
+            Err(Duration::minutes(13))
         );
     }
 
     #[test]
     fn key_parts_do_not_run_together() {
-        let client = ip("192.0.2.1");
-        assert_ne!(
-            CredentialKeys::new(client, "ab", "c"),
-            CredentialKeys::new(client, "a", "bc")
-        );
+        assert_ne!(keys("192.0.2.1", "ab", "c"), keys("192.0.2.1", "a", "bc"));
+        assert_ne!(keys("192.0.2.1", "a", "b"), unknown("192.0.2.1", "a", "b"));
     }
 }

@@ -15,7 +15,7 @@ use pobridge_store::{
 use sha2::{Digest, Sha256};
 
 use crate::auth::{authenticate, AuthError};
-use crate::credential_throttle::CredentialKeys;
+use crate::credential_throttle::{CredentialKeys, Party};
 use crate::sync::sync_job;
 use crate::Engine;
 
@@ -138,42 +138,23 @@ impl Engine {
             Err(error) => return Ok(self.read_error_reply(&error)),
         };
 
-        let keys = request.client_ip.map(|ip| {
-            let from = crate::auth::first_from(envelope.header.as_ref());
-            CredentialKeys::new(ip, &request.account, &from)
-        });
-        if let Some(keys) = &keys {
-            if let Some(wait) = self.credential_throttle.blocked_for(keys, self.clock.now()) {
+        if let Some(problem) = too_many_credentials(envelope.header.as_ref()) {
+            return Ok(self.reply(400, "Bad Request", Some(&problem), problem.clone()));
+        }
+        let identified = self.identify(&request, &envelope).await?;
+        if let Some(ip) = request.client_ip {
+            if let Err(wait) = self.admit_credentials(ip, &request, &envelope, identified.as_ref())
+            {
                 return Ok(self.held_off_reply(&request, wait));
             }
         }
-        // Each From or Sender credential of a document is one try, since
-        // any of them may match.
-        let attempts = envelope
-            .header
-            .as_ref()
-            .map_or(1, |header| header.from.len().max(header.sender.len()));
-        let count_failure = || {
-            if let Some(keys) = &keys {
-                self.credential_throttle
-                    .record_failure(keys, attempts, self.clock.now());
-            }
-        };
 
-        let Some((account, buyer)) = self.identify(&request, &envelope).await? else {
-            count_failure();
+        let Some((account, buyer)) = identified else {
             return Ok(self.unknown_account_reply(&envelope));
         };
         let buyer = match buyer {
-            Ok(buyer) => {
-                if let Some(keys) = &keys {
-                    self.credential_throttle
-                        .record_success(keys, self.clock.now());
-                }
-                buyer
-            }
+            Ok(buyer) => buyer,
             Err(error) => {
-                count_failure();
                 tracing::warn!(account.slug = %account.slug, payload_id = %envelope.payload_id, reason = %error.detail(), "cXML credentials rejected");
                 return Ok(self.reply(
                     401,
@@ -498,20 +479,51 @@ impl Engine {
         )
     }
 
-    /// Answers a client held off after failed credential checks, without
-    /// checking this request's credentials.
+    /// Counts the outcome of the credential check of a request from `ip`
+    /// (see [`crate::credential_throttle`]), or returns how long the client
+    /// is held off.
+    fn admit_credentials(
+        &self,
+        ip: std::net::IpAddr,
+        request: &IntakeRequest,
+        envelope: &Envelope,
+        identified: Option<&(Account, Result<Buyer, AuthError>)>,
+    ) -> Result<(), chrono::Duration> {
+        let first_from = crate::auth::first_from(envelope.header.as_ref());
+        let (party, passed) = match identified {
+            Some((_, Ok(buyer))) => (Party::Buyer(&buyer.name), true),
+            Some((_, Err(error))) => match error.buyer() {
+                Some(name) => (Party::Buyer(name), false),
+                None => (Party::Unknown(&first_from), false),
+            },
+            None => (Party::Unknown(&first_from), false),
+        };
+        // Each From or Sender credential of a document is one try, since
+        // any of them may match.
+        let attempts = envelope
+            .header
+            .as_ref()
+            .map_or(1, |header| header.from.len().max(header.sender.len()));
+        let keys = CredentialKeys::new(ip, &request.account, &party);
+        self.credential_throttle
+            .admit(&keys, passed, attempts, self.clock.now())
+    }
+
+    /// Answers a client held off after failed credential checks, whether
+    /// this request's credentials passed or not.
     fn held_off_reply(&self, request: &IntakeRequest, wait: chrono::Duration) -> IntakeReply {
         // Rounded up, so that a client that waits as told is not turned
         // away again for the fraction of a second left.
         let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
         let seconds = millis.div_ceil(1000).max(1);
-        let minutes = seconds.div_ceil(60);
-        let unit = if minutes == 1 { "minute" } else { "minutes" };
         let text = format!(
             "too many documents from this address failed the credential check; \
-             pobridge checks no credentials from it for {minutes} {unit}"
+             pobridge checks no credentials from it for {seconds} seconds"
         );
-        tracing::warn!(account.slug = %request.account, client.ip = ?request.client_ip, retry_after = seconds, "order endpoint held off a client after failed credential checks");
+        let client = request
+            .client_ip
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        tracing::info!(account.slug = %shown_slug(&request.account), client.ip = %client, retry_after = seconds, "order endpoint held off a client after failed credential checks");
         let mut reply = self.reply(503, "Service Unavailable", Some(&text), text.clone());
         reply.retry_after = Some(seconds);
         reply
@@ -539,6 +551,38 @@ impl Engine {
             rand::random::<u64>(),
             &self.config.payload_host,
         )
+    }
+}
+
+/// Credentials of each kind (From, To, Sender) a document may carry. Real
+/// documents carry one or two; each one is a try at the shared secret or at
+/// a buyer's identity, so a document may not carry thousands.
+pub const MAX_CREDENTIALS: usize = 5;
+
+/// Describes a Header with more than [`MAX_CREDENTIALS`] credentials of one
+/// kind, or returns `None`.
+fn too_many_credentials(header: Option<&pobridge_cxml::Header>) -> Option<String> {
+    let header = header?;
+    [("From", &header.from), ("To", &header.to), ("Sender", &header.sender)]
+        .into_iter()
+        .find(|(_, credentials)| credentials.len() > MAX_CREDENTIALS)
+        .map(|(kind, credentials)| {
+            format!(
+                "the Header has {} {kind} credentials; pobridge accepts at most {MAX_CREDENTIALS} of each kind",
+                credentials.len()
+            )
+        })
+}
+
+/// Returns an account slug as sent in an order URL for a log line, cut to
+/// 64 characters, since a client may send any length.
+pub fn shown_slug(slug: &str) -> String {
+    let mut chars = slug.chars();
+    let shown: String = chars.by_ref().take(64).collect();
+    if chars.next().is_some() {
+        format!("{shown}…")
+    } else {
+        shown
     }
 }
 

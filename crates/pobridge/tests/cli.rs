@@ -77,6 +77,33 @@ fn unknown_account_suggests_account_add() {
 }
 
 #[test]
+fn typed_secret_is_warned_about() {
+    let cli = Cli::new().with_account();
+
+    let typed = cli.run(&buyer_args(&["--secret", SECRET]));
+    let from_stdin = cli.run_with_stdin(
+        &["buyer", "set", "acme", "coupa-buyer", "secret", "-"],
+        "new-secret\n",
+    );
+
+    assert!(typed.success, "{}", typed.stderr);
+    assert!(
+        typed
+            .stderr
+            .contains("warning: a secret given on the command line"),
+        "{}",
+        typed.stderr
+    );
+    assert!(!typed.stderr.contains(SECRET), "{}", typed.stderr);
+    assert!(from_stdin.success, "{}", from_stdin.stderr);
+    assert!(
+        !from_stdin.stderr.contains("warning"),
+        "{}",
+        from_stdin.stderr
+    );
+}
+
+#[test]
 fn buyer_add_with_secret_never_prints_it() {
     let cli = Cli::new().with_account();
 

@@ -12,6 +12,7 @@ use chrono::Duration;
 use http::{header, Request, Response, StatusCode};
 use pobridge_core::throttle::TrustForwardedFor;
 use pobridge_engine::credential_throttle::{FAILURES_PER_SENDER, WINDOW_MINUTES};
+use pobridge_engine::intake::MAX_CREDENTIALS;
 use pobridge_web::{router, AppState};
 use tower::ServiceExt;
 
@@ -127,12 +128,11 @@ async fn forwarded_for_counts_when_trusted() {
     );
 }
 
-#[tokio::test]
-async fn each_sender_credential_counts_as_a_try() {
-    let (engine, _clock) = common::engine_with_clock(1024 * 1024).await;
-    let app = router(AppState { engine });
+/// Returns the order with `count` extra Sender credentials, each with a
+/// wrong secret, before its own.
+fn with_guesses(count: usize) -> Vec<u8> {
     let document = String::from_utf8(common::order_with_secret()).unwrap();
-    let guesses: String = (0..FAILURES_PER_SENDER)
+    let guesses: String = (0..count)
         .map(|n| {
             format!(
                 "<Credential domain=\"NetworkID\"><Identity>DAN_Coupa</Identity>\
@@ -140,20 +140,54 @@ async fn each_sender_credential_counts_as_a_try() {
             )
         })
         .collect();
-    let many_guesses = document.replacen("<Sender>", &format!("<Sender>{guesses}"), 1);
-    assert!(
-        many_guesses.contains("guess-9"),
-        "the document was not changed"
-    );
+    let changed = document.replacen("<Sender>", &format!("<Sender>{guesses}"), 1);
+    assert_ne!(changed, document, "the document has no Sender");
+    changed.into_bytes()
+}
 
-    let first = post_from(&app, GUESSER, wrong_secret_with(&many_guesses)).await;
-    let second = post_from(&app, GUESSER, common::order_with_secret()).await;
+#[tokio::test]
+async fn each_sender_credential_counts_as_a_try() {
+    let (engine, _clock) = common::engine_with_clock(1024 * 1024).await;
+    let app = router(AppState { engine });
 
-    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let thousands = post_from(&app, GUESSER, with_guesses(5000)).await;
+    let four_and_right = post_from(&app, GUESSER, with_guesses(MAX_CREDENTIALS - 1)).await;
+    let five_wrong = post_from(
+        &app,
+        GUESSER,
+        wrong_secret_with(&String::from_utf8(with_guesses(MAX_CREDENTIALS - 1)).unwrap()),
+    )
+    .await;
+    let another_five = post_from(
+        &app,
+        GUESSER,
+        wrong_secret_with(&String::from_utf8(with_guesses(MAX_CREDENTIALS - 1)).unwrap()),
+    )
+    .await;
+    let right_alone = post_from(&app, GUESSER, common::order_with_secret()).await;
+
+    assert_eq!(thousands.status(), StatusCode::BAD_REQUEST);
+    let body = text(thousands).await;
+    assert!(body.contains("5001 Sender credentials"), "{body}");
     assert_eq!(
-        second.status(),
+        four_and_right.status(),
+        StatusCode::OK,
+        "5 tries fit under 10"
+    );
+    assert_eq!(
+        five_wrong.status(),
+        StatusCode::UNAUTHORIZED,
+        "the pass cleared the count"
+    );
+    assert_eq!(
+        another_five.status(),
+        StatusCode::UNAUTHORIZED,
+        "10 fit exactly"
+    );
+    assert_eq!(
+        right_alone.status(),
         StatusCode::SERVICE_UNAVAILABLE,
-        "one document with {FAILURES_PER_SENDER} Sender credentials used up the limit"
+        "held off after 10 wrong tries, though its secret is right"
     );
 }
 

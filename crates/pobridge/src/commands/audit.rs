@@ -7,15 +7,23 @@ use pobridge_engine::admin::users::{record_change, Actor};
 use pobridge_engine::admin::{self};
 use pobridge_engine::Engine;
 
+/// Characters of a login kept in the actor's name.
+const LOGIN_CHARS: usize = 64;
+
 /// Returns the operator running this command, named by the first login
 /// set in `SUDO_USER`, `USER` or `LOGNAME`, so that an operator working
-/// through sudo is named rather than the account sudo runs as.
+/// through sudo is named rather than the account sudo runs as. Control
+/// characters are dropped and the login is cut to [`LOGIN_CHARS`].
 pub fn operator() -> Actor {
     let login = ["SUDO_USER", "USER", "LOGNAME"]
         .into_iter()
         .find_map(|name| {
             let value = std::env::var(name).ok()?;
-            let printable: String = value.chars().filter(|c| !c.is_control()).collect();
+            let printable: String = value
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(LOGIN_CHARS)
+                .collect();
             (!printable.trim().is_empty()).then_some(printable)
         });
     Actor::command_line(login.as_deref())

@@ -51,6 +51,7 @@ struct BuyerOutput<'a> {
 }
 
 async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Result<()> {
+    let typed_secret = args.secret.as_deref().is_some_and(|secret| secret != "-");
     let auth = match args.secret {
         Some(secret) => BuyerAuth::SharedSecret(secret_value(secret)?),
         None => BuyerAuth::UrlToken(new_url_token()),
@@ -85,6 +86,7 @@ async fn add(engine: &Engine, config: &Config, args: BuyerAddArgs) -> anyhow::Re
             .map_or_else(String::new, |url| format!(", invoice-url={url}"))
     );
     audit::record(engine, &args.slug, "buyer.add", detail).await;
+    warn_typed_secret(typed_secret);
 
     // The only output that shows a per-buyer URL token in full.
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
@@ -133,6 +135,16 @@ fn secret_value(value: String) -> anyhow::Result<String> {
         );
     }
     Ok(secret.to_owned())
+}
+
+/// Warns, after a secret typed on the command line was stored, that it
+/// stays in the shell history and shows in the process list meanwhile.
+fn warn_typed_secret(typed: bool) {
+    if typed {
+        eprintln!(
+            "warning: a secret given on the command line stays in the shell history and can be read in the process list; pass - to read it from standard input"
+        );
+    }
 }
 
 /// Generates the token of a per-buyer order URL: 32 bytes from the
@@ -327,6 +339,8 @@ async fn show(
 }
 
 async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Result<()> {
+    let typed_secret =
+        matches!(args.key.as_str(), "secret" | "invoice-secret") && args.value != "-";
     let value = match args.key.as_str() {
         "secret" | "invoice-secret" => secret_value(args.value)?,
         _ => args.value,
@@ -339,6 +353,7 @@ async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Re
         change_text(&args.key, &value)
     );
     audit::record(engine, &args.slug, "buyer.update", detail).await;
+    warn_typed_secret(typed_secret);
 
     let buyer = &changed.buyer;
     let order_url = format!("{}{}", config.public_base_url(), buyer.order_path);
