@@ -11,7 +11,7 @@
 //! proxy's address, do not hold it off.
 //!
 //! A held-off request gets a 503 whether its credentials passed or not,
-//! so its answer tells nothing about them. The check and the count happen
+//! so its reply reveals nothing about them. The check and the count happen
 //! under one lock with no wait between them, so parallel requests cannot
 //! each find room under a limit. Coupa retries a 503, so a real order sent
 //! while its buyer's address is held off (the secret was wrong, then fixed)
@@ -25,8 +25,8 @@ use chrono::{DateTime, Duration, Utc};
 use pobridge_core::throttle::{client_key, Throttle};
 use sha2::{Digest, Sha256};
 
-/// Failed checks allowed per client address, account and From credential
-/// in [`WINDOW_MINUTES`].
+/// Failed checks allowed per client address, account and claimed buyer
+/// (or unknown From credential) in [`WINDOW_MINUTES`].
 pub const FAILURES_PER_SENDER: usize = 10;
 /// Failed checks allowed per client address and account in
 /// [`WINDOW_MINUTES`], whatever the From credential.
@@ -127,7 +127,7 @@ impl CredentialThrottle {
     }
 
     /// Decides whether the outcome of a request's credential check may be
-    /// answered, and counts it. The request tried `attempts` values at
+    /// returned, and counts it. The request tried `attempts` values at
     /// once (one per From or Sender credential, since any of them may
     /// match). Its tries must fit under the limits with the failures
     /// already counted; otherwise it is held off, whether it passed or

@@ -509,11 +509,11 @@ impl Engine {
             .admit(&keys, passed, attempts, self.clock.now())
     }
 
-    /// Answers a client held off after failed credential checks, whether
-    /// this request's credentials passed or not.
+    /// Builds the 503 reply for a client held off after failed credential
+    /// checks, whether this request's credentials passed or not.
     fn held_off_reply(&self, request: &IntakeRequest, wait: chrono::Duration) -> IntakeReply {
-        // Rounded up, so that a client that waits as told is not turned
-        // away again for the fraction of a second left.
+        // Rounded up, so that a client that waits the given time is not
+        // rejected again for the fraction of a second left.
         let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
         let seconds = millis.div_ceil(1000).max(1);
         let text = format!(
@@ -554,9 +554,10 @@ impl Engine {
     }
 }
 
-/// Credentials of each kind (From, To, Sender) a document may carry. Real
-/// documents carry one or two; each one is a try at the shared secret or at
-/// a buyer's identity, so a document may not carry thousands.
+/// The most credentials of each kind (From, To, Sender) a document may
+/// carry. Real documents carry one or two. Each one is a try at the shared
+/// secret or at a buyer's identity, so a document with thousands would be
+/// thousands of tries.
 pub const MAX_CREDENTIALS: usize = 5;
 
 /// Describes a Header with more than [`MAX_CREDENTIALS`] credentials of one
