@@ -130,9 +130,9 @@ impl CredentialThrottle {
     /// returned, and counts it. The request tried `attempts` values at
     /// once (one per From or Sender credential, since any of them may
     /// match). Its tries must fit under the limits with the failures
-    /// already counted; otherwise it is held off, whether it passed or
-    /// not, and the wait is returned. A failure that is answered is
-    /// counted. A pass clears the sender's failures and holds the sender to
+    /// already counted. If they do not, the request is held off whether it
+    /// passed or not, and the wait is returned. A failure that is returned
+    /// is counted. A pass clears the sender's failures and holds the sender to
     /// its own count from then on.
     pub fn admit(
         &self,

@@ -523,7 +523,7 @@ impl Engine {
         let client = request
             .client_ip
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        tracing::info!(account.slug = %shown_slug(&request.account), client.ip = %client, retry_after = seconds, "order endpoint held off a client after failed credential checks");
+        tracing::info!(account.slug = %slug_for_log(&request.account), client.ip = %client, retry_after = seconds, "order endpoint held off a client after failed credential checks");
         let mut reply = self.reply(503, "Service Unavailable", Some(&text), text.clone());
         reply.retry_after = Some(seconds);
         reply
@@ -554,8 +554,8 @@ impl Engine {
     }
 }
 
-/// The most credentials of each kind (From, To, Sender) a document may
-/// carry. Real documents carry one or two. Each one is a try at the shared
+/// The maximum number of credentials of each kind (From, To, Sender) a
+/// document may carry. Real documents carry one or two. Each one is a try at the shared
 /// secret or at a buyer's identity, so a document with thousands would be
 /// thousands of tries.
 pub const MAX_CREDENTIALS: usize = 5;
@@ -577,13 +577,13 @@ fn too_many_credentials(header: Option<&pobridge_cxml::Header>) -> Option<String
 
 /// Returns an account slug as sent in an order URL for a log line, cut to
 /// 64 characters, since a client may send any length.
-pub fn shown_slug(slug: &str) -> String {
+pub fn slug_for_log(slug: &str) -> String {
     let mut chars = slug.chars();
-    let shown: String = chars.by_ref().take(64).collect();
+    let prefix: String = chars.by_ref().take(64).collect();
     if chars.next().is_some() {
-        format!("{shown}…")
+        format!("{prefix}…")
     } else {
-        shown
+        prefix
     }
 }
 

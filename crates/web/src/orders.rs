@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use pobridge_engine::intake::shown_slug;
+use pobridge_engine::intake::slug_for_log;
 use pobridge_engine::{Engine, IntakeRequest};
 
 use crate::{AppState, ClientIp};
@@ -79,7 +79,7 @@ async fn receive(
     let account = request.account.clone();
     let reply = engine.receive_order(request).await;
 
-    tracing::info!(account.slug = %shown_slug(&account), cxml.status = reply.status, outcome = %reply.log, "cXML document handled");
+    tracing::info!(account.slug = %slug_for_log(&account), cxml.status = reply.status, outcome = %reply.log, "cXML document handled");
     let mut response = cxml_response(reply.status, reply.body);
     if let Some(seconds) = reply.retry_after {
         response
@@ -181,7 +181,7 @@ fn rejected_body(engine: &Engine, account: &str, rejection: &BytesRejection) -> 
 }
 
 fn cxml_error(engine: &Engine, account: &str, code: u16, text: &str, detail: String) -> Response {
-    tracing::warn!(account.slug = %shown_slug(account), cxml.status = code, reason = %detail, "cXML request body rejected");
+    tracing::warn!(account.slug = %slug_for_log(account), cxml.status = code, reason = %detail, "cXML request body rejected");
 
     let now = engine.clock.now();
     let payload_id =

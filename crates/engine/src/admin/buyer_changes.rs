@@ -41,19 +41,19 @@ impl BuyerChange {
         is_secret_key(self.key)
     }
 
-    /// The change as the audit trail shows it.
+    /// Returns the change as the audit trail shows it.
     pub fn audit_text(&self) -> String {
         change_text(self.key, &self.value)
     }
 }
 
-/// Whether the buyer key `key` takes a shared secret.
+/// Returns true when the buyer key `key` takes a shared secret.
 fn is_secret_key(key: &str) -> bool {
     matches!(key, "secret" | "invoice-secret")
 }
 
 /// Shows a change of the buyer key `key` as `key=value`, or for a shared
-/// secret only that it changed, so that the audit trail never holds one.
+/// secret only that it changed, so that no secret reaches the audit trail.
 pub fn change_text(key: &str, value: &str) -> String {
     if is_secret_key(key) {
         format!("{key} changed")

@@ -33,7 +33,8 @@ impl Actor {
     /// Returns the operator at the command line, named by the login the
     /// command ran under when there is one: `cli (login ops)`. The login
     /// comes from the environment, so it tells operators apart but proves
-    /// nothing; whoever can run the command can also write the database.
+    /// nothing, because anyone who can run the command can also write the
+    /// database.
     pub fn command_line(login: Option<&str>) -> Self {
         let login = login.map(str::trim).filter(|login| !login.is_empty());
         match login {
