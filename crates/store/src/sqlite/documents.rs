@@ -1,6 +1,8 @@
 //! Inbound documents, their attachments, and the transaction that records a
 //! document together with its purchase-order revision and sync job.
 
+use std::collections::HashSet;
+
 use pobridge_core::{AccountId, BuyerId, DocumentId};
 use sqlx::SqliteConnection;
 
@@ -50,19 +52,60 @@ async fn record_together(
     // The write lock is held from here on, so no identical document can be
     // stored between a write's duplicate lookup and its insert.
     let mut tx = store.begin_write().await?;
+    let mut checked = Checked::default();
     let mut recorded = Vec::with_capacity(writes.len());
     for write in writes {
         // Any early return drops the transaction, which rolls it back.
-        recorded.push(record_one(&mut tx, write).await?);
+        recorded.push(record_one(&mut tx, &mut checked, write).await?);
     }
     tx.commit().await?;
     Ok(recorded)
+}
+
+/// The accounts and buyers a transaction has found, so that each is looked
+/// up once however many of the group's documents name it. Each statement is
+/// a round trip to the connection's thread: two thread switches, which cost
+/// more than the lookup itself.
+#[derive(Debug, Default)]
+pub(super) struct Checked {
+    accounts: HashSet<AccountId>,
+    buyers: HashSet<(AccountId, BuyerId)>,
+}
+
+impl Checked {
+    /// Fails with not found when `account` does not exist.
+    pub(super) async fn account(
+        &mut self,
+        conn: &mut SqliteConnection,
+        account: AccountId,
+    ) -> StoreResult<()> {
+        if !self.accounts.contains(&account) {
+            super::accounts::ensure_account(conn, account).await?;
+            self.accounts.insert(account);
+        }
+        Ok(())
+    }
+
+    /// Fails with not found when `buyer` is not one of `account`'s buyers.
+    pub(super) async fn buyer(
+        &mut self,
+        conn: &mut SqliteConnection,
+        account: AccountId,
+        buyer: BuyerId,
+    ) -> StoreResult<()> {
+        if !self.buyers.contains(&(account, buyer)) {
+            ensure_buyer(conn, account, buyer).await?;
+            self.buyers.insert((account, buyer));
+        }
+        Ok(())
+    }
 }
 
 /// Records one document with its revision and job, inside the group's
 /// transaction.
 async fn record_one(
     conn: &mut SqliteConnection,
+    checked: &mut Checked,
     write: &DocumentWrite,
 ) -> StoreResult<RecordedDocument> {
     let DocumentWrite {
@@ -88,6 +131,7 @@ async fn record_one(
     if let Some(original) = earlier {
         let document_id = insert_document(
             conn,
+            checked,
             account,
             document,
             DocumentOutcome::Duplicate,
@@ -105,6 +149,7 @@ async fn record_one(
 
     let document_id = insert_document(
         conn,
+        checked,
         account,
         document,
         document.outcome,
@@ -122,6 +167,7 @@ async fn record_one(
     if let Some(revision) = revision {
         let added = super::revisions::add_revision(
             conn,
+            checked,
             account,
             document_id,
             document.received_at,
@@ -150,14 +196,15 @@ async fn record_one(
 /// from the ones it was given with.
 async fn insert_document(
     conn: &mut SqliteConnection,
+    checked: &mut Checked,
     account: AccountId,
     document: &NewDocument,
     outcome: DocumentOutcome,
     duplicate_of: Option<DocumentId>,
 ) -> StoreResult<DocumentId> {
-    super::accounts::ensure_account(conn, account).await?;
+    checked.account(conn, account).await?;
     if let Some(buyer) = document.buyer {
-        ensure_buyer(conn, account, buyer).await?;
+        checked.buyer(conn, account, buyer).await?;
     }
     if let Some(original) = duplicate_of {
         ensure_document(conn, account, original).await?;

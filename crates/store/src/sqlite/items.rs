@@ -30,8 +30,18 @@ pub(super) async fn record_coupa_items(
     Ok(())
 }
 
+/// The most items one upsert statement writes, 12 parameters each, well
+/// inside SQLite's limit of 32,766 parameters a statement.
+const ITEMS_PER_STATEMENT: usize = 500;
+
 /// Inserts or refreshes Coupa items inside the caller's transaction; the
 /// caller has checked that `buyer` belongs to `account`.
+///
+/// One statement writes up to [`ITEMS_PER_STATEMENT`] items. SQLite applies
+/// the rows in turn, so a part listed twice in one order updates the row its
+/// first line inserted. A stored item is written only when something of it
+/// changed or its `last_seen` is due to move; otherwise every order would
+/// rewrite the item's row and index pages.
 pub(super) async fn upsert_coupa_items(
     conn: &mut sqlx::SqliteConnection,
     account: AccountId,
@@ -43,40 +53,42 @@ pub(super) async fn upsert_coupa_items(
     // only once LAST_SEEN_RESOLUTION has passed.
     let stale_before = encode_time(now - LAST_SEEN_RESOLUTION);
     let now = encode_time(now);
-    for item in items {
-        sqlx::query(
+    for chunk in items.chunks(ITEMS_PER_STATEMENT) {
+        let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO coupa_items (account_id, buyer_id, part_id, unit_of_measure, \
                  auxiliary_id, buyer_part_id, manufacturer_part_id, description, part_id_folded, \
-                 description_folded, first_seen, last_seen) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) \
-             ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
+                 description_folded, first_seen, last_seen) ",
+        );
+        query.push_values(chunk, |mut row, item| {
+            row.push_bind(account.0)
+                .push_bind(buyer.0)
+                .push_bind(&item.part_id)
+                .push_bind(&item.unit_of_measure)
+                .push_bind(&item.auxiliary_id)
+                .push_bind(&item.buyer_part_id)
+                .push_bind(&item.manufacturer_part_id)
+                .push_bind(&item.description)
+                .push_bind(fold_case(&item.part_id))
+                .push_bind(fold_case(&item.description))
+                .push_bind(&now)
+                .push_bind(&now);
+        });
+        query.push(
+            " ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
                  auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
                  manufacturer_part_id = excluded.manufacturer_part_id, \
                  description = excluded.description, \
                  description_folded = excluded.description_folded, \
-                 last_seen = CASE \
-                     WHEN coupa_items.last_seen < ?12 \
-                         OR coupa_items.auxiliary_id IS NOT excluded.auxiliary_id \
-                         OR coupa_items.buyer_part_id IS NOT excluded.buyer_part_id \
-                         OR coupa_items.manufacturer_part_id IS NOT excluded.manufacturer_part_id \
-                         OR coupa_items.description IS NOT excluded.description \
-                     THEN max(coupa_items.last_seen, excluded.last_seen) \
-                     ELSE coupa_items.last_seen END",
-        )
-        .bind(account.0)
-        .bind(buyer.0)
-        .bind(&item.part_id)
-        .bind(&item.unit_of_measure)
-        .bind(&item.auxiliary_id)
-        .bind(&item.buyer_part_id)
-        .bind(&item.manufacturer_part_id)
-        .bind(&item.description)
-        .bind(fold_case(&item.part_id))
-        .bind(fold_case(&item.description))
-        .bind(&now)
-        .bind(&stale_before)
-        .execute(&mut *conn)
-        .await?;
+                 last_seen = max(coupa_items.last_seen, excluded.last_seen) \
+             WHERE coupa_items.auxiliary_id IS NOT excluded.auxiliary_id \
+                 OR coupa_items.buyer_part_id IS NOT excluded.buyer_part_id \
+                 OR coupa_items.manufacturer_part_id IS NOT excluded.manufacturer_part_id \
+                 OR coupa_items.description IS NOT excluded.description \
+                 OR coupa_items.description_folded IS NOT excluded.description_folded \
+                 OR coupa_items.last_seen < ",
+        );
+        query.push_bind(&stale_before);
+        query.build().execute(&mut *conn).await?;
     }
     Ok(())
 }

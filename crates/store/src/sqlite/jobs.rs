@@ -33,52 +33,33 @@ pub(super) async fn enqueue_job(store: &SqliteStore, job: &NewJob) -> StoreResul
 /// Adds the job, or merges it into the unfinished job with the same account
 /// and key: a queued or waiting job becomes queued for the earlier of the two
 /// times, and a running job is marked to run again.
+///
+/// One statement: the unfinished job with the key, when there is one, is the
+/// conflict, and each column's new value depends on whether it is running.
+/// In an upsert's `SET`, a bare column is the stored row's value.
 pub(super) async fn enqueue_in(
     conn: &mut SqliteConnection,
     job: &NewJob,
     created_at: DateTime<Utc>,
 ) -> StoreResult<JobId> {
-    let existing: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, status FROM jobs \
-         WHERE account_id = ? AND job_key = ? AND status IN ('queued', 'running', 'waiting')",
-    )
-    .bind(job.account.0)
-    .bind(&job.key)
-    .fetch_optional(&mut *conn)
-    .await?;
-
-    let run_at = encode_time(job.run_at);
-    let Some((id, status)) = existing else {
-        return insert_job(conn, job, &run_at, created_at).await;
-    };
-    let sql = if status == "running" {
-        "UPDATE jobs SET rerun_at = min(coalesce(rerun_at, ?1), ?1) WHERE id = ?2"
-    } else {
-        "UPDATE jobs SET status = 'queued', run_at = min(run_at, ?1) WHERE id = ?2"
-    };
-    sqlx::query(sql)
-        .bind(&run_at)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(JobId(id))
-}
-
-async fn insert_job(
-    conn: &mut SqliteConnection,
-    job: &NewJob,
-    run_at: &str,
-    created_at: DateTime<Utc>,
-) -> StoreResult<JobId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO jobs (account_id, kind, job_key, payload, status, run_at, created_at) \
-         VALUES (?, ?, ?, ?, 'queued', ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, 'queued', ?, ?) \
+         ON CONFLICT (account_id, job_key) WHERE status IN ('queued', 'running', 'waiting') \
+         DO UPDATE SET \
+             rerun_at = CASE WHEN status = 'running' \
+                 THEN min(coalesce(rerun_at, excluded.run_at), excluded.run_at) \
+                 ELSE rerun_at END, \
+             run_at = CASE WHEN status = 'running' THEN run_at \
+                 ELSE min(run_at, excluded.run_at) END, \
+             status = CASE WHEN status = 'running' THEN status ELSE 'queued' END \
+         RETURNING id",
     )
     .bind(job.account.0)
     .bind(&job.kind)
     .bind(&job.key)
     .bind(encode_json(&job.payload))
-    .bind(run_at)
+    .bind(encode_time(job.run_at))
     .bind(encode_time(created_at))
     .fetch_one(conn)
     .await

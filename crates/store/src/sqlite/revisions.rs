@@ -11,6 +11,7 @@ use super::codec::{
     corrupt, decode_enum, decode_json, decode_offset_time, decode_optional_time, decode_time,
     encode_enum, encode_offset_time, encode_time, not_found,
 };
+use super::documents::Checked;
 use super::orders::ensure_po;
 use super::SqliteStore;
 use crate::revision_order::{compare_revisions, RevisionOrderKey};
@@ -32,12 +33,13 @@ pub(super) struct AddedRevision {
 /// `Received` on first sight) and decides whether it is the latest.
 pub(super) async fn add_revision(
     conn: &mut SqliteConnection,
+    checked: &mut Checked,
     account: AccountId,
     document: DocumentId,
     received_at: DateTime<Utc>,
     revision: &NewRevision,
 ) -> StoreResult<AddedRevision> {
-    super::buyers::ensure_buyer(conn, account, revision.buyer).await?;
+    checked.buyer(conn, account, revision.buyer).await?;
     let (po, current_latest) = find_or_create_po(conn, account, revision, received_at).await?;
     let id = insert_revision(conn, account, po, document, received_at, revision).await?;
 
@@ -57,7 +59,8 @@ pub(super) async fn add_revision(
         }
     };
 
-    if is_latest {
+    // A new order has no other revision to supersede.
+    if is_latest && current_latest.is_some() {
         sqlx::query(
             "UPDATE revisions SET status = 'superseded' \
              WHERE po_id = ? AND id <> ? AND status = 'pending'",
@@ -66,7 +69,7 @@ pub(super) async fn add_revision(
         .bind(id.0)
         .execute(&mut *conn)
         .await?;
-    } else {
+    } else if !is_latest {
         set_status_in(conn, id, RevisionStatus::Superseded).await?;
     }
     sqlx::query(
@@ -90,29 +93,21 @@ pub(super) async fn add_revision(
 
 /// Returns the purchase order's id and its latest revision, creating the
 /// order (without revisions yet) when it does not exist.
+///
+/// The insert comes first because most documents are new orders: for them
+/// this is one statement, and only a document for a stored order needs the
+/// second.
 async fn find_or_create_po(
     conn: &mut SqliteConnection,
     account: AccountId,
     revision: &NewRevision,
     now: DateTime<Utc>,
 ) -> StoreResult<(PoId, Option<RevisionId>)> {
-    let existing: Option<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, latest_revision_id FROM purchase_orders \
-         WHERE account_id = ? AND buyer_id = ? AND number = ?",
-    )
-    .bind(account.0)
-    .bind(revision.buyer.0)
-    .bind(revision.po_number.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some((id, latest)) = existing {
-        return Ok((PoId(id), latest.map(RevisionId)));
-    }
-
-    let id: i64 = sqlx::query_scalar(
+    let created: Option<i64> = sqlx::query_scalar(
         "INSERT INTO purchase_orders (account_id, buyer_id, number, status, created_at, \
              updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (account_id, buyer_id, number) DO NOTHING RETURNING id",
     )
     .bind(account.0)
     .bind(revision.buyer.0)
@@ -120,9 +115,22 @@ async fn find_or_create_po(
     .bind(PoStatus::Received.as_str())
     .bind(encode_time(now))
     .bind(encode_time(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = created {
+        return Ok((PoId(id), None));
+    }
+
+    let (id, latest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT id, latest_revision_id FROM purchase_orders \
+         WHERE account_id = ? AND buyer_id = ? AND number = ?",
+    )
+    .bind(account.0)
+    .bind(revision.buyer.0)
+    .bind(revision.po_number.as_str())
     .fetch_one(&mut *conn)
     .await?;
-    Ok((PoId(id), None))
+    Ok((PoId(id), latest.map(RevisionId)))
 }
 
 async fn insert_revision(

@@ -104,6 +104,30 @@ pub async fn unchanged_items_move_last_seen_once_a_minute(store: &dyn Store) {
     assert_eq!(record(vec![nut.clone()], seconds(50)).await.1, seconds(101));
 }
 
+/// An order may list one part on several lines. The lines are written in
+/// order, so the part is stored once, as its last line has it.
+pub async fn repeated_part_keeps_its_last_line(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let first = item("BOLT-4", "EA", "Bolt M4");
+    let mut second = first.clone();
+    second.description = "Bolt M4, stainless".to_owned();
+    let lines = [first, second.clone()];
+    // The second time, the same lines change nothing.
+    for time in [at(0), at(1)] {
+        store
+            .record_coupa_items(account_id, buyer_id, &lines, time)
+            .await
+            .unwrap();
+        let rows = store
+            .list_coupa_items(account_id, &ItemFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].item, second);
+    }
+}
+
 /// Each order's version of an item is stored, even when the versions
 /// alternate within a second. On PostgreSQL the items in this process's
 /// copy are not read again, so its own writes must update the copy.

@@ -81,6 +81,7 @@ macro_rules! every_fresh_store_scenario {
             coupa_items_refresh_and_keep_first_seen,
             unchanged_items_move_last_seen_once_a_minute,
             item_changed_back_and_forth_keeps_the_latest,
+            repeated_part_keeps_its_last_line,
             coupa_item_list_filters_searches_and_pages,
             item_mappings_replace_on_their_key,
             item_status_picks_most_specific_mapping,
