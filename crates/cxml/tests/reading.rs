@@ -48,6 +48,15 @@ fn unusable_order_values_return_400() {
             &["missing attribute quantity", "ItemOut lineNumber=\"1\""],
         ),
         (
+            "quantity=\"2\"",
+            "quantity=\"20000000000000000000000000000\"",
+            &[
+                "ItemOut lineNumber=\"1\" quantity",
+                "\"20000000000000000000000000000\"",
+                "at the unit price 5.00 has at most 28 digits",
+            ],
+        ),
+        (
             ">5.00<",
             ">5,00<",
             &[

@@ -191,7 +191,12 @@ fn check_quantity(
     product_id: i64,
     factor: Decimal,
 ) -> Result<ResolvedLine, String> {
-    let quantity = item.quantity * factor;
+    let Some(quantity) = item.quantity.checked_mul(factor) else {
+        return Err(format!(
+            "{label}: quantity {} times the quantity factor {factor} is too large to compute (more than 28 digits); check the PO line's quantity and the item's quantity factor",
+            item.quantity
+        ));
+    };
     if let Some(product) = product {
         if product.stock_tracked && !quantity.fract().is_zero() {
             return Err(format!(
@@ -269,6 +274,23 @@ mod tests {
             product_id: product,
             quantity_factor: Decimal::ONE,
         }
+    }
+
+    #[test]
+    fn factor_overflow_is_an_error() {
+        let bytes = include_bytes!("../../e2e/tests/fixtures/order-widgets.xml");
+        let envelope =
+            pobridge_cxml::read_envelope(bytes, &pobridge_cxml::Limits::default()).unwrap();
+        let pobridge_cxml::Body::OrderRequest { order, .. } = envelope.body else {
+            panic!("not an order");
+        };
+        let mut item = order.items[0].clone();
+        item.quantity = Decimal::from(10);
+        let factor = Decimal::from_i128_with_scale(10_i128.pow(28), 0);
+
+        let error = check_quantity("line 1", &item, None, 1001, factor).unwrap_err();
+        assert!(error.contains("too large to compute"), "{error}");
+        assert!(check_quantity("line 1", &item, None, 1001, Decimal::TWO).is_ok());
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub enum PlanError {
     NoShippingNominal,
     #[error("line {line} has no unit price")]
     NoPrice { line: u32 },
+    #[error("{row}: {what} is too large to compute (more than 28 digits); check the PO's quantities and prices and the item's quantity factor")]
+    TooLarge { row: String, what: &'static str },
 }
 
 /// Tax rates by tax code, from the account's reference data.
@@ -120,12 +122,27 @@ pub fn plan(input: &PlanInput<'_>) -> Result<PlannedOrder, PlanError> {
             .ok_or(PlanError::NoTaxCode {
                 line: line.line_number,
             })?;
-        let net = round_money(item.quantity * detail.unit_price.amount);
-        let tax = row_tax(net, &tax_code, input.tax_rates)?;
+        let row_name = format!("line {}", line.line_number);
+        let net = item
+            .quantity
+            .checked_mul(detail.unit_price.amount)
+            .map(round_money)
+            .ok_or_else(|| PlanError::TooLarge {
+                row: row_name.clone(),
+                what: "quantity × unit price",
+            })?;
+        let quantity = item
+            .quantity
+            .checked_mul(line.quantity_factor)
+            .ok_or_else(|| PlanError::TooLarge {
+                row: row_name.clone(),
+                what: "quantity × quantity factor",
+            })?;
+        let tax = row_tax(net, &tax_code, input.tax_rates, &row_name)?;
         rows.push(PlannedRow {
             product_id: Some(line.product_id),
             name: description(item),
-            quantity: item.quantity * line.quantity_factor,
+            quantity,
             tax_code,
             net,
             tax,
@@ -137,6 +154,24 @@ pub fn plan(input: &PlanInput<'_>) -> Result<PlannedOrder, PlanError> {
 
     if let Some(row) = shipping_row(input, rows.len() as u32 + 1)? {
         rows.push(row);
+    }
+    // Brightpearl adds the rows up, so their totals must be computable too.
+    for (what, values) in [
+        (
+            "the rows' net total",
+            rows.iter().map(|row| row.net).collect::<Vec<_>>(),
+        ),
+        (
+            "the rows' tax total",
+            rows.iter().map(|row| row.tax).collect(),
+        ),
+    ] {
+        if checked_sum(values).is_none() {
+            return Err(PlanError::TooLarge {
+                row: "the order".to_owned(),
+                what,
+            });
+        }
     }
     compare_tax(order, &rows, &mut warnings);
     compare_total(order, &rows, &mut warnings);
@@ -188,7 +223,7 @@ fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRo
         product_id: None,
         name,
         quantity: Decimal::ONE,
-        tax: row_tax(net, &tax_code, input.tax_rates)?,
+        tax: row_tax(net, &tax_code, input.tax_rates, "the shipping row")?,
         tax_code,
         net,
         nominal_code: Some(nominal),
@@ -198,14 +233,31 @@ fn shipping_row(input: &PlanInput<'_>, sequence: u32) -> Result<Option<PlannedRo
 }
 
 /// Row tax at the code's rate, to the cent as Brightpearl keeps row tax.
-fn row_tax(net: Decimal, tax_code: &str, rates: &TaxRates) -> Result<Decimal, PlanError> {
+/// `row_name` names the row in an error.
+fn row_tax(
+    net: Decimal,
+    tax_code: &str,
+    rates: &TaxRates,
+    row_name: &str,
+) -> Result<Decimal, PlanError> {
     let rate = rates
         .get(tax_code)
         .ok_or_else(|| PlanError::UnknownTaxCode {
             code: tax_code.to_owned(),
         })?;
-    Ok((net * rate / Decimal::ONE_HUNDRED)
+    let tax = net.checked_mul(*rate).ok_or_else(|| PlanError::TooLarge {
+        row: row_name.to_owned(),
+        what: "net × tax rate",
+    })?;
+    Ok((tax / Decimal::ONE_HUNDRED)
         .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// Adds `values` up, or returns `None` when the sum does not fit a `Decimal`.
+fn checked_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    values
+        .into_iter()
+        .try_fold(Decimal::ZERO, |sum, value| sum.checked_add(value))
 }
 
 fn round_money(value: Decimal) -> Decimal {
@@ -216,7 +268,8 @@ fn compare_tax(order: &OrderRequest, rows: &[PlannedRow], warnings: &mut Vec<Str
     let Some(po_tax) = &order.header.tax else {
         return;
     };
-    let computed: Decimal = rows.iter().map(|row| row.tax).sum();
+    // `plan` has checked that the rows' tax adds up.
+    let computed = checked_sum(rows.iter().map(|row| row.tax)).unwrap_or_default();
     let computed = computed.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     if computed != po_tax.money.amount.round_dp(2) {
         warnings.push(format!(
@@ -230,11 +283,17 @@ fn compare_total(order: &OrderRequest, rows: &[PlannedRow], warnings: &mut Vec<S
     let Some(total) = &order.header.total else {
         return;
     };
-    let lines: Decimal = rows
-        .iter()
-        .filter(|row| row.product_id.is_some())
-        .map(|row| row.net)
-        .sum();
+    let Some(lines) = checked_sum(
+        rows.iter()
+            .filter(|row| row.product_id.is_some())
+            .map(|row| row.net),
+    ) else {
+        warnings.push(format!(
+            "the PO's lines add up to more than pobridge can compute, so they were not compared with its Total of {} {}",
+            total.amount, total.currency
+        ));
+        return;
+    };
     if lines.round_dp(2) != total.amount.round_dp(2) {
         warnings.push(format!(
             "the PO's Total is {} {} but its lines add up to {} {}",
@@ -385,6 +444,74 @@ mod tests {
             shipping_nominal_code: Some("4040".to_owned()),
             ..AccountSettings::default()
         }
+    }
+
+    /// Plans the widgets order with its lines' quantities and prices
+    /// replaced, both lines taxed at `tax_code`, and line 2's quantity
+    /// factor.
+    fn planned_with(
+        values: [(Decimal, Decimal); 2],
+        factor: Decimal,
+        tax_code: &str,
+    ) -> Result<PlannedOrder, PlanError> {
+        let mut order = widgets_order();
+        for (item, (quantity, price)) in order.items.iter_mut().zip(values) {
+            item.quantity = quantity;
+            item.detail.as_mut().unwrap().unit_price.amount = price;
+        }
+        let mut lines = lines();
+        for line in &mut lines {
+            line.tax_code = Some(tax_code.to_owned());
+        }
+        lines[1].quantity_factor = factor;
+        plan(&PlanInput {
+            order: &order,
+            customer_id: 7,
+            external_ref: "coupa-1-PO-1001".to_owned(),
+            lines: &lines,
+            settings: &settings(),
+            tax_rates: &rates(),
+        })
+    }
+
+    #[test]
+    fn amounts_too_large_fail_the_plan() {
+        let normal = (dec!(2), dec!(10));
+        let power = |exponent| Decimal::from_i128_with_scale(10_i128.pow(exponent), 0);
+        let cases = [
+            (
+                [(power(26), dec!(1000)), normal],
+                dec!(1),
+                "T20",
+                "line 1: quantity × unit price",
+            ),
+            (
+                [normal, (dec!(10), dec!(5))],
+                power(28),
+                "T20",
+                "line 2: quantity × quantity factor",
+            ),
+            (
+                [(power(28), dec!(1)), normal],
+                dec!(1),
+                "T20",
+                "line 1: net × tax rate",
+            ),
+            (
+                [(power(26), dec!(700)), (power(26), dec!(700))],
+                dec!(1),
+                "Z",
+                "the order: the rows' net total",
+            ),
+        ];
+        for (values, factor, tax_code, expected) in cases {
+            let error = planned_with(values, factor, tax_code).unwrap_err();
+            assert!(
+                error.to_string().starts_with(expected),
+                "{expected}: {error}"
+            );
+        }
+        assert!(planned_with([normal, normal], dec!(2), "T20").is_ok());
     }
 
     fn planned(settings: &AccountSettings) -> Result<PlannedOrder, PlanError> {

@@ -212,6 +212,24 @@ fn item_out(doc: &Doc<'_>, item: Element<'_, '_>, position: u32) -> Result<ItemO
         return Err(ReadError::missing(line.to_string(), "element <ItemID>"));
     };
     let requested_delivery_date_raw = item.attr("requestedDeliveryDate").map(str::to_string);
+    let detail = match item.child("ItemDetail") {
+        Some(detail) => Some(item_detail(doc, detail, line)?),
+        None => None,
+    };
+    // The line's amount is computed for the sales order and the invoice, so
+    // it must fit a decimal of 28 digits as the quantity and price do.
+    if let Some(detail) = &detail {
+        if quantity.checked_mul(detail.unit_price.amount).is_none() {
+            return Err(ReadError::invalid(
+                format!("{line} quantity"),
+                item.attr("quantity").unwrap_or_default(),
+                format!(
+                    "a quantity whose amount at the unit price {} has at most 28 digits",
+                    detail.unit_price.amount
+                ),
+            ));
+        }
+    }
 
     Ok(ItemOut {
         line_number,
@@ -222,10 +240,7 @@ fn item_out(doc: &Doc<'_>, item: Element<'_, '_>, position: u32) -> Result<ItemO
             .and_then(parse_timestamp),
         requested_delivery_date_raw,
         item_id: self::item_id(item_id, line)?,
-        detail: match item.child("ItemDetail") {
-            Some(detail) => Some(item_detail(doc, detail, line)?),
-            None => None,
-        },
+        detail,
         ship_to: doc.address_child(item.child("ShipTo")),
         shipping: match item.child("Shipping") {
             Some(shipping) => Some(doc.charge(shipping, &format!("{line}/Shipping"))?),
