@@ -326,17 +326,27 @@ pub(super) async fn save_mappings(
     Ok(released_jobs)
 }
 
+/// The smallest and largest quantity factors a mapping takes. A unit of
+/// measure a million times another covers real packaging (a pallet of
+/// screws, milligrams to kilograms), and the bounds keep a mistyped factor
+/// from turning an order's quantities into numbers that do not compute.
+pub const FACTOR_RANGE: (Decimal, Decimal) = (
+    Decimal::from_parts(1, 0, 0, false, 6),
+    Decimal::from_parts(1_000_000, 0, 0, false, 0),
+);
+
 /// Reads a quantity factor as typed; `None` is 1.
 pub(super) fn parse_factor(value: Option<&str>) -> Result<Decimal, AdminError> {
     let Some(value) = value else {
         return Ok(Decimal::ONE);
     };
+    let (smallest, largest) = FACTOR_RANGE;
     match value.trim().parse::<Decimal>() {
-        Ok(factor) if factor > Decimal::ZERO => Ok(factor.normalize()),
+        Ok(factor) if factor >= smallest && factor <= largest => Ok(factor.normalize()),
         _ => Err(invalid(
             "--factor",
             value,
-            "a positive number, such as 12 or 0.5",
+            "a number from 0.000001 to 1000000, such as 12 or 0.5",
         )),
     }
 }
@@ -398,7 +408,12 @@ mod tests {
     fn factor_must_be_positive() {
         assert_eq!(parse_factor(None).unwrap(), Decimal::ONE);
         assert_eq!(parse_factor(Some("12.0")).unwrap(), Decimal::from(12));
-        for value in ["0", "-1", "twelve"] {
+        assert_eq!(parse_factor(Some("0.000001")).unwrap(), Decimal::new(1, 6));
+        assert_eq!(
+            parse_factor(Some("1000000")).unwrap(),
+            Decimal::from(1_000_000)
+        );
+        for value in ["0", "-1", "twelve", "0.0000009", "1000000.5", "1e28"] {
             assert!(parse_factor(Some(value)).is_err(), "{value:?}");
         }
     }

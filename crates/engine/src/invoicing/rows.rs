@@ -184,8 +184,18 @@ impl RowReader<'_> {
             .copied()
             .filter(|factor| !factor.is_zero())
             .unwrap_or(Decimal::ONE);
-        let quantity = row.quantity.abs() / factor;
-        if quantity.round_dp(4) != quantity {
+        // A factor stored before factors were bounded can make the quotient
+        // too large for a decimal.
+        let Some(quantity) = row.quantity.abs().checked_div(factor) else {
+            return Err(format!(
+                "{label} has quantity {} in Brightpearl units, which at {} per {} of PO line \
+                 {line} is too large to compute; correct the item's quantity factor",
+                row.quantity.normalize(),
+                factor.normalize(),
+                detail.unit_of_measure.trim(),
+            ));
+        };
+        if quantity.is_zero() || quantity.round_dp(4) != quantity {
             return Err(format!(
                 "{label} has quantity {} in Brightpearl units, which is {} {} of PO line \
                  {line} at {} per {}: invoice whole units of the PO, or invoice this line in \

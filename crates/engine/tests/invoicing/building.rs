@@ -1,6 +1,7 @@
 use pobridge_cxml::{InvoiceLineKind, InvoicePurpose};
 use pobridge_engine::invoicing::{build_invoice, line_kind, BuyerInvoicing};
 use pobridge_store::InvoicedLine;
+use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::support::{assert_mentions, link, order, staging_po, time, Case};
@@ -257,6 +258,22 @@ fn quantity_factor_converts_rows_to_po_units() {
     assert_eq!(first.unit_price, dec!(12.50));
     assert_eq!(built.lines[0].quantity, dec!(4));
     assert_eq!(built.lines[0].po_line_number, 1);
+}
+
+/// A factor stored before factors were bounded, so small that the row's
+/// quantity in PO units does not fit a decimal.
+#[test]
+fn quantity_factor_too_small_is_an_error() {
+    let mut case = widgets_case();
+    case.quantity_factors
+        .insert(1, Decimal::from_i128_with_scale(1, 28));
+    case.order.rows[0].quantity = dec!(40);
+    let errors = case.build().unwrap_err();
+
+    assert_mentions(
+        &errors,
+        "row 11 (WID-BLU-10) has quantity 40 in Brightpearl units, which at 0.0000000000000000000000000001 per EA of PO line 1 is too large to compute",
+    );
 }
 
 #[test]
