@@ -146,8 +146,22 @@ impl Worker {
         let running = async {
             let renewals: Vec<_> = jobs.iter().map(|job| self.renew_claim(job.id)).collect();
             let started = std::time::Instant::now();
-            let outcomes = self.engine.run_sync_batch(&jobs).await;
+            let engine = self.engine.clone();
+            let batch = jobs.clone();
+            let outcomes = isolated(async move { engine.run_sync_batch(&batch).await }).await;
             drop(renewals);
+            let outcomes = match outcomes {
+                Ok(outcomes) => outcomes,
+                Err(message) => {
+                    // Which job caused it is unknown, so each runs alone and
+                    // only that one fails. A sync job is safe to repeat.
+                    tracing::error!(panic = %message, "a batch of sync jobs stopped on an internal error, so each runs alone");
+                    for job in jobs {
+                        self.run_job(job).await;
+                    }
+                    return;
+                }
+            };
             let elapsed = started.elapsed();
             for (job, outcome) in jobs.iter().zip(outcomes) {
                 let outcome = self.cap_retry_delay(outcome);
@@ -189,17 +203,19 @@ impl Worker {
     async fn run_claimed_job(&self, job: Job) {
         let renewal = self.renew_claim(job.id);
         let started = std::time::Instant::now();
-        let outcome = match job.kind.as_str() {
-            SYNC_ORDER => self.engine.run_sync_job(&job).await,
-            REFRESH_REFERENCE => self.engine.run_refresh_job(&job).await,
-            POLL_INVOICES => self.engine.run_poll_job(&job).await,
-            SWEEP_INVOICES => self.engine.run_sweep_job(&job).await,
-            SEND_INVOICE => self.engine.run_send_job(&job).await,
-            CHECK_ALERTS => self.engine.run_alert_job(&job).await,
-            REMOVE_OLD_DOCUMENTS => self.engine.run_retention_job(&job).await,
-            other => JobOutcome::Failed {
-                error: format!("unknown job kind {other:?}"),
-            },
+        let engine = self.engine.clone();
+        let claimed = job.clone();
+        let outcome = match isolated(async move { run_by_kind(&engine, &claimed).await }).await {
+            Ok(outcome) => outcome,
+            Err(message) => {
+                tracing::error!(panic = %message, "job stopped on an internal error");
+                JobOutcome::Failed {
+                    error: format!(
+                        "pobridge stopped this job on an internal error ({message}); \
+                         the server log has the details. Run it again once the cause is fixed"
+                    ),
+                }
+            }
         };
         drop(renewal);
         let outcome = self.cap_retry_delay(outcome);
@@ -337,6 +353,46 @@ fn outcome_label(outcome: &JobOutcome) -> &'static str {
 }
 
 /// The task that renews a running job's claim; dropping it stops the renewal.
+/// Runs `job` with the engine's handler for its kind.
+async fn run_by_kind(engine: &Engine, job: &Job) -> JobOutcome {
+    match job.kind.as_str() {
+        SYNC_ORDER => engine.run_sync_job(job).await,
+        REFRESH_REFERENCE => engine.run_refresh_job(job).await,
+        POLL_INVOICES => engine.run_poll_job(job).await,
+        SWEEP_INVOICES => engine.run_sweep_job(job).await,
+        SEND_INVOICE => engine.run_send_job(job).await,
+        CHECK_ALERTS => engine.run_alert_job(job).await,
+        REMOVE_OLD_DOCUMENTS => engine.run_retention_job(job).await,
+        other => JobOutcome::Failed {
+            error: format!("unknown job kind {other:?}"),
+        },
+    }
+}
+
+/// Runs `work` as a task of its own, so that a panic in it ends that task
+/// alone, and returns the panic's message when it panicked.
+///
+/// Without this a panicking job left its claim unfinished: the job stayed
+/// `running` with no error, and each time its lease ran out it was claimed
+/// and panicked again.
+async fn isolated<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::spawn(work.in_current_span()).await {
+        Ok(value) => Ok(value),
+        Err(error) if error.is_panic() => {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(message)
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 struct ClaimRenewal(JoinHandle<()>);
 
 impl Drop for ClaimRenewal {
@@ -348,6 +404,15 @@ impl Drop for ClaimRenewal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn isolated_task_returns_panic_message() {
+        assert_eq!(isolated(async { 7 }).await, Ok(7));
+        let text = isolated(async { panic!("Addition overflowed") }).await;
+        assert_eq!(text, Err::<(), _>("Addition overflowed".to_owned()));
+        let formatted = isolated(async { panic!("row {} overflowed", 3) }).await;
+        assert_eq!(formatted, Err::<(), _>("row 3 overflowed".to_owned()));
+    }
 
     #[test]
     fn unknown_kind_gets_one_label() {
