@@ -5,15 +5,33 @@
 
 use std::collections::HashSet;
 
-use pobridge_cxml::OrderRequest;
+use pobridge_cxml::{Money, OrderRequest};
+use rust_decimal::Decimal;
 
 /// Longest PO number accepted. Coupa's are short numbers; the limit keeps a
 /// hostile value out of listings and Brightpearl's customer reference.
 pub const MAX_ORDER_ID_CHARS: usize = 100;
 
+/// Quantities must stay below a trillion units, so that a quantity times
+/// a mapping's quantity factor (at most a million) or a sum of quantities
+/// never leaves `Decimal`'s 28 digits.
+pub const MAX_QUANTITY: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// Amounts must stay below 10^18 in the order's currency: each price, each
+/// line's quantity × price, and the lines, shipping and tax together. The
+/// sales order and invoice add and multiply these (a tax rate, a sum of
+/// rows), and the bound leaves room for that. No real order comes near it.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
+
+/// The smallest quantity pobridge sends: quantities go to Brightpearl with
+/// four decimal places, so a smaller one would arrive as 0.
+const MIN_QUANTITY: Decimal = Decimal::from_parts(1, 0, 0, false, 4);
+
 /// Returns why the order cannot be accepted, naming the element and value.
 pub fn check_order(order: &OrderRequest) -> Result<(), String> {
     check_order_id(&order.header.order_id)?;
+    check_currencies(order)?;
+    check_amounts(order)?;
     let currency = order
         .header
         .total
@@ -22,9 +40,15 @@ pub fn check_order(order: &OrderRequest) -> Result<(), String> {
     let mut line_numbers = HashSet::new();
     for item in &order.items {
         let line = crate::products::line_number(item);
-        if item.quantity <= rust_decimal::Decimal::ZERO {
+        if item.quantity <= Decimal::ZERO {
             return Err(format!(
                 "ItemOut line {line}: quantity {} must be greater than zero",
+                item.quantity
+            ));
+        }
+        if item.quantity.round_dp(4).is_zero() {
+            return Err(format!(
+                "ItemOut line {line}: quantity {} is below {MIN_QUANTITY}, the smallest quantity pobridge sends to Brightpearl",
                 item.quantity
             ));
         }
@@ -40,6 +64,122 @@ pub fn check_order(order: &OrderRequest) -> Result<(), String> {
                     detail.unit_price.currency
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every amount of the order is in one currency: the Total's,
+/// or without a Total the first unit price's. Shipping and tax in another
+/// currency would be booked as if they were in the order's.
+fn check_currencies(order: &OrderRequest) -> Result<(), String> {
+    let header = &order.header;
+    let Some(currency) = header
+        .total
+        .as_ref()
+        .map(|total| &total.currency)
+        .or_else(|| {
+            order.items.iter().find_map(|item| {
+                item.detail
+                    .as_ref()
+                    .map(|detail| &detail.unit_price.currency)
+            })
+        })
+    else {
+        return Ok(());
+    };
+    let mut amounts: Vec<(String, &Money)> = Vec::new();
+    if let Some(shipping) = &header.shipping {
+        amounts.push(("OrderRequestHeader/Shipping".to_owned(), &shipping.money));
+    }
+    if let Some(tax) = &header.tax {
+        amounts.push(("OrderRequestHeader/Tax".to_owned(), &tax.money));
+    }
+    for item in &order.items {
+        let line = crate::products::line_number(item);
+        if let Some(shipping) = &item.shipping {
+            amounts.push((format!("ItemOut line {line}/Shipping"), &shipping.money));
+        }
+        if let Some(tax) = &item.tax {
+            amounts.push((format!("ItemOut line {line}/Tax"), &tax.money));
+        }
+    }
+    for (location, money) in amounts {
+        if &money.currency != currency {
+            return Err(format!(
+                "{location} is in {} but the order is in {currency}; one order has one currency",
+                money.currency
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks quantities and amounts against [`MAX_QUANTITY`] and
+/// [`MAX_AMOUNT`].
+fn check_amounts(order: &OrderRequest) -> Result<(), String> {
+    let too_large = |location: &str, what: &str, value: Decimal, limit: Decimal| {
+        format!("{location}: {what} {value} is too large; pobridge takes {what}s below {limit}")
+    };
+    let header = &order.header;
+    let mut sum = Decimal::ZERO;
+    let mut add = |amount: Decimal| -> bool {
+        match sum.checked_add(amount.abs()) {
+            Some(total) if total < MAX_AMOUNT => {
+                sum = total;
+                true
+            }
+            _ => false,
+        }
+    };
+    for item in &order.items {
+        let line = format!("ItemOut line {}", crate::products::line_number(item));
+        if item.quantity.abs() >= MAX_QUANTITY {
+            return Err(too_large(&line, "quantity", item.quantity, MAX_QUANTITY));
+        }
+        let Some(detail) = &item.detail else {
+            continue;
+        };
+        let price = detail.unit_price.amount;
+        if price.abs() >= MAX_AMOUNT {
+            return Err(too_large(&line, "unit price", price, MAX_AMOUNT));
+        }
+        // Both are below their bounds, so the product fits.
+        let amount = item.quantity * price;
+        if amount.abs() >= MAX_AMOUNT {
+            return Err(too_large(
+                &line,
+                "amount (quantity × unit price)",
+                amount,
+                MAX_AMOUNT,
+            ));
+        }
+        let charges = [
+            item.shipping.as_ref().map(|charge| charge.money.amount),
+            item.tax.as_ref().map(|tax| tax.money.amount),
+        ];
+        if !add(amount) || !charges.into_iter().flatten().all(&mut add) {
+            return Err(format!("{line}: the order's lines, shipping and tax add up to {MAX_AMOUNT} or more, which pobridge does not take"));
+        }
+    }
+    let charges = [
+        (
+            "Shipping",
+            header.shipping.as_ref().map(|charge| charge.money.amount),
+        ),
+        ("Tax", header.tax.as_ref().map(|tax| tax.money.amount)),
+        ("Total", header.total.as_ref().map(|total| total.amount)),
+    ];
+    for (name, amount) in charges {
+        let Some(amount) = amount else {
+            continue;
+        };
+        let location = format!("OrderRequestHeader/{name}");
+        if amount.abs() >= MAX_AMOUNT {
+            return Err(too_large(&location, "amount", amount, MAX_AMOUNT));
+        }
+        if name != "Total" && !add(amount) {
+            return Err(format!("{location}: the order's lines, shipping and tax add up to {MAX_AMOUNT} or more, which pobridge does not take"));
         }
     }
     Ok(())
@@ -90,6 +230,85 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn quantity_below_four_decimals_fails() {
+        let error = check_order(&order(|order| {
+            order.items[0].quantity = "0.00001".parse().unwrap()
+        }))
+        .unwrap_err();
+        assert!(error.contains("below 0.0001"), "{error}");
+    }
+
+    fn decimal(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn amounts_out_of_bounds_fail() {
+        let unit_price = |order: &mut OrderRequest, line: usize, price: &str| {
+            order.items[line].detail.as_mut().unwrap().unit_price.amount = decimal(price);
+        };
+        type Edit = Box<dyn Fn(&mut OrderRequest)>;
+        let cases: [(&str, Edit); 5] = [
+            (
+                "ItemOut line 1: quantity 1000000000000 is too large",
+                Box::new(|order| order.items[0].quantity = MAX_QUANTITY),
+            ),
+            (
+                "ItemOut line 1: unit price 1000000000000000000 is too large",
+                Box::new(move |order| unit_price(order, 0, "1000000000000000000")),
+            ),
+            (
+                "ItemOut line 1: amount (quantity × unit price)",
+                Box::new(move |order| {
+                    order.items[0].quantity = decimal("1000000");
+                    unit_price(order, 0, "1000000000000");
+                }),
+            ),
+            (
+                "ItemOut line 2: the order's lines, shipping and tax add up",
+                Box::new(move |order| {
+                    for line in 0..2 {
+                        order.items[line].quantity = decimal("1");
+                        unit_price(order, line, "600000000000000000");
+                    }
+                }),
+            ),
+            (
+                "OrderRequestHeader/Total: amount",
+                Box::new(|order| {
+                    order.header.total.as_mut().unwrap().amount = -MAX_AMOUNT;
+                }),
+            ),
+        ];
+        for (expected, edit) in cases {
+            let error = check_order(&order(edit)).unwrap_err();
+            assert!(error.starts_with(expected), "{expected}: {error}");
+        }
+        let largest = order(|order| {
+            order.items[0].quantity = MAX_QUANTITY - Decimal::ONE;
+            unit_price(order, 0, "0.0001");
+        });
+        assert_eq!(check_order(&largest), Ok(()));
+    }
+
+    #[test]
+    fn charges_in_other_currency_fail() {
+        let shipping = check_order(&order(|order| {
+            order.header.shipping.as_mut().unwrap().money.currency = "JPY".to_owned()
+        }))
+        .unwrap_err();
+        assert_eq!(
+            shipping,
+            "OrderRequestHeader/Shipping is in JPY but the order is in USD; one order has one currency"
+        );
+        let tax = check_order(&order(|order| {
+            order.header.tax.as_mut().unwrap().money.currency = "EUR".to_owned()
+        }))
+        .unwrap_err();
+        assert!(tax.starts_with("OrderRequestHeader/Tax is in EUR"), "{tax}");
     }
 
     #[test]
