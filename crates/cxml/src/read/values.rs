@@ -15,8 +15,9 @@ use crate::model::{
 /// The expected form of a decimal value, quoted in error messages.
 const DECIMAL_EXPECTED: &str = "a decimal number with '.' as the decimal separator, such as 1505.0";
 
-/// The expected form of a decimal value too long for `Decimal`.
-const OVERSIZED: &str = "a decimal number of at most 28 significant digits";
+/// The expected form of a decimal value that `Decimal` cannot keep exactly.
+const OVERSIZED: &str =
+    "a decimal number of at most 28 digits, not counting zeros before the first other digit or after the last";
 
 /// Converts elements to model values. It keeps the decoded text so an
 /// `Extrinsic` can keep its inner XML as received.
@@ -254,17 +255,25 @@ pub(crate) fn parse_decimal(raw: &str) -> Result<Decimal, &'static str> {
     }
 
     // Text that `Decimal` reads as it is needs no normalized copy.
-    if !whole.is_empty() && !text.starts_with('+') && !text.ends_with('.') {
-        return Decimal::from_str(text).map_err(|_| OVERSIZED);
-    }
-    let sign = if text.starts_with('-') { "-" } else { "" };
-    let whole = if whole.is_empty() { "0" } else { whole };
-    let normalized = if fraction.is_empty() {
-        format!("{sign}{whole}")
+    let value = if !whole.is_empty() && !text.starts_with('+') && !text.ends_with('.') {
+        Decimal::from_str(text).map_err(|_| OVERSIZED)?
     } else {
-        format!("{sign}{whole}.{fraction}")
+        let sign = if text.starts_with('-') { "-" } else { "" };
+        let whole = if whole.is_empty() { "0" } else { whole };
+        let normalized = if fraction.is_empty() {
+            format!("{sign}{whole}")
+        } else {
+            format!("{sign}{whole}.{fraction}")
+        };
+        Decimal::from_str(&normalized).map_err(|_| OVERSIZED)?
     };
-    Decimal::from_str(&normalized).map_err(|_| OVERSIZED)
+    // `Decimal` rounds away the decimal places it cannot keep, without an
+    // error, and a rounded value has fewer decimal places than the text.
+    let places = fraction.trim_end_matches('0').len();
+    if value.normalize().scale() as usize != places {
+        return Err(OVERSIZED);
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -313,5 +322,30 @@ mod tests {
     #[test]
     fn oversized_decimal_is_rejected() {
         assert!(parse_decimal(&"9".repeat(40)).is_err());
+    }
+
+    #[test]
+    fn digits_beyond_precision_are_rejected() {
+        for raw in [
+            "1.00000000000000000000000000001",
+            "12345678901234567890123456789.49",
+            "70000000000000000000000000000.50",
+            "0.00000000000000000000000000001",
+        ] {
+            assert_eq!(parse_decimal(raw), Err(OVERSIZED), "{raw:?}");
+        }
+        let exact_values = [
+            ("1.000000000000000000000000000000", dec!(1)),
+            (
+                "0.0000000000000000000000000001",
+                dec!(0.0000000000000000000000000001),
+            ),
+            ("79228162514264337593543950335", Decimal::MAX),
+            ("-000.500", dec!(-0.5)),
+            ("0.000", Decimal::ZERO),
+        ];
+        for (raw, expected) in exact_values {
+            assert_eq!(parse_decimal(raw), Ok(expected), "{raw:?}");
+        }
     }
 }
