@@ -484,7 +484,7 @@ async fn import_with_bad_rows_names_lines_and_changes_nothing() {
     for text in [
         "<strong>Line 3:</strong> buyer &#34;initech&#34; is not a buyer of this account",
         "<strong>Line 5:</strong> product_id &#34;abc&#34; is not a number",
-        "<strong>Line 6:</strong> quantity_factor &#34;0&#34; is not a number from 0.000001 to 1000000",
+        "<strong>Line 6:</strong> quantity_factor &#34;0&#34; is not a number from 0.000001 to 1000000 with at most 6 decimal places",
         "<strong>Line 7:</strong> sku &#34;GLV-L&#34; is not the SKU of product 1019",
         "<strong>Line 8:</strong> the SKU &#34;CT-200&#34; belongs to products 1011, 1013",
         "<strong>Line 9:</strong> the row has 4 fields but the header has 6",

@@ -197,6 +197,18 @@ fn check_quantity(
             item.quantity
         ));
     };
+    // Quantities go to Brightpearl with four decimal places, so a row
+    // quantity with more would be rounded, to 0 at worst, and the invoice
+    // could not match it.
+    if quantity.normalize().scale() > crate::validate::QUANTITY_PLACES {
+        return Err(format!(
+            "{label}: quantity {} times the quantity factor {} is {}, which has more than {} decimal places and would be rounded when sent to Brightpearl; map it with another factor",
+            item.quantity.normalize(),
+            factor.normalize(),
+            quantity.normalize(),
+            crate::validate::QUANTITY_PLACES
+        ));
+    }
     if let Some(product) = product {
         if product.stock_tracked && !quantity.fract().is_zero() {
             return Err(format!(
@@ -291,6 +303,13 @@ mod tests {
         let error = check_quantity("line 1", &item, None, 1001, factor).unwrap_err();
         assert!(error.contains("too large to compute"), "{error}");
         assert!(check_quantity("line 1", &item, None, 1001, Decimal::TWO).is_ok());
+
+        item.quantity = "1.5".parse().unwrap();
+        let tiny = check_quantity("line 1", &item, None, 1001, Decimal::new(1, 6)).unwrap_err();
+        assert!(
+            tiny.contains("is 0.0000015, which has more than 4 decimal places"),
+            "{tiny}"
+        );
     }
 
     #[test]

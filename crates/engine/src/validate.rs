@@ -23,20 +23,16 @@ pub const MAX_QUANTITY: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, fal
 /// rows), and the bound leaves room for that. No real order comes near it.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
 
-/// The smallest quantity pobridge sends: quantities go to Brightpearl with
-/// four decimal places, so a smaller one would arrive as 0.
-const MIN_QUANTITY: Decimal = Decimal::from_parts(1, 0, 0, false, 4);
+/// The decimal places of a quantity as pobridge sends it to Brightpearl. A
+/// quantity with more would be rounded when sent, and the invoice, which
+/// bills the PO's quantity, could then never match the sales order.
+pub const QUANTITY_PLACES: u32 = 4;
 
 /// Returns why the order cannot be accepted, naming the element and value.
 pub fn check_order(order: &OrderRequest) -> Result<(), String> {
     check_order_id(&order.header.order_id)?;
     check_currencies(order)?;
     check_amounts(order)?;
-    let currency = order
-        .header
-        .total
-        .as_ref()
-        .map(|total| total.currency.as_str());
     let mut line_numbers = HashSet::new();
     for item in &order.items {
         let line = crate::products::line_number(item);
@@ -46,9 +42,9 @@ pub fn check_order(order: &OrderRequest) -> Result<(), String> {
                 item.quantity
             ));
         }
-        if item.quantity.round_dp(4).is_zero() {
+        if item.quantity.normalize().scale() > QUANTITY_PLACES {
             return Err(format!(
-                "ItemOut line {line}: quantity {} is below {MIN_QUANTITY}, the smallest quantity pobridge sends to Brightpearl",
+                "ItemOut line {line}: quantity {} has more than {QUANTITY_PLACES} decimal places; pobridge sends quantities to Brightpearl with {QUANTITY_PLACES}",
                 item.quantity
             ));
         }
@@ -57,21 +53,13 @@ pub fn check_order(order: &OrderRequest) -> Result<(), String> {
                 return Err(format!("ItemOut lineNumber {number} appears more than once; each line needs its own number"));
             }
         }
-        if let (Some(currency), Some(detail)) = (currency, item.detail.as_ref()) {
-            if detail.unit_price.currency != currency {
-                return Err(format!(
-                    "ItemOut line {line}: the unit price is in {} but the order's Total is in {currency}; one order has one currency",
-                    detail.unit_price.currency
-                ));
-            }
-        }
     }
     Ok(())
 }
 
 /// Checks that every amount of the order is in one currency: the Total's,
-/// or without a Total the first unit price's. Shipping and tax in another
-/// currency would be booked as if they were in the order's.
+/// or without a Total the first unit price's. Prices, shipping and tax in
+/// another currency would be booked as if they were in the order's.
 fn check_currencies(order: &OrderRequest) -> Result<(), String> {
     let header = &order.header;
     let Some(currency) = header
@@ -89,6 +77,15 @@ fn check_currencies(order: &OrderRequest) -> Result<(), String> {
         return Ok(());
     };
     let mut amounts: Vec<(String, &Money)> = Vec::new();
+    for item in &order.items {
+        if let Some(detail) = &item.detail {
+            let line = crate::products::line_number(item);
+            amounts.push((
+                format!("ItemOut line {line}: the unit price"),
+                &detail.unit_price,
+            ));
+        }
+    }
     if let Some(shipping) = &header.shipping {
         amounts.push(("OrderRequestHeader/Shipping".to_owned(), &shipping.money));
     }
@@ -119,7 +116,7 @@ fn check_currencies(order: &OrderRequest) -> Result<(), String> {
 /// [`MAX_AMOUNT`].
 fn check_amounts(order: &OrderRequest) -> Result<(), String> {
     let too_large = |location: &str, what: &str, value: Decimal, limit: Decimal| {
-        format!("{location}: {what} {value} is too large; pobridge takes {what}s below {limit}")
+        format!("{location}: {what} {value} is too large; it must be below {limit}")
     };
     let header = &order.header;
     let mut sum = Decimal::ZERO;
@@ -233,12 +230,29 @@ mod tests {
     }
 
     #[test]
-    fn quantity_below_four_decimals_fails() {
+    fn quantity_beyond_four_decimals_fails() {
+        for quantity in ["0.00001", "0.00015", "999999999999.99999"] {
+            let error = check_order(&order(|order| {
+                order.items[0].quantity = quantity.parse().unwrap()
+            }))
+            .unwrap_err();
+            assert!(error.contains("more than 4 decimal places"), "{error}");
+        }
+        let exact = order(|order| order.items[0].quantity = "1.50000".parse().unwrap());
+        assert_eq!(check_order(&exact), Ok(()));
+    }
+
+    #[test]
+    fn unit_prices_without_total_share_a_currency() {
         let error = check_order(&order(|order| {
-            order.items[0].quantity = "0.00001".parse().unwrap()
+            order.header.total = None;
+            order.items[1].detail.as_mut().unwrap().unit_price.currency = "EUR".to_owned();
         }))
         .unwrap_err();
-        assert!(error.contains("below 0.0001"), "{error}");
+        assert_eq!(
+            error,
+            "ItemOut line 2: the unit price is in EUR but the order is in USD; one order has one currency"
+        );
     }
 
     fn decimal(text: &str) -> Decimal {

@@ -502,7 +502,7 @@ impl Index {
         let factor = parse_factor(typed_factor)
             .map_err(|_| {
                 problems.push(format!(
-                    "quantity_factor {:?} is not a number from 0.000001 to 1000000; type how many Brightpearl units one Coupa unit is, such as 12 or 0.5, or leave it empty for 1",
+                    "quantity_factor {:?} is not a number from 0.000001 to 1000000 with at most 6 decimal places; type how many Brightpearl units one Coupa unit is, such as 12 or 0.5, or leave it empty for 1",
                     row.quantity_factor
                 ));
             })
@@ -761,7 +761,7 @@ mod tests {
             "line 6: product_id and sku are both empty",
             "line 7: no product in the local product index has the SKU \"NOPE\"",
             "line 8: the SKU \"DUP\" belongs to products 1020, 1021",
-            "line 9: quantity_factor \"0\" is not a number from 0.000001 to 1000000",
+            "line 9: quantity_factor \"0\" is not a number from 0.000001 to 1000000 with at most 6 decimal places",
             "line 10: product 555 is not in the local product index",
             "line 12: the same buyer, part_id and unit as line 11",
             "line 13: buyer \"initech\"",

@@ -341,12 +341,20 @@ pub(super) fn parse_factor(value: Option<&str>) -> Result<Decimal, AdminError> {
         return Ok(Decimal::ONE);
     };
     let (smallest, largest) = FACTOR_RANGE;
-    match value.trim().parse::<Decimal>() {
-        Ok(factor) if factor >= smallest && factor <= largest => Ok(factor.normalize()),
+    let text = value.trim();
+    // The text's own decimal places, since parsing would round away any
+    // beyond the sixth and bring a value just outside the range into it.
+    let places = text
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.trim_end_matches('0').len());
+    match text.parse::<Decimal>() {
+        Ok(factor) if places <= 6 && factor >= smallest && factor <= largest => {
+            Ok(factor.normalize())
+        }
         _ => Err(invalid(
             "--factor",
             value,
-            "a number from 0.000001 to 1000000, such as 12 or 0.5",
+            "a number from 0.000001 to 1000000 with at most 6 decimal places, such as 12 or 0.5",
         )),
     }
 }
@@ -413,7 +421,17 @@ mod tests {
             parse_factor(Some("1000000")).unwrap(),
             Decimal::from(1_000_000)
         );
-        for value in ["0", "-1", "twelve", "0.0000009", "1000000.5", "1e28"] {
+        for value in [
+            "0",
+            "-1",
+            "twelve",
+            "0.0000009",
+            "1000000.5",
+            "1e28",
+            "0.0000009999999999999999999999999",
+            "1000000.0000000000000000000000000001",
+            "0.3333333",
+        ] {
             assert!(parse_factor(Some(value)).is_err(), "{value:?}");
         }
     }

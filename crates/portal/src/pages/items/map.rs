@@ -435,7 +435,7 @@ fn rejected(error: AdminError, errors: &mut FormErrors) -> Result<(), PortalErro
             ..
         } => {
             errors.factor = Some(format!(
-                "{value:?} is not a number from 0.000001 to 1000000. Type how many Brightpearl units one Coupa unit is, such as 12 or 0.5, or leave it empty for 1."
+                "{value:?} is not a number from 0.000001 to 1000000 with at most 6 decimal places. Type how many Brightpearl units one Coupa unit is, such as 12 or 0.5, or leave it empty for 1."
             ));
         }
         AdminError::ProductNotFound { .. }
