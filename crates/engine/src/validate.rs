@@ -141,16 +141,18 @@ fn check_amounts(order: &OrderRequest) -> Result<(), String> {
         if price.abs() >= MAX_AMOUNT {
             return Err(too_large(&line, "unit price", price, MAX_AMOUNT));
         }
-        // Both are below their bounds, so the product fits.
-        let amount = item.quantity * price;
-        if amount.abs() >= MAX_AMOUNT {
-            return Err(too_large(
-                &line,
-                "amount (quantity × unit price)",
-                amount,
-                MAX_AMOUNT,
-            ));
-        }
+        // The reader rejects a product that does not fit a decimal, but
+        // this check does not rely on it.
+        let amount = match item.quantity.checked_mul(price) {
+            Some(amount) if amount.abs() < MAX_AMOUNT => amount,
+            product => {
+                let shown =
+                    product.map_or_else(|| "over 10^28".to_owned(), |amount| amount.to_string());
+                return Err(format!(
+                    "{line}: amount (quantity × unit price) {shown} is too large; it must be below {MAX_AMOUNT}"
+                ));
+            }
+        };
         let charges = [
             item.shipping.as_ref().map(|charge| charge.money.amount),
             item.tax.as_ref().map(|tax| tax.money.amount),
@@ -265,7 +267,14 @@ mod tests {
             order.items[line].detail.as_mut().unwrap().unit_price.amount = decimal(price);
         };
         type Edit = Box<dyn Fn(&mut OrderRequest)>;
-        let cases: [(&str, Edit); 5] = [
+        let cases: [(&str, Edit); 6] = [
+            (
+                "ItemOut line 1: amount (quantity × unit price) over 10^28",
+                Box::new(move |order| {
+                    order.items[0].quantity = decimal("99999999999");
+                    unit_price(order, 0, "999999999999999999");
+                }),
+            ),
             (
                 "ItemOut line 1: quantity 1000000000000 is too large",
                 Box::new(|order| order.items[0].quantity = MAX_QUANTITY),
