@@ -661,6 +661,25 @@ async fn multipart_order_stores_its_attachment() {
     assert_eq!(bytes, b"%PDF-1.4\n");
 }
 
+/// No setting can give a line a price, so the order fails instead of
+/// waiting for settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_without_price_fails_the_order() {
+    let app = app_with_buyer(BuyerMode::Production).await;
+    let detail = "<ItemDetail>\n          <UnitPrice>\n            <Money currency=\"USD\">80.00</Money>\n          </UnitPrice>\n          <Description xml:lang=\"en\">Installation service, per hour</Description>\n          <UnitOfMeasure>HUR</UnitOfMeasure>\n          <Classification domain=\"UNSPSC\">72101500</Classification>\n        </ItemDetail>";
+    app.post_cxml(order(&[(detail, "")])).await.unwrap();
+    app.drain(20).await;
+
+    let po = &app
+        .store()
+        .list_purchase_orders(app.account.id, &PoFilter::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(po.status, PoStatus::Failed);
+    let reason = po.reason.clone().unwrap_or_default();
+    assert!(reason.contains("line 2 has no unit price"), "{reason}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_setting_holds_order_until_set() {
     let mut app = TestApp::start().await.expect("pobridge starts");

@@ -89,6 +89,15 @@ pub enum PlanError {
     TooLarge { row: String, what: &'static str },
 }
 
+impl PlanError {
+    /// Returns whether changing an account setting or the reference data can
+    /// clear the error. A line without a price, or amounts too large to
+    /// compute, need a corrected order instead.
+    pub fn awaits_settings(&self) -> bool {
+        !matches!(self, PlanError::NoPrice { .. } | PlanError::TooLarge { .. })
+    }
+}
+
 /// Tax rates by tax code, from the account's reference data.
 pub type TaxRates = HashMap<String, Decimal>;
 

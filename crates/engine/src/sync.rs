@@ -337,12 +337,17 @@ impl Engine {
 
         let planned = match self.plan_order(attempt, customer_id, &lines).await? {
             Ok(planned) => planned,
-            Err(reason) => {
+            Err(Unplanned::AwaitsSettings(reason)) => {
                 let reason = format!("awaiting settings: {reason}");
                 return self
                     .hold(attempt, PoStatus::AwaitingSettings, reason)
                     .await
                     .map(Err);
+            }
+            Err(Unplanned::Unusable(reason)) => {
+                self.set_status(attempt, PoStatus::Failed, Some(reason.clone()), &reason)
+                    .await?;
+                return Ok(Err(JobOutcome::Failed { error: reason }));
             }
         };
 
@@ -461,7 +466,7 @@ impl Engine {
         attempt: &Attempt,
         customer_id: i64,
         lines: &[crate::sales_order::ResolvedLine],
-    ) -> Result<Result<PlannedOrder, String>, SyncError> {
+    ) -> Result<Result<PlannedOrder, Unplanned>, SyncError> {
         let account = &attempt.account;
         if let Err(reason) = crate::settings::check_defaults(
             &*self.store,
@@ -471,7 +476,7 @@ impl Engine {
         )
         .await?
         {
-            return Ok(Err(reason));
+            return Ok(Err(Unplanned::AwaitsSettings(reason)));
         }
         let tax_rates = crate::reference::tax_rates(&*self.store, account.id).await?;
         let input = PlanInput {
@@ -483,7 +488,14 @@ impl Engine {
             tax_rates: &tax_rates,
         };
         // Plan errors suggest commands with a placeholder for the account.
-        Ok(plan(&input).map_err(|error| error.to_string().replace("SLUG", account.slug.as_str())))
+        Ok(plan(&input).map_err(|error| {
+            let reason = error.to_string().replace("SLUG", account.slug.as_str());
+            if error.awaits_settings() {
+                Unplanned::AwaitsSettings(reason)
+            } else {
+                Unplanned::Unusable(reason)
+            }
+        }))
     }
 
     /// Applies the fixed custom-field values and marks the order synced.
@@ -815,4 +827,14 @@ impl Attempt {
     fn revision_is_test(&self) -> bool {
         self.revision.test
     }
+}
+
+/// The reason an order could not be planned.
+enum Unplanned {
+    /// A setting or the reference data is missing, and changing it
+    /// releases the order.
+    AwaitsSettings(String),
+    /// The order itself cannot become a sales order, so it fails until a
+    /// corrected revision arrives or a person re-syncs it.
+    Unusable(String),
 }
