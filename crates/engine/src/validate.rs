@@ -146,10 +146,10 @@ fn check_amounts(order: &OrderRequest) -> Result<(), String> {
         let amount = match item.quantity.checked_mul(price) {
             Some(amount) if amount.abs() < MAX_AMOUNT => amount,
             product => {
-                let shown =
+                let amount_text =
                     product.map_or_else(|| "over 10^28".to_owned(), |amount| amount.to_string());
                 return Err(format!(
-                    "{line}: amount (quantity × unit price) {shown} is too large; it must be below {MAX_AMOUNT}"
+                    "{line}: amount (quantity × unit price) {amount_text} is too large; it must be below {MAX_AMOUNT}"
                 ));
             }
         };

@@ -30,8 +30,8 @@ pub(super) async fn record_coupa_items(
     Ok(())
 }
 
-/// The most items one upsert statement writes, 12 parameters each, well
-/// inside SQLite's limit of 32,766 parameters a statement.
+/// The maximum number of items one upsert statement writes, 12 parameters
+/// each, well inside SQLite's limit of 32,766 parameters a statement.
 const ITEMS_PER_STATEMENT: usize = 500;
 
 /// Inserts or refreshes Coupa items inside the caller's transaction; the
@@ -40,7 +40,7 @@ const ITEMS_PER_STATEMENT: usize = 500;
 /// One statement writes up to [`ITEMS_PER_STATEMENT`] items. SQLite applies
 /// the rows in turn, so a part listed twice in one order updates the row its
 /// first line inserted. A stored item is written only when something of it
-/// changed or its `last_seen` is due to move; otherwise every order would
+/// changed or its `last_seen` is due to move. Otherwise every order would
 /// rewrite the item's row and index pages.
 pub(super) async fn upsert_coupa_items(
     conn: &mut sqlx::SqliteConnection,

@@ -104,8 +104,8 @@ pub async fn unchanged_items_move_last_seen_once_a_minute(store: &dyn Store) {
     assert_eq!(record(vec![nut.clone()], seconds(50)).await.1, seconds(101));
 }
 
-/// An order may list one part on several lines. The lines are written in
-/// order, so the part is stored once, as its last line has it.
+/// Stores a part that one order lists on several lines once, as its last
+/// line has it, because the lines are written in order.
 pub async fn repeated_part_keeps_its_last_line(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let buyer_id = buyer(store, account_id, "initech").await;
