@@ -152,7 +152,8 @@ impl Worker {
             drop(renewals);
             let outcomes = match outcomes {
                 Ok(outcomes) => outcomes,
-                Err(message) => {
+                Err(Stopped::Cancelled) => return,
+                Err(Stopped::Panicked(message)) => {
                     // Which job caused it is unknown, so each runs alone and
                     // only that one fails. A sync job is safe to repeat.
                     tracing::error!(panic = %message, "a batch of sync jobs stopped on an internal error, so each runs alone");
@@ -207,7 +208,8 @@ impl Worker {
         let claimed = job.clone();
         let outcome = match isolated(async move { run_by_kind(&engine, &claimed).await }).await {
             Ok(outcome) => outcome,
-            Err(message) => {
+            Err(Stopped::Cancelled) => return,
+            Err(Stopped::Panicked(message)) => {
                 tracing::error!(panic = %message, "job stopped on an internal error");
                 JobOutcome::Failed {
                     error: format!(
@@ -352,7 +354,6 @@ fn outcome_label(outcome: &JobOutcome) -> &'static str {
     }
 }
 
-/// The task that renews a running job's claim; dropping it stops the renewal.
 /// Runs `job` with the engine's handler for its kind.
 async fn run_by_kind(engine: &Engine, job: &Job) -> JobOutcome {
     match job.kind.as_str() {
@@ -377,7 +378,7 @@ async fn run_by_kind(engine: &Engine, job: &Job) -> JobOutcome {
 /// and panicked again.
 async fn isolated<T: Send + 'static>(
     work: impl std::future::Future<Output = T> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, Stopped> {
     match tokio::spawn(work.in_current_span()).await {
         Ok(value) => Ok(value),
         Err(error) if error.is_panic() => {
@@ -387,12 +388,22 @@ async fn isolated<T: Send + 'static>(
                 .map(|text| (*text).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_owned());
-            Err(message)
+            Err(Stopped::Panicked(message))
         }
-        Err(error) => Err(error.to_string()),
+        Err(_) => Err(Stopped::Cancelled),
     }
 }
 
+/// How an [`isolated`] task ended without a result.
+#[derive(Debug, PartialEq)]
+enum Stopped {
+    Panicked(String),
+    /// The runtime is shutting down. The job's outcome is not recorded, so
+    /// its claim runs out and another worker runs it, as after a crash.
+    Cancelled,
+}
+
+/// The task that renews a running job's claim; dropping it stops the renewal.
 struct ClaimRenewal(JoinHandle<()>);
 
 impl Drop for ClaimRenewal {
@@ -409,9 +420,15 @@ mod tests {
     async fn isolated_task_returns_panic_message() {
         assert_eq!(isolated(async { 7 }).await, Ok(7));
         let text = isolated(async { panic!("Addition overflowed") }).await;
-        assert_eq!(text, Err::<(), _>("Addition overflowed".to_owned()));
+        assert_eq!(
+            text,
+            Err::<(), _>(Stopped::Panicked("Addition overflowed".to_owned()))
+        );
         let formatted = isolated(async { panic!("row {} overflowed", 3) }).await;
-        assert_eq!(formatted, Err::<(), _>("row 3 overflowed".to_owned()));
+        assert_eq!(
+            formatted,
+            Err::<(), _>(Stopped::Panicked("row 3 overflowed".to_owned()))
+        );
     }
 
     #[test]
