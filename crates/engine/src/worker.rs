@@ -394,7 +394,7 @@ async fn isolated<T: Send + 'static>(
     }
 }
 
-/// How an [`isolated`] task ended without a result.
+/// The end of an [`isolated`] task that gave no result.
 #[derive(Debug, PartialEq)]
 enum Stopped {
     Panicked(String),
