@@ -118,6 +118,9 @@ fn check_amounts(order: &OrderRequest) -> Result<(), String> {
     let too_large = |location: &str, what: &str, value: Decimal, limit: Decimal| {
         format!("{location}: {what} {value} is too large; it must be below {limit}")
     };
+    let sum_too_large = |location: &str| {
+        format!("{location}: the order's lines, shipping and tax add up to {MAX_AMOUNT} or more, which is too large")
+    };
     let header = &order.header;
     let mut sum = Decimal::ZERO;
     let mut add = |amount: Decimal| -> bool {
@@ -158,7 +161,7 @@ fn check_amounts(order: &OrderRequest) -> Result<(), String> {
             item.tax.as_ref().map(|tax| tax.money.amount),
         ];
         if !add(amount) || !charges.into_iter().flatten().all(&mut add) {
-            return Err(format!("{line}: the order's lines, shipping and tax add up to {MAX_AMOUNT} or more, which pobridge does not take"));
+            return Err(sum_too_large(&line));
         }
     }
     let charges = [
@@ -178,7 +181,7 @@ fn check_amounts(order: &OrderRequest) -> Result<(), String> {
             return Err(too_large(&location, "amount", amount, MAX_AMOUNT));
         }
         if name != "Total" && !add(amount) {
-            return Err(format!("{location}: the order's lines, shipping and tax add up to {MAX_AMOUNT} or more, which pobridge does not take"));
+            return Err(sum_too_large(&location));
         }
     }
     Ok(())

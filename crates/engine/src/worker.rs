@@ -371,11 +371,9 @@ async fn run_by_kind(engine: &Engine, job: &Job) -> JobOutcome {
 }
 
 /// Runs `work` as a task of its own, so that a panic in it ends that task
-/// alone, and returns the panic's message when it panicked.
-///
-/// Without this a panicking job left its claim unfinished: the job stayed
-/// `running` with no error, and each time its lease ran out it was claimed
-/// and panicked again.
+/// alone, and returns the panic's message when it panicked. A job that
+/// panicked in the worker's own task would stay `running` and be claimed
+/// again each time its lease ran out.
 async fn isolated<T: Send + 'static>(
     work: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, Stopped> {

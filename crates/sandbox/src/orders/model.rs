@@ -257,6 +257,9 @@ pub(crate) struct Totals {
 }
 
 impl Order {
+    /// NOTE: rows are added with `Decimal`'s operators, which panic past
+    /// about 7.9 × 10^28. pobridge's intake keeps orders below 10^18, but a
+    /// row posted straight to the sandbox can still reach that.
     pub fn totals(&self) -> Totals {
         let net: Decimal = self.rows.values().map(|r| r.net).sum();
         let tax: Decimal = self.rows.values().map(|r| r.tax).sum();

@@ -64,8 +64,7 @@ async fn record_together(
 
 /// The accounts and buyers a transaction has found, so that each is looked
 /// up once however many of the group's documents name it. Each statement is
-/// a round trip to the connection's thread: two thread switches, which cost
-/// more than the lookup itself.
+/// a round trip to the connection's thread, with two thread switches.
 #[derive(Debug, Default)]
 pub(super) struct Checked {
     accounts: HashSet<AccountId>,
