@@ -113,7 +113,7 @@ pub enum MailCommand {
         #[arg(long, value_name = "SLUG")]
         account: Option<String>,
         /// The maximum number of messages to list.
-        #[arg(long, value_name = "N", default_value_t = 50)]
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = parse_limit)]
         limit: i64,
         /// Print the result as JSON.
         #[arg(long)]
@@ -362,7 +362,9 @@ pub struct MapArgs {
     #[arg(long, value_name = "SKU")]
     pub brightpearl: String,
     /// Brightpearl quantity per Coupa unit, such as 12 for a case of 12.
-    #[arg(long, value_name = "N")]
+    /// A negative value reaches the factor's own check, whose message says
+    /// what is allowed, rather than clap's "unexpected argument".
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub factor: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
@@ -374,10 +376,10 @@ pub struct ProductsArgs {
     /// The account.
     pub slug: String,
     /// Maximum number of products to print.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_limit)]
     pub limit: i64,
     /// Products to skip first.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_offset)]
     pub offset: i64,
     /// Print the result as JSON.
     #[arg(long)]
@@ -437,7 +439,7 @@ pub struct InvoicesArgs {
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     /// The maximum number of invoices to list, newest first [default: 100].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_limit)]
     pub limit: Option<i64>,
     /// Print the result as JSON.
     #[arg(long, global = true)]
@@ -514,6 +516,24 @@ pub enum SecretCommand {
     Encrypt,
     /// Print a new random key for secrets_key: 32 bytes as standard base64.
     NewKey,
+}
+
+/// Reads a `--limit`: a whole number of one or more. Without this check a
+/// negative limit reached the database, where SQLite reads it as no limit
+/// at all and PostgreSQL rejects it.
+fn parse_limit(text: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(limit) if limit >= 1 => Ok(limit),
+        _ => Err("expected a whole number of 1 or more, such as 50".to_owned()),
+    }
+}
+
+/// Reads an `--offset`: a whole number of 0 or more.
+fn parse_offset(text: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(offset) if offset >= 0 => Ok(offset),
+        _ => Err("expected a whole number of 0 or more, such as 100".to_owned()),
+    }
 }
 
 #[cfg(test)]

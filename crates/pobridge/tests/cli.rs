@@ -331,19 +331,22 @@ fn items_on_empty_account() {
     assert_eq!(unmapped.trim(), "[]");
 }
 
+/// Maps part P-1 of account acme to the product with SKU SKU-1.
+const MAP_P1: [&str; 7] = [
+    "items",
+    "map",
+    "acme",
+    "--coupa",
+    "P-1",
+    "--brightpearl",
+    "SKU-1",
+];
+
 #[test]
 fn items_map_unknown_sku_suggests_refresh() {
     let cli = Cli::new().with_account();
 
-    let stderr = cli.fails(&[
-        "items",
-        "map",
-        "acme",
-        "--coupa",
-        "P-1",
-        "--brightpearl",
-        "SKU-1",
-    ]);
+    let stderr = cli.fails(&MAP_P1);
 
     assert_one_line_error(&stderr);
     assert!(stderr.contains("no product with SKU \"SKU-1\""), "{stderr}");
@@ -351,24 +354,41 @@ fn items_map_unknown_sku_suggests_refresh() {
 }
 
 #[test]
-fn items_map_rejects_zero_factor() {
+fn items_map_rejects_zero_and_negative_factors() {
     let cli = Cli::new().with_account();
 
-    let args = [
-        "items",
-        "map",
-        "acme",
-        "--coupa",
-        "P-1",
-        "--brightpearl",
-        "SKU-1",
-        "--factor",
-        "0",
-    ];
-    let stderr = cli.fails(&args);
+    // "-1" reaches pobridge's own check rather than clap's "unexpected
+    // argument".
+    for factor in ["0", "-1"] {
+        let stderr = cli.fails(&[&MAP_P1[..], &["--factor", factor]].concat());
 
-    assert_one_line_error(&stderr);
-    assert!(stderr.contains("--factor: \"0\" is not valid"), "{stderr}");
+        assert_one_line_error(&stderr);
+        let expected = format!("--factor: \"{factor}\" is not valid; expected a number from");
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
+}
+
+#[test]
+fn limits_below_one_and_negative_offsets_are_refused() {
+    let cli = Cli::new().with_account();
+
+    for args in [
+        &["products", "acme", "--limit=-5"][..],
+        &["products", "acme", "--limit", "0"],
+        &["mail", "list", "--limit=-1"],
+        &["invoices", "acme", "--limit", "0"],
+    ] {
+        let stderr = cli.fails(args);
+        assert!(
+            stderr.contains("expected a whole number of 1 or more"),
+            "{args:?}: {stderr}"
+        );
+    }
+    let stderr = cli.fails(&["products", "acme", "--offset=-1"]);
+    assert!(
+        stderr.contains("expected a whole number of 0 or more"),
+        "{stderr}"
+    );
 }
 
 #[test]
