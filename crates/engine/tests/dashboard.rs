@@ -48,7 +48,17 @@ async fn account_with_buyer(engine: &Engine, slug: &str) -> (AccountId, BuyerId)
     (account.id, buyer.id)
 }
 
-impl Records<'_> {
+impl<'a> Records<'a> {
+    /// Creates the account `slug` with one buyer and returns their writer.
+    async fn for_new_account(engine: &'a Engine, slug: &str) -> Self {
+        let (account, buyer) = account_with_buyer(engine, slug).await;
+        Self {
+            engine,
+            account,
+            buyer,
+        }
+    }
+
     /// Stores an invoice of `po` and moves it to `status` at `at`.
     async fn invoice(
         &self,
@@ -81,12 +91,7 @@ impl Records<'_> {
 /// Writes the scenario's records for `acme`, and a few for `globex` that
 /// must never count for `acme`.
 async fn scenario(engine: &Engine) {
-    let (account, buyer) = account_with_buyer(engine, "acme").await;
-    let acme = Records {
-        engine,
-        account,
-        buyer,
-    };
+    let acme = Records::for_new_account(engine, "acme").await;
 
     let synced = acme.receive("PO-1", "2024-05-09T22:30:00Z").await;
     acme.set_status(synced, PoStatus::Synced, "synced", "2024-05-09T23:30:00Z")
@@ -154,12 +159,7 @@ async fn scenario(engine: &Engine) {
     acme.invoice(synced, "INV-3", attention, None, "2024-04-10T12:00:00Z")
         .await;
 
-    let (account, buyer) = account_with_buyer(engine, "globex").await;
-    let globex = Records {
-        engine,
-        account,
-        buyer,
-    };
+    let globex = Records::for_new_account(engine, "globex").await;
     let other = globex.receive("PO-1", "2024-05-09T23:30:00Z").await;
     globex
         .set_status(other, PoStatus::Failed, TIMEOUT, "2024-05-10T01:00:00Z")
@@ -207,6 +207,7 @@ fn reason(kind: FailureKind, text: &str, count: u64, last_seen: &str) -> Failure
         reason: text.to_owned(),
         count,
         last_seen: utc(last_seen),
+        texts: 1,
     }
 }
 
@@ -241,6 +242,7 @@ on_each_backend!(
     other_account_sees_only_its_records,
     empty_account_has_thirty_empty_days,
     failure_reasons_keep_the_most_frequent,
+    reasons_differing_in_quoted_digits_are_one_group,
     unknown_account_is_named,
 );
 
@@ -374,14 +376,67 @@ async fn empty_account_has_thirty_empty_days(backend: Backend) {
     assert!(board.waiting.is_empty());
 }
 
+async fn reasons_differing_in_quoted_digits_are_one_group(backend: Backend) {
+    let engine = engine(backend).await;
+    let acme = Records::for_new_account(&engine, "acme").await;
+    let failures = [
+        (
+            "PO-7",
+            r#"product "SKU-7" is archived"#,
+            "2024-05-09T09:00:00Z",
+        ),
+        (
+            "PO-18",
+            r#"product "SKU-18" is archived"#,
+            "2024-05-09T11:00:00Z",
+        ),
+        (
+            "PO-9",
+            r#"product "SKU-9" is archived"#,
+            "2024-05-09T10:00:00Z",
+        ),
+        ("PO-20", "line 2 has no price", "2024-05-09T08:00:00Z"),
+        ("PO-21", "line 3 has no price", "2024-05-09T08:30:00Z"),
+    ];
+    for (number, text, at) in failures {
+        let po = acme.receive(number, "2024-05-09T07:00:00Z").await;
+        acme.set_status(po, PoStatus::Failed, text, at).await;
+    }
+
+    let board = dashboard(&engine, "acme").await.unwrap();
+
+    // The group shows its newest text. Digits outside quotes still part
+    // texts.
+    let archived = FailureReason {
+        texts: 3,
+        ..reason(
+            FailureKind::Order,
+            r#"product "SKU-18" is archived"#,
+            3,
+            "2024-05-09T11:00:00Z",
+        )
+    };
+    let expected = vec![
+        archived,
+        reason(
+            FailureKind::Order,
+            "line 3 has no price",
+            1,
+            "2024-05-09T08:30:00Z",
+        ),
+        reason(
+            FailureKind::Order,
+            "line 2 has no price",
+            1,
+            "2024-05-09T08:00:00Z",
+        ),
+    ];
+    assert_eq!(board.top_failure_reasons, expected);
+}
+
 async fn failure_reasons_keep_the_most_frequent(backend: Backend) {
     let engine = engine(backend).await;
-    let (account, buyer) = account_with_buyer(&engine, "acme").await;
-    let acme = Records {
-        engine: &engine,
-        account,
-        buyer,
-    };
+    let acme = Records::for_new_account(&engine, "acme").await;
     // Reason N fails N times, each on its own order, so reason 1 is dropped.
     for reason_number in 1..=TOP_REASONS + 1 {
         for repeat in 0..reason_number {

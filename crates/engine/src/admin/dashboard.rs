@@ -107,9 +107,14 @@ pub enum FailureKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailureReason {
     pub kind: FailureKind,
+    /// The newest text of the group.
     pub reason: String,
     pub count: u64,
     pub last_seen: DateTime<Utc>,
+    /// How many different texts the group holds. Texts that differ only in
+    /// the digits inside their quotes form one group, such as Coupa's
+    /// "Could not find order header 123" for each purchase order.
+    pub texts: u64,
 }
 
 /// An order waiting for a person.
@@ -327,11 +332,12 @@ fn count<T>(items: impl Iterator<Item = T>) -> u64 {
     items.count() as u64
 }
 
-/// Groups the failures by kind and trimmed text, and returns the most
-/// frequent, the most recently seen first among equals.
-// NOTE: texts that name an order, product or invoice number differ per
-// record, so such failures form groups of one. Grouping by a failure code
-// stored beside the text would merge them.
+/// Groups the failures by kind and [`grouping_key`] of the trimmed text,
+/// and returns the most frequent, the most recently seen first among
+/// equals. Each group shows its newest text.
+// NOTE: a number outside quotes, such as a line number, still makes a group
+// of its own. Grouping by a failure code stored beside the text would
+// merge those too.
 fn top_reasons(activity: &DashboardActivity) -> Vec<FailureReason> {
     let orders = activity
         .order_failures
@@ -342,27 +348,64 @@ fn top_reasons(activity: &DashboardActivity) -> Vec<FailureReason> {
         (FailureKind::Invoice, reason, failure.at)
     });
 
-    let mut groups: HashMap<(FailureKind, &str), FailureReason> = HashMap::new();
+    let mut groups: HashMap<(FailureKind, String), (FailureReason, HashSet<&str>)> = HashMap::new();
     for (kind, reason, at) in orders.chain(invoices) {
-        let group = groups
-            .entry((kind, reason))
-            .or_insert_with(|| FailureReason {
-                kind,
-                reason: reason.to_owned(),
-                count: 0,
-                last_seen: at,
+        let (group, texts) = groups
+            .entry((kind, grouping_key(reason)))
+            .or_insert_with(|| {
+                let first = FailureReason {
+                    kind,
+                    reason: reason.to_owned(),
+                    count: 0,
+                    last_seen: at,
+                    texts: 0,
+                };
+                (first, HashSet::new())
             });
         group.count += 1;
-        group.last_seen = group.last_seen.max(at);
+        if at > group.last_seen {
+            group.last_seen = at;
+            reason.clone_into(&mut group.reason);
+        }
+        texts.insert(reason);
     }
 
-    let mut reasons: Vec<FailureReason> = groups.into_values().collect();
+    let mut reasons: Vec<FailureReason> = groups
+        .into_values()
+        .map(|(group, texts)| FailureReason {
+            texts: texts.len() as u64,
+            ..group
+        })
+        .collect();
     reasons.sort_by(|a, b| {
         let first = (b.count, b.last_seen, &a.reason, a.kind);
         first.cmp(&(a.count, a.last_seen, &b.reason, b.kind))
     });
     reasons.truncate(TOP_REASONS);
     reasons
+}
+
+/// Returns `reason` with each run of digits inside double quotes replaced
+/// by `#`. The quotes hold what names one record, such as a part, an order
+/// or Coupa's own text, while the digits outside them are mostly status
+/// codes that tell one failure from another.
+fn grouping_key(reason: &str) -> String {
+    let mut key = String::with_capacity(reason.len());
+    let mut quoted = false;
+    let mut after_digit = false;
+    for character in reason.chars() {
+        if character == '"' {
+            quoted = !quoted;
+        }
+        let digit = quoted && character.is_ascii_digit();
+        if !digit {
+            key.push(character);
+        } else if !after_digit {
+            key.push('#');
+        }
+        after_digit = digit;
+    }
+    key
 }
 
 fn waiting_row(order: &WaitingOrder, names: &HashMap<BuyerId, String>) -> WaitingRow {
@@ -378,6 +421,19 @@ fn waiting_row(order: &WaitingOrder, names: &HashMap<BuyerId, String>) -> Waitin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouping_key_hides_digits_inside_quotes_only() {
+        assert_eq!(
+            grouping_key(r#"Coupa answered 417 "Could not find order header 123": check"#),
+            r#"Coupa answered 417 "Could not find order header #": check"#
+        );
+        assert_eq!(
+            grouping_key(r#"part "P-10" and "P-2" on line 3"#),
+            r#"part "P-#" and "P-#" on line 3"#
+        );
+        assert_eq!(grouping_key("no quotes 42"), "no quotes 42");
+    }
 
     fn utc(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()

@@ -73,6 +73,8 @@ struct ReasonRow {
     reason: String,
     count: u64,
     last_seen: String,
+    /// The group's different texts, which differ only in quoted digits.
+    texts: u64,
 }
 
 /// An order waiting for a person, with what releases it.
@@ -241,6 +243,7 @@ impl DashboardPage {
                 reason: reason.reason.clone(),
                 count: reason.count,
                 last_seen: when(reason.last_seen, zone),
+                texts: reason.texts,
             })
             .collect();
         Self {
