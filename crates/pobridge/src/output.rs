@@ -4,6 +4,7 @@
 //! `println!` does, so that a closed pipe (`pobridge orders acme | head -1`)
 //! ends the command quietly; see [`is_broken_pipe`].
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use chrono::{DateTime, SecondsFormat, TimeZone};
@@ -32,7 +33,7 @@ pub fn print_table(header: &[&str], rows: Vec<Vec<String>>, empty: &str) -> io::
     table.load_preset(presets::NOTHING);
     table.set_header(header.iter().map(|title| title.to_uppercase()));
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.iter().map(|cell| visible(cell)));
     }
     line(trim_lines(&table.to_string()))
 }
@@ -42,9 +43,41 @@ pub fn print_pairs(pairs: &[(String, String)]) -> io::Result<()> {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
     for (key, value) in pairs {
-        table.add_row([key.as_str(), value.as_str()]);
+        table.add_row([visible(key), visible(value)]);
     }
     line(trim_lines(&table.to_string()))
+}
+
+/// Returns `text` with each control character and each bidirectional
+/// formatting character written as a `\u{..}` escape.
+///
+/// Cells hold what buyers and Brightpearl sent, such as PO numbers and
+/// error texts. Printed as they are, an escape sequence could drive the
+/// operator's terminal, a right-to-left override could show a PO number
+/// reversed, and a line break would split a row.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for character in text.chars() {
+        if hidden(character) {
+            escaped.extend(character.escape_unicode());
+        } else {
+            escaped.push(character);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// Returns whether `character` is a control character or one that changes the
+/// direction of the text around it (Unicode's `Bidi_Control` property).
+fn hidden(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// `text` or an empty cell.
@@ -94,6 +127,16 @@ fn trim_lines(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_escapes_controls_and_direction_marks() {
+        assert_eq!(visible("PO-1001"), "PO-1001");
+        assert_eq!(visible("Zürich 東京"), "Zürich 東京");
+        assert_eq!(visible("PO-\u{202E}1001"), "PO-\\u{202e}1001");
+        assert_eq!(visible("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(visible("line\nbreak\u{2066}"), "line\\u{a}break\\u{2066}");
+        assert_eq!(visible("\u{9b}31m"), "\\u{9b}31m");
+    }
 
     #[test]
     fn broken_pipe_is_found_among_causes() {

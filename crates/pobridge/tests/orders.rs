@@ -46,6 +46,21 @@ async fn show_prints_revisions_and_warnings() {
 }
 
 #[tokio::test]
+async fn show_escapes_control_and_direction_characters() {
+    let (cli, seed) = seeded().await;
+    let po = seed.held_order("PO-1").await;
+    // An escape sequence that would clear the terminal, and a right-to-left
+    // override that would show the rest reversed.
+    seed.set_status(&po, PoStatus::HeldForReview, "\u{1b}[2J tax \u{202E}10.0")
+        .await;
+
+    let stdout = cli.ok(&["orders", "acme", "show", "PO-1"]);
+
+    assert!(!stdout.contains(['\u{1b}', '\u{202E}']), "{stdout:?}");
+    assert!(stdout.contains("\\u{1b}[2J tax \\u{202e}10.0"), "{stdout}");
+}
+
+#[tokio::test]
 async fn show_says_retention_removed_a_document() {
     let (cli, seed) = seeded().await;
     seed.receive("BUYER-1", "PO-1", 1).await;
