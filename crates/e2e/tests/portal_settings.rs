@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use pobridge_e2e::portal_client::{Page, PortalClient};
 use pobridge_e2e::{add_corpus_buyers, map_corpus_parts, Options, TestApp};
+use pobridge_engine::admin;
 use pobridge_store::{JobStatus, PoFilter, PoStatus, ReferenceKind};
 use reqwest::redirect::Policy;
 use reqwest::Url;
@@ -810,13 +811,7 @@ async fn row_rules_are_added_and_removed() {
             "{fields:?} keeps the typed value"
         );
     }
-    let rules = app
-        .store()
-        .account(app.account.id)
-        .await
-        .unwrap()
-        .settings
-        .invoice_rows;
+    let rules = invoice_rows(&app).await;
     assert_eq!(rules.len(), 1);
 
     let missing = client
@@ -830,18 +825,58 @@ async fn row_rules_are_added_and_removed() {
         .await
         .unwrap();
     assert_eq!(removed.status, 303);
-    let rules = app
-        .store()
-        .account(app.account.id)
-        .await
-        .unwrap()
-        .settings
-        .invoice_rows;
+    let rules = invoice_rows(&app).await;
     assert!(rules.is_empty());
     assert_eq!(
         audit_actions(&app, app.account.id).await,
         ["invoice_rows.remove", "invoice_rows.add"]
     );
+
+    // A page shows the nominal rule first. Before its Remove is clicked, a
+    // colleague adds a rule in front of it, so position 1 now holds that
+    // rule. The click removes the rule the page showed all the same.
+    let seen = format!("nominal {nominal} -> skip");
+    let add = |matcher: &'static str, value: String, class: &'static str, at: &'static str| {
+        [
+            ("matcher", matcher.to_owned()),
+            ("value", value),
+            ("class", class.to_owned()),
+            ("position", at.to_owned()),
+        ]
+    };
+    for fields in [
+        add("nominal", nominal.clone(), "skip", ""),
+        add("sku", "WID-BLU-10".to_owned(), "shipping", "1"),
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let added = client
+            .post("/settings/defaults/rows", &fields)
+            .await
+            .unwrap();
+        assert_eq!(added.status, 303, "{}", added.body);
+    }
+    let remove = [("position", "1"), ("rule", seen.as_str())];
+    let removed = client
+        .post("/settings/defaults/rows/remove", &remove)
+        .await
+        .unwrap();
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    let page = client.follow(&removed).await.unwrap();
+    assert!(page.body.contains("Rule removed: nominal"), "{}", page.body);
+    let rules = invoice_rows(&app).await;
+    let left: Vec<String> = rules.iter().map(admin::describe_rule).collect();
+    assert_eq!(left, ["sku WID-BLU-10 -> shipping"]);
+    let again = client
+        .post("/settings/defaults/rows/remove", &remove)
+        .await
+        .unwrap();
+    assert_eq!(again.status, 422);
+    assert!(
+        again.body.contains("is no longer in the list"),
+        "{}",
+        again.body
+    );
+    assert_eq!(invoice_rows(&app).await, rules);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -964,4 +999,14 @@ async fn posts_without_csrf_are_forbidden() {
         finished.status, 303,
         "the rejected post did not use the token"
     );
+}
+
+/// Returns the account's invoice row rules as stored.
+async fn invoice_rows(app: &TestApp) -> Vec<pobridge_core::RowRule> {
+    app.store()
+        .account(app.account.id)
+        .await
+        .unwrap()
+        .settings
+        .invoice_rows
 }

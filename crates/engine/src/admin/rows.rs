@@ -133,6 +133,40 @@ pub async fn remove_row_rule(
     save_rules(engine, &account, rules).await
 }
 
+/// Removes the rule a person saw as `seen` (its [`describe_rule`] text) at
+/// the 1-based `position` of a list shown earlier.
+///
+/// The list may have changed since it was shown: another person or a
+/// `pobridge rows` command may have added or removed a rule before it. The
+/// rule is then found by its text wherever it is now, since no two rules
+/// match the same rows. Fails when the rule is no longer there, rather
+/// than removing whatever rule holds that position now. Returns the
+/// position the rule had when it was removed, with the rules after.
+pub async fn remove_seen_row_rule(
+    engine: &Engine,
+    slug: &str,
+    position: usize,
+    seen: &str,
+) -> Result<(usize, ChangedRows), AdminError> {
+    let account = account(engine, slug).await?;
+    let mut rules = account.settings.invoice_rows.clone();
+    let is_seen = |rule: &RowRule| describe_rule(rule) == seen;
+    let at_position = position
+        .checked_sub(1)
+        .filter(|&index| rules.get(index).is_some_and(is_seen));
+    let Some(index) = at_position.or_else(|| rules.iter().position(is_seen)) else {
+        return Err(invalid(
+            "rule",
+            seen,
+            "a rule still in the list; it was removed or changed since the list was shown"
+                .to_owned(),
+        ));
+    };
+    rules.remove(index);
+    let changed = save_rules(engine, &account, rules).await?;
+    Ok((index + 1, changed))
+}
+
 /// Stores the rules and releases the account's waiting jobs, so invoices
 /// held for their rows are rebuilt with the new rules.
 async fn save_rules(

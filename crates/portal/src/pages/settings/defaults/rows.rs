@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 use pobridge_core::{RowClass, RowMatcher};
 use pobridge_engine::admin::{
-    self, add_row_rule, remove_row_rule, AddRowRule, AdminError, RowRuleView,
+    self, add_row_rule, remove_row_rule, remove_seen_row_rule, AddRowRule, AdminError, RowRuleView,
 };
 use serde::Deserialize;
 
@@ -24,6 +24,9 @@ pub(super) struct RuleRow {
     pub position: usize,
     pub matcher: String,
     pub class: &'static str,
+    /// The rule as [`admin::describe_rule`] words it, which the remove form
+    /// posts so that the rule seen is the rule removed.
+    pub text: String,
 }
 
 /// The add-rule form as typed.
@@ -129,34 +132,54 @@ fn rule_errors(error: &AdminError) -> Result<RuleErrors, PortalError> {
 pub(in crate::pages::settings) struct RemoveForm {
     #[serde(default)]
     position: String,
+    /// The rule's text as the page showed it. A page rendered before the
+    /// form carried it posts none, and then the position alone decides.
+    #[serde(default)]
+    rule: String,
 }
 
-/// `POST /settings/defaults/rows/remove`: removes the rule at a position.
+/// `POST /settings/defaults/rows/remove`: removes the rule the page showed
+/// at a position, wherever it is now.
 pub(in crate::pages::settings) async fn remove_row(
     State(state): State<PortalState>,
     member: Member,
     jar: CookieJar,
     Form(form): Form<RemoveForm>,
 ) -> Result<Response, PortalError> {
-    let rules = &member.account.settings.invoice_rows;
     let position = form.position.trim().parse::<usize>().unwrap_or(0);
-    let removed = position
-        .checked_sub(1)
-        .and_then(|index| rules.get(index))
-        .map(admin::describe_rule);
+    let removal = if form.rule.is_empty() {
+        let rules = &member.account.settings.invoice_rows;
+        let text = position
+            .checked_sub(1)
+            .and_then(|index| rules.get(index))
+            .map(admin::describe_rule)
+            .unwrap_or_default();
+        remove_row_rule(&state.engine, member.slug(), position)
+            .await
+            .map(|_| (position, text))
+    } else {
+        remove_seen_row_rule(&state.engine, member.slug(), position, &form.rule)
+            .await
+            .map(|(removed_at, _)| (removed_at, form.rule.clone()))
+    };
 
-    match remove_row_rule(&state.engine, member.slug(), position).await {
-        Ok(_) => {
-            let detail = format!("removed rule {position} ({})", removed.unwrap_or_default());
+    match removal {
+        Ok((removed_at, text)) => {
+            let detail = format!("removed rule {removed_at} ({text})");
             audit(&state, &member, "invoice_rows.remove", detail).await?;
-            Ok(redirect_with_notice("/settings/defaults", "Rule removed."))
+            let notice = format!("Rule removed: {text}.");
+            Ok(redirect_with_notice("/settings/defaults", &notice))
         }
         Err(AdminError::Invalid { .. }) => {
+            let missing = if form.rule.is_empty() {
+                format!("There is no rule {:?} to remove", form.position)
+            } else {
+                format!("The rule \"{}\" is no longer in the list", form.rule)
+            };
             let rejected = Rejected {
                 rules_error: Some(format!(
-                    "There is no rule {:?} to remove; the list may have changed since the \
-                     page was loaded. Check the list below and try again.",
-                    form.position
+                    "{missing}; the list may have changed since the page was loaded. \
+                     Check the list below and try again."
                 )),
                 ..Rejected::default()
             };
@@ -174,6 +197,7 @@ pub(super) fn rule_rows(views: &[RowRuleView]) -> Vec<RuleRow> {
             position: view.position,
             matcher: matcher_text(&view.rule.matcher),
             class: class_name(view.rule.class),
+            text: view.text.clone(),
         })
         .collect()
 }
