@@ -45,6 +45,7 @@ pub async fn run(mut config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     let sandbox_base = config
         .runs_sandbox(sandbox_flag)
         .then(|| format!("{}/sandbox", Config::loopback_base_url(local)));
+    let _only_server = lock_sqlite_database(&config.database_url)?;
     // Installed before the engine exists, so no job or request goes uncounted.
     let metrics = pobridge_web::metrics::install_recorder();
     let engine = commands::engine(&config, sandbox_base.as_deref()).await?;
@@ -165,6 +166,41 @@ pub async fn run(mut config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
+/// Takes an exclusive lock on the SQLite database file for as long as the
+/// returned file stays open, or fails when another `serve` holds it.
+///
+/// SQLite serves one process. A second `serve` on the same file would run
+/// a second worker and, in sandbox mode, point every account's Brightpearl
+/// connection at its own sandbox, which ends with it. `flock` locks are
+/// apart from the record locks SQLite takes, and the kernel drops this one
+/// when the process ends, however it ends. Commands other than `serve` do
+/// not take it, so they keep working beside a running server.
+fn lock_sqlite_database(database_url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    if !database_url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let Some(path) = pobridge_store::sqlite::database_file(database_url) else {
+        return Ok(None);
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("could not open the SQLite database {}", path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(file)),
+        Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
+            "another `pobridge serve` is running on the SQLite database {}; stop it first \
+             (SQLite allows one server; several need a shared PostgreSQL database)",
+            path.display()
+        ),
+        Err(error) => Err(error)
+            .with_context(|| format!("could not lock the SQLite database {}", path.display())),
+    }
+}
+
 async fn shutdown_signal() {
     let interrupt = async {
         if let Err(error) = tokio::signal::ctrl_c().await {

@@ -143,3 +143,24 @@ async fn serve_with_sandbox_syncs_and_stops_on_sigterm() {
     assert!(exit.success(), "{exit:?}; log: {}", read_log(&cli));
     assert!(read_log(&cli).contains("pobridge stopped"));
 }
+
+#[tokio::test]
+async fn second_server_on_one_sqlite_file_is_refused() {
+    let cli = Cli::new().with_account();
+    let (mut first, _) = start_server(&cli);
+
+    let stderr = cli.fails(&["serve", "--listen", "127.0.0.1:0", "--sandbox"]);
+    assert!(
+        stderr.contains("another `pobridge serve` is running on the SQLite database"),
+        "{stderr}"
+    );
+    // Other commands share the file with the server.
+    assert!(cli.ok(&["orders", "acme"]).contains("No purchase orders"));
+
+    terminate(&first);
+    assert!(first.wait().unwrap().success());
+    // The lock went with the first server, so a new one starts.
+    let (mut again, _) = start_server(&cli);
+    again.kill().unwrap();
+    again.wait().unwrap();
+}

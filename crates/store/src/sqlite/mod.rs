@@ -162,6 +162,16 @@ fn single_connection() -> PoolOptions<Sqlite> {
         .test_before_acquire(false)
 }
 
+/// Returns the database file a `sqlite:` URL names, or `None` for an
+/// in-memory database or a URL sqlx does not read as SQLite.
+pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
+    if is_in_memory(url) {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
 fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
