@@ -390,13 +390,29 @@ async fn held_invoice_sent_after_setting_set() {
     let send = send_job(&flow, &held).await;
     assert_eq!(send.status, JobStatus::Waiting);
 
+    let mentions_hold = |timeline: Vec<String>| {
+        let hold = "invoice-secret is missing";
+        timeline.iter().filter(|event| event.contains(hold)).count()
+    };
+    assert_eq!(mentions_hold(timeline(&flow).await), 1);
+    // A change to the row rules releases the job. This rule matches no row
+    // of the order, so the rebuilt invoice is held for the same reason,
+    // which the timeline does not repeat. Stored directly, since this flow
+    // has no product index to check the product against.
+    let store = flow.app.store();
+    let mut settings = store.account(flow.app.account.id).await.unwrap().settings;
+    settings.invoice_rows.push(pobridge_core::RowRule {
+        matcher: pobridge_core::RowMatcher::ProductId(999_999),
+        class: pobridge_core::RowClass::Skip,
+    });
+    store
+        .save_settings(flow.app.account.id, &settings)
+        .await
+        .unwrap();
     release_waiting_jobs(&flow).await;
     assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Held);
-    let held_again = format!("invoice {number} was rebuilt and is held again");
-    assert_event(
-        &timeline(&flow).await,
-        &[&held_again, "invoice-secret is missing"],
-    );
+    assert_eq!(send_job(&flow, &held).await.status, JobStatus::Waiting);
+    assert_eq!(mentions_hold(timeline(&flow).await), 1);
 
     set_invoicing(&flow, Some(INVOICE_SECRET)).await;
     release_waiting_jobs(&flow).await;

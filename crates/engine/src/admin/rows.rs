@@ -7,6 +7,7 @@ use pobridge_store::{Account, ReferenceKind};
 use serde::Serialize;
 
 use super::{account, invalid, AdminError};
+pub use crate::invoicing::describe_rule;
 use crate::settings;
 use crate::Engine;
 
@@ -52,23 +53,6 @@ pub struct AddRowRule {
     pub class: String,
     /// 1-based position to insert at; `None` appends.
     pub position: Option<usize>,
-}
-
-/// Describes a rule as the `rows` commands take it, such as
-/// `sku SHIP-1 -> shipping`.
-pub fn describe_rule(rule: &RowRule) -> String {
-    let matcher = match &rule.matcher {
-        RowMatcher::ProductId(id) => format!("product {id}"),
-        RowMatcher::Sku(sku) => format!("sku {sku}"),
-        RowMatcher::NominalCode(code) => format!("nominal {code}"),
-    };
-    let class = match rule.class {
-        RowClass::Line => "line",
-        RowClass::Shipping => "shipping",
-        RowClass::SpecialHandling => "special-handling",
-        RowClass::Skip => "skip",
-    };
-    format!("{matcher} -> {class}")
 }
 
 /// Lists the account's rules in the order they are tried.

@@ -46,6 +46,22 @@ impl Engine {
 
     /// Appends a line to a purchase order's timeline, keeping its status
     /// and reason.
+    /// Adds each warning of building invoice `number` to the timeline of
+    /// its purchase order, however the invoice came to be built.
+    pub(crate) async fn warning_events(
+        &self,
+        account: AccountId,
+        po: PoId,
+        number: &str,
+        warnings: &[String],
+    ) -> Result<(), StoreError> {
+        for warning in warnings {
+            let message = format!("invoice {number}: warning: {warning}");
+            self.po_event(account, po, &message).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn po_event(
         &self,
         account: AccountId,

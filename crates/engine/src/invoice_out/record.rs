@@ -80,10 +80,8 @@ impl Engine {
             ),
         };
         self.po_event(account.id, po.id, &message).await?;
-        for warning in &prepared.warnings {
-            let message = format!("invoice {number}: warning: {warning}");
-            self.po_event(account.id, po.id, &message).await?;
-        }
+        self.warning_events(account.id, po.id, number, &prepared.warnings)
+            .await?;
         Ok(Some(created.id))
     }
 

@@ -394,6 +394,13 @@ impl Engine {
             invoice.invoice_number
         );
         self.po_event(account.id, invoice.po, &message).await?;
+        self.warning_events(
+            account.id,
+            invoice.po,
+            &invoice.invoice_number,
+            &prepared.warnings,
+        )
+        .await?;
         Ok(Ok(self.store.invoice(account.id, invoice.id).await?))
     }
 
@@ -472,12 +479,19 @@ impl Engine {
             .await?;
         tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, %reason, "invoice held");
         let number = &invoice.invoice_number;
-        let event = if invoice.status == InvoiceStatus::Held {
-            format!("invoice {number} was rebuilt and is held again: {reason}")
+        let event = if invoice.status != InvoiceStatus::Held {
+            Some(format!("invoice {number} is held before sending: {reason}"))
+        } else if invoice.reason.as_deref() != Some(reason.as_str()) {
+            Some(format!(
+                "invoice {number} was rebuilt and is held again: {reason}"
+            ))
         } else {
-            format!("invoice {number} is held before sending: {reason}")
+            // Held for the same reason as before: the timeline has it already.
+            None
         };
-        self.po_event(account.id, invoice.po, &event).await?;
+        if let Some(event) = event {
+            self.po_event(account.id, invoice.po, &event).await?;
+        }
         Ok(JobOutcome::Wait { reason })
     }
 

@@ -120,10 +120,17 @@ pub fn build_invoice(input: &BuildInput) -> Result<BuiltInvoice, Vec<String>> {
     let brightpearl_total = brightpearl_total(input.order);
     let mut warnings = rows.warnings;
     if sent_total.abs() != cents(brightpearl_total).abs() {
+        let cause = match rows.skipped_by_rule.as_slice() {
+            [] => "see the other warnings for the rows left off or priced differently".to_owned(),
+            skipped => format!(
+                "skip rules leave off {}; any other warnings name further rows left off or \
+                 priced differently",
+                skipped.join(", ")
+            ),
+        };
         warnings.push(format!(
             "the invoice's total {sent_total} differs from Brightpearl's total \
-             {brightpearl_total}: see the other warnings for the rows left off or priced \
-             differently"
+             {brightpearl_total}: {cause}"
         ));
     }
     Ok(BuiltInvoice {

@@ -13,6 +13,7 @@ pub use build::{build_invoice, invoice_date, BuildInput, BuiltInvoice};
 pub use preflight::check;
 pub use rows::line_kind;
 pub use settings::{
-    classify, matching_rule, missing_for_coupa, row_matches, BuyerCredentials, BuyerInvoicing,
-    CreditForm, InvoiceCredentials, RowClass, RowMatcher, RowRule, TaxLevel, TaxMapping,
+    classify, describe_rule, matching_rule, missing_for_coupa, row_matches, BuyerCredentials,
+    BuyerInvoicing, CreditForm, InvoiceCredentials, RowClass, RowMatcher, RowRule, TaxLevel,
+    TaxMapping,
 };

@@ -10,7 +10,7 @@ use pobridge_store::{InvoiceKind, InvoicedLine, RowLink};
 use rust_decimal::Decimal;
 
 use super::build::{cents, BuildInput};
-use super::settings::{classify, matching_rule, CreditForm, RowClass, TaxMapping};
+use super::settings::{classify, describe_rule, matching_rule, CreditForm, RowClass, TaxMapping};
 use super::tax::{map_tax, RowTax, PURPOSE_SHIPPING, PURPOSE_SPECIAL_HANDLING, PURPOSE_TAX};
 
 /// The Coupa line type of quantity lines, from the `LineType` extrinsic.
@@ -80,6 +80,11 @@ pub(super) struct Rows {
     pub shipping: Option<Decimal>,
     pub special_handling: Option<Decimal>,
     pub warnings: Vec<String>,
+    /// Each row with money that a `skip` rule leaves off, such as
+    /// `row 14 (PACKAGING) with 2.00 (rule "product 901 -> skip")`. A
+    /// skip rule is meant, so these are named only when the invoice's total
+    /// then differs from Brightpearl's.
+    pub skipped_by_rule: Vec<String>,
     pub errors: Vec<String>,
 }
 
@@ -116,14 +121,22 @@ impl RowReader<'_> {
         match classify(self.input.rules, row) {
             RowClass::Line => self.add_line(row),
             RowClass::Skip => {
-                let by_rule = matching_rule(self.input.rules, row).is_some();
-                if !by_rule && !row.net.is_zero() {
-                    self.rows.warnings.push(format!(
+                if row.net.is_zero() {
+                    return Ok(());
+                }
+                match matching_rule(self.input.rules, row) {
+                    Some(rule) => self.rows.skipped_by_rule.push(format!(
+                        "{} with {} (rule \"{}\")",
+                        row_label(row),
+                        row.net,
+                        describe_rule(rule)
+                    )),
+                    None => self.rows.warnings.push(format!(
                         "{} has no product and no row rule, so its {} is left off the \
                          invoice: add a row rule if it should be invoiced as a charge",
                         row_label(row),
                         row.net
-                    ));
+                    )),
                 }
                 Ok(())
             }

@@ -262,3 +262,20 @@ pub fn classify(rules: &[RowRule], row: &OrderRow) -> RowClass {
         None => RowClass::Skip,
     }
 }
+
+/// Describes a rule as the `rows` commands take it, such as
+/// `sku SHIP-1 -> shipping`.
+pub fn describe_rule(rule: &RowRule) -> String {
+    let matcher = match &rule.matcher {
+        RowMatcher::ProductId(id) => format!("product {id}"),
+        RowMatcher::Sku(sku) => format!("sku {sku}"),
+        RowMatcher::NominalCode(code) => format!("nominal {code}"),
+    };
+    let class = match rule.class {
+        RowClass::Line => "line",
+        RowClass::Shipping => "shipping",
+        RowClass::SpecialHandling => "special-handling",
+        RowClass::Skip => "skip",
+    };
+    format!("{matcher} -> {class}")
+}

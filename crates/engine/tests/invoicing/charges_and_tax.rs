@@ -41,7 +41,7 @@ fn refused_header_charges_are_left_out() {
 }
 
 #[test]
-fn skip_rule_leaves_the_row_out_silently() {
+fn skip_rule_row_is_named_only_where_the_total_differs() {
     let built = widgets_case().build_valid();
     let parts: Vec<&str> = built
         .document
@@ -52,13 +52,25 @@ fn skip_rule_leaves_the_row_out_silently() {
         .collect();
 
     assert!(!parts.contains(&"PACKAGING"), "{parts:?}");
+    // The skip rule is meant, so row 14 gets no warning of its own, but
+    // the warning that the totals differ names it and its rule.
+    let naming: Vec<&String> = built
+        .warnings
+        .iter()
+        .filter(|warning| warning.contains("row 14"))
+        .collect();
+    assert_eq!(naming.len(), 1, "{:#?}", built.warnings);
     assert!(
-        !built
-            .warnings
-            .iter()
-            .any(|warning| warning.contains("row 14")),
-        "{:#?}",
-        built.warnings
+        naming[0].starts_with("the invoice's total"),
+        "{}",
+        naming[0]
+    );
+    assert!(
+        naming[0].contains(
+            "skip rules leave off row 14 (PACKAGING) with 2.00 (rule \"product 901 -> skip\")"
+        ),
+        "{}",
+        naming[0]
     );
 }
 
