@@ -20,8 +20,8 @@ use pobridge_engine::admin::{self, ItemStatus, MapItem};
 use pobridge_engine::{ClientPool, Engine};
 
 use crate::cli::{
-    AccountCommand, Command, ItemsAction, ItemsArgs, MapArgs, ProductsArgs, RefreshArgs,
-    SettingsAction, SettingsArgs, UserCommand,
+    AccountCommand, Command, InvoicesAction, ItemsAction, ItemsArgs, MapArgs, OrdersAction,
+    ProductsArgs, RefreshArgs, SettingsAction, SettingsArgs, UserCommand,
 };
 use crate::config::Config;
 use crate::output::{line, or_blank, print_json, print_pairs, print_table};
@@ -112,6 +112,33 @@ pub async fn engine(config: &Config, sandbox_base: Option<&str>) -> anyhow::Resu
 
 /// Runs one administrative command.
 pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::Result<()> {
+    let queues_work = queues_work(&command);
+    run_command(engine, config, command).await?;
+    if queues_work && crate::serve::sqlite_server_running(&config.database_url) == Some(false) {
+        eprintln!(
+            "warning: no `pobridge serve` is running on this database, so the queued work \
+             waits until one starts"
+        );
+    }
+    Ok(())
+}
+
+/// Returns whether `command` queues work for the server's worker.
+fn queues_work(command: &Command) -> bool {
+    match command {
+        Command::Refresh(args) => args.queue,
+        Command::Orders(args) => {
+            matches!(&args.action, Some(OrdersAction::Resync(resync)) if !resync.dry_run)
+        }
+        Command::Invoices(args) => matches!(
+            args.action,
+            Some(InvoicesAction::Retry(_) | InvoicesAction::Poll)
+        ),
+        _ => false,
+    }
+}
+
+async fn run_command(engine: &Engine, config: &Config, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Account(AccountCommand::Add { slug, email }) => {
             users::account_add(engine, config, &slug, &email).await

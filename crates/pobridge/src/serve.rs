@@ -10,6 +10,7 @@ use pobridge_engine::worker::Worker;
 use pobridge_portal::PortalState;
 use pobridge_sandbox::Sandbox;
 use pobridge_web::AppState;
+use rustix::fs::FlockOperation;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -174,12 +175,9 @@ pub async fn run(mut config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
 /// connection at its own sandbox, which ends with it. `flock` locks are
 /// apart from the record locks SQLite takes, and the kernel drops this one
 /// when the process ends, however it ends. Commands other than `serve` do
-/// not take it, so they keep working beside a running server.
+/// not hold it, so they keep working beside a running server.
 fn lock_sqlite_database(database_url: &str) -> anyhow::Result<Option<std::fs::File>> {
-    if !database_url.starts_with("sqlite:") {
-        return Ok(None);
-    }
-    let Some(path) = pobridge_store::sqlite::database_file(database_url) else {
+    let Some(path) = sqlite_file(database_url) else {
         return Ok(None);
     };
     let file = std::fs::OpenOptions::new()
@@ -189,16 +187,51 @@ fn lock_sqlite_database(database_url: &str) -> anyhow::Result<Option<std::fs::Fi
         .truncate(false)
         .open(&path)
         .with_context(|| format!("could not open the SQLite database {}", path.display()))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(file)),
-        Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
-            "another `pobridge serve` is running on the SQLite database {}; stop it first \
-             (SQLite allows one server; several need a shared PostgreSQL database)",
-            path.display()
-        ),
-        Err(error) => Err(error)
-            .with_context(|| format!("could not lock the SQLite database {}", path.display())),
+    // A command checking for a server holds a shared lock for a moment, so
+    // a refusal waits for a few tries first.
+    for _ in 0..LOCK_TRIES {
+        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Some(file)),
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("could not lock the SQLite database {}", path.display())
+                })
+            }
+        }
     }
+    anyhow::bail!(
+        "another `pobridge serve` is running on the SQLite database {}; stop it first \
+         (SQLite allows one server; several need a shared PostgreSQL database)",
+        path.display()
+    )
+}
+
+/// How many times `serve` tries the database lock, 50 ms apart.
+const LOCK_TRIES: usize = 10;
+
+/// Returns whether a `serve` holds the lock on the SQLite database that
+/// `database_url` names, or `None` when that cannot be told: for
+/// PostgreSQL, where any number of servers may run, or when the file
+/// cannot be opened.
+pub fn sqlite_server_running(database_url: &str) -> Option<bool> {
+    let path = sqlite_file(database_url)?;
+    let file = std::fs::File::open(path).ok()?;
+    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockShared) {
+        // Closing the file releases the lock.
+        Ok(()) => Some(false),
+        Err(rustix::io::Errno::WOULDBLOCK) => Some(true),
+        Err(_) => None,
+    }
+}
+
+fn sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    if !database_url.starts_with("sqlite:") {
+        return None;
+    }
+    pobridge_store::sqlite::database_file(database_url)
 }
 
 async fn shutdown_signal() {

@@ -145,9 +145,17 @@ async fn serve_with_sandbox_syncs_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
-async fn second_server_on_one_sqlite_file_is_refused() {
+async fn one_server_per_sqlite_file() {
     let cli = Cli::new().with_account();
+    let no_server = "warning: no `pobridge serve` is running on this database";
+    let before = cli.run(&["invoices", "acme", "poll"]);
+    assert!(before.success);
+    assert!(before.stderr.contains(no_server), "{}", before.stderr);
     let (mut first, _) = start_server(&cli);
+
+    let during = cli.run(&["invoices", "acme", "poll"]);
+    assert!(during.success);
+    assert!(!during.stderr.contains(no_server), "{}", during.stderr);
 
     let stderr = cli.fails(&["serve", "--listen", "127.0.0.1:0", "--sandbox"]);
     assert!(
