@@ -91,6 +91,13 @@ pub enum AccountCommand {
         #[arg(long)]
         email: String,
     },
+    /// List the accounts: slug, notice address, creation time and whether
+    /// Brightpearl is connected.
+    List {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +109,15 @@ pub enum UserCommand {
         slug: String,
         /// The user's e-mail address, which they log in with.
         email: String,
+    },
+    /// List an account's portal users and whether each has chosen a
+    /// password.
+    List {
+        /// The account.
+        slug: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -146,6 +146,10 @@ async fn run_command(engine: &Engine, config: &Config, command: Command) -> anyh
         Command::User(UserCommand::Add { slug, email }) => {
             users::user_add(engine, config, &slug, &email).await
         }
+        Command::Account(AccountCommand::List { json }) => users::account_list(engine, json).await,
+        Command::User(UserCommand::List { slug, json }) => {
+            users::user_list(engine, &slug, json).await
+        }
         Command::Mail(command) => mail::run(engine, command).await,
         Command::Buyer(command) => buyers::run(engine, config, command).await,
         Command::Settings(args) => settings(engine, args).await,

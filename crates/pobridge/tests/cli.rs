@@ -550,3 +550,27 @@ fn environment_reaches_nested_config_keys() {
         "{stderr}"
     );
 }
+
+#[test]
+fn account_and_user_lists_show_what_was_added() {
+    let cli = Cli::new().with_account();
+    cli.ok(&["user", "add", "acme", "sam@acme.example"]);
+
+    let accounts = cli.ok(&["account", "list"]);
+    let users = cli.ok(&["user", "list", "acme"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["user", "list", "acme", "--json"])).unwrap();
+
+    let acme = accounts
+        .lines()
+        .find(|row| row.starts_with("acme "))
+        .unwrap();
+    assert!(acme.contains("ops@acme.example"), "{accounts}");
+    assert!(acme.trim_end().ends_with("no"), "not connected: {accounts}");
+    assert!(users.contains("ops@acme.example"), "{users}");
+    assert!(users.contains("sam@acme.example"), "{users}");
+    assert!(users.contains("not chosen yet"), "{users}");
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert!(json[0].get("password_hash").is_none());
+    assert_one_line_error(&cli.fails(&["user", "list", "nosuch"]));
+}

@@ -1,5 +1,5 @@
-//! `pobridge account add` and `pobridge user add`: an account's portal
-//! users and the e-mail that lets each choose a password.
+//! `pobridge account add|list` and `pobridge user add|list`: the accounts,
+//! their portal users and the e-mail that lets each choose a password.
 
 use pobridge_engine::admin::users::add_user;
 use pobridge_engine::admin::{self, AdminError};
@@ -9,7 +9,7 @@ use pobridge_store::{Account, StoreError, User};
 
 use super::audit;
 use crate::config::Config;
-use crate::output::line;
+use crate::output::{line, print_json, print_table, time_text};
 
 /// Creates the account and its first user, and queues the user's
 /// set-password e-mail.
@@ -102,5 +102,102 @@ fn print_queued(config: &Config, account: &Account, user: &User) -> anyhow::Resu
     } else {
         line("`pobridge serve` sends it through the configured SMTP server.")?;
     }
+    Ok(())
+}
+
+/// One account as `account list` prints it.
+#[derive(Debug, serde::Serialize)]
+struct AccountRow {
+    slug: String,
+    email: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    brightpearl_connected: bool,
+}
+
+/// Lists every account, oldest first.
+pub async fn account_list(engine: &Engine, json: bool) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for account in engine
+        .store
+        .list_accounts()
+        .await
+        .map_err(AdminError::from)?
+    {
+        let connected = engine
+            .store
+            .connection(account.id)
+            .await
+            .map_err(AdminError::from)?
+            .is_some();
+        rows.push(AccountRow {
+            slug: account.slug.to_string(),
+            email: account.email,
+            created_at: account.created_at,
+            brightpearl_connected: connected,
+        });
+    }
+    if json {
+        return print_json(&rows);
+    }
+    let table = rows
+        .iter()
+        .map(|row| {
+            vec![
+                row.slug.clone(),
+                row.email.clone(),
+                time_text(&row.created_at),
+                if row.brightpearl_connected {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_owned(),
+            ]
+        })
+        .collect();
+    let empty = "No accounts yet; create one with `pobridge account add SLUG --email EMAIL`.";
+    print_table(
+        &["account", "email", "created", "brightpearl"],
+        table,
+        empty,
+    )?;
+    Ok(())
+}
+
+/// One portal user as `user list` prints it. The password hash stays out.
+#[derive(Debug, serde::Serialize)]
+struct UserRow {
+    email: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    password_set_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Lists the account's portal users.
+pub async fn user_list(engine: &Engine, slug: &str, json: bool) -> anyhow::Result<()> {
+    let rows: Vec<UserRow> = admin::users::list_users(engine, slug)
+        .await?
+        .into_iter()
+        .map(|user| UserRow {
+            email: user.email,
+            created_at: user.created_at,
+            password_set_at: user.password_set_at,
+        })
+        .collect();
+    if json {
+        return print_json(&rows);
+    }
+    let table = rows
+        .iter()
+        .map(|row| {
+            let password = match &row.password_set_at {
+                Some(at) => format!("set {}", time_text(at)),
+                None => "not chosen yet".to_owned(),
+            };
+            vec![row.email.clone(), time_text(&row.created_at), password]
+        })
+        .collect();
+    let empty =
+        format!("Account {slug} has no users; add one with `pobridge user add {slug} EMAIL`.");
+    print_table(&["email", "added", "password"], table, &empty)?;
     Ok(())
 }
