@@ -556,7 +556,39 @@ pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         Env::prefixed("POBRIDGE_")
             .split("__")
             .ignore(&["config", "chromium", "chromedriver"]);
-    figment.merge(env).extract().map_err(Box::new)
+    figment
+        .merge(env)
+        .extract()
+        .map_err(|error| Box::new(keys_without_profile(error)))
+}
+
+/// Names each key of `error` as the user wrote it: `worker.job_lease_seconds`
+/// in a file and `POBRIDGE_WORKER__JOB_LEASE_SECONDS` in the environment.
+/// figment puts its profile first (`default.worker.job_lease_seconds`), and
+/// pobridge reads no profiles, so that prefix names nothing a user wrote.
+fn keys_without_profile(error: figment::Error) -> figment::Error {
+    let mut errors: Vec<figment::Error> = error
+        .into_iter()
+        .map(|mut error| {
+            error.metadata = error.metadata.map(|metadata| {
+                if metadata.name.contains("environment variable") {
+                    metadata.interpolater(|_: &figment::Profile, keys: &[&str]| {
+                        format!("POBRIDGE_{}", keys.join("__").to_uppercase())
+                    })
+                } else {
+                    metadata.interpolater(|_: &figment::Profile, keys: &[&str]| keys.join("."))
+                }
+            });
+            error
+        })
+        .collect();
+    // `into_iter` took the chain apart, first error first, and `chain`
+    // puts its argument in front, so the chain is rebuilt from the end.
+    let mut chained = errors.pop().expect("an error yields at least itself");
+    while let Some(earlier) = errors.pop() {
+        chained = chained.chain(earlier);
+    }
+    chained
 }
 
 impl Config {
@@ -1005,6 +1037,21 @@ mod tests {
             pobridge_brightpearl::MultiMessageCost::PerItem
         );
         assert!(from_toml("[brightpearl]\nmulti_message_cost = \"two\"\n").is_err());
+    }
+
+    #[test]
+    fn file_errors_name_the_key_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pobridge.toml");
+        std::fs::write(&path, "[worker]\njob_lease_seconds = \"x\"\n").unwrap();
+
+        let error = load(Some(&path)).unwrap_err().to_string();
+
+        assert!(
+            error.contains("for key \"worker.job_lease_seconds\""),
+            "{error}"
+        );
+        assert!(!error.contains("default."), "{error}");
     }
 
     #[test]
