@@ -546,7 +546,7 @@ fn environment_reaches_nested_config_keys() {
     assert!(!output.status.success());
     assert_one_line_error(&stderr);
     assert!(
-        stderr.to_lowercase().contains("limits.max_body_bytes"),
+        stderr.contains("for key \"POBRIDGE_LIMITS__MAX_BODY_BYTES\""),
         "{stderr}"
     );
 }
