@@ -52,8 +52,19 @@ pub struct AccountSlug(String);
 
 /// The reason an account slug was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid account slug {0:?}: use 1 to 63 lower-case letters, digits and '-', starting with a letter or digit")]
+#[error("invalid account slug {0:?}: use 1 to 63 lower-case letters, digits and '-', starting with a letter or digit{hint}", hint = lower_case_hint(.0))]
 pub struct InvalidSlug(pub String);
+
+/// Suggests the lower-case spelling of `value` when that is a valid slug,
+/// as for `ACME`.
+fn lower_case_hint(value: &str) -> String {
+    let lower = value.to_ascii_lowercase();
+    if lower != value && AccountSlug::parse(&lower).is_ok() {
+        format!("; did you mean {lower:?}?")
+    } else {
+        String::new()
+    }
+}
 
 impl AccountSlug {
     pub fn parse(value: &str) -> Result<Self, InvalidSlug> {
@@ -126,5 +137,14 @@ mod tests {
         assert!(AccountSlug::parse("a/b").is_err());
         assert!(AccountSlug::parse("").is_err());
         assert!(AccountSlug::parse("-a").is_err());
+    }
+
+    #[test]
+    fn slug_error_suggests_lower_case() {
+        let upper = AccountSlug::parse("ACME").unwrap_err().to_string();
+        let slash = AccountSlug::parse("A/B").unwrap_err().to_string();
+
+        assert!(upper.ends_with("; did you mean \"acme\"?"), "{upper}");
+        assert!(!slash.contains("did you mean"), "{slash}");
     }
 }

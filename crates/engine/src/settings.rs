@@ -394,7 +394,7 @@ async fn custom_field(
     }
     let Some(fields) = reference_items(store, account, ReferenceKind::OrderCustomFields).await?
     else {
-        return Ok(Err(not_loaded(&key, value, "order custom fields")));
+        return Ok(Err(not_loaded(&key, code, "order custom fields")));
     };
     let Some(field) = fields
         .iter()
@@ -405,9 +405,10 @@ async fn custom_field(
             .filter_map(|field| field.get("code").and_then(Value::as_str))
             .collect::<Vec<_>>()
             .join(", ");
+        // The field's code is what is unknown here, not the value for it.
         return Ok(Err(SettingError::NotInBrightpearl {
             key,
-            value: value.to_owned(),
+            value: code.to_owned(),
             what: "order custom fields",
             known,
             account: ACCOUNT_PLACEHOLDER.to_owned(),

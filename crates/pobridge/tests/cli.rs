@@ -266,6 +266,20 @@ fn settings_set_unknown_key_lists_keys() {
 }
 
 #[test]
+fn settings_set_unknown_custom_field_names_the_field() {
+    let cli = Cli::new().with_account();
+
+    let stderr = cli.fails(&["settings", "acme", "set", "custom_fields.NOPE", "1"]);
+
+    assert_one_line_error(&stderr);
+    assert!(
+        stderr.contains("custom_fields.NOPE: \"NOPE\" is not one of"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("\"1\""), "{stderr}");
+}
+
+#[test]
 fn settings_set_bad_value_is_explained() {
     let cli = Cli::new().with_account();
 
