@@ -94,6 +94,9 @@ pub struct GroupCommit {
     queue: Mutex<Queue>,
     /// How many groups may be written at once.
     max_writers: usize,
+    /// How many documents must wait before a writer beyond the first
+    /// starts. Such a writer stops once fewer wait, and the others take them.
+    spare_backlog: usize,
 }
 
 #[derive(Debug, Default)]
@@ -115,9 +118,22 @@ impl GroupCommit {
     /// Returns a queue whose groups are written by up to `max_writers`
     /// tasks at once.
     pub fn with_writers(max_writers: usize) -> Self {
+        Self::with_spare_writers(max_writers, 1)
+    }
+
+    /// Returns a queue written by one task, and by up to `max_writers` once
+    /// `spare_backlog` documents wait.
+    ///
+    /// Every group costs the backend some fixed work, so a second writer
+    /// that starts as soon as a document arrives splits the documents into
+    /// small groups. Started only for a backlog, it helps when a group is
+    /// slow, such as one waiting for a lock, and leaves the usual groups
+    /// to gather.
+    pub fn with_spare_writers(max_writers: usize, spare_backlog: usize) -> Self {
         Self {
             queue: Mutex::default(),
             max_writers: max_writers.max(1),
+            spare_backlog: spare_backlog.max(1),
         }
     }
 
@@ -132,7 +148,8 @@ impl GroupCommit {
         let start_writer = {
             let mut queue = self.lock();
             queue.waiting.push((write, reply));
-            let start = queue.writers < self.max_writers;
+            let start = queue.writers == 0
+                || (queue.writers < self.max_writers && queue.waiting.len() >= self.spare_backlog);
             if start {
                 queue.writers += 1;
             }
@@ -157,10 +174,13 @@ impl GroupCommit {
     }
 
     /// Takes up to [`MAX_GROUP`] waiting writes, or counts the calling
-    /// writer stopped and returns none when nothing waits.
+    /// writer stopped and returns none when nothing waits. A writer beyond
+    /// the first also stops when fewer than the spare backlog wait, and a
+    /// writer still running takes those.
     fn next_group(&self) -> Vec<(DocumentWrite, Reply)> {
         let mut queue = self.lock();
-        if queue.waiting.is_empty() {
+        let spare = queue.writers > 1 && queue.waiting.len() < self.spare_backlog;
+        if queue.waiting.is_empty() || spare {
             queue.writers -= 1;
             return Vec::new();
         }
@@ -415,6 +435,49 @@ mod tests {
             );
             assert!(writers == 1 || max_seen > 1, "groups were written at once");
         }
+    }
+
+    #[tokio::test]
+    async fn spare_writer_waits_for_backlog() {
+        let backend = Recorder::default();
+        let group = Arc::new(GroupCommit::with_spare_writers(2, 4));
+        let record = |payload_id: &'static str| {
+            let group = Arc::clone(&group);
+            let backend = backend.clone();
+            tokio::spawn(async move { group.record(&backend, write(payload_id)).await })
+        };
+
+        // Three documents arrive while the first group is written: too few
+        // for a second writer, so they go together into the next group.
+        let first = record("first");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let later: Vec<_> = ["a", "b", "c"].into_iter().map(record).collect();
+        assert!(first.await.unwrap().is_ok());
+        for call in later {
+            assert!(call.await.unwrap().is_ok());
+        }
+
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 1);
+        assert_eq!(*backend.groups.lock().unwrap(), vec![1, 3]);
+        assert_eq!(group.lock().writers, 0);
+    }
+
+    #[tokio::test]
+    async fn spare_writer_starts_for_backlog() {
+        let payload_ids: Vec<&'static str> = (0..100)
+            .map(|index| &*format!("doc-{index}").leak())
+            .collect();
+        let backend = Recorder::default();
+        let results = record_all_with(
+            GroupCommit::with_spare_writers(2, 4),
+            &backend,
+            &payload_ids,
+        )
+        .await;
+
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(backend.groups.lock().unwrap().iter().sum::<usize>(), 100);
+        assert_eq!(backend.max_in_flight.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
