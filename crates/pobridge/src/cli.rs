@@ -129,7 +129,7 @@ pub enum MailCommand {
         #[arg(long, value_name = "SLUG")]
         account: Option<String>,
         /// The maximum number of messages to list.
-        #[arg(long, value_name = "N", default_value_t = 50, value_parser = parse_limit)]
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = parse_limit, allow_negative_numbers = true)]
         limit: i64,
         /// Print the result as JSON.
         #[arg(long)]
@@ -378,8 +378,8 @@ pub struct MapArgs {
     #[arg(long, value_name = "SKU")]
     pub brightpearl: String,
     /// Brightpearl quantity per Coupa unit, such as 12 for a case of 12.
-    /// A negative value reaches the factor's own check, whose message says
-    /// what is allowed, rather than clap's "unexpected argument".
+    // A negative value reaches the factor's own check, whose message says
+    // what is allowed, rather than clap's "unexpected argument".
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub factor: Option<String>,
     /// Print the result as JSON.
@@ -392,10 +392,10 @@ pub struct ProductsArgs {
     /// The account.
     pub slug: String,
     /// Maximum number of products to print.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_limit)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = parse_limit, allow_negative_numbers = true)]
     pub limit: i64,
     /// Products to skip first.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_offset)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_offset, allow_negative_numbers = true)]
     pub offset: i64,
     /// Print the result as JSON.
     #[arg(long)]
@@ -455,7 +455,7 @@ pub struct InvoicesArgs {
     #[arg(long, value_name = "TEXT")]
     pub search: Option<String>,
     /// The maximum number of invoices to list, newest first [default: 100].
-    #[arg(long, value_name = "N", value_parser = parse_limit)]
+    #[arg(long, value_name = "N", value_parser = parse_limit, allow_negative_numbers = true)]
     pub limit: Option<i64>,
     /// Print the result as JSON.
     #[arg(long, global = true)]
@@ -540,6 +540,9 @@ pub enum SecretCommand {
 fn parse_limit(text: &str) -> Result<i64, String> {
     match text.parse::<i64>() {
         Ok(limit) if limit >= 1 => Ok(limit),
+        Err(error) if *error.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("too large; the most is {}", i64::MAX))
+        }
         _ => Err("expected a whole number of 1 or more, such as 50".to_owned()),
     }
 }
@@ -548,6 +551,9 @@ fn parse_limit(text: &str) -> Result<i64, String> {
 fn parse_offset(text: &str) -> Result<i64, String> {
     match text.parse::<i64>() {
         Ok(offset) if offset >= 0 => Ok(offset),
+        Err(error) if *error.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("too large; the most is {}", i64::MAX))
+        }
         _ => Err("expected a whole number of 0 or more, such as 100".to_owned()),
     }
 }

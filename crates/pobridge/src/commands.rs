@@ -116,8 +116,8 @@ pub async fn run(engine: &Engine, config: &Config, command: Command) -> anyhow::
     run_command(engine, config, command).await?;
     if queues_work && crate::serve::sqlite_server_running(&config.database_url) == Some(false) {
         eprintln!(
-            "warning: no `pobridge serve` is running on this database, so the queued work \
-             waits until one starts"
+            "warning: no `pobridge serve` is running on this database, so no queued work \
+             runs until one starts"
         );
     }
     Ok(())
@@ -202,7 +202,10 @@ async fn refresh(engine: &Engine, args: RefreshArgs) -> anyhow::Result<()> {
         let job = admin::queue_refresh(engine, &args.slug).await?;
         let detail = format!("queued a pull of Brightpearl reference data (job {job})");
         audit::record(engine, &args.slug, "brightpearl.refresh", detail).await;
-        line(format_args!("Queued reference refresh job {job} for account {}; the running server's worker runs it.", args.slug))?;
+        line(format_args!(
+            "Queued reference refresh job {job} for account {}; a running server's worker runs it.",
+            args.slug
+        ))?;
         return Ok(());
     }
 
@@ -332,10 +335,17 @@ async fn products(engine: &Engine, args: ProductsArgs) -> anyhow::Result<()> {
         })
         .collect();
     let header = ["id", "SKU", "name", "stock tracked", "tax code"];
-    let empty = format!(
-        "No products in the local index of account {}; run `pobridge refresh {}` once Brightpearl is connected.",
-        args.slug, args.slug
-    );
+    let empty = if args.offset > 0 {
+        format!(
+            "No products after the first {} in the local index of account {}.",
+            args.offset, args.slug
+        )
+    } else {
+        format!(
+            "No products in the local index of account {}; run `pobridge refresh {}` once Brightpearl is connected.",
+            args.slug, args.slug
+        )
+    };
     print_table(&header, rows, &empty)?;
     Ok(())
 }

@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
 /// Joins the cause chain on one line: what failed, then why. A cause whose
 /// text its wrapper already printed (as sqlx and figment errors do) is left out.
 /// Other control characters are escaped as in a table cell
-/// ([`output::visible`]), since a message may quote what a buyer sent.
+/// ([`output::visible_message`]), since a message may quote what a buyer sent.
 fn one_line(error: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in error.chain() {
@@ -47,7 +47,7 @@ fn one_line(error: &anyhow::Error) -> String {
         }
         line.push_str(&text);
     }
-    output::visible(&line.replace('\n', " ")).into_owned()
+    output::visible_message(&line.replace('\n', " ")).into_owned()
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

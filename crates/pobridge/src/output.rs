@@ -49,19 +49,35 @@ pub fn print_pairs(pairs: &[(String, String)]) -> io::Result<()> {
 }
 
 /// Returns `text` with each control character and each bidirectional
-/// formatting character written as a `\u{..}` escape.
+/// formatting character written as a `\u{..}` escape, and each backslash
+/// doubled, so that an escape cannot be told apart from text that reads
+/// like one.
 ///
 /// Cells hold what buyers and Brightpearl sent, such as PO numbers and
 /// error texts. Printed as they are, an escape sequence could drive the
 /// operator's terminal, a right-to-left override could show a PO number
 /// reversed, and a line break would split a row.
 pub fn visible(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(hidden) {
+    escape(text, true)
+}
+
+/// Returns `text` with its control and bidirectional formatting characters
+/// escaped as [`visible`] does, and its backslashes as they are. Error
+/// messages quote values with `{:?}`, which doubles backslashes already.
+pub fn visible_message(text: &str) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+fn escape(text: &str, backslashes: bool) -> Cow<'_, str> {
+    let needs = |character: char| hidden(character) || (backslashes && character == '\\');
+    if !text.chars().any(needs) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
     for character in text.chars() {
-        if hidden(character) {
+        if backslashes && character == '\\' {
+            escaped.push_str("\\\\");
+        } else if hidden(character) {
             escaped.extend(character.escape_unicode());
         } else {
             escaped.push(character);
@@ -136,6 +152,11 @@ mod tests {
         assert_eq!(visible("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(visible("line\nbreak\u{2066}"), "line\\u{a}break\\u{2066}");
         assert_eq!(visible("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(visible("PO-\\u{202e}1"), "PO-\\\\u{202e}1");
+        assert_eq!(
+            visible_message("\"PO-\\\\1\u{202E}\""),
+            "\"PO-\\\\1\\u{202e}\""
+        );
     }
 
     #[test]

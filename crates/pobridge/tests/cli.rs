@@ -388,6 +388,7 @@ fn limits_below_one_and_negative_offsets_are_refused() {
 
     for args in [
         &["products", "acme", "--limit=-5"][..],
+        &["products", "acme", "--limit", "-5"],
         &["products", "acme", "--limit", "0"],
         &["mail", "list", "--limit=-1"],
         &["invoices", "acme", "--limit", "0"],
@@ -398,7 +399,7 @@ fn limits_below_one_and_negative_offsets_are_refused() {
             "{args:?}: {stderr}"
         );
     }
-    let stderr = cli.fails(&["products", "acme", "--offset=-1"]);
+    let stderr = cli.fails(&["products", "acme", "--offset", "-1"]);
     assert!(
         stderr.contains("expected a whole number of 0 or more"),
         "{stderr}"

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pobridge_brightpearl::OrderRow;
 use pobridge_cxml::{InvoiceLine, InvoiceLineKind, ItemDetail, ItemOut, OrderRequest};
 use pobridge_store::{InvoiceKind, InvoicedLine, RowLink};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::build::{cents, BuildInput};
 use super::settings::{classify, describe_rule, matching_rule, CreditForm, RowClass, TaxMapping};
@@ -81,7 +81,7 @@ pub(super) struct Rows {
     pub special_handling: Option<Decimal>,
     pub warnings: Vec<String>,
     /// Each row with money that a `skip` rule leaves off, such as
-    /// `row 14 (PACKAGING) with 2.00 (rule "product 901 -> skip")`. A
+    /// `row 14 (PACKAGING) with 2.00 and its tax 0.17 (rule "product 901 -> skip")`. A
     /// skip rule is meant, so these are named only when the invoice's total
     /// then differs from Brightpearl's.
     pub skipped_by_rule: Vec<String>,
@@ -125,12 +125,23 @@ impl RowReader<'_> {
                     return Ok(());
                 }
                 match matching_rule(self.input.rules, row) {
-                    Some(rule) => self.rows.skipped_by_rule.push(format!(
-                        "{} with {} (rule \"{}\")",
-                        row_label(row),
-                        row.net,
-                        describe_rule(rule)
-                    )),
+                    Some(rule) => {
+                        // Rounded to cents for reading only; the totals
+                        // beside it are in cents.
+                        let in_cents = |amount: Decimal| {
+                            amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+                        };
+                        let tax = match in_cents(row.tax) {
+                            tax if tax.is_zero() => String::new(),
+                            tax => format!(" and its tax {tax}"),
+                        };
+                        self.rows.skipped_by_rule.push(format!(
+                            "{} with {}{tax} (rule \"{}\")",
+                            row_label(row),
+                            in_cents(row.net),
+                            describe_rule(rule)
+                        ));
+                    }
                     None => self.rows.warnings.push(format!(
                         "{} has no product and no row rule, so its {} is left off the \
                          invoice: add a row rule if it should be invoiced as a charge",

@@ -75,6 +75,20 @@ fn skip_rule_row_is_named_only_where_the_total_differs() {
 }
 
 #[test]
+fn skip_rule_row_names_its_tax_in_cents() {
+    let mut case = widgets_case();
+    let packaging = case.order.rows.iter_mut().find(|row| row.id == 14).unwrap();
+    packaging.net = dec!(2.0000);
+    packaging.tax = dec!(0.1650);
+    let built = case.build_valid();
+
+    assert_mentions(
+        &built.warnings,
+        "row 14 (PACKAGING) with 2.00 and its tax 0.17 (rule",
+    );
+}
+
+#[test]
 fn unruled_free_text_row_with_money_warns() {
     let mut case = widgets_case();
     case.rules.pop();

@@ -58,7 +58,7 @@ pub async fn run(engine: &Engine, args: InvoicesArgs) -> anyhow::Result<()> {
             let detail = format!("queued a poll of Brightpearl for invoices (job {job})");
             audit::record(engine, slug, "invoices.poll", detail).await;
             line(format_args!(
-                "Queued invoice poll job {job} for account {slug}; the running server's worker runs it."
+                "Queued invoice poll job {job} for account {slug}; a running server's worker runs it."
             ))?;
             Ok(())
         }
