@@ -833,7 +833,7 @@ async fn row_rules_are_added_and_removed() {
     );
 
     // A page shows the nominal rule first. Before its Remove is clicked, a
-    // colleague adds a rule in front of it, so position 1 now holds that
+    // colleague adds a rule in front of it, so position 1 is now that
     // rule. The click removes the rule the page showed all the same.
     let seen = format!("nominal {nominal} -> skip");
     let add = |matcher: &'static str, value: String, class: &'static str, at: &'static str| {

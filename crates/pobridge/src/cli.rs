@@ -378,8 +378,8 @@ pub struct MapArgs {
     #[arg(long, value_name = "SKU")]
     pub brightpearl: String,
     /// Brightpearl quantity per Coupa unit, such as 12 for a case of 12.
-    // A negative value reaches the factor's own check, whose message says
-    // what is allowed, rather than clap's "unexpected argument".
+    // A negative value reaches the factor's own check, whose message gives
+    // the allowed range, rather than clap's "unexpected argument".
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub factor: Option<String>,
     /// Print the result as JSON.

@@ -50,8 +50,8 @@ pub fn print_pairs(pairs: &[(String, String)]) -> io::Result<()> {
 
 /// Returns `text` with each control character and each bidirectional
 /// formatting character written as a `\u{..}` escape, and each backslash
-/// doubled, so that an escape cannot be told apart from text that reads
-/// like one.
+/// doubled, so that an escape is never mistaken for text that reads like
+/// one.
 ///
 /// Cells hold what buyers and Brightpearl sent, such as PO numbers and
 /// error texts. Printed as they are, an escape sequence could drive the

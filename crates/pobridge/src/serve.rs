@@ -213,7 +213,7 @@ fn lock_sqlite_database(database_url: &str) -> anyhow::Result<Option<std::fs::Fi
 const LOCK_TRIES: usize = 10;
 
 /// Returns whether a `serve` holds the lock on the SQLite database that
-/// `database_url` names, or `None` when that cannot be told: for
+/// `database_url` names, or `None` when that is unknown: for
 /// PostgreSQL, where any number of servers may run, or when the file
 /// cannot be opened.
 pub fn sqlite_server_running(database_url: &str) -> Option<bool> {

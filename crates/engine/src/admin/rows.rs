@@ -124,7 +124,7 @@ pub async fn remove_row_rule(
 /// `pobridge rows` command may have added or removed a rule before it. The
 /// rule is then found by its text wherever it is now, since no two rules
 /// match the same rows. Fails when the rule is no longer there, rather
-/// than removing whatever rule holds that position now. Returns the
+/// than removing whatever rule is at that position now. Returns the
 /// position the rule had when it was removed, with the rules after.
 pub async fn remove_seen_row_rule(
     engine: &Engine,
