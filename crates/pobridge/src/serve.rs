@@ -187,8 +187,8 @@ fn lock_sqlite_database(database_url: &str) -> anyhow::Result<Option<std::fs::Fi
         .truncate(false)
         .open(&path)
         .with_context(|| format!("could not open the SQLite database {}", path.display()))?;
-    // A command checking for a server holds a shared lock for a moment, so
-    // a refusal waits for a few tries first.
+    // A command checking for a server takes a shared lock for a moment, so
+    // `serve` tries a few times before it fails.
     for _ in 0..LOCK_TRIES {
         match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => return Ok(Some(file)),

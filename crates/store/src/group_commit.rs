@@ -95,7 +95,8 @@ pub struct GroupCommit {
     /// How many groups may be written at once.
     max_writers: usize,
     /// How many documents must wait before a writer beyond the first
-    /// starts. Such a writer stops once fewer wait, and the others take them.
+    /// starts. Such a writer stops once fewer wait, and a writer still running
+    /// takes them.
     spare_backlog: usize,
 }
 

@@ -164,7 +164,7 @@ pub async fn account_list(engine: &Engine, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One portal user as `user list` prints it. The password hash stays out.
+/// One portal user as `user list` prints it, without the password hash.
 #[derive(Debug, serde::Serialize)]
 struct UserRow {
     email: String,
