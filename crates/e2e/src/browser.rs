@@ -138,7 +138,8 @@ pub struct BrowserOptions {
     /// Folder name under `target/portal-screenshots`. By default it is the
     /// name of the current thread, which libtest sets to the test's name, so
     /// set it when the browser starts on another thread (a spawned task).
-    /// Tests of the same name in two test binaries share one folder.
+    /// That name includes the test's module, so `browser_smoke::saves`
+    /// saves under `browser_smoke__saves`.
     pub test_name: Option<String>,
 }
 

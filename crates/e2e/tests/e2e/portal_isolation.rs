@@ -33,7 +33,7 @@ use pobridge_store::{
     NewBuyer, PoFilter, PoStatus, PurchaseOrder, UserId,
 };
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 const ORDER_SECRET: &str = "widgets-s3cret";
 const BUYER: &str = "widgets-buyer";
 const OWNER: &str = "ops@acme.example";

@@ -29,7 +29,7 @@ use serde_json::json;
 /// The widgets PO of the e2e fixtures: 4 EA of WID-BLU-10 at 12.50 and
 /// 1.5 HUR of SVC-INSTALL-HR at 80.00, with a header shipping charge of
 /// 15.00.
-const WIDGETS_PO: &str = include_str!("fixtures/order-widgets.xml");
+const WIDGETS_PO: &str = include_str!("../fixtures/order-widgets.xml");
 const WIDGETS_NUMBER: &str = "PO-1001";
 /// Coupa's staging PO 3309: 1 × 8.10 and 9 × 9.29.
 const STAGING_NUMBER: &str = "3309";

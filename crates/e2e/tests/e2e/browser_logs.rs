@@ -14,7 +14,7 @@ use pobridge_e2e::{buyer_from_header, configure_defaults, Options, TestApp};
 use pobridge_sandbox::Faults;
 use pobridge_store::{BuyerMode, InvoiceStatus, PoFilter, PoStatus, PurchaseOrder};
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 const EMAIL: &str = "ops@acme.example";
 
 /// Returns the widgets order with its number and payloadID replaced.

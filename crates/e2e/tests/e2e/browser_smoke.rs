@@ -167,7 +167,8 @@ async fn form_submission_round_trip() {
 
     let screenshot = browser.screenshot("saved").await.unwrap();
     assert!(
-        screenshot.ends_with("portal-screenshots/form_submission_round_trip/01-saved.png"),
+        screenshot
+            .ends_with("portal-screenshots/browser_smoke__form_submission_round_trip/01-saved.png"),
         "screenshot path {}",
         screenshot.display()
     );

@@ -14,7 +14,7 @@ use pobridge_store::{Buyer, BuyerMode, InvoiceStatus, PoStatus, PurchaseOrder};
 
 /// The e2e widgets PO, from NetworkID:BUYER-1 to DUNS:123456789 with the
 /// shared secret `widgets-s3cret`.
-const WIDGETS_PO: &str = include_str!("fixtures/order-widgets.xml");
+const WIDGETS_PO: &str = include_str!("../fixtures/order-widgets.xml");
 const SECRET: &str = "widgets-s3cret";
 const USER: &str = "ops@acme.example";
 

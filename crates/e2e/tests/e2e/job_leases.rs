@@ -15,7 +15,7 @@ use pobridge_engine::EngineConfig;
 use pobridge_sandbox::Faults;
 use pobridge_store::{BuyerMode, JobStatus, PoFilter, PoStatus};
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 const LEASE: Duration = Duration::from_secs(1);
 
 /// Starts pobridge with a one-second job lease and the buyer of the widgets order.

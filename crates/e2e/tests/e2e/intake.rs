@@ -5,7 +5,7 @@
 use pobridge_e2e::{configure_defaults, on_each_backend, ship_as_row, Backend, Options, TestApp};
 use pobridge_store::{BuyerMode, CredentialRef, NewBuyer, PoFilter, PoStatus, RevisionStatus};
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 
 fn widgets_buyer(mode: BuyerMode, secret: Option<&str>, url_token: Option<&str>) -> NewBuyer {
     NewBuyer {

@@ -23,7 +23,7 @@ use pobridge_store::{
     PurchaseOrder,
 };
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 /// The shared secret the widgets buyer sends with its orders.
 const ORDER_SECRET: &str = "widgets-s3cret";
 /// A wrong invoicing secret, which Coupa rejects with 401.
