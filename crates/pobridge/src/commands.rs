@@ -24,7 +24,9 @@ use crate::cli::{
     ProductsArgs, RefreshArgs, SettingsAction, SettingsArgs, UserCommand,
 };
 use crate::config::Config;
-use crate::output::{line, or_blank, print_json, print_pairs, print_table};
+use crate::output::{
+    line, or_blank, print_json, print_pairs, print_queued_job, print_table, QueuedJob,
+};
 
 /// Fails unless the SQLite file that `database_url` names exists, so that a
 /// command run in the wrong directory reports it instead of creating an
@@ -202,11 +204,16 @@ async fn refresh(engine: &Engine, args: RefreshArgs) -> anyhow::Result<()> {
         let job = admin::queue_refresh(engine, &args.slug).await?;
         let detail = format!("queued a pull of Brightpearl reference data (job {job})");
         audit::record(engine, &args.slug, "brightpearl.refresh", detail).await;
-        line(format_args!(
+        let queued = QueuedJob {
+            account: &args.slug,
+            job: job.0,
+            kind: pobridge_engine::worker::REFRESH_REFERENCE,
+        };
+        let sentence = format!(
             "Queued reference refresh job {job} for account {}; a running server's worker runs it.",
             args.slug
-        ))?;
-        return Ok(());
+        );
+        return print_queued_job(&queued, args.json, &sentence);
     }
 
     let refreshed = admin::refresh_now(engine, &args.slug).await?;

@@ -23,6 +23,25 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A job a command queued for the running server's worker, as `--json`
+/// prints it.
+#[derive(Debug, Serialize)]
+pub struct QueuedJob<'a> {
+    pub account: &'a str,
+    pub job: i64,
+    /// The job's kind, as the worker's log and metrics name it.
+    pub kind: &'a str,
+}
+
+/// Prints a queued job: `sentence` for people, or the job as JSON.
+pub fn print_queued_job(job: &QueuedJob<'_>, json: bool, sentence: &str) -> anyhow::Result<()> {
+    if json {
+        return print_json(job);
+    }
+    line(sentence)?;
+    Ok(())
+}
+
 /// Prints rows under a header as aligned columns, or `empty` when there
 /// are no rows.
 pub fn print_table(header: &[&str], rows: Vec<Vec<String>>, empty: &str) -> io::Result<()> {

@@ -435,6 +435,18 @@ fn refresh_can_be_queued_for_the_server() {
 }
 
 #[test]
+fn queued_refresh_prints_json_when_asked() {
+    let cli = Cli::new().with_account();
+
+    let stdout = cli.ok(&["refresh", "acme", "--queue", "--json"]);
+
+    let job: serde_json::Value = serde_json::from_str(&stdout).expect(&stdout);
+    assert_eq!(job["account"], "acme", "{stdout}");
+    assert_eq!(job["kind"], "refresh_reference", "{stdout}");
+    assert!(job["job"].as_i64().is_some_and(|id| id > 0), "{stdout}");
+}
+
+#[test]
 fn database_flag_overrides_environment() {
     let cli = Cli::new();
     let other = format!("sqlite://{}", cli.path("other.db").display());

@@ -361,6 +361,21 @@ fn poll_queues_job() {
 }
 
 #[test]
+fn poll_prints_json_when_asked() {
+    let cli = Cli::new().with_account();
+
+    let first = cli.ok(&["invoices", "acme", "poll", "--json"]);
+    let second = cli.ok(&["invoices", "acme", "--json", "poll"]);
+
+    for stdout in [&first, &second] {
+        let job: serde_json::Value = serde_json::from_str(stdout).expect(stdout);
+        assert_eq!(job["account"], "acme", "{stdout}");
+        assert_eq!(job["kind"], "poll_invoices", "{stdout}");
+        assert!(job["job"].as_i64().is_some_and(|id| id > 0), "{stdout}");
+    }
+}
+
+#[test]
 fn list_filters_do_not_mix_with_subcommands() {
     let cli = Cli::new().with_account();
 

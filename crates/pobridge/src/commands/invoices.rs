@@ -12,7 +12,10 @@ use pobridge_store::InvoiceKind;
 
 use super::audit;
 use crate::cli::{InvoiceRetryArgs, InvoicesAction, InvoicesArgs};
-use crate::output::{enum_name, line, or_blank, print_json, print_pairs, print_table, time_text};
+use crate::output::{
+    enum_name, line, or_blank, print_json, print_pairs, print_queued_job, print_table, time_text,
+    QueuedJob,
+};
 
 /// Invoices listed when `--limit` is not given.
 const DEFAULT_LIMIT: i64 = 100;
@@ -57,10 +60,15 @@ pub async fn run(engine: &Engine, args: InvoicesArgs) -> anyhow::Result<()> {
             let job = admin::queue_invoice_poll(engine, slug).await?;
             let detail = format!("queued a poll of Brightpearl for invoices (job {job})");
             audit::record(engine, slug, "invoices.poll", detail).await;
-            line(format_args!(
+            let queued = QueuedJob {
+                account: slug,
+                job: job.0,
+                kind: pobridge_engine::invoice_jobs::POLL_INVOICES,
+            };
+            let sentence = format!(
                 "Queued invoice poll job {job} for account {slug}; a running server's worker runs it."
-            ))?;
-            Ok(())
+            );
+            print_queued_job(&queued, args.json, &sentence)
         }
     }
 }
