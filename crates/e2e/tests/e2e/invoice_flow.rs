@@ -414,13 +414,32 @@ async fn held_invoice_sent_after_setting_set() {
     assert_eq!(send_job(&flow, &held).await.status, JobStatus::Waiting);
     assert_eq!(mentions_hold(timeline(&flow).await), 1);
 
+    // The secret releases the hold. The tax map's rate for T20 now differs
+    // from Brightpearl's 20 %, so the rebuilt invoice goes out with a
+    // warning, which the timeline keeps as it would for a direct send.
     set_invoicing(&flow, Some(INVOICE_SECRET)).await;
+    let mut buyer = store
+        .buyer(flow.app.account.id, flow.po.buyer_id)
+        .await
+        .unwrap();
+    buyer.invoicing["tax_map"]["T20"]["rate"] = json!("19");
+    store
+        .update_buyer(flow.app.account.id, &buyer)
+        .await
+        .unwrap();
     release_waiting_jobs(&flow).await;
 
     let sent = only_invoice(&flow).await;
     assert_eq!(sent.id, held.id);
     assert_eq!(sent.invoice_number, number);
     assert_eq!(sent.status, InvoiceStatus::Sent);
+    assert_event(
+        &timeline(&flow).await,
+        &[
+            &format!("invoice {number}: warning:"),
+            "is taxed at 20 % in Brightpearl, but tax-map gives 19 %",
+        ],
+    );
     let accepted = flow.coupa.accepted_invoices();
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].invoice_id, number);

@@ -129,8 +129,8 @@ pub fn build_invoice(input: &BuildInput) -> Result<BuiltInvoice, Vec<String>> {
             ),
         };
         warnings.push(format!(
-            "the invoice's total {sent_total} differs from Brightpearl's total \
-             {brightpearl_total}: {cause}"
+            "the invoice's total {sent_total} differs from Brightpearl's total {}: {cause}",
+            cents(brightpearl_total)
         ));
     }
     Ok(BuiltInvoice {

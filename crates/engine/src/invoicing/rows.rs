@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pobridge_brightpearl::OrderRow;
 use pobridge_cxml::{InvoiceLine, InvoiceLineKind, ItemDetail, ItemOut, OrderRequest};
 use pobridge_store::{InvoiceKind, InvoicedLine, RowLink};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use super::build::{cents, BuildInput};
 use super::settings::{classify, describe_rule, matching_rule, CreditForm, RowClass, TaxMapping};
@@ -126,19 +126,14 @@ impl RowReader<'_> {
                 }
                 match matching_rule(self.input.rules, row) {
                     Some(rule) => {
-                        // Rounded to cents for reading only; the totals
-                        // beside it are in cents.
-                        let in_cents = |amount: Decimal| {
-                            amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-                        };
-                        let tax = match in_cents(row.tax) {
+                        let tax = match cents(row.tax) {
                             tax if tax.is_zero() => String::new(),
                             tax => format!(" and its tax {tax}"),
                         };
                         self.rows.skipped_by_rule.push(format!(
                             "{} with {}{tax} (rule \"{}\")",
                             row_label(row),
-                            in_cents(row.net),
+                            cents(row.net),
                             describe_rule(rule)
                         ));
                     }
@@ -146,7 +141,7 @@ impl RowReader<'_> {
                         "{} has no product and no row rule, so its {} is left off the \
                          invoice: add a row rule if it should be invoiced as a charge",
                         row_label(row),
-                        row.net
+                        cents(row.net)
                     )),
                 }
                 Ok(())
@@ -308,7 +303,7 @@ impl RowReader<'_> {
             "{label}: Brightpearl's net {} for {} of PO line {po_line}'s unit is \
              {brightpearl_price} each, but the PO prices it at {unit_price}; the invoice uses \
              the PO price",
-            row.net,
+            cents(row.net),
             po_quantity.normalize(),
         ));
     }
@@ -324,7 +319,7 @@ impl RowReader<'_> {
             self.rows.warnings.push(format!(
                 "{label} is a {name} charge of {}, left off the invoice because the buyer \
                  does not accept header charges (header-charges is no)",
-                row.net
+                cents(row.net)
             ));
             return Ok(());
         }

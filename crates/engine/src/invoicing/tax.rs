@@ -48,6 +48,7 @@ pub(super) fn map_tax(
         if tax.is_zero() {
             return Ok(None);
         }
+        let tax = cents(tax);
         return Err(match code {
             Some(code) => format!(
                 "{label} carries tax {tax} with tax code {code:?}, which the buyer's tax-map \
@@ -63,9 +64,10 @@ pub(super) fn map_tax(
     if let Some(rate) = brightpearl_rate {
         if rate.normalize() != mapping.rate.normalize() {
             warnings.push(format!(
-                "{label} is taxed at {rate} % in Brightpearl, but tax-map gives {} % for its \
+                "{label} is taxed at {} % in Brightpearl, but tax-map gives {} % for its \
                  code; the invoice states the tax-map rate with Brightpearl's tax amount",
-                mapping.rate
+                rate.normalize(),
+                mapping.rate.normalize()
             ));
         }
     }
@@ -104,7 +106,8 @@ fn tax_at_line(
             format!(
                 "row {} is a charge with tax {}, which an invoice with tax at line level \
                  cannot carry: set the buyer's tax-level to summary",
-                charge.row_id, charge.amount
+                charge.row_id,
+                cents(charge.amount)
             )
         })
         .collect();

@@ -168,6 +168,7 @@ fn unknown_sku_names_the_row() {
 fn unmapped_tax_code_names_the_row() {
     let mut case = widgets_case();
     case.settings.tax_map.remove("T");
+    case.order.rows[0].tax = dec!(4.1300);
     let errors = case.build().expect_err("an unmapped tax code");
 
     assert_mentions(

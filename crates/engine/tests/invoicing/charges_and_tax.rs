@@ -24,6 +24,9 @@ fn allowed_header_charges_go_to_the_summary() {
 fn refused_header_charges_are_left_out() {
     let mut case = widgets_case();
     case.settings.header_charges_allowed = false;
+    // Brightpearl writes amounts with four decimals; warnings give cents.
+    let shipping = case.order.rows.iter_mut().find(|row| row.id == 13).unwrap();
+    shipping.net = dec!(15.0000);
     let built = case.build_valid();
     let invoice = &built.document.invoice;
 
@@ -92,6 +95,8 @@ fn skip_rule_row_names_its_tax_in_cents() {
 fn unruled_free_text_row_with_money_warns() {
     let mut case = widgets_case();
     case.rules.pop();
+    let handling = case.order.rows.iter_mut().find(|row| row.id == 16).unwrap();
+    handling.net = dec!(12.0000);
     let built = case.build_valid();
 
     assert_eq!(built.document.invoice.special_handling_amount, None);
@@ -164,7 +169,7 @@ fn line_tax_puts_brightpearl_tax_on_each_line() {
 fn line_tax_rejects_a_taxed_charge() {
     let mut case = widgets_case();
     case.settings.tax_level = TaxLevel::Line;
-    case.order.rows[3].tax = dec!(1.24);
+    case.order.rows[3].tax = dec!(1.2400);
     case.order.rows[3].tax_code = Some("T".to_owned());
     let errors = case.build().expect_err("a taxed charge at line level");
 
@@ -175,7 +180,7 @@ fn line_tax_rejects_a_taxed_charge() {
 #[test]
 fn differing_tax_rate_warns() {
     let mut case = widgets_case();
-    case.order.rows[0].tax_rate = Some(dec!(8));
+    case.order.rows[0].tax_rate = Some(dec!(8.0000));
     let built = case.build_valid();
 
     assert_mentions(
