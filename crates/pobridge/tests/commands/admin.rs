@@ -2,7 +2,7 @@
 //! status, manual mappings releasing held orders, order listing and the
 //! sandbox connection.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,8 +2,8 @@
 //! rows` and the invoicing settings, run as the built binary against a
 //! database seeded through the engine and the store.
 
-mod common;
-mod invoice_seed;
+use crate::common;
+use crate::invoice_seed;
 
 use common::seed::Seed;
 use common::{assert_one_line_error, Cli};

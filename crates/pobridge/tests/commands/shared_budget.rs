@@ -8,7 +8,7 @@
 //! Without `PGTEST_DATABASE_URL` the test prints that it is skipped and
 //! passes.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ use pobridge_sandbox::{Sandbox, SandboxConfig};
 use pobridge_store::test_database::{server_url_or_skip, TestDatabase};
 use pobridge_store::{PoFilter, PoStatus};
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 const BRIGHTPEARL_CODE: &str = "acme";
 /// Requests both processes together may send in any window.
 const LIMIT: u32 = 10;

@@ -2,8 +2,8 @@
 //! and detail, retry and confirm, the poll job, a buyer's invoicing
 //! settings, the invoice row rules and the invoicing account settings.
 
-mod common;
-mod invoice_seed;
+use crate::common;
+use crate::invoice_seed;
 
 use common::seed::Seed;
 use invoice_seed::{buyer_invoice, invoice, invoice_with, park_send_job, record_response, reload};

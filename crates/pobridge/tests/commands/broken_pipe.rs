@@ -1,7 +1,7 @@
 //! Output to a pipe whose reader has gone, as in `pobridge orders acme |
 //! head -1`, ends the command quietly with status 0 instead of a panic.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

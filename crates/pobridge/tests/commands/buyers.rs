@@ -2,7 +2,7 @@
 //! read from standard input, masked order-URL tokens, changed fields, and
 //! removal, which is rejected for a buyer with orders.
 
-mod common;
+use crate::common;
 
 use common::seed::Seed;
 use common::{assert_one_line_error, Cli};
@@ -12,7 +12,7 @@ use pobridge_engine::IntakeRequest;
 use pobridge_store::{Buyer, StoreError};
 
 const SECRET: &str = "correct-horse-battery-staple";
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 
 fn add_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![

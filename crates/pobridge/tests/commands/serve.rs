@@ -2,7 +2,7 @@
 //! HTTP is synced against the built-in sandbox, an account added while the
 //! server runs is connected, and SIGTERM stops the server cleanly.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -1,7 +1,7 @@
 //! `pobridge orders SLUG show | resync | handled`, run as the built binary
 //! against a database seeded through the engine.
 
-mod common;
+use crate::common;
 
 use common::seed::Seed;
 use common::{assert_one_line_error, Cli};

@@ -19,7 +19,7 @@ use pobridge_sandbox::{Sandbox, SandboxConfig};
 use pobridge_store::{BuyerMode, CredentialRef, NewBuyer, PoFilter, PoStatus, Store};
 use serde_json::Value;
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 const ORDERS: usize = 40;
 const BRIGHTPEARL_CODE: &str = "killtest";
 

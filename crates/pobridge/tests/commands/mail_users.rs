@@ -2,7 +2,7 @@
 //! set-password e-mail and invitations, read from the outbox by an operator
 //! without SMTP.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;

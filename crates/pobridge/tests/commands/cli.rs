@@ -1,6 +1,6 @@
 //! The administrative commands, run as the built binary.
 
-mod common;
+use crate::common;
 
 use common::{assert_one_line_error, Cli};
 

@@ -1,7 +1,7 @@
 //! Changes made with the administrative commands are written to the
 //! account's audit trail, named by the operator's login, without secrets.
 
-mod common;
+use crate::common;
 
 use common::seed::{product, Seed};
 use common::Cli;

@@ -8,7 +8,7 @@
 //! SIGKILL wipes. Here they outlive the server, so the test can see what
 //! Coupa received across the restart.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -1,8 +1,8 @@
 //! `pobridge export`, run as the built binary against a seeded database
 //! with two accounts.
 
-mod common;
-mod invoice_seed;
+use crate::common;
+use crate::invoice_seed;
 
 use common::seed::{Seed, SECRET};
 use common::{assert_one_line_error, Cli};
@@ -12,7 +12,7 @@ use pobridge_engine::IntakeRequest;
 use pobridge_store::{CustomerMapping, InvoiceStatus, ItemMapping, NewAuditEntry};
 use rust_decimal::Decimal;
 
-const ORDER: &str = include_str!("fixtures/order-widgets.xml");
+const ORDER: &str = include_str!("../fixtures/order-widgets.xml");
 
 const FILES: [(&str, &str); 6] = [
     (

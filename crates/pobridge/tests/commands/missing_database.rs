@@ -1,7 +1,7 @@
 //! Commands other than `serve` and `account add` never create a database:
 //! run in the wrong directory, they name the missing file instead.
 
-mod common;
+use crate::common;
 
 use common::{assert_one_line_error, Cli};
 

@@ -2,7 +2,7 @@
 //! re-syncing failed orders, marking a held change handled, and the
 //! release of waiting jobs after a reference refresh.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
