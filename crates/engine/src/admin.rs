@@ -69,8 +69,8 @@ pub use order_actions::{
 };
 pub use orders::{list_orders, show_order, EventRow, OrderDetail, OrderRow, RevisionRow};
 pub use rows::{
-    add_row_rule, describe_rule, list_row_rules, remove_row_rule, remove_seen_row_rule, AddRowRule,
-    ChangedRows, RowRuleView, CLASS_WORDS, MATCHER_WORDS,
+    add_row_rule, describe_rule, list_row_rules, remove_row_rule, remove_row_rule_by_text,
+    remove_seen_row_rule, AddRowRule, ChangedRows, RowRuleView, CLASS_WORDS, MATCHER_WORDS,
 };
 
 /// Placeholder that replaces a shared secret wherever a buyer is shown.

@@ -436,10 +436,14 @@ pub enum RowsAction {
         #[arg(long, value_name = "N")]
         at: Option<usize>,
     },
-    /// Remove the rule with this number, as `rows SLUG` lists it.
+    /// Remove a rule, named by its number or by its text as `rows SLUG`
+    /// lists it. The text names the same rule even when someone added or
+    /// removed a rule in front of it since the list was read.
     Remove {
-        /// The rule's number.
-        number: usize,
+        /// The rule's number, such as 2, or its text, such as
+        /// "sku SHIP-GROUND -> shipping".
+        #[arg(allow_hyphen_values = true)]
+        rule: String,
     },
 }
 

@@ -151,6 +151,36 @@ pub async fn remove_seen_row_rule(
     Ok((index + 1, changed))
 }
 
+/// Removes the rule whose [`describe_rule`] text, as `pobridge rows SLUG`
+/// lists it, is `text`. Unlike a number, the text still names the same
+/// rule after rules are added or removed in front of it. Returns the
+/// position the rule had, with the rules after.
+pub async fn remove_row_rule_by_text(
+    engine: &Engine,
+    slug: &str,
+    text: &str,
+) -> Result<(usize, ChangedRows), AdminError> {
+    let account = account(engine, slug).await?;
+    let mut rules = account.settings.invoice_rows.clone();
+    let expected_text = text.trim();
+    let Some(index) = rules
+        .iter()
+        .position(|rule| describe_rule(rule) == expected_text)
+    else {
+        let expected = match rules.first() {
+            None => format!("a rule, but account {slug} has no invoice row rules"),
+            Some(first) => format!(
+                "a rule's number or its text as `pobridge rows {slug}` lists it, such as {:?}",
+                describe_rule(first)
+            ),
+        };
+        return Err(invalid("rule", text, expected));
+    };
+    rules.remove(index);
+    let changed = save_rules(engine, &account, rules).await?;
+    Ok((index + 1, changed))
+}
+
 /// Stores the rules and releases the account's waiting jobs, so invoices
 /// held for their rows are rebuilt with the new rules.
 async fn save_rules(

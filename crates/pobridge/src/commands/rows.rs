@@ -36,19 +36,38 @@ pub async fn run(engine: &Engine, args: RowsArgs) -> anyhow::Result<()> {
             audit::record(engine, &slug, "invoice_rows.add", detail).await;
             print_changed(&slug, &changed, "Added", args.json)?;
         }
-        RowsAction::Remove { number } => {
-            let removed = admin::list_row_rules(engine, &slug)
-                .await?
-                .into_iter()
-                .find(|view| view.position == number)
-                .map(|view| view.text);
-            let changed = admin::remove_row_rule(engine, &slug, number).await?;
-            let detail = format!("removed rule {number} ({})", removed.unwrap_or_default());
+        RowsAction::Remove { rule } => {
+            let (number, text, changed) = remove(engine, &slug, &rule).await?;
+            let detail = format!("removed rule {number} ({text})");
             audit::record(engine, &slug, "invoice_rows.remove", detail).await;
             print_changed(&slug, &changed, "Removed", args.json)?;
         }
     }
     Ok(())
+}
+
+/// Removes the rule that `rule` names: by number when it parses as one,
+/// by its text otherwise. Returns the rule's number and text for the audit
+/// trail, with the rules after.
+async fn remove(
+    engine: &Engine,
+    slug: &str,
+    rule: &str,
+) -> anyhow::Result<(usize, String, ChangedRows)> {
+    // A number too large for usize goes to the text lookup, whose error
+    // message names both forms.
+    let Ok(number) = rule.trim().parse::<usize>() else {
+        let (number, changed) = admin::remove_row_rule_by_text(engine, slug, rule).await?;
+        return Ok((number, rule.trim().to_owned(), changed));
+    };
+    let text = admin::list_row_rules(engine, slug)
+        .await?
+        .into_iter()
+        .find(|view| view.position == number)
+        .map(|view| view.text)
+        .unwrap_or_default();
+    let changed = admin::remove_row_rule(engine, slug, number).await?;
+    Ok((number, text, changed))
 }
 
 fn print_changed(slug: &str, changed: &ChangedRows, verb: &str, json: bool) -> anyhow::Result<()> {

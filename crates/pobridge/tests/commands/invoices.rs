@@ -517,6 +517,46 @@ async fn rows_add_list_and_remove() {
     );
 }
 
+#[tokio::test]
+async fn rows_remove_by_text_finds_the_rule_wherever_it_is() {
+    let (cli, seed) = seeded().await;
+    invoice_seed::product(&seed, 901, "SHIP-GROUND").await;
+    cli.ok(&["rows", "acme", "add", "sku", "SHIP-GROUND", "shipping"]);
+    // Someone else puts a rule in front after the list was read.
+    cli.ok(&["rows", "acme", "add", "product", "901", "skip", "--at", "1"]);
+
+    let removed = cli.ok(&["rows", "acme", "remove", " sku SHIP-GROUND -> shipping "]);
+    let unknown = cli.fails(&["rows", "acme", "remove", "sku SHIP-GROUND"]);
+    let too_large = cli.fails(&["rows", "acme", "remove", "99999999999999999999999"]);
+
+    assert!(removed.starts_with("Removed the rule."), "{removed}");
+    assert!(
+        pair(&removed, "1").ends_with("product 901 -> skip"),
+        "{removed}"
+    );
+    assert!(!removed.contains("SHIP-GROUND"), "{removed}");
+    for stderr in [&unknown, &too_large] {
+        assert_one_line_error(stderr);
+        assert!(
+            stderr.contains("a rule's number or its text as `pobridge rows acme` lists it"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("\"product 901 -> skip\""), "{stderr}");
+    }
+    let trail = seed
+        .engine
+        .store
+        .audit_log(seed.account.id, 10)
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|entry| entry.detail == "removed rule 2 (sku SHIP-GROUND -> shipping)"),
+        "{trail:#?}"
+    );
+}
+
 #[test]
 fn rows_unknown_product_is_rejected() {
     let cli = Cli::new().with_account();
