@@ -48,6 +48,15 @@ pub fn name_account(error: SettingError, slug: &pobridge_core::AccountSlug) -> S
             known: known.replace(ACCOUNT_PLACEHOLDER, slug.as_str()),
             account: slug.to_string(),
         },
+        SettingError::Invalid {
+            key,
+            value,
+            expected,
+        } => SettingError::Invalid {
+            key,
+            value,
+            expected: expected.replace(ACCOUNT_PLACEHOLDER, slug.as_str()),
+        },
         other => other,
     }
 }
@@ -78,7 +87,8 @@ pub async fn apply(
             "channels",
         )
         .await?
-        .map(|id| updated.channel_id = id),
+        .and_then(|id| required(key, value, id, "channel"))
+        .map(|id| updated.channel_id = Some(id)),
         "warehouse_id" => reference_id(
             store,
             account,
@@ -89,7 +99,8 @@ pub async fn apply(
             "warehouses",
         )
         .await?
-        .map(|id| updated.warehouse_id = id),
+        .and_then(|id| required(key, value, id, "warehouse"))
+        .map(|id| updated.warehouse_id = Some(id)),
         "price_list_id" => reference_id(
             store,
             account,
@@ -550,6 +561,18 @@ fn enum_value<T: serde::de::DeserializeOwned>(
 ) -> Result<T, SettingError> {
     serde_json::from_value(Value::from(value.trim().to_ascii_lowercase()))
         .map_err(|_| invalid(key, value, expected))
+}
+
+/// Rejects `none` for a default that the portal's defaults page also
+/// requires, so that the command line cannot clear it either.
+fn required(key: &str, value: &str, id: Option<i64>, what: &str) -> Result<i64, SettingError> {
+    id.ok_or_else(|| {
+        let expected = format!(
+            "a {what} id, because every new sales order needs one; `pobridge settings \
+             {ACCOUNT_PLACEHOLDER} show` lists the {what}s"
+        );
+        invalid(key, value, &expected)
+    })
 }
 
 fn invalid(key: &str, value: &str, expected: &str) -> SettingError {

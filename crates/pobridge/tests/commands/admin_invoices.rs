@@ -811,7 +811,7 @@ async fn invoicing_settings_are_checked() {
         ("invoice_poll_minutes", "0", "from 1 to 1440"),
         ("invoice_sweep_hours", "721", "from 1 to 720"),
         ("invoice_retry_hours", "1.5", "from 1 to 720"),
-        ("invoice_rows", "sku", "pobridge rows SLUG add"),
+        ("invoice_rows", "sku", "pobridge rows acme add"),
     ];
     for (key, value, expected) in rejected {
         let error = admin::set_setting(engine, "acme", key, value)

@@ -304,6 +304,28 @@ fn settings_set_channel_needs_refresh() {
 }
 
 #[test]
+fn settings_channel_and_warehouse_cannot_be_cleared() {
+    let cli = Cli::new().with_account();
+
+    for (key, what) in [("channel_id", "channel"), ("warehouse_id", "warehouse")] {
+        let stderr = cli.fails(&["settings", "acme", "set", key, "none"]);
+
+        assert_one_line_error(&stderr);
+        assert!(
+            stderr.contains(&format!("{key}: \"none\" is not valid")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "a {what} id, because every new sales order needs one"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("`pobridge settings acme show`"), "{stderr}");
+    }
+}
+
+#[test]
 fn orders_on_empty_account() {
     let cli = Cli::new().with_account();
 
