@@ -575,6 +575,103 @@ async fn defaults_offer_brightpearl_data_and_save() {
     assert!(page.body.contains("Nothing changed"));
 }
 
+/// The form a browser sends from `page`: every field's `shown.KEY` value,
+/// and the field itself with that same value, as nobody typed anything.
+fn form_as_shown(page: &Page) -> Vec<(String, String)> {
+    let mut form = Vec::new();
+    let mut rest = page.body.as_str();
+    while let Some(start) = rest.find("name=\"shown.") {
+        rest = &rest[start + "name=\"shown.".len()..];
+        let key = &rest[..rest.find('"').unwrap()];
+        let value_at = rest.find("value=\"").unwrap() + "value=\"".len();
+        let value = &rest[value_at..value_at + rest[value_at..].find('"').unwrap()];
+        form.push((format!("shown.{key}"), value.to_owned()));
+        form.push((key.to_owned(), value.to_owned()));
+    }
+    form
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_defaults_page_keeps_later_changes() {
+    let app = TestApp::start().await.unwrap();
+    let mut client = app.portal_as(EMAIL).await.unwrap();
+    client.get("/settings/defaults").await.unwrap();
+    let saved = client
+        .post("/settings/defaults", &pairs(&defaults_form(&app).await))
+        .await
+        .unwrap();
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let other_tax_code = items(&app, ReferenceKind::TaxCodes)
+        .await
+        .iter()
+        .filter_map(|code| code["code"].as_str().map(str::to_owned))
+        .find(|code| code != "Z")
+        .expect("a second tax code");
+
+    // The page is loaded, then someone changes the tax code elsewhere.
+    let stale = form_as_shown(&client.get("/settings/defaults").await.unwrap());
+    let slug = app.account.slug.as_str();
+    admin::set_setting(&app.engine, slug, "default_tax_code", &other_tax_code)
+        .await
+        .unwrap();
+    let answer = client
+        .post(
+            "/settings/defaults",
+            &pairs(&with(&stale, "staff_owner_id", "7")),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let settings = app.store().account(app.account.id).await.unwrap().settings;
+    assert_eq!(settings.staff_owner_id, Some(7));
+    assert_eq!(
+        settings.default_tax_code.as_deref(),
+        Some(other_tax_code.as_str()),
+        "the stale page kept the change made since"
+    );
+
+    // Editing a field that changed elsewhere asks before replacing it.
+    admin::set_setting(&app.engine, slug, "staff_owner_id", "9")
+        .await
+        .unwrap();
+    let conflicting = with(&stale, "staff_owner_id", "8");
+    let warned = client
+        .post("/settings/defaults", &pairs(&conflicting))
+        .await
+        .unwrap();
+    assert_eq!(warned.status, 422, "{}", warned.body);
+    assert!(
+        warned
+            .body
+            .contains("Changed by someone else since this page was loaded"),
+        "{}",
+        warned.body
+    );
+    assert!(warned.body.contains("loaded, to 9."), "{}", warned.body);
+    let settings = app.store().account(app.account.id).await.unwrap().settings;
+    assert_eq!(settings.staff_owner_id, Some(9));
+    let mut again = form_as_shown(&warned);
+    again.retain(|(name, _)| name.starts_with("shown."));
+    again.extend(
+        conflicting
+            .iter()
+            .filter(|(name, _)| !name.starts_with("shown."))
+            .cloned(),
+    );
+    let replaced = client
+        .post("/settings/defaults", &pairs(&again))
+        .await
+        .unwrap();
+    assert_eq!(replaced.status, 303, "{}", replaced.body);
+    let settings = app.store().account(app.account.id).await.unwrap().settings;
+    assert_eq!(settings.staff_owner_id, Some(8));
+    assert_eq!(
+        settings.default_tax_code.as_deref(),
+        Some(other_tax_code.as_str())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_defaults_are_named_and_kept() {
     let app = TestApp::start().await.unwrap();

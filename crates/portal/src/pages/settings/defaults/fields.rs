@@ -43,6 +43,9 @@ pub(super) struct Field {
     pub choices: Vec<Choice>,
     /// The value shown: as typed after a rejected save, else as stored.
     pub value: String,
+    /// The stored value when the form was first shown, posted back as
+    /// `shown.KEY` so that a save changes only the fields a person edited.
+    pub shown: String,
     pub error: Option<String>,
 }
 
@@ -51,6 +54,18 @@ pub(super) struct Section {
     pub title: &'static str,
     pub hint: &'static str,
     pub fields: Vec<Field>,
+}
+
+/// Returns a stored setting or custom field as the form shows it.
+pub(super) fn form_value(settings: &AccountSettings, key: &str) -> String {
+    match key.strip_prefix(CUSTOM_PREFIX) {
+        Some(code) => settings
+            .custom_fields
+            .get(code)
+            .map(custom_value_text)
+            .unwrap_or_default(),
+        None => stored_value(settings, key),
+    }
 }
 
 /// Returns a stored setting as the form shows it: an id or code, a word
@@ -179,6 +194,7 @@ fn field(key: &str, label: &str, value: String) -> Field {
         required: REQUIRED_KEYS.contains(&key),
         input_type: "select",
         choices: Vec::new(),
+        shown: value.clone(),
         value,
         error: None,
     }
@@ -383,11 +399,7 @@ pub(super) fn custom_section(
             let key = format!("{CUSTOM_PREFIX}{code}");
             let value = match typed {
                 Some(typed) => typed.get(&key).cloned().unwrap_or_default(),
-                None => settings
-                    .custom_fields
-                    .get(&code)
-                    .map(custom_value_text)
-                    .unwrap_or_default(),
+                None => form_value(settings, &key),
             };
             let name = text(meta, "name").unwrap_or_else(|| code.clone());
             Some(custom_field(&key, &format!("{name} ({code})"), meta, value))

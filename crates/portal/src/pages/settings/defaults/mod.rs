@@ -19,7 +19,9 @@ use pobridge_core::{AccountSettings, ShippingTreatment};
 use pobridge_engine::admin::{self, list_row_rules};
 use pobridge_engine::settings;
 
-use self::fields::{custom_section, order_sections, stored_value, Choice, Reference, Section};
+use self::fields::{
+    custom_section, form_value, order_sections, stored_value, Choice, Reference, Section,
+};
 use self::rows::{RuleErrors, RuleForm, RuleRow};
 use super::{audit, field_message, setting_message};
 use crate::auth::Member;
@@ -45,12 +47,17 @@ const ORDER_KEYS: [&str; 12] = [
     "brightpearl_id_field",
 ];
 
-/// Settings a sales order cannot be created without. The engine accepts
-/// `none` for them, so the page checks this itself.
+/// Settings a sales order cannot be created without. The engine rejects
+/// `none` for them too; the page checks an empty choice first so that its
+/// message names the list to choose from.
 const REQUIRED_KEYS: [&str; 2] = ["channel_id", "warehouse_id"];
 
 /// Prefix of a custom field's setting key.
 const CUSTOM_PREFIX: &str = "custom_fields.";
+
+/// Prefix of the hidden field that posts back a field's value as the page
+/// first showed it.
+const SHOWN_PREFIX: &str = "shown.";
 
 #[derive(Template)]
 #[template(path = "settings_defaults.html")]
@@ -75,6 +82,8 @@ struct DefaultsPage {
 struct Rejected {
     /// The defaults form as typed, with a message per rejected key.
     typed: Option<BTreeMap<String, String>>,
+    /// The values the form was first shown with, as posted back.
+    shown: Option<BTreeMap<String, String>>,
     errors: BTreeMap<String, String>,
     rule_form: RuleForm,
     rule_errors: RuleErrors,
@@ -82,9 +91,14 @@ struct Rejected {
 }
 
 impl Rejected {
-    fn form(typed: BTreeMap<String, String>, errors: BTreeMap<String, String>) -> Self {
+    fn form(
+        typed: BTreeMap<String, String>,
+        shown: BTreeMap<String, String>,
+        errors: BTreeMap<String, String>,
+    ) -> Self {
         Self {
             typed: Some(typed),
+            shown: Some(shown),
             errors,
             ..Self::default()
         }
@@ -108,8 +122,13 @@ pub(super) async fn page(
     render(&state, &member, &jar, Rejected::default(), StatusCode::OK).await
 }
 
-/// `POST /settings/defaults`: checks every submitted value, then saves the
-/// changed ones.
+/// `POST /settings/defaults`: checks the values a person edited, then saves
+/// the changed ones.
+///
+/// A field whose value is still the one the page first showed (its
+/// `shown.KEY`) is left alone, so a page loaded before someone else's change
+/// does not undo it. A field edited here that was also changed elsewhere
+/// since the page was shown is rejected with the value it has now.
 pub(super) async fn save(
     State(state): State<PortalState>,
     member: Member,
@@ -117,12 +136,28 @@ pub(super) async fn save(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PortalError> {
     let reference = Reference::load(&state, &member).await?;
+    let mut shown = shown_values(&fields);
     let typed = submitted_settings(fields, &reference);
     let current = &member.account.settings;
+    let edits: BTreeMap<String, String> = typed
+        .iter()
+        .filter(|(key, value)| shown.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
 
-    let (updated, errors) = check(&state, &member, current, &typed).await?;
+    let (updated, mut errors) = check(&state, &member, current, &typed, &edits).await?;
+    for (key, now) in changed_elsewhere(current, &edits, &shown) {
+        let message = format!(
+            "Changed by someone else since this page was loaded, to {}. Send the form \
+             again to replace it with your value.",
+            if now.is_empty() { "none" } else { now.as_str() }
+        );
+        errors.insert(key.clone(), message);
+        // Sent again, the edit then replaces the value it was warned about.
+        shown.insert(key, now);
+    }
     if !errors.is_empty() {
-        let rejected = Rejected::form(typed, errors);
+        let rejected = Rejected::form(typed, shown, errors);
         return render_rejected(&state, &member, &jar, rejected).await;
     }
 
@@ -140,17 +175,22 @@ pub(super) async fn save(
     }
     let mut errors = BTreeMap::new();
     for key in &changed {
-        let value = typed.get(key).map_or("none", String::as_str);
+        let value = edits.get(key).map_or("none", String::as_str);
         // The same action as `pobridge settings SLUG set`: it checks the
         // value again, saves it and releases orders waiting for settings.
-        if let Err(error) = admin::set_setting(&state.engine, member.slug(), key, value).await {
-            errors.insert(key.clone(), field_message(&error));
+        match admin::set_setting(&state.engine, member.slug(), key, value).await {
+            Ok(_) => {
+                shown.insert(key.clone(), edits.get(key).cloned().unwrap_or_default());
+            }
+            Err(error) => {
+                errors.insert(key.clone(), field_message(&error));
+            }
         }
     }
     if !errors.is_empty() {
         // Reachable only when the reference data or the settings changed
         // between the check and the save; the keys before it are saved.
-        let rejected = Rejected::form(typed, errors);
+        let rejected = Rejected::form(typed, shown, errors);
         return render_rejected(&state, &member, &jar, rejected).await;
     }
 
@@ -172,20 +212,26 @@ pub(super) async fn save(
     ))
 }
 
-/// Applies every typed value to `current` with the engine's checks, and
-/// returns the result with a message per rejected key.
+/// Applies the edited values to `current` with the engine's checks, and
+/// returns the result with a message per rejected key. A required field
+/// left empty is rejected whether or not it was edited.
 async fn check(
     state: &PortalState,
     member: &Member,
     current: &AccountSettings,
     typed: &BTreeMap<String, String>,
+    edits: &BTreeMap<String, String>,
 ) -> Result<(AccountSettings, BTreeMap<String, String>), PortalError> {
     let store = &*state.engine.store;
     let mut updated = current.clone();
     let mut errors = BTreeMap::new();
-    for (key, value) in typed {
-        if REQUIRED_KEYS.contains(&key.as_str()) && value.trim().is_empty() {
-            errors.insert(key.clone(), required_message(key));
+    for key in REQUIRED_KEYS {
+        if typed.get(key).is_some_and(|value| value.trim().is_empty()) {
+            errors.insert(key.to_owned(), required_message(key));
+        }
+    }
+    for (key, value) in edits {
+        if errors.contains_key(key) {
             continue;
         }
         match settings::apply(store, member.account.id, &updated, key, value).await? {
@@ -196,7 +242,7 @@ async fn check(
         }
     }
     let shipping_submitted =
-        typed.contains_key("shipping") || typed.contains_key("shipping_nominal_code");
+        edits.contains_key("shipping") || edits.contains_key("shipping_nominal_code");
     let code_missing = settings::shipping_code_missing(&updated);
     if shipping_submitted && code_missing && !errors.contains_key("shipping") {
         errors
@@ -219,6 +265,35 @@ fn required_message(key: &str) -> String {
         "warehouse"
     };
     format!("Choose a {choice}: every new sales order needs one.")
+}
+
+/// Reads the `shown.KEY` fields: each field's value as the page first
+/// showed it.
+fn shown_values(fields: &[(String, String)]) -> BTreeMap<String, String> {
+    fields
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix(SHOWN_PREFIX)?;
+            Some((key.to_owned(), value.clone()))
+        })
+        .collect()
+}
+
+/// Lists the edited keys whose stored value is no longer the one the page
+/// showed, with the value stored now as the form shows it.
+fn changed_elsewhere(
+    current: &AccountSettings,
+    edits: &BTreeMap<String, String>,
+    shown: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    edits
+        .keys()
+        .filter_map(|key| {
+            let was = shown.get(key)?;
+            let now = form_value(current, key);
+            (now != *was).then(|| (key.clone(), now))
+        })
+        .collect()
 }
 
 /// Keeps the form fields this page owns: the order settings and the custom
@@ -301,6 +376,13 @@ async fn render(
         .flat_map(|section| section.fields.iter_mut())
     {
         field.error = rejected.errors.get(&field.key).cloned();
+        field.shown = match &rejected.shown {
+            Some(shown) => shown
+                .get(&field.key)
+                .cloned()
+                .unwrap_or_else(|| form_value(settings, &field.key)),
+            None => form_value(settings, &field.key),
+        };
     }
     let rules = list_row_rules(&state.engine, member.slug()).await?;
 
