@@ -109,6 +109,8 @@ pub struct FailureReason {
     pub kind: FailureKind,
     /// The newest text of the group.
     pub reason: String,
+    /// The orders or invoices that failed for this reason. One that failed
+    /// again after a re-sync counts once.
     pub count: u64,
     pub last_seen: DateTime<Utc>,
     /// How many different texts the group holds. Texts that differ only in
@@ -339,42 +341,44 @@ fn count<T>(items: impl Iterator<Item = T>) -> u64 {
 // of its own. Grouping by a failure code stored beside the text would
 // merge those too.
 fn top_reasons(activity: &DashboardActivity) -> Vec<FailureReason> {
-    let orders = activity
-        .order_failures
-        .iter()
-        .map(|failure| (FailureKind::Order, failure.reason.trim(), failure.at));
+    let orders = activity.order_failures.iter().map(|failure| {
+        let reason = failure.reason.trim();
+        (FailureKind::Order, failure.po.0, reason, failure.at)
+    });
     let invoices = activity.invoice_failures.iter().map(|failure| {
         let reason = failure.reason.as_deref().map_or(NO_REASON, str::trim);
-        (FailureKind::Invoice, reason, failure.at)
+        (FailureKind::Invoice, failure.invoice.0, reason, failure.at)
     });
 
-    let mut groups: HashMap<(FailureKind, String), (FailureReason, HashSet<&str>)> = HashMap::new();
-    for (kind, reason, at) in orders.chain(invoices) {
-        let (group, texts) = groups
+    let mut groups: HashMap<(FailureKind, String), Group<'_>> = HashMap::new();
+    for (kind, record, reason, at) in orders.chain(invoices) {
+        let group = groups
             .entry((kind, grouping_key(reason)))
-            .or_insert_with(|| {
-                let first = FailureReason {
+            .or_insert_with(|| Group {
+                newest: FailureReason {
                     kind,
                     reason: reason.to_owned(),
                     count: 0,
                     last_seen: at,
                     texts: 0,
-                };
-                (first, HashSet::new())
+                },
+                records: HashSet::new(),
+                texts: HashSet::new(),
             });
-        group.count += 1;
-        if at > group.last_seen {
-            group.last_seen = at;
-            reason.clone_into(&mut group.reason);
+        if at > group.newest.last_seen {
+            group.newest.last_seen = at;
+            reason.clone_into(&mut group.newest.reason);
         }
-        texts.insert(reason);
+        group.records.insert(record);
+        group.texts.insert(reason);
     }
 
     let mut reasons: Vec<FailureReason> = groups
         .into_values()
-        .map(|(group, texts)| FailureReason {
-            texts: texts.len() as u64,
-            ..group
+        .map(|group| FailureReason {
+            count: group.records.len() as u64,
+            texts: group.texts.len() as u64,
+            ..group.newest
         })
         .collect();
     reasons.sort_by(|a, b| {
@@ -385,11 +389,31 @@ fn top_reasons(activity: &DashboardActivity) -> Vec<FailureReason> {
     reasons
 }
 
-/// Returns `reason` with each run of digits inside double quotes replaced
-/// by `#`. The quotes hold what names one record, such as a part, an order
+/// The failures of one reason while [`top_reasons`] counts them.
+struct Group<'a> {
+    newest: FailureReason,
+    /// The ids of the orders or invoices that failed.
+    records: HashSet<i64>,
+    texts: HashSet<&'a str>,
+}
+
+/// Marks where the Brightpearl client names the item of a multi-message
+/// batch that failed, such as `(multi-message item m2)`.
+const BATCH_ITEM: &str = " (multi-message item";
+
+/// Returns `reason` without the batch item it was sent as, and with each
+/// run of digits inside double quotes replaced by `#`. The quotes hold what names one record, such as a part, an order
 /// or Coupa's own text, while the digits outside them are mostly status
 /// codes that tell one failure from another.
 fn grouping_key(reason: &str) -> String {
+    let mut unbatched = reason.to_owned();
+    while let Some(start) = unbatched.find(BATCH_ITEM) {
+        let Some(length) = unbatched[start..].find(')') else {
+            break;
+        };
+        unbatched.replace_range(start..=start + length, "");
+    }
+    let reason = unbatched.as_str();
     let mut key = String::with_capacity(reason.len());
     let mut quoted = false;
     let mut after_digit = false;
@@ -433,6 +457,55 @@ mod tests {
             r#"part "P-#" and "P-#" on line 3"#
         );
         assert_eq!(grouping_key("no quotes 42"), "no quotes 42");
+    }
+
+    #[test]
+    fn grouping_key_drops_the_batch_item() {
+        let alone = "POST order-service/order: 400 currency \"JPY\" unknown";
+        for batched in [
+            "POST order-service/order (multi-message item m2): 400 currency \"JPY\" unknown",
+            "POST order-service/order (multi-message item): 400 currency \"JPY\" unknown",
+        ] {
+            assert_eq!(grouping_key(batched), grouping_key(alone), "{batched}");
+        }
+        assert_eq!(
+            grouping_key("unclosed (multi-message item m1"),
+            "unclosed (multi-message item m1"
+        );
+    }
+
+    #[test]
+    fn top_reasons_count_each_order_once() {
+        let failure = |po: i64, at: &str, reason: &str| pobridge_store::OrderFailure {
+            po: PoId(po),
+            at: utc(at),
+            reason: reason.to_owned(),
+        };
+        let jpy = "POST order-service/order: 400 currency \"JPY\" unknown";
+        let batched =
+            "POST order-service/order (multi-message item m1): 400 currency \"JPY\" unknown";
+        let activity = DashboardActivity {
+            orders_received: Vec::new(),
+            orders_synced: Vec::new(),
+            order_failures: vec![
+                failure(1, "2024-03-01T10:00:00Z", batched),
+                failure(1, "2024-03-01T11:00:00Z", jpy),
+                failure(1, "2024-03-01T12:00:00Z", jpy),
+                failure(2, "2024-03-01T09:00:00Z", "other"),
+            ],
+            invoices_sent: Vec::new(),
+            invoice_failures: Vec::new(),
+        };
+
+        let reasons = top_reasons(&activity);
+
+        assert_eq!(reasons.len(), 2, "{reasons:#?}");
+        assert_eq!(reasons[0].reason, jpy);
+        assert_eq!(reasons[0].count, 1);
+        assert_eq!(reasons[0].texts, 2);
+        assert_eq!(reasons[0].last_seen, utc("2024-03-01T12:00:00Z"));
+        assert_eq!(reasons[1].reason, "other");
+        assert_eq!(reasons[1].count, 1);
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
