@@ -701,8 +701,15 @@ impl Engine {
         status: PoStatus,
         reason: String,
     ) -> Result<JobOutcome, SyncError> {
-        self.set_status(attempt, status, Some(reason.clone()), &reason)
-            .await?;
+        // A change to settings or mappings tries every waiting order again.
+        // An order that still waits for the same thing keeps its one
+        // timeline line rather than gaining a copy per change.
+        let unchanged =
+            attempt.po.status == status && attempt.po.reason.as_deref() == Some(reason.as_str());
+        if !unchanged {
+            self.set_status(attempt, status, Some(reason.clone()), &reason)
+                .await?;
+        }
         Ok(JobOutcome::Wait { reason })
     }
 

@@ -67,7 +67,7 @@ async fn mapping_unmapped_item_releases_order() {
     browser.click_text("Save mapping").await.unwrap();
 
     browser
-        .wait_for_text("1 waiting order was released and syncs again now.")
+        .wait_for_text("1 waiting order is tried again now.")
         .await
         .unwrap();
     let notice = browser.text("p.notice").await.unwrap();

@@ -307,7 +307,7 @@ async fn mapping_item_releases_order_which_syncs() {
     let list = client.follow(&answer).await.unwrap();
     assert!(
         list.body.contains(
-            "Coupa part product:1861 now maps to product 1019 (SKU SVC-INSTALL-HR) for every buyer and unit &#34;EA&#34;. 1 waiting order was released and syncs again now."
+            "Coupa part product:1861 now maps to product 1019 (SKU SVC-INSTALL-HR) for every buyer and unit &#34;EA&#34;. 1 waiting order is tried again now."
         ),
         "{}",
         list.body
@@ -402,7 +402,7 @@ async fn csv_import_releases_order_and_export_round_trips() {
     assert_eq!(imported.location(), Some("/items"));
     let list = client.follow(&imported).await.unwrap();
     assert!(
-        list.body.contains("Imported mappings.csv: 2 rows, 2 added, 0 changed and 0 unchanged. 1 waiting order was released and syncs again now."),
+        list.body.contains("Imported mappings.csv: 2 rows, 2 added, 0 changed and 0 unchanged. 1 waiting order is tried again now."),
         "{}",
         list.body
     );

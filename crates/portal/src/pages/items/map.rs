@@ -626,8 +626,8 @@ fn audit_detail(mapped: &MappedItem) -> String {
 fn mapped_notice(mapped: &MappedItem) -> String {
     let released = match mapped.released_jobs {
         0 => "No order was waiting.".to_owned(),
-        1 => "1 waiting order was released and syncs again now.".to_owned(),
-        count => format!("{count} waiting orders were released and sync again now."),
+        1 => "1 waiting order is tried again now.".to_owned(),
+        count => format!("{count} waiting orders are tried again now."),
     };
     format!(
         "Coupa part {} now maps to {} {}. {released}",
@@ -704,12 +704,10 @@ mod tests {
         };
         assert_eq!(
             mapped_notice(&mapped),
-            "Coupa part a/b 1 now maps to product 1019 (SKU SVC) for every buyer and unit \"EA\". 1 waiting order was released and syncs again now."
+            "Coupa part a/b 1 now maps to product 1019 (SKU SVC) for every buyer and unit \"EA\". 1 waiting order is tried again now."
         );
         mapped.released_jobs = 3;
-        assert!(
-            mapped_notice(&mapped).ends_with("3 waiting orders were released and sync again now.")
-        );
+        assert!(mapped_notice(&mapped).ends_with("3 waiting orders are tried again now."));
         assert!(audit_detail(&mapped).contains("12 Brightpearl units per Coupa EA"));
     }
 }

@@ -222,8 +222,8 @@ fn imported_notice(file_name: &str, summary: &ImportSummary) -> String {
     let head = format!("Imported {file_name}: {rows_text}");
     let released = match summary.released_jobs {
         0 => "No order was released.".to_owned(),
-        1 => "1 waiting order was released and syncs again now.".to_owned(),
-        count => format!("{count} waiting orders were released and sync again now."),
+        1 => "1 waiting order is tried again now.".to_owned(),
+        count => format!("{count} waiting orders are tried again now."),
     };
     if summary.added + summary.changed == 0 {
         return format!("{head}, all equal to the stored mappings, so nothing changed.");
@@ -248,7 +248,7 @@ mod tests {
     fn notice_counts_rows_and_released_orders() {
         assert_eq!(
             imported_notice("m.csv", &summary(2, 1, 4, 1)),
-            "Imported m.csv: 7 rows, 2 added, 1 changed and 4 unchanged. 1 waiting order was released and syncs again now."
+            "Imported m.csv: 7 rows, 2 added, 1 changed and 4 unchanged. 1 waiting order is tried again now."
         );
         assert_eq!(
             imported_notice("m.csv", &summary(0, 0, 3, 0)),
