@@ -127,13 +127,15 @@ pub async fn resolve_customer(
         return Ok(CustomerMatch::Held("the PO has no BillTo and the buyer is not mapped to a contact; map the buyer to a Brightpearl contact".to_owned()));
     };
     let match_key = match settings.contact_match {
-        ContactMatch::Email => bill_to.email.as_deref().unwrap_or_default(),
-        _ => bill_to.name.as_str(),
+        ContactMatch::Email => bill_to
+            .email
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        _ => company_name(bill_to),
     };
-    let _guard = resolve
-        .locks
-        .lock(account, match_key.trim().to_lowercase())
-        .await;
+    let _guard = resolve.locks.lock(account, match_key.to_lowercase()).await;
     let found = search(client, settings.contact_match, bill_to).await?;
     let contact = match found.as_slice() {
         [one] => {
@@ -149,13 +151,13 @@ pub async fn resolve_customer(
                 contact_label(first),
                 second.contact_id,
                 contact_label(second),
-                bill_to.name.trim()
+                company_name(bill_to)
             )));
         }
         [] if !settings.create_contacts => {
             return Ok(CustomerMatch::Held(format!(
                 "awaiting customer: no Brightpearl contact matches the BillTo {:?} and creating contacts is off; map the buyer to a contact",
-                bill_to.name.trim()
+                company_name(bill_to)
             )));
         }
         [] if writes == Writes::DryRun => return Ok(CustomerMatch::WouldCreate),
@@ -163,10 +165,10 @@ pub async fn resolve_customer(
             let contact_id = create_contact(client, bill_to).await?;
             let created = Contact {
                 contact_id,
-                company_name: Some(bill_to.name.trim().to_owned()),
+                company_name: Some(company_name(bill_to)),
                 email: bill_to.email.as_ref().map(|email| email.trim().to_owned()),
                 first_name: None,
-                last_name: Some(bill_to.name.trim().to_owned()),
+                last_name: Some(company_name(bill_to)),
                 is_customer: true,
             };
             remember_contact(store, account, created).await;
@@ -185,6 +187,18 @@ pub async fn resolve_customer(
     Ok(CustomerMatch::Found(contact))
 }
 
+/// Returns the BillTo's name with each run of spaces, tabs or line breaks
+/// made one space, as a person reads it. Brightpearl's company-name search
+/// matches the text with its spaces, so "Acme  Corp" with two spaces would
+/// otherwise miss the contact "Acme Corp" and create a second one.
+fn company_name(bill_to: &Address) -> String {
+    bill_to
+        .name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 async fn search(
     client: &BrightpearlClient,
     rule: ContactMatch,
@@ -195,9 +209,9 @@ async fn search(
         .as_deref()
         .map(str::trim)
         .filter(|email| !email.is_empty());
-    let company = Some(bill_to.name.trim()).filter(|name| !name.is_empty());
+    let company = Some(company_name(bill_to)).filter(|name| !name.is_empty());
     let query = match rule {
-        ContactMatch::CompanyName => company.map(|name| ContactQuery::CompanyName(name.to_owned())),
+        ContactMatch::CompanyName => company.map(ContactQuery::CompanyName),
         ContactMatch::Email => email.map(|email| ContactQuery::Email(email.to_owned())),
         ContactMatch::None => None,
     };
@@ -228,7 +242,7 @@ async fn create_contact(client: &BrightpearlClient, bill_to: &Address) -> Result
         address_line1: streets
             .first()
             .cloned()
-            .unwrap_or_else(|| bill_to.name.trim().to_owned()),
+            .unwrap_or_else(|| company_name(bill_to)),
         address_line2: Some(
             streets
                 .iter()
@@ -257,8 +271,8 @@ async fn create_contact(client: &BrightpearlClient, bill_to: &Address) -> Result
         .map_err(SyncError::Brightpearl)?;
     let contact = NewContact {
         first_name: None,
-        last_name: Some(bill_to.name.trim().to_owned()),
-        company_name: Some(bill_to.name.trim().to_owned()),
+        last_name: Some(company_name(bill_to)),
+        company_name: Some(company_name(bill_to)),
         email: bill_to.email.as_ref().map(|email| email.trim().to_owned()),
         telephone: bill_to.phone.clone(),
         postal_address_id: address_id,
@@ -310,4 +324,25 @@ fn contact_label(row: &ContactRow) -> String {
             .trim()
             .to_owned()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_name_collapses_inner_whitespace() {
+        let bill_to = Address {
+            address_id: None,
+            iso_country_code: None,
+            name: " Buyer  Example\tCorp\n".to_owned(),
+            postal_address: None,
+            email: None,
+            phone: None,
+            fax: None,
+            url: None,
+        };
+
+        assert_eq!(company_name(&bill_to), "Buyer Example Corp");
+    }
 }
