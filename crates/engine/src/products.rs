@@ -109,6 +109,9 @@ async fn resolve_line(
         .map(|detail| detail.unit_of_measure.trim())
         .unwrap_or("");
     let label = format!("line {number} ({part}, {unit})");
+    // The suggested commands quote the part and unit for a POSIX shell, so
+    // that one with spaces or quotes can be pasted as shown.
+    let (part_word, unit_word) = (shell_word(part, "PART"), shell_word(unit, "UOM"));
 
     let mappings = store.item_mappings(account, part).await?;
     if let Some(mapping) = pick_mapping(&mappings, buyer, unit) {
@@ -123,13 +126,13 @@ async fn resolve_line(
     }
     if !mappings.is_empty() {
         return Ok(Err(format!(
-            "{label}: the part is mapped by hand for other buyers or units only, and such a part is not matched by its unique ID; map it for this buyer and unit with `pobridge items map {slug} --coupa {part} --uom {unit} --brightpearl SKU`, or for this buyer only with --buyer"
+            "{label}: the part is mapped by hand for other buyers or units only, and such a part is not matched by its unique ID; map it for this buyer and unit with `pobridge items map {slug} --coupa {part_word} --uom {unit_word} --brightpearl SKU`, or for this buyer only with --buyer"
         )));
     }
 
     let Some(value) = coupa_value(item, settings.coupa_id_field) else {
         return Ok(Err(format!(
-            "{label}: the {} is empty; map it by hand with `pobridge items map {slug} --coupa {part:?} --uom {unit} --brightpearl SKU`",
+            "{label}: the {} is empty; map it by hand with `pobridge items map {slug} --coupa {part_word} --uom {unit_word} --brightpearl SKU`",
             settings.coupa_id_field.element_name()
         )));
     };
@@ -149,7 +152,7 @@ async fn resolve_line(
     match products.as_slice() {
         [product] => Ok(check_quantity(&label, item, Some(product), product.product_id, Decimal::ONE)),
         [] => Ok(Err(format!(
-            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map {slug} --coupa {part} --brightpearl SKU`",
+            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map {slug} --coupa {part_word} --brightpearl SKU`",
             settings.brightpearl_id_field.label()
         ))),
         [first, second, ..] => Ok(Err(format!(
@@ -159,6 +162,13 @@ async fn resolve_line(
             second.product_id
         ))),
     }
+}
+
+/// Quotes `text` as one POSIX shell word where it needs quoting, and an
+/// empty text as `''`. Text with a NUL byte cannot be typed, so it is
+/// shown as `placeholder`.
+fn shell_word<'a>(text: &'a str, placeholder: &'static str) -> std::borrow::Cow<'a, str> {
+    shlex::try_quote(text).unwrap_or(std::borrow::Cow::Borrowed(placeholder))
 }
 
 /// Picks the most specific mapping for this buyer and unit.
@@ -277,6 +287,24 @@ impl From<pobridge_store::StoreError> for SyncError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_word_pastes_back_as_one_word() {
+        for text in ["ÜBER-Teil 株", "it's", "", "plain-1", "a\"b"] {
+            let word = shell_word(text, "PART");
+            let line = format!("map --coupa {word}");
+            assert_eq!(
+                shlex::split(&line),
+                Some(vec![
+                    "map".to_owned(),
+                    "--coupa".to_owned(),
+                    text.to_owned()
+                ]),
+                "{line}"
+            );
+        }
+        assert_eq!(shell_word("a\0b", "PART"), "PART");
+    }
 
     fn mapping(buyer: Option<i64>, unit: Option<&str>, product: i64) -> ItemMapping {
         ItemMapping {
