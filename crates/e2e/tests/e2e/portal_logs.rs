@@ -525,7 +525,7 @@ async fn failed_order_resyncs_after_its_cause_is_fixed() {
         .body
         .contains("Synced: its Brightpearl sales order exists."));
     assert!(
-        !after.body.contains("its outcome is not known yet"),
+        !after.body.contains("Create sent with externalRef"),
         "the create's outcome is known once the order is synced"
     );
     assert!(!after.body.contains("<dt>Last error</dt>"));

@@ -513,7 +513,10 @@ impl DetailPage {
         let job = record.sync_job.as_ref().map(|job| {
             let mut facts = vec![
                 ("Job status", status_words(&serialized_name(&job.status))),
-                ("Attempts that counted", job.attempts.to_string()),
+                (
+                    "Attempts counted toward the retry limit",
+                    job.attempts.to_string(),
+                ),
             ];
             if matches!(job.status, JobStatus::Queued | JobStatus::Running) {
                 facts.push(("Next run", when(job.run_at, zone)));
