@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -109,9 +110,10 @@ async fn revoke_refresh_tokens(
     StatusCode::NO_CONTENT
 }
 
-/// The faults body; `slow_by_ms` stands for `Faults::slow_by`.
+/// The faults body; `slow_by_ms` stands for `Faults::slow_by`. An unknown
+/// field is rejected, so a misspelt fault is never silently unset.
 #[derive(Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 struct FaultsBody {
     fail_next_n_with_500: u32,
     fail_every_nth_with_500: u32,
@@ -122,11 +124,14 @@ struct FaultsBody {
     throttle_next_n: u32,
 }
 
+/// Replaces the account's pending faults. An invalid body gets 400 with
+/// serde's message, which names an unknown field and lists the known ones.
 async fn set_faults(
     State(sandbox): State<Sandbox>,
     Path(code): Path<String>,
-    Json(body): Json<FaultsBody>,
-) -> StatusCode {
+    body: Result<Json<FaultsBody>, JsonRejection>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let Json(body) = body.map_err(|rejection| (StatusCode::BAD_REQUEST, rejection.body_text()))?;
     let faults = Faults {
         fail_next_n_with_500: body.fail_next_n_with_500,
         fail_every_nth_with_500: body.fail_every_nth_with_500,
@@ -137,7 +142,7 @@ async fn set_faults(
         throttle_next_n: body.throttle_next_n,
     };
     sandbox.set_faults(&code, faults);
-    StatusCode::NO_CONTENT
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

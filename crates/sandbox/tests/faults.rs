@@ -89,3 +89,32 @@ async fn latency_per_row_applies_to_sales_order_post() {
     assert_eq!(status, 200);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
+
+#[tokio::test]
+async fn faults_over_http_reject_unknown_fields() {
+    let t = TestSandbox::default().await;
+    let url = format!("{}/_sandbox/accounts/{ACCOUNT}/faults", t.base_url);
+    let client = reqwest::Client::new();
+
+    let misspelt = client
+        .put(&url)
+        .json(&serde_json::json!({ "fail_next_n": 1, "fail_with_status": 400 }))
+        .send()
+        .await
+        .unwrap();
+    let status = misspelt.status().as_u16();
+    let message = misspelt.text().await.unwrap();
+    let known = client
+        .put(&url)
+        .json(&serde_json::json!({ "fail_next_n_with_500": 1 }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("unknown field `fail_next_n`"), "{message}");
+    assert!(message.contains("fail_next_n_with_500"), "{message}");
+    assert_eq!(known.status().as_u16(), 204);
+    let (status, _) = t.get("product-service/channel/").await;
+    assert_eq!(status, 500, "the known fault is set");
+}
