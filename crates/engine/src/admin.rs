@@ -105,8 +105,12 @@ pub enum AdminError {
     FromInUse { credential: String, buyer: String },
     #[error(transparent)]
     Setting(#[from] SettingError),
-    #[error("no product with SKU {sku:?} in the local product index of {account:?}; run `pobridge refresh {account}` if it was added in Brightpearl recently")]
-    ProductNotFound { account: String, sku: String },
+    #[error("no product with {product} in the local product index of {account:?}; run `pobridge refresh {account}` if it was added in Brightpearl recently")]
+    ProductNotFound {
+        account: String,
+        /// What was looked for, such as `SKU "GLV-S"` or `id 1019`.
+        product: String,
+    },
     #[error("SKU {sku:?} belongs to several Brightpearl products ({ids}); give one of them as --brightpearl id:PRODUCT_ID")]
     SkuNotUnique { sku: String, ids: String },
     #[error("purchase order {po:?} not found in account {account:?}; list the orders with `pobridge orders {account}`")]

@@ -366,16 +366,17 @@ async fn find_product(
 ) -> Result<Product, AdminError> {
     let store = &*engine.store;
     let requested = value.trim();
-    let not_found = || AdminError::ProductNotFound {
+    let not_found = |product: String| AdminError::ProductNotFound {
         account: account.slug.to_string(),
-        sku: requested.to_owned(),
+        product,
     };
     if let Some(id) = requested.strip_prefix("id:") {
         let id = id
             .trim()
             .parse::<i64>()
             .map_err(|_| invalid("--brightpearl", value, "a SKU or id:PRODUCT_ID"))?;
-        return store.product(account.id, id).await?.ok_or_else(not_found);
+        let product = store.product(account.id, id).await?;
+        return product.ok_or_else(|| not_found(format!("id {id}")));
     }
     let products = store
         .products_by_identifier(
@@ -386,7 +387,7 @@ async fn find_product(
         .await?;
     match products.as_slice() {
         [product] => Ok(product.clone()),
-        [] => Err(not_found()),
+        [] => Err(not_found(format!("SKU {requested:?}"))),
         several => Err(AdminError::SkuNotUnique {
             sku: requested.to_owned(),
             ids: known_list(several.iter().map(|product| product.product_id.to_string())),

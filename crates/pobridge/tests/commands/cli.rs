@@ -390,6 +390,26 @@ fn items_map_unknown_sku_suggests_refresh() {
 }
 
 #[test]
+fn items_map_unknown_product_id_names_the_id() {
+    let cli = Cli::new().with_account();
+    let args = [
+        "items",
+        "map",
+        "acme",
+        "--coupa",
+        "P-1",
+        "--brightpearl",
+        "id:99999",
+    ];
+
+    let stderr = cli.fails(&args);
+
+    assert_one_line_error(&stderr);
+    assert!(stderr.contains("no product with id 99999"), "{stderr}");
+    assert!(!stderr.contains("SKU"), "{stderr}");
+}
+
+#[test]
 fn items_map_rejects_zero_and_negative_factors() {
     let cli = Cli::new().with_account();
 
