@@ -797,8 +797,30 @@ pub(super) fn bulk_notice(
     let unchanged = total - queued.len();
     if unchanged > 0 {
         text.push_str(&format!(
-            " {unchanged} left unchanged, because their status changed after the dry run."
+            " {unchanged} left unchanged, because they were already queued, done or not found \
+             when the form was sent."
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_notice_names_queued_and_unchanged() {
+        let notice = bulk_notice("Re-sync", ("order", "orders"), &["PO-1", "PO-2"], 4);
+
+        assert_eq!(
+            notice,
+            "Re-sync queued for 2 orders: PO-1, PO-2. 2 left unchanged, because they were \
+             already queued, done or not found when the form was sent."
+        );
+        assert_eq!(
+            bulk_notice("Retry", ("invoice", "invoices"), &[], 1),
+            "Nothing was queued: no invoice changed. 1 left unchanged, because they were \
+             already queued, done or not found when the form was sent."
+        );
+    }
 }
