@@ -185,19 +185,23 @@ pub fn resync_rejection(po: &PurchaseOrder, slug: &str) -> Option<String> {
 
 /// Sets the order back to `received` before its job is queued, so that a
 /// worker that claims the job at once records its own status after ours.
+/// An order already `received` keeps its timeline as it is, so a second
+/// click before the worker runs adds no second "re-sync requested" line.
 async fn requeue(engine: &Engine, account: &Account, po: &PurchaseOrder) -> Result<(), AdminError> {
     let now = engine.clock.now();
-    let update = PoStatusUpdate {
-        status: PoStatus::Received,
-        reason: None,
-        brightpearl_order_id: None,
-        synced_revision: None,
-        event: "re-sync requested".to_owned(),
-    };
-    engine
-        .store
-        .set_po_status(account.id, po.id, &update, now)
-        .await?;
+    if po.status != PoStatus::Received {
+        let update = PoStatusUpdate {
+            status: PoStatus::Received,
+            reason: None,
+            brightpearl_order_id: None,
+            synced_revision: None,
+            event: "re-sync requested".to_owned(),
+        };
+        engine
+            .store
+            .set_po_status(account.id, po.id, &update, now)
+            .await?;
+    }
     let job = sync_job(account.id, po.buyer_id, &po.number, now);
     let job_id = engine.store.enqueue_job(&job).await?;
     tracing::info!(tenant.id = %account.id, po.id = %po.id, job.id = %job_id, previous_status = po.status.as_str(), "purchase order re-sync queued");

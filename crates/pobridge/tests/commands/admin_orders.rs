@@ -116,6 +116,33 @@ async fn resync_requeues_failed_order() {
 }
 
 #[tokio::test]
+async fn second_resync_before_the_worker_adds_no_line() {
+    let seed = seed().await;
+    seed.failed_order("PO-1").await;
+    let po_numbers = numbers(&["PO-1"]);
+
+    for _ in 0..2 {
+        admin::resync_orders(&seed.engine, "acme", &po_numbers, None, false)
+            .await
+            .unwrap();
+    }
+
+    let po = seed.order("buyer-1", "PO-1").await;
+    let events = seed
+        .engine
+        .store
+        .events(seed.account.id, po.id)
+        .await
+        .unwrap();
+    let requested = events
+        .iter()
+        .filter(|event| event.message == "re-sync requested")
+        .count();
+    assert_eq!(requested, 1, "{events:#?}");
+    assert_eq!(po.status, PoStatus::Received);
+}
+
+#[tokio::test]
 async fn resync_failed_takes_only_failed_orders() {
     let seed = seed().await;
     seed.failed_order("PO-1").await;
