@@ -77,29 +77,20 @@ pub async fn apply(
 ) -> Result<Result<AccountSettings, SettingError>, StoreError> {
     let mut updated = settings.clone();
     let checked = match key {
-        "channel_id" => reference_id(
-            store,
-            account,
-            key,
-            value,
-            ReferenceKind::Channels,
-            "id",
-            "channels",
-        )
-        .await?
-        .and_then(|id| required(key, value, id, "channel"))
-        .map(|id| updated.channel_id = Some(id)),
-        "warehouse_id" => reference_id(
+        "channel_id" => {
+            required_reference_id(store, account, key, value, ReferenceKind::Channels, "channel")
+                .await?
+                .map(|id| updated.channel_id = Some(id))
+        }
+        "warehouse_id" => required_reference_id(
             store,
             account,
             key,
             value,
             ReferenceKind::Warehouses,
-            "id",
-            "warehouses",
+            "warehouse",
         )
         .await?
-        .and_then(|id| required(key, value, id, "warehouse"))
         .map(|id| updated.warehouse_id = Some(id)),
         "price_list_id" => reference_id(
             store,
@@ -563,16 +554,40 @@ fn enum_value<T: serde::de::DeserializeOwned>(
         .map_err(|_| invalid(key, value, expected))
 }
 
-/// Rejects `none` for a default that the portal's defaults page also
-/// requires, so that the command line cannot clear it either.
-fn required(key: &str, value: &str, id: Option<i64>, what: &str) -> Result<i64, SettingError> {
-    id.ok_or_else(|| {
-        let expected = format!(
-            "a {what} id, because every new sales order needs one; `pobridge settings \
-             {ACCOUNT_PLACEHOLDER} show` lists the {what}s"
-        );
-        invalid(key, value, &expected)
-    })
+/// Checks the id of a default that every new sales order needs, such as
+/// the channel: unlike other ids it cannot be `none`, which the portal's
+/// defaults page does not allow either. The messages list the known ids.
+async fn required_reference_id(
+    store: &dyn Store,
+    account: AccountId,
+    key: &str,
+    value: &str,
+    kind: ReferenceKind,
+    what: &'static str,
+) -> Result<Result<i64, SettingError>, StoreError> {
+    let plural = if what == "channel" {
+        "channels"
+    } else {
+        "warehouses"
+    };
+    let id = match optional_integer(key, value) {
+        Ok(Some(id)) => id,
+        _ => {
+            let known = match reference_items(store, account, kind).await? {
+                Some(items) => list(&items, "id"),
+                None => "none loaded yet: connect Brightpearl and run `pobridge refresh \
+                         SLUG`"
+                    .to_owned(),
+            };
+            let expected = format!(
+                "the id of one of this Brightpearl account's {plural}, because every new \
+                 sales order needs one (known: {known})"
+            );
+            return Ok(Err(invalid(key, value, &expected)));
+        }
+    };
+    let checked = reference_id(store, account, key, value, kind, "id", plural).await?;
+    Ok(checked.map(|checked_id| checked_id.unwrap_or(id)))
 }
 
 fn invalid(key: &str, value: &str, expected: &str) -> SettingError {

@@ -307,21 +307,28 @@ fn settings_set_channel_needs_refresh() {
 fn settings_channel_and_warehouse_cannot_be_cleared() {
     let cli = Cli::new().with_account();
 
-    for (key, what) in [("channel_id", "channel"), ("warehouse_id", "warehouse")] {
-        let stderr = cli.fails(&["settings", "acme", "set", key, "none"]);
+    let cases = [
+        ("channel_id", "none", "channels"),
+        ("warehouse_id", "none", "warehouses"),
+        ("channel_id", "0", "channels"),
+    ];
+    for (key, value, what) in cases {
+        let stderr = cli.fails(&["settings", "acme", "set", key, value]);
 
         assert_one_line_error(&stderr);
         assert!(
-            stderr.contains(&format!("{key}: \"none\" is not valid")),
+            stderr.contains(&format!("{key}: \"{value}\" is not valid")),
             "{stderr}"
         );
         assert!(
             stderr.contains(&format!(
-                "a {what} id, because every new sales order needs one"
+                "one of this Brightpearl account's {what}, because every new sales order needs one"
             )),
             "{stderr}"
         );
-        assert!(stderr.contains("`pobridge settings acme show`"), "{stderr}");
+        assert!(!stderr.contains("or none"), "{stderr}");
+        assert!(stderr.contains("known: none loaded yet"), "{stderr}");
+        assert!(stderr.contains("pobridge refresh acme"), "{stderr}");
     }
 }
 
