@@ -110,7 +110,8 @@ async fn resolve_line(
         .unwrap_or("");
     let label = format!("line {number} ({part}, {unit})");
     // The suggested commands quote the part and unit for a POSIX shell, so
-    // that one with spaces or quotes can be pasted as shown.
+    // that one with spaces or quotes can be pasted as shown, and join them
+    // to their option with `=`, so that one starting with `-` is a value.
     let (part_word, unit_word) = (shell_word(part, "PART"), shell_word(unit, "UOM"));
 
     let mappings = store.item_mappings(account, part).await?;
@@ -126,13 +127,13 @@ async fn resolve_line(
     }
     if !mappings.is_empty() {
         return Ok(Err(format!(
-            "{label}: the part is mapped by hand for other buyers or units only, and such a part is not matched by its unique ID; map it for this buyer and unit with `pobridge items map {slug} --coupa {part_word} --uom {unit_word} --brightpearl SKU`, or for this buyer only with --buyer"
+            "{label}: the part is mapped by hand for other buyers or units only, and such a part is not matched by its unique ID; map it for this buyer and unit with `pobridge items map {slug} --coupa={part_word} --uom={unit_word} --brightpearl SKU`, or for this buyer only with --buyer"
         )));
     }
 
     let Some(value) = coupa_value(item, settings.coupa_id_field) else {
         return Ok(Err(format!(
-            "{label}: the {} is empty; map it by hand with `pobridge items map {slug} --coupa {part_word} --uom {unit_word} --brightpearl SKU`",
+            "{label}: the {} is empty; map it by hand with `pobridge items map {slug} --coupa={part_word} --uom={unit_word} --brightpearl SKU`",
             settings.coupa_id_field.element_name()
         )));
     };
@@ -152,7 +153,7 @@ async fn resolve_line(
     match products.as_slice() {
         [product] => Ok(check_quantity(&label, item, Some(product), product.product_id, Decimal::ONE)),
         [] => Ok(Err(format!(
-            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map {slug} --coupa {part_word} --brightpearl SKU`",
+            "{label}: no Brightpearl product has {} {value:?}; map it with `pobridge items map {slug} --coupa={part_word} --brightpearl SKU`",
             settings.brightpearl_id_field.label()
         ))),
         [first, second, ..] => Ok(Err(format!(
@@ -290,16 +291,20 @@ mod tests {
 
     #[test]
     fn shell_word_pastes_back_as_one_word() {
-        for text in ["ÜBER-Teil 株", "it's", "", "plain-1", "a\"b"] {
+        for text in [
+            "ÜBER-Teil 株",
+            "it's",
+            "",
+            "plain-1",
+            "a\"b",
+            "-dash",
+            "$HOME",
+        ] {
             let word = shell_word(text, "PART");
-            let line = format!("map --coupa {word}");
+            let line = format!("map --coupa={word}");
             assert_eq!(
                 shlex::split(&line),
-                Some(vec![
-                    "map".to_owned(),
-                    "--coupa".to_owned(),
-                    text.to_owned()
-                ]),
+                Some(vec!["map".to_owned(), format!("--coupa={text}")]),
                 "{line}"
             );
         }
