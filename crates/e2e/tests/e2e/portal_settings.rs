@@ -515,6 +515,14 @@ async fn defaults_offer_brightpearl_data_and_save() {
         );
     }
     assert!(select_html(&page, "default_tax_code").contains("value=\"Z\""));
+    assert!(
+        !select_html(&page, "price_list_id").contains("value=\"0\""),
+        "the cost price list, id 0, is not offered"
+    );
+    assert!(items(&app, ReferenceKind::PriceLists)
+        .await
+        .iter()
+        .any(|list| list["id"] == 0));
     assert!(page.body.contains("type=\"date\""), "a DATE custom field");
     assert!(page.body.contains(
         "id=\"custom_fields-PCF_REVISION\" name=\"custom_fields.PCF_REVISION\" type=\"number\""
@@ -651,14 +659,15 @@ async fn stale_defaults_page_keeps_later_changes() {
     assert!(warned.body.contains("loaded, to 9."), "{}", warned.body);
     let settings = app.store().account(app.account.id).await.unwrap().settings;
     assert_eq!(settings.staff_owner_id, Some(9));
-    let mut again = form_as_shown(&warned);
-    again.retain(|(name, _)| name.starts_with("shown."));
-    again.extend(
-        conflicting
-            .iter()
-            .filter(|(name, _)| !name.starts_with("shown."))
-            .cloned(),
+    // The refused page shows the typed 8 and, in every field not edited,
+    // what is stored now; a browser sends those back.
+    assert!(
+        select_html(&warned, "default_tax_code")
+            .contains(&format!("value=\"{other_tax_code}\" selected")),
+        "{}",
+        warned.body
     );
+    let again = with(&form_as_shown(&warned), "staff_owner_id", "8");
     let replaced = client
         .post("/settings/defaults", &pairs(&again))
         .await

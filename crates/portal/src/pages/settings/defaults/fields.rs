@@ -104,7 +104,13 @@ impl Reference {
         Ok(Self {
             channels: items(ReferenceKind::Channels).await?,
             warehouses: items(ReferenceKind::Warehouses).await?,
-            price_lists: items(ReferenceKind::PriceLists).await?,
+            // Id 0 is Brightpearl's cost price list, which the setting does
+            // not take, since a sales order is priced from a selling list.
+            price_lists: items(ReferenceKind::PriceLists)
+                .await?
+                .into_iter()
+                .filter(|list| list.get("id").and_then(Value::as_i64) != Some(0))
+                .collect(),
             order_statuses: items(ReferenceKind::OrderStatuses).await?,
             tax_codes: items(ReferenceKind::TaxCodes).await?,
             nominal_codes: items(ReferenceKind::NominalCodes).await?,

@@ -141,7 +141,7 @@ pub(super) async fn save(
     let current = &member.account.settings;
     let edits: BTreeMap<String, String> = typed
         .iter()
-        .filter(|(key, value)| shown.get(*key) != Some(*value))
+        .filter(|(key, value)| !shown.get(*key).is_some_and(|was| same_text(was, value)))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
 
@@ -157,7 +157,15 @@ pub(super) async fn save(
         shown.insert(key, now);
     }
     if !errors.is_empty() {
-        let rejected = Rejected::form(typed, shown, errors);
+        // Fields nobody edited here show what is stored now.
+        let mut display = typed.clone();
+        for (key, value) in display.iter_mut() {
+            if !edits.contains_key(key) {
+                *value = form_value(current, key);
+                shown.insert(key.clone(), value.clone());
+            }
+        }
+        let rejected = Rejected::form(display, shown, errors);
         return render_rejected(&state, &member, &jar, rejected).await;
     }
 
@@ -287,13 +295,22 @@ fn changed_elsewhere(
     shown: &BTreeMap<String, String>,
 ) -> Vec<(String, String)> {
     edits
-        .keys()
-        .filter_map(|key| {
+        .iter()
+        .filter_map(|(key, typed)| {
             let was = shown.get(key)?;
             let now = form_value(current, key);
-            (now != *was).then(|| (key.clone(), now))
+            let conflict = !same_text(&now, was) && !same_text(&now, typed);
+            conflict.then(|| (key.clone(), now))
         })
         .collect()
+}
+
+/// Compares two values of a field as the browser sends them. A text input
+/// drops line breaks and a form sends them as CR LF, so neither counts,
+/// and nor do spaces at either end.
+fn same_text(one: &str, other: &str) -> bool {
+    let plain = |text: &str| text.replace(['\r', '\n'], "").trim().to_owned();
+    plain(one) == plain(other)
 }
 
 /// Keeps the form fields this page owns: the order settings and the custom
@@ -410,6 +427,16 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn same_text_ignores_line_breaks_and_outer_spaces() {
+        // A text input drops the stored line break; the hidden field sends
+        // it as CR LF.
+        assert!(same_text("line1\r\nline2", "line1line2"));
+        assert!(same_text("line1\nline2", "line1\r\nline2"));
+        assert!(same_text(" 7 ", "7"));
+        assert!(!same_text("7", "8"));
+    }
 
     #[test]
     fn changed_keys_include_cleared_custom_fields() {
