@@ -10,6 +10,7 @@ use pobridge_e2e::invoicing::{
 };
 use pobridge_e2e::portal_client::{Page, PortalClient};
 use pobridge_e2e::{add_corpus_buyers, configure_defaults, map_corpus_parts, Options, TestApp};
+use pobridge_engine::admin;
 use pobridge_store::{Buyer, BuyerMode, InvoiceStatus, PoStatus, PurchaseOrder};
 
 /// The e2e widgets PO, from NetworkID:BUYER-1 to DUNS:123456789 with the
@@ -226,6 +227,76 @@ async fn buyer_without_secret_gets_own_url() {
         !tested.body.contains(&token),
         "the test order page masks it"
     );
+}
+
+/// The buyer page's hidden `shown` field, with the HTML escapes undone as
+/// a browser does before it posts the form.
+fn shown_field(page: &Page) -> String {
+    let start = page
+        .body
+        .find("name=\"shown\" value=\"")
+        .expect("a shown field")
+        + "name=\"shown\" value=\"".len();
+    let end = start + page.body[start..].find('"').unwrap();
+    page.body[start..end]
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_buyer_page_keeps_later_changes() {
+    let (app, mut client) = start_with_buyer(&buyer_fields()).await;
+    let page = client.get("/settings/buyers/BUYER-1").await.unwrap();
+    let shown = shown_field(&page);
+    let slug = app.account.slug.as_str();
+    admin::set_buyer(&app.engine, slug, "BUYER-1", "remit-to", "RT-9")
+        .await
+        .unwrap();
+
+    let mut stale = with(buyer_fields(), &[("secret", ""), ("tax_number", "123")]);
+    stale.push(("shown", shown.clone()));
+    let answer = post_form(&mut client, "/settings/buyers/BUYER-1", &stale).await;
+
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let buyer = stored_buyer(&app, "BUYER-1").await;
+    assert_eq!(buyer.invoicing["supplier_tax_number"], "123");
+    assert_eq!(
+        buyer.invoicing["remit_to_address_id"], "RT-9",
+        "the stale page kept the change made since"
+    );
+
+    admin::set_buyer(&app.engine, slug, "BUYER-1", "remit-to", "RT-10")
+        .await
+        .unwrap();
+    let mut conflicting = with(buyer_fields(), &[("secret", ""), ("remit_to", "RT-5")]);
+    conflicting.push(("shown", shown));
+    let warned = post_form(&mut client, "/settings/buyers/BUYER-1", &conflicting).await;
+
+    assert_eq!(warned.status, 422, "{}", warned.body);
+    assert!(
+        warned
+            .body
+            .contains("Changed by someone else since this page was loaded, to RT-10."),
+        "{}",
+        warned.body
+    );
+    let buyer = stored_buyer(&app, "BUYER-1").await;
+    assert_eq!(buyer.invoicing["remit_to_address_id"], "RT-10");
+    // As the refused page shows them: the typed value, and what is stored
+    // now for the fields not edited.
+    let mut again = with(
+        buyer_fields(),
+        &[("secret", ""), ("remit_to", "RT-5"), ("tax_number", "123")],
+    );
+    again.push(("shown", shown_field(&warned)));
+    let replaced = post_form(&mut client, "/settings/buyers/BUYER-1", &again).await;
+    assert_eq!(replaced.status, 303, "{}", replaced.body);
+    let buyer = stored_buyer(&app, "BUYER-1").await;
+    assert_eq!(buyer.invoicing["remit_to_address_id"], "RT-5");
+    assert_eq!(buyer.invoicing["supplier_tax_number"], "123");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

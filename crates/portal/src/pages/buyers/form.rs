@@ -59,7 +59,47 @@ pub(super) struct BuyerForm {
     pub credit_form: String,
     pub dtd_version: String,
     pub payment_days: String,
+    /// The text fields as the edit page first showed them, as JSON, so a
+    /// save can tell a person's edits from changes made elsewhere since.
+    pub shown: String,
 }
+
+/// Compares two values of a field as the browser sends them: a form sends
+/// line breaks as CR LF, and spaces at either end do not count.
+fn same_text(one: &str, other: &str) -> bool {
+    one.replace('\r', "").trim() == other.replace('\r', "").trim()
+}
+
+/// The form's text fields that [`BuyerForm::shown`] records, with the id
+/// of the error paragraph each belongs to. Secrets and tick boxes are not
+/// among them: secrets are never shown, and a tick is always an edit.
+const SHOWN_FIELDS: [(&str, &str); 25] = [
+    ("name", "name"),
+    ("from_domain", "from"),
+    ("from_identity", "from"),
+    ("to_domain", "to"),
+    ("to_identity", "to"),
+    ("sender_domain", "sender"),
+    ("sender_identity", "sender"),
+    ("mode", "mode"),
+    ("invoice_url", "invoice_url"),
+    ("invoice_from_domain", "invoice_from"),
+    ("invoice_from_identity", "invoice_from"),
+    ("invoice_to_domain", "invoice_to"),
+    ("invoice_to_identity", "invoice_to"),
+    ("invoice_sender_domain", "invoice_sender"),
+    ("invoice_sender_identity", "invoice_sender"),
+    ("remit_to", "remit_to"),
+    ("remit_to_name", "remit_to_name"),
+    ("tax_prefix", "tax_prefix"),
+    ("tax_number", "tax_number"),
+    ("tax_map", "tax_map"),
+    ("tax_level", "tax_level"),
+    ("header_charges", "header_charges"),
+    ("credit_form", "credit_form"),
+    ("dtd_version", "dtd_version"),
+    ("payment_days", "payment_days"),
+];
 
 /// Messages to show next to fields, by the id of the field's error
 /// paragraph without its `-error` suffix.
@@ -69,6 +109,13 @@ pub(super) struct FieldErrors {
 }
 
 impl FieldErrors {
+    /// Adds every message of `other`.
+    fn extend(&mut self, other: FieldErrors) {
+        for (id, message) in other.messages {
+            self.add(&id, message);
+        }
+    }
+
     /// Returns the message for field `id`, if any.
     pub fn get(&self, id: &str) -> Option<&str> {
         self.messages.get(id).map(String::as_str)
@@ -237,6 +284,89 @@ impl BuyerForm {
                 .unwrap_or_default(),
             ..Self::default()
         }
+    }
+
+    /// Returns the text field named `name`, one of [`SHOWN_FIELDS`].
+    fn field_mut(&mut self, name: &str) -> Option<&mut String> {
+        let field = match name {
+            "name" => &mut self.name,
+            "from_domain" => &mut self.from_domain,
+            "from_identity" => &mut self.from_identity,
+            "to_domain" => &mut self.to_domain,
+            "to_identity" => &mut self.to_identity,
+            "sender_domain" => &mut self.sender_domain,
+            "sender_identity" => &mut self.sender_identity,
+            "mode" => &mut self.mode,
+            "invoice_url" => &mut self.invoice_url,
+            "invoice_from_domain" => &mut self.invoice_from_domain,
+            "invoice_from_identity" => &mut self.invoice_from_identity,
+            "invoice_to_domain" => &mut self.invoice_to_domain,
+            "invoice_to_identity" => &mut self.invoice_to_identity,
+            "invoice_sender_domain" => &mut self.invoice_sender_domain,
+            "invoice_sender_identity" => &mut self.invoice_sender_identity,
+            "remit_to" => &mut self.remit_to,
+            "remit_to_name" => &mut self.remit_to_name,
+            "tax_prefix" => &mut self.tax_prefix,
+            "tax_number" => &mut self.tax_number,
+            "tax_map" => &mut self.tax_map,
+            "tax_level" => &mut self.tax_level,
+            "header_charges" => &mut self.header_charges,
+            "credit_form" => &mut self.credit_form,
+            "dtd_version" => &mut self.dtd_version,
+            "payment_days" => &mut self.payment_days,
+            _ => return None,
+        };
+        Some(field)
+    }
+
+    /// Returns the form with [`BuyerForm::shown`] set to its own text fields,
+    /// as the edit page sends it.
+    pub fn with_shown(mut self) -> Self {
+        let shown: BTreeMap<&str, String> = SHOWN_FIELDS
+            .iter()
+            .filter_map(|(name, _)| Some((*name, self.field_mut(name)?.clone())))
+            .collect();
+        self.shown = serde_json::to_string(&shown).unwrap_or_default();
+        self
+    }
+
+    /// Keeps the stored value of each field the person left as the page
+    /// showed it, so a page loaded before another change does not undo it.
+    /// A field edited here that was also changed elsewhere keeps the typed
+    /// value and gets a message naming the value stored now. Without
+    /// readable `shown` values, as from a client that does not send them,
+    /// every typed value counts as an edit.
+    fn merged_with(mut self, stored: &BuyerForm, errors: &mut FieldErrors) -> Self {
+        let Ok(shown) = serde_json::from_str::<BTreeMap<String, String>>(&self.shown) else {
+            return self;
+        };
+        let mut stored = stored.clone();
+        for (name, error_id) in SHOWN_FIELDS {
+            let (Some(was), Some(now)) = (shown.get(name), stored.field_mut(name)) else {
+                continue;
+            };
+            let now = now.clone();
+            let Some(typed) = self.field_mut(name) else {
+                continue;
+            };
+            if same_text(typed, was) {
+                *typed = now;
+            } else if !same_text(&now, was) && !same_text(&now, typed) {
+                let shown_now = if now.trim().is_empty() {
+                    "empty"
+                } else {
+                    now.trim()
+                };
+                errors.add(
+                    error_id,
+                    format!(
+                        "Changed by someone else since this page was loaded, to {shown_now}. \
+                         Save again to replace it with your value."
+                    ),
+                );
+            }
+        }
+        self
     }
 
     /// Clears the secrets, which never go back to the browser, so a
@@ -665,8 +795,17 @@ pub(super) async fn save(
     Form(form): Form<BuyerForm>,
 ) -> Result<Response, PortalError> {
     let current = find_buyer(&state, &member, &name).await?;
+    let stored = BuyerForm::from_view(&current);
 
+    let mut conflicts = FieldErrors::default();
+    let form = form.merged_with(&stored, &mut conflicts);
     let (changes, mut errors) = form.edit_changes(&current);
+    errors.extend(conflicts);
+    // Sent again, the page's values replace what is stored now.
+    let form = BuyerForm {
+        shown: stored.with_shown().shown,
+        ..form
+    };
     let layout = Layout::new(&member, &jar, "settings");
     if !errors.is_empty() {
         let row = BuyerRow::new(&state, current);
@@ -685,6 +824,11 @@ pub(super) async fn save(
         Err(rejected) => {
             errors.add_rejected(&rejected.rejected);
             let view = admin::show_buyer(&state.engine, member.slug(), &current.name).await?;
+            // The fields saved just now are stored values for the next send.
+            let form = BuyerForm {
+                shown: BuyerForm::from_view(&view).with_shown().shown,
+                ..form
+            };
             let row = BuyerRow::new(&state, view);
             let mut page = FormPage::new(layout, Some(row), form, errors);
             if !rejected.saved.is_empty() {

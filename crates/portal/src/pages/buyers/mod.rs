@@ -203,7 +203,7 @@ async fn edit_page(
     let view = find_buyer(&state, &member, &name).await?;
 
     let layout = Layout::new(&member, &jar, "settings");
-    let values = BuyerForm::from_view(&view);
+    let values = BuyerForm::from_view(&view).with_shown();
     let row = BuyerRow::new(&state, view);
     let page = FormPage::new(layout, Some(row), values, FieldErrors::default());
     Ok(page_with_layout(&page.layout.clone(), page))
