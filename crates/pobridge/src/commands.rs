@@ -25,7 +25,8 @@ use crate::cli::{
 };
 use crate::config::Config;
 use crate::output::{
-    line, or_blank, print_json, print_pairs, print_queued_job, print_table, QueuedJob,
+    line, or_blank, print_json, print_pairs, print_queued_job, print_table, released_text,
+    QueuedJob,
 };
 
 /// Fails unless the SQLite file that `database_url` names exists, so that a
@@ -302,24 +303,26 @@ async fn map_item(engine: &Engine, args: MapArgs) -> anyhow::Result<()> {
     let mapped = admin::map_item(engine, &args.slug, &request).await?;
     let unit = mapped.unit_of_measure.as_deref().unwrap_or("every unit");
     let buyer = mapped.buyer.as_deref().unwrap_or("every buyer");
+    let units = if mapped.quantity_factor == 1.into() {
+        "unit"
+    } else {
+        "units"
+    };
     let summary = format!(
-        "Mapped Coupa part {} ({unit}, {buyer}) to Brightpearl product {} ({}), {} Brightpearl units per Coupa unit.",
+        "Mapped Coupa part {} ({unit}, {buyer}) to Brightpearl product {} ({}), {} Brightpearl {units} per Coupa unit.",
         mapped.coupa_part_id,
         mapped.product_id,
         mapped.sku.as_deref().unwrap_or("no SKU"),
         mapped.quantity_factor
     );
-    let detail = format!("{summary} Released {} waiting jobs.", mapped.released_jobs);
+    let detail = format!("{summary} {}", released_text(mapped.released_jobs));
     audit::record(engine, &args.slug, "item_mapping.set", detail).await;
 
     if args.json {
         return print_json(&mapped);
     }
     line(&summary)?;
-    line(format_args!(
-        "Released {} waiting jobs.",
-        mapped.released_jobs
-    ))?;
+    line(released_text(mapped.released_jobs))?;
     Ok(())
 }
 

@@ -42,6 +42,12 @@ pub fn print_queued_job(job: &QueuedJob<'_>, json: bool, sentence: &str) -> anyh
     Ok(())
 }
 
+/// Returns "Released N waiting jobs.", with "job" for one.
+pub fn released_text(count: u64) -> String {
+    let noun = if count == 1 { "job" } else { "jobs" };
+    format!("Released {count} waiting {noun}.")
+}
+
 /// Prints rows under a header as aligned columns, or `empty` when there
 /// are no rows.
 pub fn print_table(header: &[&str], rows: Vec<Vec<String>>, empty: &str) -> io::Result<()> {

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::audit;
 use crate::cli::{BuyerAddArgs, BuyerCommand, BuyerSetArgs};
 use crate::config::Config;
-use crate::output::{self, line, print_json, print_pairs, print_table};
+use crate::output::{self, line, print_json, print_pairs, print_table, released_text};
 
 /// Runs one `buyer` subcommand.
 pub async fn run(engine: &Engine, config: &Config, command: BuyerCommand) -> anyhow::Result<()> {
@@ -369,10 +369,7 @@ async fn set(engine: &Engine, config: &Config, args: BuyerSetArgs) -> anyhow::Re
         args.key, buyer.name, args.slug
     ))?;
     print_pairs(&buyer_pairs(buyer, &order_url))?;
-    line(format_args!(
-        "Released {} waiting jobs.",
-        changed.released_jobs
-    ))?;
+    line(released_text(changed.released_jobs))?;
     if args.key == "secret" {
         line("")?;
         line(format_args!("The buyer now posts to {order_url} with this shared secret; an order URL of its own, if it had one, no longer works."))?;

@@ -5,7 +5,7 @@ use pobridge_engine::Engine;
 
 use super::audit;
 use crate::cli::{RowsAction, RowsArgs};
-use crate::output::{line, print_json, print_table};
+use crate::output::{line, print_json, print_table, released_text};
 
 /// Runs `rows SLUG` or one of its subcommands.
 pub async fn run(engine: &Engine, args: RowsArgs) -> anyhow::Result<()> {
@@ -78,10 +78,7 @@ fn print_changed(slug: &str, changed: &ChangedRows, verb: &str, json: bool) -> a
         "{verb} the rule. Invoice row rules of account {slug}, tried in this order:"
     ))?;
     print_rules(slug, &changed.rules)?;
-    line(format_args!(
-        "Released {} waiting jobs.",
-        changed.released_jobs
-    ))?;
+    line(released_text(changed.released_jobs))?;
     Ok(())
 }
 
