@@ -157,7 +157,7 @@ pub(super) async fn save(
         shown.insert(key, now);
     }
     if !errors.is_empty() {
-        // Fields nobody edited here show what is stored now.
+        // Fields not edited here show what is stored now.
         let mut display = typed.clone();
         for (key, value) in display.iter_mut() {
             if !edits.contains_key(key) {
