@@ -95,7 +95,8 @@ pub(crate) fn later_window(older: &Observation, newer: &Observation) -> bool {
 /// Reads the counting from a multi-message of `messages` messages (`probe`)
 /// and the reply that had the lowest remaining count before it (`before`),
 /// when no other request of this process was in flight between the two.
-/// Returns `None` when the two replies are not from one window or the drop
+/// Returns `None` when the two replies are not from one window, when the
+/// probe was answered after `before`'s window could end, or when the drop
 /// fits neither reading.
 pub(crate) fn learn(before: &Observation, probe: &Observation, messages: u32) -> Option<Counting> {
     if messages < 2 {
@@ -106,6 +107,14 @@ pub(crate) fn learn(before: &Observation, probe: &Observation, messages: u32) ->
     };
     let same_window = same_window(before, probe) && before.received_at <= probe.sent_at;
     if !same_window || later > earlier {
+        return None;
+    }
+    // Under a rolling window, requests leave it from the end `before`
+    // reports, when its oldest request leaves, and a drop read across that
+    // time is too small: ten requests in and nine out look like one. Only
+    // a probe answered before that end is read.
+    let (earliest_end, _) = window_end(before)?;
+    if probe.received_at >= earliest_end {
         return None;
     }
     match earlier - later {
@@ -156,6 +165,17 @@ mod tests {
                 "remaining {remaining}, sent at {sent} ms"
             );
         }
+    }
+
+    #[test]
+    fn learn_skips_a_probe_answered_after_the_oldest_request_left() {
+        // A rolling window whose oldest request leaves 300 ms after the
+        // first send: requests may have left before the probe was counted.
+        let before = observation(150, 300, 0, 100);
+        let probe = observation(149, 50, 200, 400);
+        assert!(same_window(&before, &probe));
+
+        assert_eq!(learn(&before, &probe, 10), None);
     }
 
     #[test]
