@@ -297,6 +297,21 @@ async fn stale_buyer_page_keeps_later_changes() {
     let buyer = stored_buyer(&app, "BUYER-1").await;
     assert_eq!(buyer.invoicing["remit_to_address_id"], "RT-5");
     assert_eq!(buyer.invoicing["supplier_tax_number"], "123");
+
+    let mut unreadable = with(buyer_fields(), &[("secret", ""), ("remit_to", "RT-6")]);
+    unreadable.push(("shown", "{bad".to_owned()));
+    let refused = post_form(&mut client, "/settings/buyers/BUYER-1", &unreadable).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("Nothing was saved: the form did not say which values"),
+        "{}",
+        refused.body
+    );
+    let buyer = stored_buyer(&app, "BUYER-1").await;
+    assert_eq!(buyer.invoicing["remit_to_address_id"], "RT-5");
+    assert_eq!(buyer.invoicing["supplier_tax_number"], "123");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

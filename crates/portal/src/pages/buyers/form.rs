@@ -334,12 +334,14 @@ impl BuyerForm {
     /// showed it, so a page loaded before another change does not undo it.
     /// A field edited here that was also changed elsewhere keeps the typed
     /// value and gets a message naming the value stored now. Without
-    /// readable `shown` values, as from a client that does not send them,
-    /// every typed value counts as an edit.
-    fn merged_with(mut self, stored: &BuyerForm, errors: &mut FieldErrors) -> Self {
-        let Ok(shown) = serde_json::from_str::<BTreeMap<String, String>>(&self.shown) else {
-            return self;
-        };
+    /// `shown`, as from a client that does not send it, every typed value
+    /// counts as an edit. Returns `None` when `shown` is there but is not
+    /// a JSON object of text values, which no page of pobridge sends.
+    fn merged_with(mut self, stored: &BuyerForm, errors: &mut FieldErrors) -> Option<Self> {
+        if self.shown.trim().is_empty() {
+            return Some(self);
+        }
+        let shown = serde_json::from_str::<BTreeMap<String, String>>(&self.shown).ok()?;
         let mut stored = stored.clone();
         for (name, error_id) in SHOWN_FIELDS {
             let (Some(was), Some(now)) = (shown.get(name), stored.field_mut(name)) else {
@@ -366,7 +368,7 @@ impl BuyerForm {
                 );
             }
         }
-        self
+        Some(self)
     }
 
     /// Clears the secrets, which never go back to the browser, so a
@@ -797,8 +799,20 @@ pub(super) async fn save(
     let current = find_buyer(&state, &member, &name).await?;
     let stored = BuyerForm::from_view(&current);
 
+    let layout = Layout::new(&member, &jar, "settings");
     let mut conflicts = FieldErrors::default();
-    let form = form.merged_with(&stored, &mut conflicts);
+    let Some(form) = form.merged_with(&stored, &mut conflicts) else {
+        // The stored values, not the post's, since nothing tells which of
+        // its values were edits.
+        let row = BuyerRow::new(&state, current);
+        let mut page = FormPage::new(layout, Some(row), stored.with_shown(), conflicts);
+        page.problem = Some(
+            "Nothing was saved: the form did not say which values it showed, so pobridge \
+             cannot tell your changes from changes made since. Make your changes again here."
+                .to_owned(),
+        );
+        return Ok(page.rejected());
+    };
     let (changes, mut errors) = form.edit_changes(&current);
     errors.extend(conflicts);
     // Sent again, the page's values replace what is stored now.
@@ -806,7 +820,6 @@ pub(super) async fn save(
         shown: stored.with_shown().shown,
         ..form
     };
-    let layout = Layout::new(&member, &jar, "settings");
     if !errors.is_empty() {
         let row = BuyerRow::new(&state, current);
         return Ok(FormPage::new(layout, Some(row), form, errors).rejected());
