@@ -96,7 +96,7 @@ pub(crate) fn later_window(older: &Observation, newer: &Observation) -> bool {
 /// and the reply that had the lowest remaining count before it (`before`),
 /// when no other request of this process was in flight between the two.
 /// Returns `None` when the two replies are not from one window, when the
-/// probe was answered after `before`'s window could end, or when the drop
+/// probe's reply came after `before`'s window could end, or when the drop
 /// fits neither reading.
 pub(crate) fn learn(before: &Observation, probe: &Observation, messages: u32) -> Option<Counting> {
     if messages < 2 {
@@ -112,7 +112,7 @@ pub(crate) fn learn(before: &Observation, probe: &Observation, messages: u32) ->
     // Under a rolling window, requests leave it from the end `before`
     // reports, when its oldest request leaves, and a drop read across that
     // time is too small: ten requests in and nine out look like one. Only
-    // a probe answered before that end is read.
+    // a probe whose reply came before that end is read.
     let (earliest_end, _) = window_end(before)?;
     if probe.received_at >= earliest_end {
         return None;
@@ -168,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn learn_skips_a_probe_answered_after_the_oldest_request_left() {
+    fn learn_skips_probe_after_window_end() {
         // A rolling window whose oldest request leaves 300 ms after the
         // first send: requests may have left before the probe was counted.
         let before = observation(150, 300, 0, 100);
