@@ -110,8 +110,8 @@ async fn resolve_line(
         .unwrap_or("");
     let label = format!("line {number} ({part}, {unit})");
     // The suggested commands quote the part and unit for a POSIX shell, so
-    // that one with spaces or quotes can be pasted as shown, and join them
-    // to their option with `=`, so that one starting with `-` is a value.
+    // that one with spaces or quotes can be pasted as shown. They join each
+    // to its option with `=`, so that one starting with `-` is a value.
     let (part_word, unit_word) = (shell_word(part, "PART"), shell_word(unit, "UOM"));
 
     let mappings = store.item_mappings(account, part).await?;

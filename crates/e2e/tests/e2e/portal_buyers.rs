@@ -229,8 +229,8 @@ async fn buyer_without_secret_gets_own_url() {
     );
 }
 
-/// The buyer page's hidden `shown` field, with the HTML escapes undone as
-/// a browser does before it posts the form.
+/// Returns the buyer page's hidden `shown` field, with the HTML escapes
+/// undone as a browser does before it posts the form.
 fn shown_field(page: &Page) -> String {
     let start = page
         .body

@@ -583,8 +583,8 @@ async fn defaults_offer_brightpearl_data_and_save() {
     assert!(page.body.contains("Nothing changed"));
 }
 
-/// The form a browser sends from `page`: every field's `shown.KEY` value,
-/// and the field itself with that same value, as nobody typed anything.
+/// Builds the form a browser sends from `page` when no field was typed in:
+/// each field's `shown.KEY` value, and the field itself with the same value.
 fn form_as_shown(page: &Page) -> Vec<(String, String)> {
     let mut form = Vec::new();
     let mut rest = page.body.as_str();
@@ -639,7 +639,7 @@ async fn stale_defaults_page_keeps_later_changes() {
         "the stale page kept the change made since"
     );
 
-    // Editing a field that changed elsewhere asks before replacing it.
+    // An edit of a field that changed elsewhere is refused until sent again.
     admin::set_setting(&app.engine, slug, "staff_owner_id", "9")
         .await
         .unwrap();
