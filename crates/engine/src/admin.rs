@@ -108,7 +108,7 @@ pub enum AdminError {
     #[error("no product with {product} in the local product index of {account:?}; run `pobridge refresh {account}` if it was added in Brightpearl recently")]
     ProductNotFound {
         account: String,
-        /// What was looked for, such as `SKU "GLV-S"` or `id 1019`.
+        /// The requested product, such as `SKU "GLV-S"` or `id 1019`.
         product: String,
     },
     #[error("SKU {sku:?} belongs to several Brightpearl products ({ids}); give one of them as --brightpearl id:PRODUCT_ID")]

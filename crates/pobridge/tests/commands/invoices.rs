@@ -518,7 +518,7 @@ async fn rows_add_list_and_remove() {
 }
 
 #[tokio::test]
-async fn rows_remove_by_text_finds_the_rule_wherever_it_is() {
+async fn rows_remove_by_rule_text() {
     let (cli, seed) = seeded().await;
     invoice_seed::product(&seed, 901, "SHIP-GROUND").await;
     cli.ok(&["rows", "acme", "add", "sku", "SHIP-GROUND", "shipping"]);

@@ -802,8 +802,8 @@ pub(super) async fn save(
     let layout = Layout::new(&member, &jar, "settings");
     let mut conflicts = FieldErrors::default();
     let Some(form) = form.merged_with(&stored, &mut conflicts) else {
-        // Shows the stored values, not the post's, because the post cannot
-        // say which of its values were edits.
+        // Shows the stored values, not the post's, because without readable
+        // shown values an edit and a stale value look the same.
         let row = BuyerRow::new(&state, current);
         let mut page = FormPage::new(layout, Some(row), stored.with_shown(), conflicts);
         page.problem = Some(
