@@ -4,13 +4,13 @@
 use std::collections::HashSet;
 
 use pobridge_core::{AccountId, BuyerId, DocumentId};
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 
 use super::buyers::ensure_buyer;
 use super::codec::{
     decode_enum, decode_optional_time, decode_time, encode_enum, encode_time, not_found,
 };
-use super::SqliteStore;
+use super::{SqliteQuery, SqliteStore};
 use crate::group_commit::DocumentWrite;
 use crate::{Attachment, Document, DocumentOutcome, NewDocument, RecordedDocument, StoreResult};
 
@@ -52,11 +52,15 @@ async fn record_together(
     // The write lock is held from here on, so no identical document can be
     // stored between a write's duplicate lookup and its insert.
     let mut tx = store.begin_write().await?;
+    // Any early return drops the transaction, which rolls it back.
+    let new_orders = super::new_orders::record_new_orders(&mut tx, writes).await?;
     let mut checked = Checked::default();
     let mut recorded = Vec::with_capacity(writes.len());
-    for write in writes {
-        // Any early return drops the transaction, which rolls it back.
-        recorded.push(record_one(&mut tx, &mut checked, write).await?);
+    for (write, new_order) in writes.iter().zip(new_orders) {
+        recorded.push(match new_order {
+            Some(new_order) => new_order,
+            None => record_one(&mut tx, &mut checked, write).await?,
+        });
     }
     tx.commit().await?;
     Ok(recorded)
@@ -102,7 +106,7 @@ impl Checked {
 
 /// Records one document with its revision and job, inside the group's
 /// transaction.
-async fn record_one(
+pub(super) async fn record_one(
     conn: &mut SqliteConnection,
     checked: &mut Checked,
     write: &DocumentWrite,
@@ -191,6 +195,35 @@ async fn record_one(
     Ok(recorded)
 }
 
+/// Inserts a document and returns its id. Its eleven parameters are bound
+/// by [`bind_document`].
+pub(super) const INSERT_DOCUMENT: &str = "INSERT INTO documents (account_id, buyer_id, \
+         payload_id, body_sha256, masked_body, content_type, request_kind, deployment_test, \
+         outcome, duplicate_of, received_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+
+/// Binds the parameters of [`INSERT_DOCUMENT`], after any bound before.
+pub(super) fn bind_document<'q>(
+    query: SqliteQuery<'q>,
+    account: AccountId,
+    document: &'q NewDocument,
+    outcome: DocumentOutcome,
+    duplicate_of: Option<DocumentId>,
+) -> SqliteQuery<'q> {
+    query
+        .bind(account.0)
+        .bind(document.buyer.map(|buyer| buyer.0))
+        .bind(&document.payload_id)
+        .bind(&document.body_sha256)
+        .bind(&document.masked_body)
+        .bind(&document.content_type)
+        .bind(&document.request_kind)
+        .bind(document.deployment_test)
+        .bind(encode_enum(&outcome))
+        .bind(duplicate_of.map(|original| original.0))
+        .bind(encode_time(document.received_at))
+}
+
 /// Inserts the document with `outcome` and `duplicate_of`, which may differ
 /// from the ones it was given with.
 async fn insert_document(
@@ -209,24 +242,16 @@ async fn insert_document(
         ensure_document(conn, account, original).await?;
     }
 
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO documents (account_id, buyer_id, payload_id, body_sha256, masked_body, \
-             content_type, request_kind, deployment_test, outcome, duplicate_of, received_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    let row = bind_document(
+        sqlx::query(INSERT_DOCUMENT),
+        account,
+        document,
+        outcome,
+        duplicate_of,
     )
-    .bind(account.0)
-    .bind(document.buyer.map(|buyer| buyer.0))
-    .bind(&document.payload_id)
-    .bind(&document.body_sha256)
-    .bind(&document.masked_body)
-    .bind(&document.content_type)
-    .bind(&document.request_kind)
-    .bind(document.deployment_test)
-    .bind(encode_enum(&outcome))
-    .bind(duplicate_of.map(|original| original.0))
-    .bind(encode_time(document.received_at))
     .fetch_one(&mut *conn)
     .await?;
+    let id: i64 = row.try_get(0)?;
 
     for attachment in &document.attachments {
         sqlx::query(

@@ -6,7 +6,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::buyers::ensure_buyer;
 use super::codec::{decode_decimal, decode_enum, decode_time, encode_enum, encode_time, page};
-use super::SqliteStore;
+use super::{SqliteQuery, SqliteStore};
 use crate::model::ItemMatchColumns;
 use crate::LAST_SEEN_RESOLUTION;
 use crate::{
@@ -30,18 +30,76 @@ pub(super) async fn record_coupa_items(
     Ok(())
 }
 
-/// The maximum number of items one upsert statement writes, 12 parameters
-/// each, well inside SQLite's limit of 32,766 parameters a statement.
-const ITEMS_PER_STATEMENT: usize = 500;
-
-/// Inserts or refreshes Coupa items inside the caller's transaction; the
-/// caller has checked that `buyer` belongs to `account`.
+/// Inserts or refreshes the items of one order, read from a JSON array of
+/// one array of eight values for each item. Its six parameters are bound by
+/// [`bind_items`].
 ///
-/// One statement writes up to [`ITEMS_PER_STATEMENT`] items. SQLite applies
-/// the rows in turn, so a part listed twice in one order updates the row its
+/// One statement writes any number of items, with the same text each time,
+/// so it is prepared once for the connection. SQLite applies the rows in
+/// array order, so a part listed twice in one order updates the row its
 /// first line inserted. A stored item is written only when something of it
 /// changed or its `last_seen` is due to move. Otherwise every order would
 /// rewrite the item's row and index pages.
+pub(super) const UPSERT_ITEMS: &str = "INSERT INTO coupa_items (account_id, buyer_id, \
+         part_id, unit_of_measure, auxiliary_id, buyer_part_id, manufacturer_part_id, \
+         description, part_id_folded, description_folded, first_seen, last_seen) \
+     SELECT ?, ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+         value ->> 5, value ->> 6, value ->> 7, ?, ? \
+     FROM json_each(?) WHERE true ORDER BY key \
+     ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
+         auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
+         manufacturer_part_id = excluded.manufacturer_part_id, \
+         description = excluded.description, \
+         description_folded = excluded.description_folded, \
+         last_seen = max(coupa_items.last_seen, excluded.last_seen) \
+     WHERE coupa_items.auxiliary_id IS NOT excluded.auxiliary_id \
+         OR coupa_items.buyer_part_id IS NOT excluded.buyer_part_id \
+         OR coupa_items.manufacturer_part_id IS NOT excluded.manufacturer_part_id \
+         OR coupa_items.description IS NOT excluded.description \
+         OR coupa_items.description_folded IS NOT excluded.description_folded \
+         OR coupa_items.last_seen < ?";
+
+/// Binds the parameters of [`UPSERT_ITEMS`], after any bound before: the
+/// account, the buyer, the time the items were seen (twice), the items, and
+/// the time before which an unchanged item's `last_seen` is due to move.
+pub(super) fn bind_items<'q>(
+    query: SqliteQuery<'q>,
+    account: AccountId,
+    buyer: BuyerId,
+    items: &[CoupaItem],
+    now: DateTime<Utc>,
+) -> SqliteQuery<'q> {
+    // The same rule as PostgreSQL's: an unchanged item's last_seen moves
+    // only once LAST_SEEN_RESOLUTION has passed.
+    let stale_before = encode_time(now - LAST_SEEN_RESOLUTION);
+    let rows: Vec<_> = items
+        .iter()
+        .map(|item| {
+            (
+                &item.part_id,
+                &item.unit_of_measure,
+                &item.auxiliary_id,
+                &item.buyer_part_id,
+                &item.manufacturer_part_id,
+                &item.description,
+                fold_case(&item.part_id),
+                fold_case(&item.description),
+            )
+        })
+        .collect();
+    // A tuple of strings and options always serializes.
+    let rows = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned());
+    query
+        .bind(account.0)
+        .bind(buyer.0)
+        .bind(encode_time(now))
+        .bind(encode_time(now))
+        .bind(rows)
+        .bind(stale_before)
+}
+
+/// Inserts or refreshes Coupa items inside the caller's transaction; the
+/// caller has checked that `buyer` belongs to `account`.
 pub(super) async fn upsert_coupa_items(
     conn: &mut sqlx::SqliteConnection,
     account: AccountId,
@@ -49,47 +107,12 @@ pub(super) async fn upsert_coupa_items(
     items: &[CoupaItem],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    // The same rule as PostgreSQL's: an unchanged item's last_seen moves
-    // only once LAST_SEEN_RESOLUTION has passed.
-    let stale_before = encode_time(now - LAST_SEEN_RESOLUTION);
-    let now = encode_time(now);
-    for chunk in items.chunks(ITEMS_PER_STATEMENT) {
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO coupa_items (account_id, buyer_id, part_id, unit_of_measure, \
-                 auxiliary_id, buyer_part_id, manufacturer_part_id, description, part_id_folded, \
-                 description_folded, first_seen, last_seen) ",
-        );
-        query.push_values(chunk, |mut row, item| {
-            row.push_bind(account.0)
-                .push_bind(buyer.0)
-                .push_bind(&item.part_id)
-                .push_bind(&item.unit_of_measure)
-                .push_bind(&item.auxiliary_id)
-                .push_bind(&item.buyer_part_id)
-                .push_bind(&item.manufacturer_part_id)
-                .push_bind(&item.description)
-                .push_bind(fold_case(&item.part_id))
-                .push_bind(fold_case(&item.description))
-                .push_bind(&now)
-                .push_bind(&now);
-        });
-        query.push(
-            " ON CONFLICT (account_id, buyer_id, part_id, unit_of_measure) DO UPDATE SET \
-                 auxiliary_id = excluded.auxiliary_id, buyer_part_id = excluded.buyer_part_id, \
-                 manufacturer_part_id = excluded.manufacturer_part_id, \
-                 description = excluded.description, \
-                 description_folded = excluded.description_folded, \
-                 last_seen = max(coupa_items.last_seen, excluded.last_seen) \
-             WHERE coupa_items.auxiliary_id IS NOT excluded.auxiliary_id \
-                 OR coupa_items.buyer_part_id IS NOT excluded.buyer_part_id \
-                 OR coupa_items.manufacturer_part_id IS NOT excluded.manufacturer_part_id \
-                 OR coupa_items.description IS NOT excluded.description \
-                 OR coupa_items.description_folded IS NOT excluded.description_folded \
-                 OR coupa_items.last_seen < ",
-        );
-        query.push_bind(&stale_before);
-        query.build().execute(&mut *conn).await?;
+    if items.is_empty() {
+        return Ok(());
     }
+    bind_items(sqlx::query(UPSERT_ITEMS), account, buyer, items, now)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

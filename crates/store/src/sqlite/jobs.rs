@@ -8,13 +8,13 @@
 
 use chrono::{DateTime, Utc};
 use pobridge_core::{AccountId, JobId};
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 
 use super::codec::{
     decode_enum, decode_json, decode_optional_time, decode_time, encode_json, encode_time,
     missing_on_foreign_key,
 };
-use super::SqliteStore;
+use super::{SqliteQuery, SqliteStore};
 use crate::job_finish::{plan_finish, Finish, FirstFailure};
 use crate::{Job, JobOutcome, NewJob, StoreResult};
 
@@ -30,6 +30,37 @@ pub(super) async fn enqueue_job(store: &SqliteStore, job: &NewJob) -> StoreResul
     Ok(id)
 }
 
+/// Adds a job, or merges it into the unfinished job with the same account
+/// and key (see [`enqueue_in`]), and returns the job's id. Its six
+/// parameters are bound by [`bind_job`].
+pub(super) const ENQUEUE_JOB: &str = "INSERT INTO jobs (account_id, kind, job_key, payload, \
+         status, run_at, created_at) \
+     VALUES (?, ?, ?, ?, 'queued', ?, ?) \
+     ON CONFLICT (account_id, job_key) WHERE status IN ('queued', 'running', 'waiting') \
+     DO UPDATE SET \
+         rerun_at = CASE WHEN status = 'running' \
+             THEN min(coalesce(rerun_at, excluded.run_at), excluded.run_at) \
+             ELSE rerun_at END, \
+         run_at = CASE WHEN status = 'running' THEN run_at \
+             ELSE min(run_at, excluded.run_at) END, \
+         status = CASE WHEN status = 'running' THEN status ELSE 'queued' END \
+     RETURNING id";
+
+/// Binds the parameters of [`ENQUEUE_JOB`], after any bound before.
+pub(super) fn bind_job<'q>(
+    query: SqliteQuery<'q>,
+    job: &'q NewJob,
+    created_at: DateTime<Utc>,
+) -> SqliteQuery<'q> {
+    query
+        .bind(job.account.0)
+        .bind(&job.kind)
+        .bind(&job.key)
+        .bind(encode_json(&job.payload))
+        .bind(encode_time(job.run_at))
+        .bind(encode_time(created_at))
+}
+
 /// Adds the job, or merges it into the unfinished job with the same account
 /// and key: a queued or waiting job becomes queued for the earlier of the two
 /// times, and a running job is marked to run again.
@@ -42,29 +73,11 @@ pub(super) async fn enqueue_in(
     job: &NewJob,
     created_at: DateTime<Utc>,
 ) -> StoreResult<JobId> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO jobs (account_id, kind, job_key, payload, status, run_at, created_at) \
-         VALUES (?, ?, ?, ?, 'queued', ?, ?) \
-         ON CONFLICT (account_id, job_key) WHERE status IN ('queued', 'running', 'waiting') \
-         DO UPDATE SET \
-             rerun_at = CASE WHEN status = 'running' \
-                 THEN min(coalesce(rerun_at, excluded.run_at), excluded.run_at) \
-                 ELSE rerun_at END, \
-             run_at = CASE WHEN status = 'running' THEN run_at \
-                 ELSE min(run_at, excluded.run_at) END, \
-             status = CASE WHEN status = 'running' THEN status ELSE 'queued' END \
-         RETURNING id",
-    )
-    .bind(job.account.0)
-    .bind(&job.kind)
-    .bind(&job.key)
-    .bind(encode_json(&job.payload))
-    .bind(encode_time(job.run_at))
-    .bind(encode_time(created_at))
-    .fetch_one(conn)
-    .await
-    .map_err(|err| missing_on_foreign_key(err, "account", job.account))?;
-    Ok(JobId(id))
+    let row = bind_job(sqlx::query(ENQUEUE_JOB), job, created_at)
+        .fetch_one(conn)
+        .await
+        .map_err(|err| missing_on_foreign_key(err, "account", job.account))?;
+    Ok(JobId(row.try_get(0)?))
 }
 
 /// Claims due jobs in one write transaction, so two processes on the same

@@ -18,6 +18,7 @@ mod invoices;
 mod invoicing;
 mod items;
 mod jobs;
+mod new_orders;
 mod orders;
 mod portal;
 mod product_search;
@@ -39,6 +40,10 @@ use crate::group_commit::{DocumentWrite, GroupCommit, GroupResult, WriteGroup};
 use crate::identities::IdentityCache;
 use crate::send_slots::MemorySendSlots;
 use crate::{RecordedDocument, SecretBox, StoreError, StoreResult};
+
+/// A statement with its arguments, as the shared statements of
+/// [`new_orders`] bind theirs.
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// How long a connection waits for another process's write lock before the
 /// statement fails with `SQLITE_BUSY`.

@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
 use pobridge_core::{AccountId, DocumentId, PoId, RevisionId};
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 
 use super::codec::{
     corrupt, decode_enum, decode_json, decode_offset_time, decode_optional_time, decode_time,
@@ -13,7 +13,7 @@ use super::codec::{
 };
 use super::documents::Checked;
 use super::orders::ensure_po;
-use super::SqliteStore;
+use super::{SqliteQuery, SqliteStore};
 use crate::revision_order::{compare_revisions, RevisionOrderKey};
 use crate::{NewRevision, PoStatus, Revision, RevisionStatus, StoreResult};
 
@@ -91,6 +91,30 @@ pub(super) async fn add_revision(
     })
 }
 
+/// Creates a purchase order, without revisions yet, and returns its id, or
+/// no row when the buyer already has an order with that number. Its six
+/// parameters are bound by [`bind_new_po`].
+pub(super) const INSERT_NEW_PO: &str = "INSERT INTO purchase_orders (account_id, buyer_id, \
+         number, status, created_at, updated_at) \
+     VALUES (?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (account_id, buyer_id, number) DO NOTHING RETURNING id";
+
+/// Binds the parameters of [`INSERT_NEW_PO`], after any bound before.
+pub(super) fn bind_new_po<'q>(
+    query: SqliteQuery<'q>,
+    account: AccountId,
+    revision: &'q NewRevision,
+    now: DateTime<Utc>,
+) -> SqliteQuery<'q> {
+    query
+        .bind(account.0)
+        .bind(revision.buyer.0)
+        .bind(revision.po_number.as_str())
+        .bind(PoStatus::Received.as_str())
+        .bind(encode_time(now))
+        .bind(encode_time(now))
+}
+
 /// Returns the purchase order's id and its latest revision, creating the
 /// order (without revisions yet) when it does not exist.
 ///
@@ -103,20 +127,11 @@ async fn find_or_create_po(
     revision: &NewRevision,
     now: DateTime<Utc>,
 ) -> StoreResult<(PoId, Option<RevisionId>)> {
-    let created: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO purchase_orders (account_id, buyer_id, number, status, created_at, \
-             updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (account_id, buyer_id, number) DO NOTHING RETURNING id",
-    )
-    .bind(account.0)
-    .bind(revision.buyer.0)
-    .bind(revision.po_number.as_str())
-    .bind(PoStatus::Received.as_str())
-    .bind(encode_time(now))
-    .bind(encode_time(now))
-    .fetch_optional(&mut *conn)
-    .await?;
+    let created = bind_new_po(sqlx::query(INSERT_NEW_PO), account, revision, now)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| row.try_get::<i64, _>(0))
+        .transpose()?;
     if let Some(id) = created {
         return Ok((PoId(id), None));
     }
@@ -133,6 +148,24 @@ async fn find_or_create_po(
     Ok((PoId(id), latest.map(RevisionId)))
 }
 
+/// Binds a revision's own columns, from `order_type` to `test`, as
+/// `revisions` lists them, after any bound before.
+pub(super) fn bind_revision_fields<'q>(
+    query: SqliteQuery<'q>,
+    revision: &'q NewRevision,
+) -> SqliteQuery<'q> {
+    let (timestamp, offset_seconds) = revision.document_timestamp.map(encode_offset_time).unzip();
+    query
+        .bind(encode_enum(&revision.order_type))
+        .bind(revision.order_version)
+        .bind(timestamp)
+        .bind(offset_seconds)
+        .bind(&revision.content_sha256)
+        .bind(revision.order.as_str())
+        .bind(encode_enum(&revision.status))
+        .bind(revision.test)
+}
+
 async fn insert_revision(
     conn: &mut SqliteConnection,
     account: AccountId,
@@ -141,8 +174,7 @@ async fn insert_revision(
     received_at: DateTime<Utc>,
     revision: &NewRevision,
 ) -> StoreResult<RevisionId> {
-    let (timestamp, offset_seconds) = revision.document_timestamp.map(encode_offset_time).unzip();
-    let id: i64 = sqlx::query_scalar(
+    let query = sqlx::query(
         "INSERT INTO revisions (account_id, po_id, document_id, order_type, order_version, \
              document_timestamp, document_timestamp_offset_seconds, content_sha256, order_json, \
              status, test, received_at) \
@@ -150,18 +182,12 @@ async fn insert_revision(
     )
     .bind(account.0)
     .bind(po.0)
-    .bind(document.0)
-    .bind(encode_enum(&revision.order_type))
-    .bind(revision.order_version)
-    .bind(timestamp)
-    .bind(offset_seconds)
-    .bind(&revision.content_sha256)
-    .bind(revision.order.as_str())
-    .bind(encode_enum(&revision.status))
-    .bind(revision.test)
-    .bind(encode_time(received_at))
-    .fetch_one(&mut *conn)
-    .await?;
+    .bind(document.0);
+    let row = bind_revision_fields(query, revision)
+        .bind(encode_time(received_at))
+        .fetch_one(&mut *conn)
+        .await?;
+    let id: i64 = row.try_get(0)?;
     Ok(RevisionId(id))
 }
 
