@@ -7,6 +7,8 @@ pub fn explain(code: u16, text: &str) -> String {
         300..=399 => Some("pobridge does not follow redirects, so the invoice was not delivered; ask the buyer's Coupa administrator for the cXML invoice URL and set that as the buyer's invoice URL"),
         401 => Some("Coupa did not accept the invoicing credentials: check the buyer's invoicing From, To and Sender identities and shared secret against the customer's supplier record in Coupa"),
         403 => Some("the customer has not allowed cXML invoicing for this supplier: ask them to enable \"Allow cXML Invoicing\" on the supplier record"),
+        404 => Some("nothing answers at the buyer's invoice URL: ask the buyer's Coupa administrator for the cXML invoice URL and set that as the buyer's invoice URL"),
+        408 | 429 => Some("Coupa did not take the invoice this time; pobridge sends it again later with the same number"),
         406 if text.contains("DTD") => Some("Coupa found the document out of the cXML DTD's order or missing a required element; this is a pobridge defect, please report it with the document"),
         406 => Some("Coupa could not parse the document; check that nothing altered it on the way"),
         413 => Some("the invoice has more lines than the customer allows; split the Brightpearl invoice"),
@@ -37,6 +39,8 @@ mod tests {
             (417, "Invalid attributes in document.", "already used"),
             (417, "Invalid attributes in document. Extra shipping/handling/misc charges are not permitted", "header charges"),
             (503, "Service Unavailable", "sends the invoice again"),
+            (429, "Too Many Requests", "sends it again later"),
+            (404, "Not Found", "invoice URL"),
         ];
         for (code, text, advice) in cases {
             let explained = explain(code, text);

@@ -4,8 +4,9 @@
 //!
 //! Coupa responds synchronously with a cXML `Response` whose `Status` code is
 //! what counts: 2xx accepted, 4xx rejected for good, 5xx worth retrying. A
-//! request whose response never arrived (a timeout, a connection dropped after
-//! the body was sent) has an unknown outcome: Coupa may have accepted it.
+//! 408 or 429 was not read, so it is retried like a 5xx. A request whose
+//! response never arrived (a timeout, a connection dropped after the body
+//! was sent) has an unknown outcome: Coupa may have accepted it.
 //!
 //! Redirects are never followed, and unless the operator allows private
 //! addresses, nothing is posted to a loopback, private or link-local address

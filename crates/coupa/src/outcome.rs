@@ -38,6 +38,12 @@ pub fn decide(delivery: &Delivery, earlier_unknown: bool) -> Decision {
                 reason: format!("Coupa {text} ({code}), which pobridge does not follow"),
             },
             417 if earlier_unknown && is_duplicate_number(text) => Decision::ProbablyDelivered,
+            // A request that took too long to arrive, or one over Coupa's
+            // rate limit, was not read; sending it later may succeed.
+            408 | 429 => Decision::Retry {
+                reason: format!("Coupa answered {code} {text}"),
+                outcome_unknown: false,
+            },
             400..=499 => Decision::Failed {
                 reason: format!("Coupa refused the invoice ({code} {text})"),
             },
@@ -90,6 +96,9 @@ mod tests {
             (answered(417, duplicate), false, "failed"),
             (answered(417, wrong_type), true, "failed"),
             (answered(401, "Invalid credentials"), true, "failed"),
+            (answered(404, "Not Found"), false, "failed"),
+            (answered(408, "Request Timeout"), false, "retry"),
+            (answered(429, "Too Many Requests"), true, "retry"),
             (answered(500, "Unexpected server error."), false, "retry"),
             (answered(503, "Service Unavailable"), true, "retry"),
             (
