@@ -134,7 +134,7 @@ pub struct WorkerConfig {
     pub max_retry_delay_seconds: u32,
     /// Sync jobs of one account run together, their sales orders sent in
     /// one multi-message of at most 10; 1 sends each on its own.
-    #[serde(deserialize_with = "at_least_one")]
+    #[serde(deserialize_with = "sales_order_batch")]
     pub sales_order_batch: u16,
 }
 
@@ -192,6 +192,33 @@ where
         Err(serde::de::Error::custom(format!(
             "{value} is invalid: expected 1 or more"
         )))
+    }
+}
+
+/// Reads `worker.sales_order_batch`: a multi-message carries at most 10
+/// messages.
+fn sales_order_batch<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+    let value = u16::deserialize(deserializer)?;
+    let max = pobridge_brightpearl::MAX_MESSAGES;
+    if (1..=max).contains(&usize::from(value)) {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{value} is invalid: expected 1 to {max}, since a multi-message carries at most {max} \
+             messages"
+        )))
+    }
+}
+
+/// Reads an optional port, which when given must not be 0.
+fn optional_port<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u16>, D::Error> {
+    match Option::<u16>::deserialize(deserializer)? {
+        Some(0) => Err(serde::de::Error::custom(
+            "0 is invalid: expected a port from 1 to 65535, or leave it out for the usual port",
+        )),
+        port => Ok(port),
     }
 }
 
@@ -407,6 +434,7 @@ pub struct RetentionSettings {
     /// Days a body is kept; 0 keeps every body.
     pub raw_document_days: u32,
     /// Hours between two removal runs of one account.
+    #[serde(deserialize_with = "at_least_one")]
     pub check_hours: u32,
 }
 
@@ -438,6 +466,7 @@ pub enum SmtpTlsMode {
 pub struct SmtpConfig {
     pub host: String,
     /// Defaults to the usual port of `tls`: 587, 465 or 25.
+    #[serde(default, deserialize_with = "optional_port")]
     pub port: Option<u16>,
     pub username: Option<String>,
     /// The password as given, or encrypted with `secrets_key` as
@@ -719,8 +748,7 @@ impl Config {
             max_retry_delay: chrono::Duration::seconds(i64::from(
                 self.worker.max_retry_delay_seconds,
             )),
-            sales_order_batch: usize::from(self.worker.sales_order_batch)
-                .clamp(1, pobridge_brightpearl::MAX_MESSAGES),
+            sales_order_batch: usize::from(self.worker.sales_order_batch),
             max_buffered_body_bytes: self.limits.max_buffered_body_bytes,
             coupa_timeout: Duration::from_secs(self.coupa.request_timeout_seconds),
             coupa_private_addresses: self.coupa_private_addresses(runs_sandbox).0,
@@ -840,6 +868,24 @@ mod tests {
             "the ProfileResponse URLs start with the listen address"
         );
         assert!(config.runs_sandbox(false), "no app_ref means sandbox");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_with_the_range() {
+        for (text, expected) in [
+            ("[retention]\ncheck_hours = 0", "expected 1 or more"),
+            ("[worker]\nsales_order_batch = 11", "expected 1 to 10"),
+            ("[worker]\nsales_order_batch = 0", "expected 1 to 10"),
+            (
+                "[smtp]\nhost = \"mail.example\"\nfrom = \"ops@example.com\"\nport = 0",
+                "expected a port from 1 to 65535",
+            ),
+        ] {
+            let error = from_toml(text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let config = from_toml("[worker]\nsales_order_batch = 10").unwrap();
+        assert_eq!(config.worker.sales_order_batch, 10);
     }
 
     #[test]
