@@ -871,7 +871,7 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_values_are_refused_with_the_range() {
+    fn out_of_range_values_rejected() {
         for (text, expected) in [
             ("[retention]\ncheck_hours = 0", "expected 1 or more"),
             ("[worker]\nsales_order_batch = 11", "expected 1 to 10"),

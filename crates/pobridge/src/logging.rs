@@ -30,7 +30,7 @@ pub fn init(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses a `log_level` directive without a level. tracing reads a bare
+/// Rejects a `log_level` directive without a level. tracing reads a bare
 /// word such as `verbose` as a target to log at every level, so a mistyped
 /// level would turn off every other log line without a word.
 fn check_levels(filter: &str) -> anyhow::Result<()> {
@@ -43,7 +43,7 @@ fn check_levels(filter: &str) -> anyhow::Result<()> {
             continue;
         }
         anyhow::bail!(
-            "invalid log_level {filter:?}: {directive:?} is not a level; expected trace, debug, \
+            "invalid log_level {filter:?}: {directive:?} is not a level: expected trace, debug, \
              info, warn, error or off, or TARGET=LEVEL such as pobridge=debug"
         );
     }

@@ -6,7 +6,7 @@
 //! at a time, a new order took seven round trips, and `perf` at 1,000
 //! orders a second put about a quarter of the server's CPU time in them.
 //!
-//! So a group first asks, in one statement, which of its documents are new
+//! So a group first checks, in one statement, which of its documents are new
 //! orders that need no answer from the database on the way: the buyer
 //! exists, no identical document is stored, and the buyer has no order with
 //! that number yet. Each such document is then stored by one query of six
@@ -49,8 +49,8 @@ const PLAIN_NEW_ORDERS: &str = "SELECT m.key FROM json_each(?) AS m \
                  AND number = m.value ->> 4) \
      ORDER BY m.key";
 
-/// The revision under the order [`INSERT_NEW_PO`] created, found by its
-/// key, for the document inserted just before.
+/// Inserts the first revision under the order [`INSERT_NEW_PO`] created,
+/// found by its key, for the document inserted just before.
 const INSERT_FIRST_REVISION: &str = "INSERT INTO revisions (account_id, po_id, document_id, \
          order_type, order_version, document_timestamp, document_timestamp_offset_seconds, \
          content_sha256, order_json, status, test, received_at) \
@@ -208,7 +208,7 @@ async fn store_new_order(
         .iter()
         .map(|row| row.try_get::<i64, _>(0))
         .collect::<Result<Vec<_>, _>>()?;
-    // The job's id comes first; the store does not report it.
+    // The job's id comes first, and the store does not report it.
     let [_job, po, document_id, revision_id] = ids[..] else {
         return Err(corrupt(
             "document group",
@@ -246,7 +246,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap() + Duration::seconds(seconds)
     }
 
-    /// A store with one account and one buyer, whose ids are 1 in each.
+    /// Opens a store with one account and one buyer, whose ids are 1 in each.
     async fn store() -> (tempfile::TempDir, SqliteStore, AccountId, BuyerId) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("orders.db").display());
@@ -336,7 +336,7 @@ mod tests {
         }
     }
 
-    /// Every row of the tables a received order writes, as text.
+    /// Lists every row of the tables a received order writes, as text.
     async fn rows(store: &SqliteStore) -> Vec<String> {
         let mut all = Vec::new();
         for table in [
@@ -357,8 +357,8 @@ mod tests {
         all
     }
 
-    /// The rows of the tables a received order writes, each naming other
-    /// rows by their keys rather than ids, sorted.
+    /// Lists the rows of the tables a received order writes, sorted, each
+    /// naming other rows by their keys rather than ids.
     async fn natural_rows(store: &SqliteStore) -> Vec<String> {
         let queries = [
             "SELECT 'document', d.payload_id, d.outcome, d.received_at, d.masked_body, \
