@@ -23,8 +23,12 @@ use crate::sandbox_link;
 /// the worker finish the jobs it is running.
 pub async fn run(mut config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     // Checked before anything starts, so a password that cannot be
-    // decrypted stops `serve` instead of failing every delivery.
+    // decrypted, or a From address that cannot be read, stops `serve`
+    // instead of failing every delivery.
     let smtp = config.smtp_settings()?;
+    if let Some(smtp) = &smtp {
+        pobridge_portal::mail::check_smtp(smtp)?;
+    }
     if config.smtp_password_in_plain_text() {
         tracing::warn!(
             "smtp.password is in plain text; encrypt it with `pobridge secret encrypt` \

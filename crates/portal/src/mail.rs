@@ -15,8 +15,8 @@ use crate::auth::{new_token, token_hash};
 use crate::PortalConfig;
 
 pub use delivery::{
-    deliver_due, retry_delay, run_delivery, run_delivery_every, Delivered, SmtpSettings, SmtpTls,
-    POLL_INTERVAL,
+    check_smtp, deliver_due, retry_delay, run_delivery, run_delivery_every, Delivered,
+    SmtpSettings, SmtpTls, POLL_INTERVAL,
 };
 
 /// Outbox kind of the first user's set-password message.

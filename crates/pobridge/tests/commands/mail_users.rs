@@ -340,6 +340,35 @@ fn serve_rejects_an_smtp_password_it_cannot_decrypt() {
 }
 
 #[test]
+fn serve_rejects_unreadable_smtp_from() {
+    let cli = Cli::new().with_account();
+    let smtp = [
+        ("POBRIDGE_SMTP__HOST", "127.0.0.1"),
+        ("POBRIDGE_SMTP__FROM", "pobridge at acme"),
+    ];
+
+    let run = cli.run_with_env(
+        &smtp,
+        &["serve", "--listen", "127.0.0.1:0", "--sandbox"],
+        "",
+    );
+
+    assert!(!run.success);
+    assert_one_line_error(&run.stderr);
+    assert!(
+        run.stderr
+            .contains("smtp.from \"pobridge at acme\" is not an address"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("set an address such as"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn serve_uses_decrypted_smtp_password() {
     let cli = Cli::new().with_account();
     let (key, sealed) = key_and_sealed(&cli, SMTP_PASSWORD);

@@ -128,6 +128,13 @@ pub async fn run_delivery_every(
     }
 }
 
+/// Checks that mail can be sent with `smtp` without connecting: the From
+/// address must parse and TLS must accept the host name. `serve` calls it
+/// before it starts.
+pub fn check_smtp(smtp: &SmtpSettings) -> anyhow::Result<()> {
+    Mailer::new(smtp).map(drop)
+}
+
 /// Sends the messages due now once, for a caller that drives rounds itself.
 pub async fn deliver_due(engine: &Engine, smtp: &SmtpSettings) -> anyhow::Result<Delivered> {
     let mailer = Mailer::new(smtp)?;
@@ -142,7 +149,11 @@ struct Mailer {
 impl Mailer {
     fn new(smtp: &SmtpSettings) -> anyhow::Result<Self> {
         let from: Mailbox = smtp.from.parse().map_err(|error| {
-            anyhow::anyhow!("smtp.from {:?} is not an address: {error}", smtp.from)
+            anyhow::anyhow!(
+                "smtp.from {:?} is not an address ({error}): set an address such as \
+                 \"pobridge <pobridge@example.com>\"",
+                smtp.from
+            )
         })?;
         let tls = match smtp.tls {
             SmtpTls::None => Tls::None,
