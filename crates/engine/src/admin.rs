@@ -137,7 +137,7 @@ pub enum AdminError {
         "invoice {number:?} exists for several buyers ({buyers}); choose one with --buyer NAME"
     )]
     InvoiceAmbiguous { number: String, buyers: String },
-    #[error("invoice {number:?} is {status}; only a probably_delivered or changed_after_sending invoice can be confirmed")]
+    #[error("invoice {number:?} is {status}; only a held, probably_delivered or changed_after_sending invoice can be confirmed")]
     NotConfirmable {
         number: String,
         status: &'static str,

@@ -452,7 +452,8 @@ pub struct InvoicesArgs {
     /// The account.
     pub slug: String,
     /// List only invoices with this status: pending, held, sending, sent,
-    /// failed, probably_delivered, needs_attention or changed_after_sending.
+    /// failed, probably_delivered, needs_attention, changed_after_sending or
+    /// superseded.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
     /// List only invoices whose number contains this text, ignoring case.
@@ -485,8 +486,9 @@ pub enum InvoicesAction {
     /// needs_attention and held invoices are queued.
     Retry(InvoiceRetryArgs),
     /// Record what a person confirmed in Coupa: a probably_delivered
-    /// invoice was found there, or the change to a changed_after_sending
-    /// invoice was made there. Either becomes sent.
+    /// invoice was found there, the change to a changed_after_sending
+    /// invoice was made there, or a held invoice was entered there by hand.
+    /// Each becomes sent.
     Confirm {
         /// The invoice number.
         number: String,

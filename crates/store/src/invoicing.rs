@@ -82,10 +82,22 @@ pub enum InvoiceStatus {
     NeedsAttention,
     /// The Brightpearl invoice changed after this one was sent.
     ChangedAfterSending,
+    /// Brightpearl took the invoice back, or gave the order another
+    /// number, before this one reached Coupa. It is never sent, needs no
+    /// person, and does not count as invoiced.
+    Superseded,
 }
 
+/// The statuses of an invoice whose lines do not count as invoiced: it
+/// has not reached Coupa, and may never.
+pub const NOT_INVOICED: [InvoiceStatus; 3] = [
+    InvoiceStatus::Held,
+    InvoiceStatus::Failed,
+    InvoiceStatus::Superseded,
+];
+
 impl InvoiceStatus {
-    const ALL: [InvoiceStatus; 8] = [
+    const ALL: [InvoiceStatus; 9] = [
         InvoiceStatus::Pending,
         InvoiceStatus::Held,
         InvoiceStatus::Sending,
@@ -94,6 +106,7 @@ impl InvoiceStatus {
         InvoiceStatus::ProbablyDelivered,
         InvoiceStatus::NeedsAttention,
         InvoiceStatus::ChangedAfterSending,
+        InvoiceStatus::Superseded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,7 +119,14 @@ impl InvoiceStatus {
             InvoiceStatus::ProbablyDelivered => "probably_delivered",
             InvoiceStatus::NeedsAttention => "needs_attention",
             InvoiceStatus::ChangedAfterSending => "changed_after_sending",
+            InvoiceStatus::Superseded => "superseded",
         }
+    }
+
+    /// Returns true when the invoice's lines count against the PO's
+    /// quantities (see [`NOT_INVOICED`]).
+    pub fn counts_as_invoiced(self) -> bool {
+        !NOT_INVOICED.contains(&self)
     }
 
     /// Returns the status named by its snake_case name, or `None`.

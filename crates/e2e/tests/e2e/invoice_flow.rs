@@ -12,6 +12,7 @@ use pobridge_e2e::{
     add_corpus_buyers, configure_defaults, loopback_engine_config, map_corpus_parts,
     on_each_backend, Backend, Options, TestApp,
 };
+use pobridge_engine::admin::{confirm_invoice, retry_invoices, RetryOutcome, RetryTarget};
 use pobridge_engine::{EngineConfig, PrivateAddresses};
 use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
 use pobridge_store::{
@@ -624,6 +625,101 @@ async fn uninvoiced_after_sending_is_flagged_not_resent(backend: Backend) {
     assert_eq!(flow.coupa.accepted_invoices().len(), 1);
 }
 
+/// Queues the invoice numbered `number` again, as the portal's Retry does,
+/// and returns the outcome.
+async fn retry(flow: &Flow, number: &str) -> RetryOutcome {
+    let target = RetryTarget::Numbers(vec![number.to_owned()]);
+    let slug = flow.app.account.slug.as_str();
+    let mut rows = retry_invoices(&flow.app.engine, slug, &target, None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    rows.remove(0).outcome
+}
+
+/// Syncs the PO for a buyer without an invoicing secret, so its invoice is
+/// held, then un-invoices the order in Brightpearl without a poll. Returns
+/// the held invoice's number.
+async fn held_then_uninvoiced() -> (Flow, String) {
+    let flow = synced(
+        Setup {
+            secret: None,
+            ..READY
+        },
+        Backend::Sqlite,
+    )
+    .await;
+    let number = invoice_in_brightpearl(&flow).await;
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Held);
+    flow.app
+        .sandbox
+        .uninvoice_order(&flow.app.brightpearl_code, flow.order_id)
+        .unwrap();
+    (flow, number)
+}
+
+/// A held invoice that Brightpearl renumbers is superseded: it needs no
+/// person, does not count as failed, and cannot be queued again, while the
+/// new number is sent once the hold is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renumbered_held_invoice_is_superseded() {
+    let (flow, first) = held_then_uninvoiced().await;
+    let second = invoice_in_brightpearl(&flow).await;
+    assert_ne!(first, second);
+
+    let all = invoices(&flow).await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].invoice_number, first);
+    assert_eq!(all[0].status, InvoiceStatus::Superseded);
+    let reason = all[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("invoiced again as {second}")),
+        "{reason}"
+    );
+    assert_eq!(all[1].invoice_number, second);
+    assert_eq!(all[1].status, InvoiceStatus::Held);
+
+    match retry(&flow, &first).await {
+        RetryOutcome::Rejected { reason } => {
+            assert!(reason.starts_with("superseded:"), "{reason}")
+        }
+        RetryOutcome::Queued => panic!("a superseded invoice was queued again"),
+    }
+    assert_eq!(invoices(&flow).await[0].status, InvoiceStatus::Superseded);
+
+    set_invoicing(&flow, Some(INVOICE_SECRET)).await;
+    assert_eq!(retry(&flow, &second).await, RetryOutcome::Queued);
+    flow.app.drain(20).await;
+    let all = invoices(&flow).await;
+    assert_eq!(all[0].status, InvoiceStatus::Superseded);
+    assert_eq!(all[1].status, InvoiceStatus::Sent);
+    let accepted = flow.coupa.accepted_invoices();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].invoice_id, second);
+}
+
+/// An invoice retried after Brightpearl took it back, before a poll saw
+/// that, is superseded by the retry itself instead of being held for a poll
+/// that has nothing left to record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_supersedes_withdrawn_invoice() {
+    let (flow, number) = held_then_uninvoiced().await;
+    set_invoicing(&flow, Some(INVOICE_SECRET)).await;
+    assert_eq!(retry(&flow, &number).await, RetryOutcome::Queued);
+    flow.app.drain(20).await;
+
+    let superseded = only_invoice(&flow).await;
+    assert_eq!(superseded.status, InvoiceStatus::Superseded);
+    let reason = superseded.reason.clone().unwrap_or_default();
+    assert!(reason.contains("was un-invoiced"), "{reason}");
+    assert_eq!(send_job(&flow, &superseded).await.status, JobStatus::Done);
+    assert_event(&timeline(&flow).await, &["was un-invoiced before invoice"]);
+
+    next_poll(&flow).await;
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Superseded);
+    assert!(flow.coupa.received().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sales_credit_is_sent_as_credit() {
     let flow = synced(READY, Backend::Sqlite).await;
@@ -674,6 +770,83 @@ async fn sales_credit_is_sent_as_credit() {
     let quantities: Vec<Option<Decimal>> =
         accepted[1].lines.iter().map(|line| line.quantity).collect();
     assert_eq!(quantities, [Some(-Decimal::TWO)]);
+}
+
+/// Returns the Brightpearl product of the order's row `row_id`.
+fn row_product(flow: &Flow, row_id: i64) -> i64 {
+    let orders = flow.app.sandbox.sales_orders(&flow.app.brightpearl_code);
+    let order = orders
+        .iter()
+        .find(|order| order["id"] == json!(flow.order_id))
+        .expect("the sandbox has the sales order");
+    order["orderRows"][row_id.to_string()]["productId"]
+        .as_i64()
+        .expect("the row names a product")
+}
+
+/// A credit that refunds only a row the row rules skip has no PO line to
+/// credit, and Coupa wants one. It is held with what to do, and a person
+/// records entering it in Coupa by hand, after which it is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_rows_credit_entered_by_hand() {
+    let flow = synced(READY, Backend::Sqlite).await;
+    invoice_in_brightpearl(&flow).await;
+    let links = row_links(&flow).await;
+    let line_two = links
+        .iter()
+        .find(|link| link.line_number == 2)
+        .expect("PO line 2 is linked");
+    let store = flow.app.store();
+    let mut settings = store.account(flow.app.account.id).await.unwrap().settings;
+    settings.invoice_rows.push(pobridge_core::RowRule {
+        matcher: pobridge_core::RowMatcher::ProductId(row_product(&flow, line_two.row_id)),
+        class: pobridge_core::RowClass::Skip,
+    });
+    store
+        .save_settings(flow.app.account.id, &settings)
+        .await
+        .unwrap();
+
+    let code = &flow.app.brightpearl_code;
+    let credit_id = flow
+        .app
+        .sandbox
+        .raise_sales_credit(
+            code,
+            flow.order_id,
+            &[(line_two.row_id as u64, Decimal::ONE)],
+        )
+        .unwrap();
+    let credit_number = flow.app.sandbox.invoice_order(code, credit_id).unwrap();
+    next_poll(&flow).await;
+
+    let all = invoices(&flow).await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[1].invoice_number, credit_number);
+    assert_eq!(all[1].status, InvoiceStatus::Held);
+    let reason = all[1].reason.clone().unwrap_or_default();
+    assert!(reason.contains("refunds no PO line"), "{reason}");
+    assert!(reason.contains("Entered in Coupa by hand"), "{reason}");
+    assert_eq!(flow.coupa.received().len(), 1, "the credit is not sent");
+
+    let slug = flow.app.account.slug.as_str();
+    let confirmed = confirm_invoice(&flow.app.engine, slug, &credit_number, None)
+        .await
+        .unwrap();
+    assert_eq!(confirmed.previous_status, InvoiceStatus::Held);
+    assert_eq!(confirmed.status, InvoiceStatus::Sent);
+    assert!(
+        confirmed
+            .reason
+            .starts_with("a person entered it in Coupa by hand (it was held: credit"),
+        "{}",
+        confirmed.reason
+    );
+
+    next_poll(&flow).await;
+    let all = invoices(&flow).await;
+    assert_eq!(all[1].status, InvoiceStatus::Sent);
+    assert_eq!(flow.coupa.received().len(), 1, "nothing is sent after");
 }
 
 async fn reused_number_is_recorded_not_sent(backend: Backend) {

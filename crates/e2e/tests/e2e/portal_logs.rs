@@ -684,6 +684,51 @@ async fn failed_invoice_retried_after_fixing_its_secret() {
     assert!(accepted.contains(&retried.invoice_number), "{accepted:?}");
 }
 
+/// A held invoice a person entered in Coupa by hand is recorded as sent,
+/// and its queued send then does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_invoice_entered_by_hand() {
+    let scenario = Scenario::start().await;
+    let mut client = scenario.client().await;
+    let path = scenario.invoice_path("PO-2002").await;
+    client.get(&path).await.unwrap();
+    client.post(&format!("{path}/retry"), &[]).await.unwrap();
+    let held = scenario.invoice_of("PO-2002").await;
+    assert_eq!(held.status, InvoiceStatus::Held);
+
+    let page = client.get(&path).await.unwrap();
+    let answer = client.post(&format!("{path}/confirm"), &[]).await.unwrap();
+
+    assert!(page.body.contains(">Retry</button>"), "{}", page.body);
+    assert!(page.body.contains(">Entered in Coupa by hand</button>"));
+    assert_redirect(&answer, &path);
+    let shown = client.follow(&answer).await.unwrap();
+    let notice = format!(
+        "Invoice {} is recorded as entered in Coupa by hand.",
+        held.invoice_number
+    );
+    assert!(shown.body.contains(&notice), "{}", shown.body);
+    let entered = scenario.invoice_of("PO-2002").await;
+    assert_eq!(entered.status, InvoiceStatus::Sent);
+    let reason = entered.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("a person entered it in Coupa by hand (it was held: "),
+        "{reason}"
+    );
+    scenario.app.drain(20).await;
+    assert_eq!(
+        scenario.invoice_of("PO-2002").await.status,
+        InvoiceStatus::Sent
+    );
+    let accepted: Vec<String> = scenario
+        .coupas
+        .accepted_invoices()
+        .into_iter()
+        .map(|invoice| invoice.invoice_id)
+        .collect();
+    assert!(!accepted.contains(&held.invoice_number), "{accepted:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_retry_runs_dry_first() {
     let scenario = Scenario::start().await;

@@ -163,6 +163,9 @@ pub fn retry_rejection(record: &InvoiceRecord, slug: &str) -> Option<String> {
         InvoiceStatus::ChangedAfterSending => format!(
             "the Brightpearl invoice changed after Coupa accepted it; make the change in Coupa by hand, then run `pobridge invoices {slug} confirm {number}`"
         ),
+        InvoiceStatus::Superseded => {
+            "superseded: Brightpearl no longer carries this invoice, so there is nothing to send; an invoice Brightpearl issued in its place is sent on its own".to_owned()
+        }
     };
     Some(reason)
 }
@@ -212,10 +215,30 @@ pub struct ConfirmedInvoice {
     pub reason: String,
 }
 
+impl ConfirmedInvoice {
+    /// Describes the confirmation for the audit trail.
+    pub fn audit_detail(&self) -> String {
+        let action = match self.previous_status {
+            InvoiceStatus::Held => "entered in Coupa by hand",
+            _ => "delivered",
+        };
+        format!(
+            "confirmed invoice {} (buyer {}) {action}: {} -> {}; {}",
+            self.invoice_number,
+            self.buyer,
+            self.previous_status.as_str(),
+            self.status.as_str(),
+            self.reason
+        )
+    }
+}
+
 /// Records what a person confirmed in the buyer's Coupa. A
 /// `probably_delivered` invoice was found there, and becomes `sent`. A
 /// `changed_after_sending` invoice had the change applied in Coupa by hand;
-/// it becomes `sent` too, with a reason that keeps the earlier one.
+/// it becomes `sent` too, with a reason that keeps the earlier one. A `held`
+/// invoice was entered in Coupa by hand, as a credit for charges alone must
+/// be, and becomes `sent` with a reason that keeps why it was held.
 ///
 /// `sent` fits both, because Coupa has the invoice as it should be and
 /// nothing is left to do. Keeping `changed_after_sending` would leave it
@@ -232,6 +255,7 @@ pub async fn confirm_invoice(
     let reason = match record.status {
         InvoiceStatus::ProbablyDelivered => "a person found it in Coupa".to_owned(),
         InvoiceStatus::ChangedAfterSending => changed_reason(record.reason.as_deref()),
+        InvoiceStatus::Held => entered_reason(record.reason.as_deref()),
         status => {
             return Err(AdminError::NotConfirmable {
                 number: record.invoice_number,
@@ -266,6 +290,14 @@ pub async fn confirm_invoice(
         status: InvoiceStatus::Sent,
         reason,
     })
+}
+
+fn entered_reason(earlier: Option<&str>) -> String {
+    let handled = "a person entered it in Coupa by hand";
+    match earlier.map(str::trim).filter(|text| !text.is_empty()) {
+        Some(earlier) => format!("{handled} (it was held: {earlier})"),
+        None => handled.to_owned(),
+    }
 }
 
 fn changed_reason(earlier: Option<&str>) -> String {
@@ -351,6 +383,7 @@ mod tests {
             InvoiceStatus::Sent,
             InvoiceStatus::ProbablyDelivered,
             InvoiceStatus::ChangedAfterSending,
+            InvoiceStatus::Superseded,
         ] {
             assert!(
                 retry_rejection(&invoice(status), "acme").is_some(),
@@ -379,6 +412,18 @@ mod tests {
         let reason = retry_rejection(&invoice(InvoiceStatus::Sent), "acme").unwrap();
 
         assert!(reason.contains("never sent again"), "{reason}");
+    }
+
+    #[test]
+    fn entered_reason_keeps_hold_reason() {
+        assert_eq!(
+            entered_reason(Some("credit 9 refunds no PO line")),
+            "a person entered it in Coupa by hand (it was held: credit 9 refunds no PO line)"
+        );
+        assert_eq!(
+            entered_reason(Some("  ")),
+            "a person entered it in Coupa by hand"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{account, buyer_names, name_of, AdminError};
 use crate::Engine;
 
 /// Every invoice status, in the order a status filter lists them.
-pub const INVOICE_STATUSES: [InvoiceStatus; 8] = [
+pub const INVOICE_STATUSES: [InvoiceStatus; 9] = [
     InvoiceStatus::Pending,
     InvoiceStatus::Held,
     InvoiceStatus::Sending,
@@ -24,6 +24,7 @@ pub const INVOICE_STATUSES: [InvoiceStatus; 8] = [
     InvoiceStatus::ProbablyDelivered,
     InvoiceStatus::NeedsAttention,
     InvoiceStatus::ChangedAfterSending,
+    InvoiceStatus::Superseded,
 ];
 
 /// Invoices read from the store at once while the log looks for matches.

@@ -28,6 +28,9 @@ pub struct InvoiceRecordView {
     pub retry_rejection: Option<String>,
     /// Whether a person may confirm what they found in Coupa.
     pub confirmable: bool,
+    /// Whether a person may record that they entered the held invoice in
+    /// Coupa by hand.
+    pub enterable_by_hand: bool,
     /// The purchase order's other invoices and credits, oldest first.
     pub siblings: Vec<InvoiceLink>,
 }
@@ -82,6 +85,7 @@ pub async fn invoice_record(
             record.status,
             InvoiceStatus::ProbablyDelivered | InvoiceStatus::ChangedAfterSending
         ),
+        enterable_by_hand: record.status == InvoiceStatus::Held,
         siblings,
         detail,
     })

@@ -81,7 +81,7 @@ fn invoice_alert(context: &CheckContext, invoice: &InvoiceRecord, po_number: &st
             format!("invoice {number} failed at {at}"),
             "If Coupa rejected it, correct the cause in Brightpearl or in the buyer's \
              invoicing settings in pobridge, then open the invoice under Invoices in \
-             pobridge and press Retry. An invoice superseded by a newer one needs nothing.",
+             pobridge and press Retry.",
         ),
     };
     let reason = invoice

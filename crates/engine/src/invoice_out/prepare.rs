@@ -195,7 +195,10 @@ impl Engine {
             .filter(|invoice| {
                 invoice.brightpearl_order_id == parent
                     && invoice.kind == InvoiceKind::Invoice
-                    && invoice.status != InvoiceStatus::Failed
+                    && !matches!(
+                        invoice.status,
+                        InvoiceStatus::Failed | InvoiceStatus::Superseded
+                    )
             })
             .collect();
         let chosen = candidates
@@ -367,13 +370,13 @@ fn unbuilt_content(
 
 /// Takes `invoice`'s own lines out of the PO's `invoiced` quantities, so
 /// that rebuilding a stored invoice (as the invoice preview does after it
-/// was sent) does not count it against itself. Failed and held invoices are
-/// not in the sums, so they are left as they are.
+/// was sent) does not count it against itself. Invoices that do not count
+/// as invoiced are not in the sums, so they are left as they are.
 fn without_invoice(
     invoiced: Vec<(u32, Decimal, Decimal)>,
     invoice: &InvoiceRecord,
 ) -> Vec<(u32, Decimal, Decimal)> {
-    if matches!(invoice.status, InvoiceStatus::Failed | InvoiceStatus::Held) {
+    if !invoice.status.counts_as_invoiced() {
         return invoiced;
     }
     let mut sums: BTreeMap<u32, (Decimal, Decimal)> = invoiced

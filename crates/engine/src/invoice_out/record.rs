@@ -86,8 +86,8 @@ impl Engine {
     }
 
     /// Handles a newly invoiced order whose number a stored invoice has.
-    /// The same order's invoice that was held or superseded is queued
-    /// again, to be rebuilt from the order as it is now. Another order's
+    /// The same order's invoice that was held, failed or superseded is
+    /// queued again, to be rebuilt from the order as it is now. Another order's
     /// invoice is left alone, and the clash is recorded for a person.
     async fn handle_stored_number(
         &self,
@@ -108,7 +108,10 @@ impl Engine {
             tracing::warn!(tenant.id = %account.id, po.id = %tracked.po_id, brightpearl.order_id = order_id, invoice.number = %number, other_order_id = existing.brightpearl_order_id, "invoice number already used by another order");
             return self.po_event(account.id, tracked.po_id, &message).await;
         }
-        if !matches!(existing.status, InvoiceStatus::Held | InvoiceStatus::Failed) {
+        if !matches!(
+            existing.status,
+            InvoiceStatus::Held | InvoiceStatus::Failed | InvoiceStatus::Superseded
+        ) {
             return Ok(());
         }
 
@@ -133,8 +136,8 @@ impl Engine {
     /// Handles an order whose invoice reference changed from `previous` to
     /// `issued` (`None` when the order was un-invoiced). An invoice that
     /// Coupa has, or may have, becomes `changed_after_sending` for a person
-    /// and is never sent again. Any other invoice is superseded: it fails
-    /// with the reason, and a new number gets its own invoice.
+    /// and is never sent again. Any other invoice becomes `superseded`,
+    /// and a new number gets its own invoice.
     pub(crate) async fn record_invoice_change(
         &self,
         account: &Account,
@@ -155,8 +158,8 @@ impl Engine {
             || invoice.outcome_unknown;
 
         let (status, reason) = match invoice.status {
-            InvoiceStatus::ChangedAfterSending => return Ok(()),
-            // Rejected by Coupa, or superseded already.
+            InvoiceStatus::ChangedAfterSending | InvoiceStatus::Superseded => return Ok(()),
+            // Rejected by Coupa, so Coupa does not have it and it stays failed.
             InvoiceStatus::Failed if !invoice.outcome_unknown => return Ok(()),
             _ if may_be_in_coupa => {
                 let when = if is_accepted(invoice.status) {
@@ -171,11 +174,9 @@ impl Engine {
                 (InvoiceStatus::ChangedAfterSending, reason)
             }
             _ => {
-                let reason = format!(
-                    "superseded: {change} before invoice {previous} reached Coupa, so it is \
-                     not sent"
-                );
-                (InvoiceStatus::Failed, reason)
+                let reason =
+                    format!("{change} before invoice {previous} reached Coupa, so it is not sent");
+                (InvoiceStatus::Superseded, reason)
             }
         };
         let update = InvoiceUpdate {

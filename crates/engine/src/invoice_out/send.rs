@@ -70,8 +70,8 @@ impl Engine {
                 Err(outcome) => return Ok(outcome),
             },
             InvoiceStatus::Pending | InvoiceStatus::Sending => invoice,
-            // Sent, probably delivered, changed after sending, failed or
-            // waiting for a person: nothing to send. A person queues a
+            // Sent, probably delivered, changed after sending, superseded,
+            // failed or waiting for a person: nothing to send. A person queues a
             // failed invoice again by holding it first.
             _ => return Ok(JobOutcome::Done),
         };
@@ -371,16 +371,21 @@ impl Engine {
         let number = order
             .issued_invoice()
             .map(|issued| issued.invoice_reference.trim().to_owned());
+        let tracked = self.tracked_for(account, invoice).await?;
         if number.as_deref() != Some(invoice.invoice_number.as_str()) {
-            let reason = format!(
-                "Brightpearl order {} no longer carries invoice {}: the next poll records the \
-                 change",
-                order.id, invoice.invoice_number
-            );
-            return self.hold_invoice(account, invoice, reason).await.map(Err);
+            // Brightpearl took the invoice back or renumbered it. The poll
+            // that saw this may have run before the invoice was held, so
+            // the change is recorded here rather than left to it.
+            self.record_invoice_change(
+                account,
+                &tracked,
+                &invoice.invoice_number,
+                number.as_deref(),
+            )
+            .await?;
+            return Ok(Err(JobOutcome::Done));
         }
 
-        let tracked = self.tracked_for(account, invoice).await?;
         let prepared = self.prepare_invoice(account, &tracked, &order).await?;
         if prepared.is_held() {
             let reason = prepared.content.reason.clone().unwrap_or_default();

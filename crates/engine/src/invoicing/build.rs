@@ -161,11 +161,7 @@ fn read_parts(input: &BuildInput) -> Result<Parts, Vec<String>> {
     let mut rows = read_rows(input);
     errors.append(&mut rows.errors);
     if rows.lines.is_empty() && errors.is_empty() {
-        errors.push(format!(
-            "order {} has no row to invoice as a line: check the row rules that skip or \
-             classify its rows",
-            input.order.id
-        ));
+        errors.push(no_line_reason(input));
     }
     let line_taxes = std::mem::take(&mut rows.line_taxes);
     let charge_taxes = std::mem::take(&mut rows.charge_taxes);
@@ -190,6 +186,26 @@ fn read_parts(input: &BuildInput) -> Result<Parts, Vec<String>> {
             })
         }
         _ => Err(errors),
+    }
+}
+
+/// Explains an order with no row to bill as a line. A credit for charges
+/// alone (a refund of shipping) is usual, and Coupa requires a line on every
+/// document, so a person enters it by hand. An invoice without a line
+/// points at the row rules.
+fn no_line_reason(input: &BuildInput) -> String {
+    let order = input.order.id;
+    match input.kind {
+        InvoiceKind::Credit => format!(
+            "credit {order} refunds no PO line, only charges such as shipping or rows the \
+             row rules skip, and Coupa needs at least one line: enter the credit in the \
+             buyer's Coupa by hand, then record that with Entered in Coupa by hand on its \
+             page or `pobridge invoices ACCOUNT confirm NUMBER`"
+        ),
+        InvoiceKind::Invoice => format!(
+            "order {order} has no row to invoice as a line: check the row rules that skip or \
+             classify its rows"
+        ),
     }
 }
 

@@ -42,15 +42,7 @@ pub async fn run(engine: &Engine, args: InvoicesArgs) -> anyhow::Result<()> {
         InvoicesAction::Retry(retry_args) => retry(engine, slug, retry_args, args.json).await,
         InvoicesAction::Confirm { number, buyer } => {
             let confirmed = admin::confirm_invoice(engine, slug, &number, buyer.as_deref()).await?;
-            let detail = format!(
-                "confirmed invoice {} (buyer {}) delivered: {} -> {}; {}",
-                confirmed.invoice_number,
-                confirmed.buyer,
-                confirmed.previous_status.as_str(),
-                confirmed.status.as_str(),
-                confirmed.reason
-            );
-            audit::record(engine, slug, "invoice.confirm", detail).await;
+            audit::record(engine, slug, "invoice.confirm", confirmed.audit_detail()).await;
             if args.json {
                 return print_json(&confirmed);
             }

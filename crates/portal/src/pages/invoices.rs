@@ -49,14 +49,14 @@ pub(crate) fn routes() -> Router<PortalState> {
 }
 
 /// Returns the class of an invoice's status badge: `ok`, `warn`, `bad` or none.
-fn status_class(status: InvoiceStatus) -> &'static str {
+pub(super) fn status_class(status: InvoiceStatus) -> &'static str {
     match status {
         InvoiceStatus::Sent => "ok",
         InvoiceStatus::Failed
         | InvoiceStatus::NeedsAttention
         | InvoiceStatus::ChangedAfterSending => "bad",
         InvoiceStatus::Held | InvoiceStatus::ProbablyDelivered => "warn",
-        InvoiceStatus::Pending | InvoiceStatus::Sending => "",
+        InvoiceStatus::Pending | InvoiceStatus::Sending | InvoiceStatus::Superseded => "",
     }
 }
 
@@ -330,18 +330,18 @@ async fn confirm(
         Some(&buyer),
     )
     .await?;
-    let detail = format!(
-        "confirmed invoice {} (buyer {buyer}) delivered: {} -> {}; {}",
-        confirmed.invoice_number,
-        confirmed.previous_status.as_str(),
-        confirmed.status.as_str(),
-        confirmed.reason
-    );
-    audit(&state, &member, "invoice.confirm", detail).await?;
-    let notice = format!(
-        "Invoice {} is confirmed as delivered to Coupa.",
-        confirmed.invoice_number
-    );
+    audit(&state, &member, "invoice.confirm", confirmed.audit_detail()).await?;
+    let notice = if confirmed.previous_status == InvoiceStatus::Held {
+        format!(
+            "Invoice {} is recorded as entered in Coupa by hand.",
+            confirmed.invoice_number
+        )
+    } else {
+        format!(
+            "Invoice {} is confirmed as delivered to Coupa.",
+            confirmed.invoice_number
+        )
+    };
     Ok(redirect_with_notice(
         &format!("/invoices/{}", record.id),
         &notice,

@@ -17,7 +17,7 @@ use super::orders::ensure_po;
 use super::PostgresStore;
 use crate::{
     InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord, InvoiceStatus, InvoiceUpdate,
-    InvoicedLine, NewInvoice, NewJob, StoreResult,
+    InvoicedLine, NewInvoice, NewJob, StoreResult, NOT_INVOICED,
 };
 
 const INVOICE_COLUMNS: &str = "id, account_id, po_id, buyer_id, brightpearl_order_id, \
@@ -342,13 +342,12 @@ pub(super) async fn invoiced_quantities(
              sum(CASE invoices.kind WHEN 'credit' THEN quantity ELSE 0 END)::text AS credited \
          FROM invoice_lines JOIN invoices ON invoices.id = invoice_lines.invoice_id \
          WHERE invoices.account_id = $1 AND invoices.po_id = $2 \
-             AND invoices.status NOT IN ($3, $4) \
+             AND NOT (invoices.status = ANY($3)) \
          GROUP BY invoice_lines.po_line_number ORDER BY invoice_lines.po_line_number",
     )
     .bind(account.0)
     .bind(po.0)
-    .bind(InvoiceStatus::Failed.as_str())
-    .bind(InvoiceStatus::Held.as_str())
+    .bind(NOT_INVOICED.map(InvoiceStatus::as_str).to_vec())
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()

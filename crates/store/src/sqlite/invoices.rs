@@ -18,7 +18,7 @@ use super::orders::ensure_po;
 use super::SqliteStore;
 use crate::{
     InvoiceContent, InvoiceFilter, InvoiceId, InvoiceKind, InvoiceRecord, InvoiceStatus,
-    InvoiceUpdate, InvoicedLine, NewInvoice, NewJob, StoreResult,
+    InvoiceUpdate, InvoicedLine, NewInvoice, NewJob, StoreResult, NOT_INVOICED,
 };
 
 const INVOICE_COLUMNS: &str = "id, account_id, po_id, buyer_id, brightpearl_order_id, \
@@ -369,12 +369,13 @@ pub(super) async fn invoiced_quantities(
         "SELECT invoices.kind, invoice_lines.po_line_number, invoice_lines.quantity \
          FROM invoice_lines JOIN invoices ON invoices.id = invoice_lines.invoice_id \
          WHERE invoices.account_id = ? AND invoices.po_id = ? \
-             AND invoices.status NOT IN (?, ?)",
+             AND invoices.status NOT IN (?, ?, ?)",
     )
     .bind(account.0)
     .bind(po.0)
-    .bind(InvoiceStatus::Failed.as_str())
-    .bind(InvoiceStatus::Held.as_str())
+    .bind(NOT_INVOICED[0].as_str())
+    .bind(NOT_INVOICED[1].as_str())
+    .bind(NOT_INVOICED[2].as_str())
     .fetch_all(&mut *conn)
     .await?;
 

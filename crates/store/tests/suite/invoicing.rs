@@ -431,7 +431,7 @@ pub async fn replaced_content_replaces_lines_and_keeps_identity(store: &dyn Stor
     assert_eq!(unchanged.updated_at, at(2));
 }
 
-pub async fn invoiced_quantities_exclude_failed_and_held(store: &dyn Store) {
+pub async fn invoiced_quantities_exclude_failed_held_and_superseded(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let buyer_id = buyer(store, account_id, "initech").await;
     let po = order(store, account_id, buyer_id, "PO-1").await;
@@ -463,6 +463,7 @@ pub async fn invoiced_quantities_exclude_failed_and_held(store: &dyn Store) {
             &[(1, "3"), (2, "0.25")],
         ),
         invoice("CR-2", Credit, InvoiceStatus::Failed, &[(1, "1")]),
+        invoice("INV-6", Invoice, InvoiceStatus::Superseded, &[(1, "40")]),
         new_invoice(other_po, buyer_id, "INV-9", &[(1, "1000")]),
     ];
     let mut ids = Vec::new();

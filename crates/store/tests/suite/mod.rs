@@ -112,7 +112,7 @@ macro_rules! every_fresh_store_scenario {
             invoice_updates_replace_or_keep_fields,
             invoice_job_names_the_new_invoice,
             replaced_content_replaces_lines_and_keeps_identity,
-            invoiced_quantities_exclude_failed_and_held,
+            invoiced_quantities_exclude_failed_held_and_superseded,
             invoice_list_filters_and_pages_newest_first,
             tracked_orders_upsert_and_filter_open,
             row_links_replace_on_order_and_row,
