@@ -24,6 +24,7 @@ const NOW: &str = "2024-05-10T06:00:00Z";
 const ARCHIVED: &str = "Brightpearl rejected the order: product 7 is archived";
 const TIMEOUT: &str = "Brightpearl timed out";
 const UNKNOWN_UNIT: &str = "Coupa rejected the invoice: unknown unit";
+const HELD: &str = "the buyer's invoice-secret is missing";
 
 fn date(text: &str) -> NaiveDate {
     text.parse().unwrap()
@@ -158,6 +159,20 @@ async fn scenario(engine: &Engine) {
     let attention = InvoiceStatus::NeedsAttention;
     acme.invoice(synced, "INV-3", attention, None, "2024-04-10T12:00:00Z")
         .await;
+    let held = InvoiceStatus::Held;
+    acme.invoice(synced, "INV-4", held, Some(HELD), "2024-05-09T12:00:00Z")
+        .await;
+    // Superseded: neither failed nor waiting for anyone.
+    let superseded = InvoiceStatus::Superseded;
+    let renumbered = "Brightpearl order 100 was invoiced again as INV-6";
+    acme.invoice(
+        synced,
+        "INV-5",
+        superseded,
+        Some(renumbered),
+        "2024-05-10T04:00:00Z",
+    )
+    .await;
 
     let globex = Records::for_new_account(engine, "globex").await;
     let other = globex.receive("PO-1", "2024-05-09T23:30:00Z").await;
@@ -292,6 +307,27 @@ async fn london_days_count_from_london_midnight(backend: Backend) {
     assert_eq!(board.top_failure_reasons, expected_reasons);
     assert_eq!(board.waiting, waiting_rows());
     assert_eq!(board.waiting_total, 2);
+    let invoices: Vec<(&str, InvoiceStatus, &str)> = board
+        .waiting_invoices
+        .iter()
+        .map(|row| {
+            (
+                row.invoice_number.as_str(),
+                row.status,
+                row.po_number.as_str(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("INV-3", InvoiceStatus::NeedsAttention, "PO-1"),
+        ("INV-4", InvoiceStatus::Held, "PO-1"),
+    ];
+    assert_eq!(invoices, expected);
+    let held = &board.waiting_invoices[1];
+    assert_eq!(held.buyer, "coupa");
+    assert_eq!(held.reason.as_deref(), Some(HELD));
+    assert_eq!(held.since, utc("2024-05-09T12:00:00Z"));
+    assert_eq!(board.waiting_invoices_total, 2);
 }
 
 async fn los_angeles_days_count_from_los_angeles_midnight(backend: Backend) {
@@ -360,6 +396,8 @@ async fn other_account_sees_only_its_records(backend: Backend) {
     assert_eq!(board.top_failure_reasons, expected_reasons);
     assert!(board.waiting.is_empty());
     assert_eq!(board.waiting_total, 0);
+    assert!(board.waiting_invoices.is_empty());
+    assert_eq!(board.waiting_invoices_total, 0);
 }
 
 async fn empty_account_has_thirty_empty_days(backend: Backend) {

@@ -787,9 +787,22 @@ async fn invoice_taken_back_is_confirmed_by_hand() {
     let mut client = scenario.client().await;
     let path = scenario.invoice_path("PO-1001").await;
 
+    let waiting = client.get("/dashboard").await.unwrap();
     let page = client.get(&path).await.unwrap();
     let answer = client.post(&format!("{path}/confirm"), &[]).await.unwrap();
+    let after = client.get("/dashboard").await.unwrap();
 
+    assert!(
+        waiting.body.contains("Invoices waiting for a person (1)"),
+        "{}",
+        waiting.body
+    );
+    let link = format!("<a href=\"{path}\">{}</a>", changed.invoice_number);
+    assert!(waiting.body.contains(&link), "{}", waiting.body);
+    assert!(waiting.body.contains("Correct it in Coupa, then confirm"));
+    assert!(after
+        .body
+        .contains("No invoice or credit waits for a person."));
     assert!(page.body.contains(">Confirm delivered</button>"));
     assert!(!page.body.contains(">Retry</button>"));
     assert_redirect(&answer, &path);

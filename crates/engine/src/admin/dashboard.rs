@@ -1,13 +1,16 @@
 //! The dashboard: an account's orders and invoices counted per day of the
 //! account's time zone over the last [`DAYS`] days, the most frequent
-//! failure reasons and the orders that wait for a person.
+//! failure reasons and the orders and invoices that wait for a person.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use pobridge_core::{BuyerId, PoId};
-use pobridge_store::{Account, DashboardActivity, PoStatus, WaitingOrder};
+use pobridge_store::{
+    Account, DashboardActivity, InvoiceFilter, InvoiceId, InvoiceKind, InvoiceRecord,
+    InvoiceStatus, PoStatus, StoreError, WaitingOrder,
+};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
@@ -33,6 +36,18 @@ pub const WAITING_STATUSES: [PoStatus; 5] = [
     PoStatus::Paused,
 ];
 
+/// The statuses of an invoice that waits for a person: held until a
+/// setting changes or someone enters it in Coupa by hand, stopped after an
+/// unknown outcome, probably in Coupa already, or changed in Brightpearl
+/// after Coupa accepted it. A failed invoice has its own count and
+/// reasons, as a failed order has.
+pub const WAITING_INVOICE_STATUSES: [InvoiceStatus; 4] = [
+    InvoiceStatus::Held,
+    InvoiceStatus::NeedsAttention,
+    InvoiceStatus::ProbablyDelivered,
+    InvoiceStatus::ChangedAfterSending,
+];
+
 /// Everything the dashboard shows for one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dashboard {
@@ -55,6 +70,11 @@ pub struct Dashboard {
     pub waiting: Vec<WaitingRow>,
     /// How many orders wait for a person now.
     pub waiting_total: usize,
+    /// The invoices and credits waiting for a person, longest waiting
+    /// first, at most [`WAITING_LISTED`].
+    pub waiting_invoices: Vec<WaitingInvoiceRow>,
+    /// How many invoices and credits wait for a person now.
+    pub waiting_invoices_total: usize,
 }
 
 /// Counts over a period of whole local days.
@@ -73,9 +93,8 @@ pub struct PeriodCounts {
     /// Invoices and credits now failed or needing attention whose last
     /// change was in the period.
     // NOTE: invoices keep no history of their statuses, so one that failed
-    // and was sent after a retry no longer counts as failed, and one
-    // superseded before sending (stored as failed) counts. An invoice event
-    // table would let both be counted as they happened.
+    // and was sent after a retry no longer counts as failed. An invoice
+    // event table would let it be counted as it happened.
     pub invoices_failed: u64,
     /// See [`failure_rate`].
     pub failure_rate: Option<Decimal>,
@@ -130,6 +149,22 @@ pub struct WaitingRow {
     pub since: DateTime<Utc>,
 }
 
+/// An invoice or credit waiting for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitingInvoiceRow {
+    pub id: InvoiceId,
+    pub invoice_number: String,
+    pub kind: InvoiceKind,
+    pub po_number: String,
+    pub buyer: String,
+    pub status: InvoiceStatus,
+    pub reason: Option<String>,
+    /// When the invoice last changed. Invoices keep no history of their
+    /// statuses, so a held invoice rebuilt and held again counts from the
+    /// rebuild.
+    pub since: DateTime<Utc>,
+}
+
 /// The reason shown for a failed invoice that has none stored.
 pub const NO_REASON: &str = "no reason recorded";
 
@@ -168,7 +203,45 @@ pub async fn account_dashboard(
         .waiting_orders(account.id, &WAITING_STATUSES)
         .await?;
     let names = buyer_names(engine, account).await?;
-    Ok(summarize(&calendar, &activity, &waiting, &names))
+    let mut dashboard = summarize(&calendar, &activity, &waiting, &names);
+    let (invoices, total) = waiting_invoices(engine, account, &names).await?;
+    dashboard.waiting_invoices = invoices;
+    dashboard.waiting_invoices_total = total;
+    Ok(dashboard)
+}
+
+/// Returns the first [`WAITING_LISTED`] invoices waiting for a person,
+/// longest waiting first, and how many wait in all.
+async fn waiting_invoices(
+    engine: &Engine,
+    account: &Account,
+    names: &HashMap<BuyerId, String>,
+) -> Result<(Vec<WaitingInvoiceRow>, usize), StoreError> {
+    let mut waiting: Vec<InvoiceRecord> = Vec::new();
+    for status in WAITING_INVOICE_STATUSES {
+        let filter = InvoiceFilter {
+            status: Some(status),
+            ..InvoiceFilter::default()
+        };
+        waiting.extend(engine.store.list_invoices(account.id, &filter).await?);
+    }
+    waiting.sort_by_key(|invoice| (invoice.updated_at, invoice.id.0));
+    let total = waiting.len();
+    let mut rows = Vec::with_capacity(total.min(WAITING_LISTED));
+    for invoice in waiting.into_iter().take(WAITING_LISTED) {
+        let po = engine.store.purchase_order(account.id, invoice.po).await?;
+        rows.push(WaitingInvoiceRow {
+            id: invoice.id,
+            invoice_number: invoice.invoice_number,
+            kind: invoice.kind,
+            po_number: po.number.as_str().to_owned(),
+            buyer: name_of(names, invoice.buyer),
+            status: invoice.status,
+            reason: invoice.reason,
+            since: invoice.updated_at,
+        });
+    }
+    Ok((rows, total))
 }
 
 fn zone_of(account: &Account) -> Tz {
@@ -257,6 +330,8 @@ fn summarize(
         top_failure_reasons: top_reasons(activity),
         waiting: listed,
         waiting_total: waiting.len(),
+        waiting_invoices: Vec::new(),
+        waiting_invoices_total: 0,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The dashboard counts the account's orders and invoices for today, the
 //! last 7 and the last 30 days, with the daily chart and the failure rate.
-//! It lists the most frequent failure reasons, and the orders waiting for a
-//! person with links to each and to the pages that release them.
+//! It lists the most frequent failure reasons, and the orders and invoices
+//! waiting for a person with links to each and to the pages that release
+//! them.
 //!
 //! The numbers come from the engine's `dashboard` action; the chart is the
 //! SVG that [`crate::chart::daily_chart`] draws and escapes.
@@ -17,10 +18,11 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono_tz::Tz;
 use pobridge_core::PoId;
 use pobridge_engine::admin::dashboard::{
-    account_dashboard, Dashboard, FailureKind, PeriodCounts, WaitingRow, WAITING_STATUSES,
+    account_dashboard, Dashboard, FailureKind, PeriodCounts, WaitingInvoiceRow, WaitingRow,
+    WAITING_STATUSES,
 };
 use pobridge_engine::admin::order_log::account_zone;
-use pobridge_store::PoStatus;
+use pobridge_store::{InvoiceKind, InvoiceStatus, PoStatus};
 use rust_decimal::Decimal;
 
 use super::orders::{po_status_class, status_words, when};
@@ -90,6 +92,21 @@ struct WaitingView {
     fix: Option<(&'static str, &'static str)>,
 }
 
+/// An invoice or credit waiting for a person, with what releases it.
+struct WaitingInvoiceView {
+    href: String,
+    number: String,
+    kind: &'static str,
+    po_number: String,
+    buyer: String,
+    status: String,
+    class: &'static str,
+    reason: String,
+    since: String,
+    /// The step a person takes on the invoice's page.
+    fix: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -102,6 +119,8 @@ struct DashboardPage {
     reasons: Vec<ReasonRow>,
     waiting: Vec<WaitingView>,
     waiting_total: usize,
+    waiting_invoices: Vec<WaitingInvoiceView>,
+    waiting_invoices_total: usize,
 }
 
 /// `GET /dashboard`.
@@ -259,7 +278,43 @@ impl DashboardPage {
                 .map(|row| waiting_view(row, ids, zone))
                 .collect(),
             waiting_total: dashboard.waiting_total,
+            waiting_invoices: dashboard
+                .waiting_invoices
+                .iter()
+                .map(|row| waiting_invoice_view(row, zone))
+                .collect(),
+            waiting_invoices_total: dashboard.waiting_invoices_total,
         }
+    }
+}
+
+fn waiting_invoice_view(row: &WaitingInvoiceRow, zone: Tz) -> WaitingInvoiceView {
+    WaitingInvoiceView {
+        href: format!("/invoices/{}", row.id.0),
+        number: row.invoice_number.clone(),
+        kind: match row.kind {
+            InvoiceKind::Invoice => "invoice",
+            InvoiceKind::Credit => "credit",
+        },
+        po_number: row.po_number.clone(),
+        buyer: row.buyer.clone(),
+        status: status_words(row.status.as_str()),
+        class: super::invoices::status_class(row.status),
+        reason: row.reason.clone().unwrap_or_default(),
+        since: when(row.since, zone),
+        fix: invoice_fix(row.status),
+    }
+}
+
+/// Returns what releases an invoice waiting with `status`, done on the
+/// invoice's page.
+fn invoice_fix(status: InvoiceStatus) -> &'static str {
+    match status {
+        InvoiceStatus::Held => "Fix the reason and retry, or enter it in Coupa by hand",
+        InvoiceStatus::NeedsAttention => "Check Coupa, then retry or confirm delivered",
+        InvoiceStatus::ProbablyDelivered => "Find it in Coupa, then confirm delivered",
+        InvoiceStatus::ChangedAfterSending => "Correct it in Coupa, then confirm",
+        _ => "Open it",
     }
 }
 
