@@ -42,8 +42,72 @@ pub fn install_recorder() -> &'static PrometheusHandle {
         if let Err(error) = metrics::set_global_recorder(recorder) {
             tracing::warn!(error = %error, "another metrics recorder is already installed, so /metrics will contain only the store counts");
         }
+        describe();
         handle
     })
+}
+
+/// Gives every metric pobridge records its `# HELP` and `# TYPE` lines.
+/// A metric's lines appear once it has a value.
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+
+    describe_counter!(
+        "pobridge_order_requests_total",
+        "Requests to the order endpoint, by the HTTP status of the response."
+    );
+    describe_histogram!(
+        "pobridge_order_request_duration_seconds",
+        Unit::Seconds,
+        "Time from an order request's arrival to its response head, by HTTP status."
+    );
+    describe_counter!(
+        "pobridge_jobs_total",
+        "Jobs the worker ran, by kind and outcome."
+    );
+    describe_histogram!(
+        "pobridge_job_duration_seconds",
+        Unit::Seconds,
+        "Time the worker spent on one job, by kind and outcome."
+    );
+    describe_gauge!(
+        "pobridge_jobs",
+        "Jobs in the queue at the last scrape, by status."
+    );
+    describe_gauge!(
+        "pobridge_jobs_oldest_due_age_seconds",
+        Unit::Seconds,
+        "How long the oldest job that is due has waited, at the last scrape."
+    );
+    describe_gauge!(
+        "pobridge_purchase_orders",
+        "Purchase orders of every account, by status."
+    );
+    describe_gauge!(
+        "pobridge_invoices",
+        "Invoices and credits of every account, by status."
+    );
+    describe_gauge!(
+        "pobridge_store_up",
+        "1 when the last scrape could read the database, 0 when the counts are stale."
+    );
+    describe_counter!(
+        "pobridge_brightpearl_requests_total",
+        "Requests to Brightpearl, by outcome."
+    );
+    describe_counter!(
+        "pobridge_brightpearl_throttle_waits_total",
+        "Waits for the Brightpearl request budget, by source: this process's limiter, the \
+         budget shared with other processes, or a throttled reply."
+    );
+    describe_counter!(
+        "pobridge_brightpearl_read_resends_total",
+        "Brightpearl reads sent again after a failure that a resend may fix."
+    );
+    describe_counter!(
+        "pobridge_coupa_posts_total",
+        "Invoice posts to Coupa, by outcome."
+    );
 }
 
 fn build_recorder() -> metrics_exporter_prometheus::PrometheusRecorder {

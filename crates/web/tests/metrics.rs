@@ -66,6 +66,12 @@ async fn scrape_counts_orders_jobs_and_records() {
     assert_series(&text, "pobridge_jobs_oldest_due_age_seconds 0");
     assert_series(&text, "pobridge_purchase_orders{status=\"received\"} 1");
     assert_series(&text, "pobridge_store_up 1");
+    assert_series(
+        &text,
+        "# HELP pobridge_order_requests_total Requests to the order endpoint, by the HTTP status of the response.",
+    );
+    assert_series(&text, "# TYPE pobridge_jobs gauge");
+    assert!(text.contains("# HELP pobridge_store_up 1 when"), "{text}");
     assert!(
         !text.contains(common::ACCOUNT),
         "an account slug is in:\n{text}"
