@@ -313,7 +313,7 @@ mod tests {
     use std::sync::Arc;
 
     use pobridge_core::{
-        api_base_from_domain, Clock, ConnectionAuth, ConnectionStatus, SystemClock,
+        api_base_from_domain, Clock, ConnectionAuth, ConnectionStatus, ManualClock, SystemClock,
     };
     use pobridge_sandbox::{Sandbox, SandboxConfig};
     use pobridge_store::JobOutcome;
@@ -370,7 +370,11 @@ mod tests {
     /// Builds an engine on an in-memory store whose Brightpearl is a sandbox
     /// served on a loopback port.
     async fn engine_with_sandbox() -> (Engine, Sandbox) {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        engine_with_sandbox_on(Arc::new(SystemClock)).await
+    }
+
+    /// [`engine_with_sandbox`] with both on `clock`.
+    async fn engine_with_sandbox_on(clock: Arc<dyn Clock>) -> (Engine, Sandbox) {
         let sandbox = Sandbox::new(SandboxConfig::default(), clock.clone());
         let (sandbox_url, _server) = sandbox.spawn_local().await;
 
@@ -477,5 +481,65 @@ mod tests {
         assert_eq!(channels.kind, ReferenceKind::Channels);
         assert!(channels.count.is_some_and(|count| count > 0));
         assert!(channels.fetched_at.is_some());
+    }
+
+    /// Runs the account's due refresh job and returns how many data-ready
+    /// messages the outbox then holds.
+    async fn refresh_and_count_mail(engine: &Engine, account: AccountId) -> usize {
+        let claimed = engine
+            .store
+            .claim_jobs(
+                "test",
+                engine.clock.now(),
+                chrono::Duration::seconds(60),
+                10,
+            )
+            .await
+            .unwrap();
+        let job = claimed
+            .iter()
+            .find(|job| job.kind == REFRESH_REFERENCE)
+            .expect("a refresh job is due now");
+        assert_eq!(engine.run_refresh_job(job).await, JobOutcome::Done);
+        let mail = engine.store.list_mail(Some(account), 50).await.unwrap();
+        mail.iter()
+            .filter(|message| message.kind == REFERENCE_READY_MAIL)
+            .count()
+    }
+
+    #[tokio::test]
+    async fn ready_mail_at_most_hourly() {
+        let start = DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap();
+        let clock = Arc::new(ManualClock::new(start.with_timezone(&Utc)));
+        let (engine, sandbox) = engine_with_sandbox_on(clock.clone()).await;
+        let account = create_account(&engine, "acme", "ops@acme.example")
+            .await
+            .unwrap();
+        let user = engine
+            .store
+            .create_user(account.id, "first@acme.example", clock.now())
+            .await
+            .unwrap();
+        engine
+            .store
+            .set_password_hash(account.id, user.id, "$argon2id$hash", clock.now())
+            .await
+            .unwrap();
+        let connection = sandbox_connection(&sandbox, "acmesandbox", clock.now());
+        finish_connection(&engine, &account, &connection)
+            .await
+            .unwrap();
+
+        let first = refresh_and_count_mail(&engine, account.id).await;
+        clock.advance(chrono::Duration::minutes(30));
+        queue_refresh(&engine, "acme").await.unwrap();
+        let within_the_hour = refresh_and_count_mail(&engine, account.id).await;
+        clock.advance(chrono::Duration::minutes(31));
+        queue_refresh(&engine, "acme").await.unwrap();
+        let after_the_hour = refresh_and_count_mail(&engine, account.id).await;
+
+        assert_eq!(first, 1);
+        assert_eq!(within_the_hour, 1);
+        assert_eq!(after_the_hour, 2);
     }
 }
