@@ -153,7 +153,17 @@ pub async fn run(mut config: Config, sandbox_flag: bool) -> anyhow::Result<()> {
     }
     // Printed after binding, so a supervisor or test that reads it learns the
     // port (also when --listen requested port 0) and that requests are accepted.
-    println!("pobridge listening on http://{local}");
+    // A closed standard output (a supervisor that stopped reading) must not
+    // stop the server, so a failed write is logged instead of panicking.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(error) =
+            writeln!(out, "pobridge listening on http://{local}").and_then(|()| out.flush())
+        {
+            tracing::warn!(%error, "could not print the listening address to standard output");
+        }
+    }
     // The peer address is what login throttling counts failures by.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)

@@ -172,3 +172,32 @@ async fn one_server_per_sqlite_file() {
     again.kill().unwrap();
     again.wait().unwrap();
 }
+
+#[tokio::test]
+async fn closed_stdout_keeps_serving() {
+    let cli = Cli::new().with_account();
+    let log = std::fs::File::create(cli.path("serve.log")).unwrap();
+    let mut server = cli
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0", "--sandbox"])
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Closing the read end makes the server's first print fail.
+    drop(server.stdout.take());
+
+    let warning = "could not print the listening address";
+    for _ in 0..MAX_TRIES {
+        if read_log(&cli).contains(warning) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    assert!(read_log(&cli).contains(warning), "log: {}", read_log(&cli));
+    assert!(server.try_wait().unwrap().is_none(), "the server stopped");
+    terminate(&server);
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "{exit:?}; log: {}", read_log(&cli));
+}
