@@ -447,22 +447,7 @@ mod tests {
         assert_eq!(before.products, 0);
         assert!(before.kinds.iter().all(|kind| kind.count.is_none()));
 
-        let claimed = engine
-            .store
-            .claim_jobs(
-                "test",
-                engine.clock.now(),
-                chrono::Duration::seconds(60),
-                10,
-            )
-            .await
-            .unwrap();
-        let job = claimed
-            .iter()
-            .find(|job| job.kind == REFRESH_REFERENCE)
-            .expect("the refresh job is due now");
-        let outcome = engine.run_refresh_job(job).await;
-        assert_eq!(outcome, JobOutcome::Done);
+        assert_eq!(run_due_refresh(&engine).await, JobOutcome::Done);
 
         let mail = engine.store.list_mail(Some(account.id), 10).await.unwrap();
         let mut recipients: Vec<&str> = mail
@@ -483,9 +468,8 @@ mod tests {
         assert!(channels.fetched_at.is_some());
     }
 
-    /// Runs the account's due refresh job and returns how many data-ready
-    /// messages the outbox then holds.
-    async fn refresh_and_count_mail(engine: &Engine, account: AccountId) -> usize {
+    /// Claims the due jobs and runs the refresh job among them.
+    async fn run_due_refresh(engine: &Engine) -> JobOutcome {
         let claimed = engine
             .store
             .claim_jobs(
@@ -500,7 +484,13 @@ mod tests {
             .iter()
             .find(|job| job.kind == REFRESH_REFERENCE)
             .expect("a refresh job is due now");
-        assert_eq!(engine.run_refresh_job(job).await, JobOutcome::Done);
+        engine.run_refresh_job(job).await
+    }
+
+    /// Runs the account's due refresh job and returns how many data-ready
+    /// messages the outbox then contains.
+    async fn refresh_and_count_mail(engine: &Engine, account: AccountId) -> usize {
+        assert_eq!(run_due_refresh(engine).await, JobOutcome::Done);
         let mail = engine.store.list_mail(Some(account), 50).await.unwrap();
         mail.iter()
             .filter(|message| message.kind == REFERENCE_READY_MAIL)

@@ -23,16 +23,21 @@ fn corpus_order() -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// Starts the server and returns it with the base URL it printed.
-fn start_server(cli: &Cli) -> (Child, String) {
+/// Starts the server with its standard output piped and its log in
+/// `serve.log`.
+fn spawn_server(cli: &Cli) -> Child {
     let log = std::fs::File::create(cli.path("serve.log")).unwrap();
-    let mut child = cli
-        .command()
+    cli.command()
         .args(["serve", "--listen", "127.0.0.1:0", "--sandbox"])
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts the server and returns it with the base URL it printed.
+fn start_server(cli: &Cli) -> (Child, String) {
+    let mut child = spawn_server(cli);
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
@@ -176,14 +181,7 @@ async fn one_server_per_sqlite_file() {
 #[tokio::test]
 async fn closed_stdout_keeps_serving() {
     let cli = Cli::new().with_account();
-    let log = std::fs::File::create(cli.path("serve.log")).unwrap();
-    let mut server = cli
-        .command()
-        .args(["serve", "--listen", "127.0.0.1:0", "--sandbox"])
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut server = spawn_server(&cli);
     // Closing the read end makes the server's first print fail.
     drop(server.stdout.take());
 
