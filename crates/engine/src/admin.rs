@@ -137,8 +137,15 @@ pub enum AdminError {
         "invoice {number:?} exists for several buyers ({buyers}); choose one with --buyer NAME"
     )]
     InvoiceAmbiguous { number: String, buyers: String },
-    #[error("invoice {number:?} is {status}; only a held, probably_delivered or changed_after_sending invoice can be confirmed")]
+    #[error("invoice {number:?} is {status}; only a held, needs_attention, probably_delivered or changed_after_sending invoice can be confirmed")]
     NotConfirmable {
+        number: String,
+        status: &'static str,
+    },
+    #[error("invoice {number:?} is already sent, so there is nothing left to confirm")]
+    AlreadySent { number: String },
+    #[error("invoice {number:?} changed to {status} while this request ran; look at it again before you act")]
+    InvoiceChanged {
         number: String,
         status: &'static str,
     },

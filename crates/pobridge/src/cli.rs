@@ -485,10 +485,10 @@ pub enum InvoicesAction {
     /// the same number, and send them once their check passes. Only failed,
     /// needs_attention and held invoices are queued.
     Retry(InvoiceRetryArgs),
-    /// Record what a person confirmed in Coupa: a probably_delivered
-    /// invoice was found there, the change to a changed_after_sending
-    /// invoice was made there, or a held invoice was entered there by hand.
-    /// Each becomes sent.
+    /// Record what a person confirmed in Coupa: a probably_delivered or
+    /// needs_attention invoice was found there, the change to a
+    /// changed_after_sending invoice was made there, or a held invoice was
+    /// entered there by hand. Each becomes sent.
     Confirm {
         /// The invoice number.
         number: String,

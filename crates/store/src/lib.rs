@@ -485,16 +485,30 @@ pub trait Store: Send + Sync + 'static {
         update: &InvoiceUpdate,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Applies `update` only while the invoice's status is `from`, and
+    /// returns whether it did. A job and a person, or two jobs, that act on
+    /// what they read earlier thereby never undo each other's change. Fails
+    /// with `NotFound` for an invoice of another account.
+    async fn update_invoice_from(
+        &self,
+        account: AccountId,
+        id: InvoiceId,
+        from: InvoiceStatus,
+        update: &InvoiceUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Replaces an invoice's date, currency, totals, document, status,
-    /// reason and lines in one transaction, after it was rebuilt. Fails with
-    /// `NotFound` for an invoice of another account.
+    /// reason and lines in one transaction, after it was rebuilt, only while
+    /// its status is `from`. Returns whether it did. Fails with `NotFound`
+    /// for an invoice of another account.
     async fn replace_invoice_content(
         &self,
         account: AccountId,
         id: InvoiceId,
+        from: InvoiceStatus,
         content: &InvoiceContent,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Sums the lines of the purchase order's invoices and credits that are
     /// neither failed nor held, per PO line number: `(line, invoiced minus
     /// credited, credited)`, ordered by line number. Lines never invoiced are

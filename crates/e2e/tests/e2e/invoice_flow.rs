@@ -14,7 +14,7 @@ use pobridge_e2e::{
 };
 use pobridge_engine::admin::{confirm_invoice, retry_invoices, RetryOutcome, RetryTarget};
 use pobridge_engine::{EngineConfig, PrivateAddresses};
-use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, IssuedLine, IssuedPo};
+use pobridge_sandbox::{CoupaBuyerConfig, CoupaSandbox, Faults, IssuedLine, IssuedPo};
 use pobridge_store::{
     InvoiceKind, InvoiceRecord, InvoiceStatus, Job, JobStatus, NewInvoice, PurchaseOrder, RowLink,
 };
@@ -54,6 +54,18 @@ const READY: Setup = Setup {
     secret: Some(INVOICE_SECRET),
     issue_po: true,
     private_addresses: PrivateAddresses::Allow,
+};
+
+/// [`READY`] with the PO unknown to Coupa, so Coupa rejects its invoices.
+const PO_NOT_ISSUED: Setup = Setup {
+    issue_po: false,
+    ..READY
+};
+
+/// [`READY`] without the invoicing secret, so every invoice is held.
+const NO_SECRET: Setup = Setup {
+    secret: None,
+    ..READY
 };
 
 /// Syncs PO 3309, starts the buyer's Coupa with the PO issued there,
@@ -373,14 +385,7 @@ async fn invoiced_order_reaches_coupa_once(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_invoice_sent_after_setting_set() {
-    let flow = synced(
-        Setup {
-            secret: None,
-            ..READY
-        },
-        Backend::Sqlite,
-    )
-    .await;
+    let flow = synced(NO_SECRET, Backend::Sqlite).await;
     let number = invoice_in_brightpearl(&flow).await;
 
     let held = only_invoice(&flow).await;
@@ -451,14 +456,7 @@ async fn held_invoice_sent_after_setting_set() {
 /// of changes releases it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_invoice_names_every_missing_setting() {
-    let flow = synced(
-        Setup {
-            secret: None,
-            ..READY
-        },
-        Backend::Sqlite,
-    )
-    .await;
+    let flow = synced(NO_SECRET, Backend::Sqlite).await;
     let store = flow.app.store();
     let mut buyer = store
         .buyer(flow.app.account.id, flow.po.buyer_id)
@@ -563,14 +561,7 @@ async fn lost_response_never_delivers_twice(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_invoice_fails_with_advice() {
-    let flow = synced(
-        Setup {
-            issue_po: false,
-            ..READY
-        },
-        Backend::Sqlite,
-    )
-    .await;
+    let flow = synced(PO_NOT_ISSUED, Backend::Sqlite).await;
     invoice_in_brightpearl(&flow).await;
 
     let failed = only_invoice(&flow).await;
@@ -591,6 +582,31 @@ async fn rejected_invoice_fails_with_advice() {
         1,
         "a refused invoice is not retried"
     );
+}
+
+/// An invoice Coupa rejected is superseded when Brightpearl renumbers it:
+/// Coupa does not have it, so it is no longer a failure to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_invoice_renumbered_is_superseded() {
+    let flow = synced(PO_NOT_ISSUED, Backend::Sqlite).await;
+    let first = invoice_in_brightpearl(&flow).await;
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Failed);
+
+    let code = &flow.app.brightpearl_code;
+    flow.app
+        .sandbox
+        .uninvoice_order(code, flow.order_id)
+        .unwrap();
+    let second = invoice_in_brightpearl(&flow).await;
+
+    let all = invoices(&flow).await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].invoice_number, first);
+    assert_eq!(all[0].status, InvoiceStatus::Superseded);
+    let reason = all[0].reason.clone().unwrap_or_default();
+    let expected = format!("invoiced again as {second} after Coupa rejected invoice {first}");
+    assert!(reason.contains(&expected), "{reason}");
+    assert_eq!(all[0].coupa_status, Some(417), "Coupa's answer is kept");
 }
 
 async fn uninvoiced_after_sending_is_flagged_not_resent(backend: Backend) {
@@ -641,14 +657,7 @@ async fn retry(flow: &Flow, number: &str) -> RetryOutcome {
 /// held, then un-invoices the order in Brightpearl without a poll. Returns
 /// the held invoice's number.
 async fn held_then_uninvoiced() -> (Flow, String) {
-    let flow = synced(
-        Setup {
-            secret: None,
-            ..READY
-        },
-        Backend::Sqlite,
-    )
-    .await;
+    let flow = synced(NO_SECRET, Backend::Sqlite).await;
     let number = invoice_in_brightpearl(&flow).await;
     assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Held);
     flow.app
@@ -772,6 +781,44 @@ async fn sales_credit_is_sent_as_credit() {
     assert_eq!(quantities, [Some(-Decimal::TWO)]);
 }
 
+/// A person who enters a held invoice in Coupa by hand while its job is
+/// rebuilding it wins: the rebuild finds the invoice changed, and nothing is
+/// posted. Brightpearl answers the rebuild's fetch slowly, so the person
+/// acts during it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_entry_during_rebuild_is_not_posted() {
+    let flow = synced(NO_SECRET, Backend::Sqlite).await;
+    let number = invoice_in_brightpearl(&flow).await;
+    assert_eq!(only_invoice(&flow).await.status, InvoiceStatus::Held);
+    set_invoicing(&flow, Some(INVOICE_SECRET)).await;
+    let slow = Faults {
+        slow_next_n: 1,
+        slow_by: std::time::Duration::from_secs(2),
+        ..Faults::default()
+    };
+    flow.app
+        .sandbox
+        .set_faults(&flow.app.brightpearl_code, slow);
+    assert_eq!(retry(&flow, &number).await, RetryOutcome::Queued);
+
+    let slug = flow.app.account.slug.as_str();
+    let confirm_meanwhile = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        confirm_invoice(&flow.app.engine, slug, &number, None).await
+    };
+    let (_, confirmed) = tokio::join!(flow.app.drain(20), confirm_meanwhile);
+
+    assert_eq!(confirmed.unwrap().previous_status, InvoiceStatus::Held);
+    let entered = only_invoice(&flow).await;
+    assert_eq!(entered.status, InvoiceStatus::Sent);
+    let reason = entered.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("a person entered it in Coupa by hand"),
+        "{reason}"
+    );
+    assert!(flow.coupa.received().is_empty(), "nothing is posted");
+}
+
 /// Returns the Brightpearl product of the order's row `row_id`.
 fn row_product(flow: &Flow, row_id: i64) -> i64 {
     let orders = flow.app.sandbox.sales_orders(&flow.app.brightpearl_code);
@@ -827,6 +874,11 @@ async fn skipped_rows_credit_entered_by_hand() {
     let reason = all[1].reason.clone().unwrap_or_default();
     assert!(reason.contains("refunds no PO line"), "{reason}");
     assert!(reason.contains("Entered in Coupa by hand"), "{reason}");
+    let command = format!(
+        "`pobridge invoices {} confirm {credit_number}`",
+        flow.app.account.slug.as_str()
+    );
+    assert!(reason.contains(&command), "{reason}");
     assert_eq!(flow.coupa.received().len(), 1, "the credit is not sent");
 
     let slug = flow.app.account.slug.as_str();

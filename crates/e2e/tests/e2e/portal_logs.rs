@@ -803,7 +803,7 @@ async fn invoice_taken_back_is_confirmed_by_hand() {
     assert!(after
         .body
         .contains("No invoice or credit waits for a person."));
-    assert!(page.body.contains(">Confirm delivered</button>"));
+    assert!(page.body.contains(">Confirm corrected in Coupa</button>"));
     assert!(!page.body.contains(">Retry</button>"));
     assert_redirect(&answer, &path);
     let confirmed = scenario.invoice_of("PO-1001").await;

@@ -131,10 +131,10 @@ async fn retry_one(
 
     let outcome = match retry_rejection(&record, account.slug.as_str()) {
         Some(reason) => RetryOutcome::Rejected { reason },
-        None => {
-            requeue(engine, account, &record).await?;
-            RetryOutcome::Queued
-        }
+        None if requeue(engine, account, &record).await? => RetryOutcome::Queued,
+        None => RetryOutcome::Rejected {
+            reason: "it changed while it was being queued again; look at it again".to_owned(),
+        },
     };
     Ok(RetryRow {
         invoice_number: record.invoice_number,
@@ -155,7 +155,7 @@ pub fn retry_rejection(record: &InvoiceRecord, slug: &str) -> Option<String> {
         InvoiceStatus::Pending => "already waiting to be sent".to_owned(),
         InvoiceStatus::Sending => "being sent now; wait for Coupa's response".to_owned(),
         InvoiceStatus::Sent => {
-            "already accepted by Coupa, and a sent invoice is never sent again; correct it with a sales credit in Brightpearl".to_owned()
+            "already sent (accepted by Coupa, or entered there by hand), and a sent invoice is never sent again; correct it with a sales credit in Brightpearl".to_owned()
         }
         InvoiceStatus::ProbablyDelivered => format!(
             "Coupa probably has it already, because the response to an earlier attempt was lost; find it in Coupa, then run `pobridge invoices {slug} confirm {number}`"
@@ -173,12 +173,13 @@ pub fn retry_rejection(record: &InvoiceRecord, slug: &str) -> Option<String> {
 /// Marks the invoice `held` before its job is queued, so that a worker that
 /// claims the job at once rebuilds it. Coupa's last response and whether an
 /// earlier outcome was unknown are kept, because they still describe what
-/// Coupa may hold.
+/// Coupa may hold. Returns false, and changes nothing, when the invoice's
+/// status is no longer the one `record` shows.
 async fn requeue(
     engine: &Engine,
     account: &Account,
     record: &InvoiceRecord,
-) -> Result<(), AdminError> {
+) -> Result<bool, AdminError> {
     let now = engine.clock.now();
     let update = InvoiceUpdate {
         status: InvoiceStatus::Held,
@@ -193,16 +194,19 @@ async fn requeue(
     // NOTE: the status change and the job are two writes. If the enqueue
     // fails, the invoice stays held without a job until `retry` runs again.
     // One store call that does both would close this gap.
-    engine
+    let marked_held = engine
         .store
-        .update_invoice(account.id, record.id, &update, now)
+        .update_invoice_from(account.id, record.id, record.status, &update, now)
         .await?;
+    if !marked_held {
+        return Ok(false);
+    }
     let job_id = engine
         .store
         .enqueue_job(&send_job(account.id, record.id, now))
         .await?;
     tracing::info!(tenant.id = %account.id, invoice.id = %record.id, job.id = %job_id, previous_status = record.status.as_str(), "invoice queued again");
-    Ok(())
+    Ok(true)
 }
 
 /// An invoice after [`confirm_invoice`].
@@ -234,7 +238,8 @@ impl ConfirmedInvoice {
 }
 
 /// Records what a person confirmed in the buyer's Coupa. A
-/// `probably_delivered` invoice was found there, and becomes `sent`. A
+/// `probably_delivered` invoice, or one that `needs_attention` after an
+/// attempt without a response, was found there, and becomes `sent`. A
 /// `changed_after_sending` invoice had the change applied in Coupa by hand;
 /// it becomes `sent` too, with a reason that keeps the earlier one. A `held`
 /// invoice was entered in Coupa by hand, as a credit for charges alone must
@@ -253,9 +258,16 @@ pub async fn confirm_invoice(
     let account = account(engine, slug).await?;
     let (record, owner) = find_invoice_for(engine, &account, number, buyer).await?;
     let reason = match record.status {
-        InvoiceStatus::ProbablyDelivered => "a person found it in Coupa".to_owned(),
+        InvoiceStatus::ProbablyDelivered | InvoiceStatus::NeedsAttention => {
+            "a person found it in Coupa".to_owned()
+        }
         InvoiceStatus::ChangedAfterSending => changed_reason(record.reason.as_deref()),
         InvoiceStatus::Held => entered_reason(record.reason.as_deref()),
+        InvoiceStatus::Sent => {
+            return Err(AdminError::AlreadySent {
+                number: record.invoice_number,
+            })
+        }
         status => {
             return Err(AdminError::NotConfirmable {
                 number: record.invoice_number,
@@ -277,10 +289,19 @@ pub async fn confirm_invoice(
         // the time a person confirmed it is recorded instead.
         sent_at: record.sent_at.is_none().then_some(now),
     };
-    engine
+    // Written only while the invoice is as the person saw it. A send job
+    // that has since marked it `sending` keeps it, and the person is told.
+    let confirmed = engine
         .store
-        .update_invoice(account.id, record.id, &update, now)
+        .update_invoice_from(account.id, record.id, record.status, &update, now)
         .await?;
+    if !confirmed {
+        let current = engine.store.invoice(account.id, record.id).await?;
+        return Err(AdminError::InvoiceChanged {
+            number: record.invoice_number,
+            status: current.status.as_str(),
+        });
+    }
     tracing::info!(tenant.id = %account.id, invoice.id = %record.id, previous_status = record.status.as_str(), "invoice confirmed by a person");
 
     Ok(ConfirmedInvoice {

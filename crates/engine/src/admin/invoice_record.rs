@@ -67,10 +67,12 @@ pub async fn invoice_record(
             status: other.status,
         })
         .collect();
-    // An accepted invoice needs no advice, so only a failure is explained.
+    // An accepted invoice needs no advice, so only a failure is explained,
+    // and not for a superseded invoice, which is never sent again.
     let coupa_explained = record
         .coupa_status
         .filter(|code| !(200..300).contains(code))
+        .filter(|_| record.status != InvoiceStatus::Superseded)
         .map(|code| {
             pobridge_coupa::explain(code, record.coupa_text.as_deref().unwrap_or_default())
         });
@@ -83,7 +85,9 @@ pub async fn invoice_record(
         retry_rejection: retry_rejection(&record, slug),
         confirmable: matches!(
             record.status,
-            InvoiceStatus::ProbablyDelivered | InvoiceStatus::ChangedAfterSending
+            InvoiceStatus::ProbablyDelivered
+                | InvoiceStatus::NeedsAttention
+                | InvoiceStatus::ChangedAfterSending
         ),
         enterable_by_hand: record.status == InvoiceStatus::Held,
         siblings,

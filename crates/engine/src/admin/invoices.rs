@@ -11,6 +11,7 @@ use pobridge_store::{
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::invoice_log::INVOICE_STATUSES;
 use super::MASKED_SECRET;
 use super::{account, buyer_names, find_buyer, invalid, known_list, name_of, AdminError};
 use crate::invoicing::BuyerInvoicing;
@@ -119,12 +120,11 @@ pub async fn list_invoices(
 /// Parses an invoice status as the store names it, such as `failed`.
 pub(super) fn parse_status(value: &str) -> Result<InvoiceStatus, AdminError> {
     InvoiceStatus::parse(value.trim()).ok_or_else(|| {
-        invalid(
-            "--status",
-            value,
-            "one of pending, held, sending, sent, failed, probably_delivered, needs_attention, \
-             changed_after_sending",
-        )
+        let names: Vec<&str> = INVOICE_STATUSES
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
+        invalid("--status", value, format!("one of {}", names.join(", ")))
     })
 }
 

@@ -94,6 +94,7 @@ impl Engine {
             payload_id: &payload_id,
             timestamp,
             user_agent: USER_AGENT,
+            account_slug: account.slug.as_str(),
         };
         let (content, warnings) = match build_invoice(&input) {
             Ok(built) => {

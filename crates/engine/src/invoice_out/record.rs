@@ -123,9 +123,15 @@ impl Engine {
             ..unchanged(existing, InvoiceStatus::Held)
         };
         let now = self.clock.now();
-        self.store
-            .update_invoice(account.id, existing.id, &update, now)
+        let requeued = self
+            .store
+            .update_invoice_from(account.id, existing.id, existing.status, &update, now)
             .await?;
+        if !requeued {
+            // Changed since it was read, such as by a person, so the next
+            // poll reads it as it is now.
+            return Ok(());
+        }
         self.store
             .enqueue_job(&send_job(account.id, existing.id, now))
             .await?;
@@ -145,9 +151,34 @@ impl Engine {
         previous: &str,
         issued: Option<&str>,
     ) -> Result<(), StoreError> {
-        let Some(invoice) = self.order_invoice(account, tracked, previous).await? else {
-            return Ok(());
-        };
+        // The change is written only while the invoice is as it was read, so
+        // a send or a person acting at the same moment is not undone. A few
+        // reads settle it: each lost race means the invoice moved on.
+        for _ in 0..3 {
+            let Some(invoice) = self.order_invoice(account, tracked, previous).await? else {
+                return Ok(());
+            };
+            if self
+                .apply_invoice_change(account, tracked, &invoice, issued)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        tracing::warn!(tenant.id = %account.id, po.id = %tracked.po_id, invoice.number = %previous, "invoice kept changing while a Brightpearl change was recorded; the next poll tries again");
+        Ok(())
+    }
+
+    /// Writes what [`Self::record_invoice_change`] decided for `invoice`,
+    /// and returns false when the invoice changed since it was read.
+    async fn apply_invoice_change(
+        &self,
+        account: &Account,
+        tracked: &TrackedOrder,
+        invoice: &InvoiceRecord,
+        issued: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let previous = invoice.invoice_number.as_str();
         let order_id = tracked.brightpearl_order_id;
         let change = match issued {
             None => format!("Brightpearl order {order_id} was un-invoiced"),
@@ -158,20 +189,27 @@ impl Engine {
             || invoice.outcome_unknown;
 
         let (status, reason) = match invoice.status {
-            InvoiceStatus::ChangedAfterSending | InvoiceStatus::Superseded => return Ok(()),
-            // Rejected by Coupa, so Coupa does not have it and it stays failed.
-            InvoiceStatus::Failed if !invoice.outcome_unknown => return Ok(()),
+            InvoiceStatus::ChangedAfterSending | InvoiceStatus::Superseded => return Ok(true),
             _ if may_be_in_coupa => {
-                let when = if is_accepted(invoice.status) {
-                    format!("after Coupa accepted invoice {previous}")
-                } else {
-                    format!("while invoice {previous} may already be in Coupa")
+                let when = match invoice.status {
+                    InvoiceStatus::Sent => format!("after Coupa accepted invoice {previous}"),
+                    InvoiceStatus::ProbablyDelivered => {
+                        format!("after Coupa probably received invoice {previous}")
+                    }
+                    _ => format!("while invoice {previous} may already be in Coupa"),
                 };
                 let reason = format!(
                     "{change} {when}: check invoice {previous} in Coupa and cancel or credit \
                      it there, because pobridge does not send it again"
                 );
                 (InvoiceStatus::ChangedAfterSending, reason)
+            }
+            // Rejected by Coupa, which therefore does not have it.
+            InvoiceStatus::Failed => {
+                let reason = format!(
+                    "{change} after Coupa rejected invoice {previous}, so it is not sent again"
+                );
+                (InvoiceStatus::Superseded, reason)
             }
             _ => {
                 let reason =
@@ -181,11 +219,21 @@ impl Engine {
         };
         let update = InvoiceUpdate {
             reason: Some(reason.clone()),
-            ..unchanged(&invoice, status)
+            ..unchanged(invoice, status)
         };
-        self.store
-            .update_invoice(account.id, invoice.id, &update, self.clock.now())
+        let applied = self
+            .store
+            .update_invoice_from(
+                account.id,
+                invoice.id,
+                invoice.status,
+                &update,
+                self.clock.now(),
+            )
             .await?;
+        if !applied {
+            return Ok(false);
+        }
 
         if status == InvoiceStatus::ChangedAfterSending {
             // The account's users also learn of this from the next alert check.
@@ -193,7 +241,8 @@ impl Engine {
         } else {
             tracing::info!(tenant.id = %account.id, po.id = %tracked.po_id, invoice.id = %invoice.id, invoice.number = %previous, brightpearl.order_id = order_id, "invoice superseded before it was sent");
         }
-        self.po_event(account.id, tracked.po_id, &reason).await
+        self.po_event(account.id, tracked.po_id, &reason).await?;
+        Ok(true)
     }
 
     /// Returns true when the order's invoice numbered `number` is one Coupa

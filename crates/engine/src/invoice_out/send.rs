@@ -116,17 +116,27 @@ impl Engine {
         destination: &Destination,
     ) -> Result<JobOutcome, StoreError> {
         let earlier_unknown = invoice.outcome_unknown || invoice.status == InvoiceStatus::Sending;
-        // NOTE: the status read when the job started is not compared again
-        // when `sending` is written, so an invoice that a poll superseded in
-        // between is still posted once. A conditional update in the store
-        // would close this gap.
         let sending = InvoiceUpdate {
             outcome_unknown: earlier_unknown.then_some(true),
             ..unchanged(&invoice, InvoiceStatus::Sending)
         };
-        self.store
-            .update_invoice(account.id, invoice.id, &sending, self.clock.now())
+        // Written only while the invoice is as this job read it. A person
+        // who entered it in Coupa by hand, or a poll that superseded it,
+        // changed it since, and then nothing is posted.
+        let marked = self
+            .store
+            .update_invoice_from(
+                account.id,
+                invoice.id,
+                invoice.status,
+                &sending,
+                self.clock.now(),
+            )
             .await?;
+        if !marked {
+            tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, read_status = invoice.status.as_str(), "invoice changed before it was posted, so it is not sent");
+            return Ok(JobOutcome::Done);
+        }
 
         let body = fill_shared_secret(&invoice.document, &destination.secret);
         let delivery = self.coupa.post(&destination.url, Payload::Xml(body)).await;
@@ -165,7 +175,7 @@ impl Engine {
             counts_attempt: true,
             ..unchanged(invoice, InvoiceStatus::Sending)
         };
-        let (update, outcome) = match decision {
+        let (update, outcome) = match decision.clone() {
             Decision::Sent => {
                 let update = InvoiceUpdate {
                     status: InvoiceStatus::Sent,
@@ -206,9 +216,18 @@ impl Engine {
                 self.retry_or_give_up(job, account, invoice, update)
             }
         };
-        self.store
-            .update_invoice(account.id, invoice.id, &update, now)
+        // A poll that found the invoice changed in Brightpearl during the
+        // post moved it out of `sending`, and that change is kept.
+        let settled = self
+            .store
+            .update_invoice_from(account.id, invoice.id, InvoiceStatus::Sending, &update, now)
             .await?;
+        if !settled {
+            let current = self.store.invoice(account.id, invoice.id).await?;
+            return self
+                .settle_changed(account, &current, &posted.delivery, &decision)
+                .await;
+        }
         log_settled(account, invoice, &update);
         let event = settled_event(&invoice.invoice_number, &update, &outcome);
         self.po_event(account.id, invoice.po, &event).await?;
@@ -259,8 +278,8 @@ impl Engine {
     }
 
     /// Records a post whose invoice changed state while it was in flight:
-    /// it stays `changed_after_sending` when Coupa took it, and is
-    /// superseded otherwise. Nothing is sent again.
+    /// it becomes `changed_after_sending` when Coupa took it or may have,
+    /// and `superseded` when Coupa did not. Nothing is sent again.
     async fn settle_changed(
         &self,
         account: &Account,
@@ -270,31 +289,50 @@ impl Engine {
     ) -> Result<JobOutcome, StoreError> {
         let (code, text) = answered(delivery).unzip();
         let reason = current.reason.clone().unwrap_or_default();
-        let update = match decision {
-            Decision::Sent | Decision::ProbablyDelivered => InvoiceUpdate {
+        let in_coupa = match decision {
+            Decision::Sent | Decision::ProbablyDelivered => true,
+            Decision::Retry {
+                outcome_unknown, ..
+            } => *outcome_unknown,
+            Decision::Failed { .. } => false,
+        };
+        let update = if in_coupa {
+            InvoiceUpdate {
                 status: InvoiceStatus::ChangedAfterSending,
                 coupa_status: code,
                 coupa_text: text.map(str::to_owned),
                 counts_attempt: true,
+                outcome_unknown: (!matches!(decision, Decision::Sent)).then_some(true),
                 sent_at: matches!(decision, Decision::Sent).then(|| self.clock.now()),
                 ..unchanged(current, InvoiceStatus::ChangedAfterSending)
-            },
-            Decision::Failed { .. } | Decision::Retry { .. } => InvoiceUpdate {
-                status: InvoiceStatus::Failed,
+            }
+        } else {
+            InvoiceUpdate {
+                status: InvoiceStatus::Superseded,
                 reason: Some(format!(
                     "{reason} (Coupa did not accept the attempt made while it changed)"
                 )),
                 coupa_status: code,
                 coupa_text: text.map(str::to_owned),
                 counts_attempt: true,
-                ..unchanged(current, InvoiceStatus::Failed)
-            },
+                ..unchanged(current, InvoiceStatus::Superseded)
+            }
         };
-        // NOTE: this read and write are not one transaction, so a change
-        // recorded between them is overwritten by this one.
-        self.store
-            .update_invoice(account.id, current.id, &update, self.clock.now())
+        let applied = self
+            .store
+            .update_invoice_from(
+                account.id,
+                current.id,
+                current.status,
+                &update,
+                self.clock.now(),
+            )
             .await?;
+        if !applied {
+            // Changed again since it was read, so the later change is kept.
+            tracing::info!(tenant.id = %account.id, invoice.id = %current.id, "invoice changed again while its post was recorded; keeping the later change");
+            return Ok(JobOutcome::Done);
+        }
         tracing::warn!(tenant.id = %account.id, invoice.id = %current.id, invoice.number = %current.invoice_number, status = update.status.as_str(), "invoice changed in Brightpearl while it was being sent");
         let number = &current.invoice_number;
         let event = match update.status {
@@ -391,9 +429,22 @@ impl Engine {
             let reason = prepared.content.reason.clone().unwrap_or_default();
             return self.hold_invoice(account, invoice, reason).await.map(Err);
         }
-        self.store
-            .replace_invoice_content(account.id, invoice.id, &prepared.content, self.clock.now())
+        let replaced = self
+            .store
+            .replace_invoice_content(
+                account.id,
+                invoice.id,
+                InvoiceStatus::Held,
+                &prepared.content,
+                self.clock.now(),
+            )
             .await?;
+        if !replaced {
+            // A person entered it in Coupa by hand, or a poll superseded it,
+            // while it was rebuilt.
+            tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, "invoice changed while it was rebuilt, so it is not sent");
+            return Ok(Err(JobOutcome::Done));
+        }
         let message = format!(
             "invoice {} was rebuilt with the current settings and is queued for sending to Coupa",
             invoice.invoice_number
@@ -479,9 +530,20 @@ impl Engine {
             reason: Some(reason.clone()),
             ..unchanged(invoice, InvoiceStatus::Held)
         };
-        self.store
-            .update_invoice(account.id, invoice.id, &update, self.clock.now())
+        let kept_back = self
+            .store
+            .update_invoice_from(
+                account.id,
+                invoice.id,
+                invoice.status,
+                &update,
+                self.clock.now(),
+            )
             .await?;
+        if !kept_back {
+            tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, "invoice changed while its job ran, so it is not held");
+            return Ok(JobOutcome::Done);
+        }
         tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, %reason, "invoice held");
         let number = &invoice.invoice_number;
         let event = if invoice.status != InvoiceStatus::Held {

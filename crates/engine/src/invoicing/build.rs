@@ -51,6 +51,8 @@ pub struct BuildInput<'a> {
     pub timestamp: DateTime<FixedOffset>,
     /// `Sender/UserAgent`, such as `pobridge 0.1.0`.
     pub user_agent: &'a str,
+    /// The account's slug, for the commands that reasons suggest.
+    pub account_slug: &'a str,
 }
 
 /// An invoice ready to write with [`pobridge_cxml::write_invoice`], and
@@ -196,12 +198,20 @@ fn read_parts(input: &BuildInput) -> Result<Parts, Vec<String>> {
 fn no_line_reason(input: &BuildInput) -> String {
     let order = input.order.id;
     match input.kind {
-        InvoiceKind::Credit => format!(
-            "credit {order} refunds no PO line, only charges such as shipping or rows the \
-             row rules skip, and Coupa needs at least one line: enter the credit in the \
-             buyer's Coupa by hand, then record that with Entered in Coupa by hand on its \
-             page or `pobridge invoices ACCOUNT confirm NUMBER`"
-        ),
+        InvoiceKind::Credit => {
+            let number = input
+                .order
+                .issued_invoice()
+                .map(|issued| issued.invoice_reference.trim())
+                .unwrap_or_default();
+            format!(
+                "credit {order} refunds no PO line, only charges such as shipping or rows the \
+                 row rules skip, and Coupa requires at least one line: enter the credit in the \
+                 buyer's Coupa by hand, then record that with Entered in Coupa by hand on its \
+                 page or `pobridge invoices {} confirm {number}`",
+                input.account_slug
+            )
+        }
         InvoiceKind::Invoice => format!(
             "order {order} has no row to invoice as a line: check the row rules that skip or \
              classify its rows"

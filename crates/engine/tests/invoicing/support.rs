@@ -247,6 +247,7 @@ impl Case {
             payload_id: "1773000000.1@pobridge.test",
             timestamp: time("2026-03-10T09:00:00-05:00"),
             user_agent: "pobridge test",
+            account_slug: "acme",
         }
     }
 

@@ -501,7 +501,7 @@ async fn confirm_rejects_other_statuses() {
 
     assert_eq!(
         error,
-        "invoice \"INV-1\" is failed; only a held, probably_delivered or changed_after_sending invoice can be confirmed"
+        "invoice \"INV-1\" is failed; only a held, needs_attention, probably_delivered or changed_after_sending invoice can be confirmed"
     );
     assert_eq!(reload(&seed, &record).await.status, InvoiceStatus::Failed);
 }

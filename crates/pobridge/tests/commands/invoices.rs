@@ -345,7 +345,7 @@ async fn confirm_of_failed_invoice_is_rejected() {
 
     assert_one_line_error(&stderr);
     assert!(
-        stderr.contains("is failed; only a held, probably_delivered"),
+        stderr.contains("is failed; only a held, needs_attention, probably_delivered"),
         "{stderr}"
     );
 }

@@ -248,20 +248,23 @@ pub(super) async fn list_invoices(
 
 /// Applies the update in one statement. The reason and Coupa's response are
 /// replaced, and the optional fields are kept when `None`.
+/// Applies `update`, only while the invoice's status is `from` when one is
+/// given, and returns whether it did.
 pub(super) async fn update_invoice(
     store: &PostgresStore,
     account: AccountId,
     id: InvoiceId,
+    from: Option<InvoiceStatus>,
     update: &InvoiceUpdate,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let result = sqlx::query(
         "UPDATE invoices SET status = $1, reason = $2, coupa_status = $3, coupa_text = $4, \
              attempts = attempts + $5, outcome_unknown = coalesce($6, outcome_unknown), \
              document = coalesce($7, document), sent_at = coalesce($8, sent_at), \
              document_removed_at = CASE WHEN $7 IS NULL THEN document_removed_at END, \
              updated_at = $9 \
-         WHERE id = $10 AND account_id = $11",
+         WHERE id = $10 AND account_id = $11 AND ($12::text IS NULL OR status = $12)",
     )
     .bind(update.status.as_str())
     .bind(&update.reason)
@@ -274,12 +277,28 @@ pub(super) async fn update_invoice(
     .bind(now)
     .bind(id.0)
     .bind(account.0)
+    .bind(from.map(InvoiceStatus::as_str))
     .execute(&store.pool)
     .await?;
     if result.rows_affected() == 0 {
-        return Err(not_found("invoice", id));
+        ensure_invoice(&store.pool, account, id).await?;
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
+}
+
+/// Fails with `NotFound` unless the account has the invoice.
+async fn ensure_invoice(pool: &sqlx::PgPool, account: AccountId, id: InvoiceId) -> StoreResult<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE id = $1 AND account_id = $2")
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_optional(pool)
+            .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(not_found("invoice", id)),
+    }
 }
 
 /// Replaces the content and lines in one transaction, so the stored lines
@@ -288,16 +307,17 @@ pub(super) async fn replace_invoice_content(
     store: &PostgresStore,
     account: AccountId,
     id: InvoiceId,
+    from: InvoiceStatus,
     content: &InvoiceContent,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let mut tx = store.begin().await?;
     let result = sqlx::query(
         "UPDATE invoices SET invoice_date = $1, invoice_date_offset_seconds = $2, \
              currency = $3, brightpearl_total = $4::numeric, sent_total = $5::numeric, \
              document = $6, status = $7, reason = $8, updated_at = $9, \
              document_removed_at = NULL \
-         WHERE id = $10 AND account_id = $11",
+         WHERE id = $10 AND account_id = $11 AND status = $12",
     )
     .bind(content.invoice_date)
     .bind(offset_seconds(&content.invoice_date))
@@ -310,10 +330,13 @@ pub(super) async fn replace_invoice_content(
     .bind(now)
     .bind(id.0)
     .bind(account.0)
+    .bind(from.as_str())
     .execute(&mut *tx)
     .await?;
     if result.rows_affected() == 0 {
-        return Err(not_found("invoice", id));
+        drop(tx);
+        ensure_invoice(&store.pool, account, id).await?;
+        return Ok(false);
     }
 
     sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1")
@@ -322,7 +345,7 @@ pub(super) async fn replace_invoice_content(
         .await?;
     insert_lines(&mut tx, id, &content.lines).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Sums, per PO line, the quantities of the order's invoices that are

@@ -20,11 +20,11 @@ use crate::group_commit::DocumentWrite;
 use crate::{
     Account, Attachment, AuditEntry, Buyer, Connection, Contact, CoupaItem, CoupaItemRow,
     CustomerMapping, Document, InvoiceContent, InvoiceFilter, InvoiceId, InvoiceRecord,
-    InvoiceUpdate, ItemFilter, ItemMapping, Job, JobOutcome, LinkPurpose, Mail, MailId,
-    NewAuditEntry, NewBuyer, NewDocument, NewInvoice, NewJob, NewMail, NewRevision, OneTimeLink,
-    PoEvent, PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument, ReferenceData,
-    ReferenceKind, RemovedBodies, Revision, RevisionStatus, RowLink, Session, StatusCounts, Store,
-    StoreResult, TrackedOrder, User, UserId,
+    InvoiceStatus, InvoiceUpdate, ItemFilter, ItemMapping, Job, JobOutcome, LinkPurpose, Mail,
+    MailId, NewAuditEntry, NewBuyer, NewDocument, NewInvoice, NewJob, NewMail, NewRevision,
+    OneTimeLink, PoEvent, PoFilter, PoStatusUpdate, Product, PurchaseOrder, RecordedDocument,
+    ReferenceData, ReferenceKind, RemovedBodies, Revision, RevisionStatus, RowLink, Session,
+    StatusCounts, Store, StoreResult, TrackedOrder, User, UserId,
 };
 
 #[async_trait]
@@ -469,17 +469,31 @@ impl Store for PostgresStore {
         update: &InvoiceUpdate,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        invoices::update_invoice(self, account, id, update, now).await
+        invoices::update_invoice(self, account, id, None, update, now)
+            .await
+            .map(drop)
+    }
+
+    async fn update_invoice_from(
+        &self,
+        account: AccountId,
+        id: InvoiceId,
+        from: InvoiceStatus,
+        update: &InvoiceUpdate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        invoices::update_invoice(self, account, id, Some(from), update, now).await
     }
 
     async fn replace_invoice_content(
         &self,
         account: AccountId,
         id: InvoiceId,
+        from: InvoiceStatus,
         content: &InvoiceContent,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        invoices::replace_invoice_content(self, account, id, content, now).await
+    ) -> StoreResult<bool> {
+        invoices::replace_invoice_content(self, account, id, from, content, now).await
     }
 
     async fn invoiced_quantities(

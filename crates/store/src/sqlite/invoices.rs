@@ -275,20 +275,23 @@ pub(super) async fn list_invoices(
 
 /// Applies the update in one statement. The reason and Coupa's response are
 /// replaced, and the optional fields are kept when `None`.
+/// Applies `update`, only while the invoice's status is `from` when one is
+/// given, and returns whether it did.
 pub(super) async fn update_invoice(
     store: &SqliteStore,
     account: AccountId,
     id: InvoiceId,
+    from: Option<InvoiceStatus>,
     update: &InvoiceUpdate,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let result = sqlx::query(
         "UPDATE invoices SET status = ?, reason = ?, coupa_status = ?, coupa_text = ?, \
              attempts = attempts + ?, outcome_unknown = coalesce(?, outcome_unknown), \
              document = coalesce(?, document), \
              document_removed_at = CASE WHEN ? IS NULL THEN document_removed_at END, \
              sent_at = coalesce(?, sent_at), updated_at = ? \
-         WHERE id = ? AND account_id = ?",
+         WHERE id = ? AND account_id = ? AND (? IS NULL OR status = ?)",
     )
     .bind(update.status.as_str())
     .bind(&update.reason)
@@ -302,12 +305,33 @@ pub(super) async fn update_invoice(
     .bind(encode_time(now))
     .bind(id.0)
     .bind(account.0)
+    .bind(from.map(InvoiceStatus::as_str))
+    .bind(from.map(InvoiceStatus::as_str))
     .execute(&store.writer)
     .await?;
     if result.rows_affected() == 0 {
-        return Err(not_found("invoice", id));
+        ensure_invoice(&store.writer, account, id).await?;
+        return Ok(false);
     }
-    Ok(())
+    Ok(true)
+}
+
+/// Fails with `NotFound` unless the account has the invoice.
+async fn ensure_invoice(
+    pool: &sqlx::SqlitePool,
+    account: AccountId,
+    id: InvoiceId,
+) -> StoreResult<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE id = ? AND account_id = ?")
+            .bind(id.0)
+            .bind(account.0)
+            .fetch_optional(pool)
+            .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(not_found("invoice", id)),
+    }
 }
 
 /// Replaces the content and lines in one transaction, so the stored lines
@@ -316,9 +340,10 @@ pub(super) async fn replace_invoice_content(
     store: &SqliteStore,
     account: AccountId,
     id: InvoiceId,
+    from: InvoiceStatus,
     content: &InvoiceContent,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let (invoice_date, offset_seconds) = encode_offset_time(content.invoice_date);
     let mut tx = store.begin_write().await?;
 
@@ -326,7 +351,7 @@ pub(super) async fn replace_invoice_content(
         "UPDATE invoices SET invoice_date = ?, invoice_date_offset_seconds = ?, currency = ?, \
              brightpearl_total = ?, sent_total = ?, document = ?, status = ?, reason = ?, \
              updated_at = ?, document_removed_at = NULL \
-         WHERE id = ? AND account_id = ?",
+         WHERE id = ? AND account_id = ? AND status = ?",
     )
     .bind(invoice_date)
     .bind(offset_seconds)
@@ -339,10 +364,13 @@ pub(super) async fn replace_invoice_content(
     .bind(encode_time(now))
     .bind(id.0)
     .bind(account.0)
+    .bind(from.as_str())
     .execute(&mut *tx)
     .await?;
     if result.rows_affected() == 0 {
-        return Err(not_found("invoice", id));
+        drop(tx);
+        ensure_invoice(&store.writer, account, id).await?;
+        return Ok(false);
     }
 
     sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = ?")
@@ -351,7 +379,7 @@ pub(super) async fn replace_invoice_content(
         .await?;
     insert_lines(&mut tx, id, &content.lines).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Sums, per PO line, the quantities of the order's invoices that are

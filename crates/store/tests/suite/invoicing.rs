@@ -331,6 +331,61 @@ pub async fn invoice_updates_replace_or_keep_fields(store: &dyn Store) {
     );
 }
 
+pub async fn conditional_update_needs_expected_status(store: &dyn Store) {
+    let account_id = account(store, "acme").await;
+    let buyer_id = buyer(store, account_id, "initech").await;
+    let po = order(store, account_id, buyer_id, "PO-1").await;
+    let held = with_status(
+        new_invoice(po, buyer_id, "INV-1", &[(1, "1")]),
+        InvoiceKind::Invoice,
+        InvoiceStatus::Held,
+    );
+    let id = store
+        .create_invoice(account_id, &held, None, at(1))
+        .await
+        .unwrap()
+        .id;
+    let sending = status_update(InvoiceStatus::Sending);
+    let sent = status_update(InvoiceStatus::Sent);
+
+    let from_pending = store
+        .update_invoice_from(account_id, id, InvoiceStatus::Pending, &sending, at(2))
+        .await
+        .unwrap();
+    let from_held = store
+        .update_invoice_from(account_id, id, InvoiceStatus::Held, &sent, at(3))
+        .await
+        .unwrap();
+    let held_again = store
+        .update_invoice_from(account_id, id, InvoiceStatus::Held, &sending, at(4))
+        .await
+        .unwrap();
+
+    assert!(!from_pending);
+    assert!(from_held);
+    assert!(!held_again);
+    let stored = store.invoice(account_id, id).await.unwrap();
+    assert_eq!(stored.status, InvoiceStatus::Sent);
+    assert_eq!(stored.updated_at, at(3));
+    let other = account(store, "globex").await;
+    assert_not_found(
+        store
+            .update_invoice_from(other, id, InvoiceStatus::Sent, &sending, at(5))
+            .await,
+    );
+    assert_not_found(
+        store
+            .update_invoice_from(
+                account_id,
+                InvoiceId(999),
+                InvoiceStatus::Sent,
+                &sending,
+                at(5),
+            )
+            .await,
+    );
+}
+
 pub async fn invoice_job_names_the_new_invoice(store: &dyn Store) {
     let acme = account(store, "acme").await;
     let globex = account(store, "globex").await;
@@ -394,10 +449,11 @@ pub async fn replaced_content_replaces_lines_and_keeps_identity(store: &dyn Stor
             quantity: decimal("2.5"),
         }],
     };
-    store
-        .replace_invoice_content(account_id, id, &content, at(2))
+    let replaced = store
+        .replace_invoice_content(account_id, id, InvoiceStatus::Held, &content, at(2))
         .await
         .unwrap();
+    assert!(replaced);
 
     let stored = store.invoice(account_id, id).await.unwrap();
     assert_eq!(stored.invoice_number, "INV-1");
@@ -419,14 +475,26 @@ pub async fn replaced_content_replaces_lines_and_keeps_identity(store: &dyn Stor
     let other = account(store, "globex").await;
     assert_not_found(
         store
-            .replace_invoice_content(other, id, &content, at(3))
+            .replace_invoice_content(other, id, InvoiceStatus::Pending, &content, at(3))
             .await,
     );
     assert_not_found(
         store
-            .replace_invoice_content(account_id, InvoiceId(999), &content, at(3))
+            .replace_invoice_content(
+                account_id,
+                InvoiceId(999),
+                InvoiceStatus::Pending,
+                &content,
+                at(3),
+            )
             .await,
     );
+    // Rebuilt from a held invoice that has since changed: nothing is written.
+    let stale = store
+        .replace_invoice_content(account_id, id, InvoiceStatus::Held, &content, at(3))
+        .await
+        .unwrap();
+    assert!(!stale);
     let unchanged = store.invoice(account_id, id).await.unwrap();
     assert_eq!(unchanged.updated_at, at(2));
 }

@@ -110,6 +110,7 @@ macro_rules! every_fresh_store_scenario {
             invoice_must_name_the_orders_buyer,
             failed_create_invoice_stores_nothing,
             invoice_updates_replace_or_keep_fields,
+            conditional_update_needs_expected_status,
             invoice_job_names_the_new_invoice,
             replaced_content_replaces_lines_and_keeps_identity,
             invoiced_quantities_exclude_failed_held_and_superseded,
