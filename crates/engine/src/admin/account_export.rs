@@ -175,7 +175,13 @@ fn invoices_file(
                 .to_rfc3339_opts(SecondsFormat::Secs, true),
             text(&invoice.currency),
             invoice.brightpearl_total.to_string(),
-            invoice.sent_total.to_string(),
+            // Empty for an invoice never built, as the invoice list shows it,
+            // so a reader does not take 0 for an amount sent to Coupa.
+            if invoice.is_built() {
+                invoice.sent_total.to_string()
+            } else {
+                String::new()
+            },
             utc(invoice.created_at),
             utc(invoice.updated_at),
             invoice.sent_at.map(utc).unwrap_or_default(),

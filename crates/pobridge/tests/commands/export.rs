@@ -157,7 +157,13 @@ async fn export_writes_every_file_of_one_account() {
 
 #[tokio::test]
 async fn export_rows_carry_the_records() {
-    let (cli, _seed) = seeded().await;
+    let (cli, seed) = seeded().await;
+    // Held before it could be built: no amount went to Coupa.
+    invoice_seed::invoice_with(&seed, "PO-1", "INV-2", InvoiceStatus::Held, |new| {
+        new.document.clear();
+        new.sent_total = Decimal::ZERO;
+    })
+    .await;
 
     cli.ok(&["export", "acme", "--out", "out"]);
 
@@ -175,6 +181,10 @@ async fn export_rows_carry_the_records() {
     assert!(
         invoices
             .contains("buyer-1,INV-1,PO-1,invoice,sent,,7,2026-03-02T10:00:00Z,USD,50.00,50.00,"),
+        "{invoices}"
+    );
+    assert!(
+        invoices.contains("buyer-1,INV-2,PO-1,invoice,held,,7,2026-03-02T10:00:00Z,USD,50.00,,"),
         "{invoices}"
     );
     assert!(items.contains(",'=PART-1,EA,501,,12"), "{items}");
