@@ -781,6 +781,39 @@ async fn sales_credit_is_sent_as_credit() {
     assert_eq!(quantities, [Some(-Decimal::TWO)]);
 }
 
+/// A held invoice entered in Coupa by hand counts as invoiced, so when
+/// Brightpearl renumbers it the new number is held as invoicing the goods
+/// twice instead of being posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_entered_invoice_counts_as_invoiced() {
+    let flow = synced(NO_SECRET, Backend::Sqlite).await;
+    let first = invoice_in_brightpearl(&flow).await;
+    let held = only_invoice(&flow).await;
+    assert_eq!(held.status, InvoiceStatus::Held);
+    assert!(!held.lines.is_empty(), "a held invoice records its lines");
+    let slug = flow.app.account.slug.as_str();
+    confirm_invoice(&flow.app.engine, slug, &first, None)
+        .await
+        .unwrap();
+    set_invoicing(&flow, Some(INVOICE_SECRET)).await;
+
+    let code = &flow.app.brightpearl_code;
+    flow.app
+        .sandbox
+        .uninvoice_order(code, flow.order_id)
+        .unwrap();
+    let second = invoice_in_brightpearl(&flow).await;
+
+    let all = invoices(&flow).await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!(all[0].status, InvoiceStatus::ChangedAfterSending);
+    assert_eq!(all[1].invoice_number, second);
+    assert_eq!(all[1].status, InvoiceStatus::Held);
+    let reason = all[1].reason.clone().unwrap_or_default();
+    assert!(reason.contains("already invoiced"), "{reason}");
+    assert!(flow.coupa.received().is_empty(), "nothing is posted");
+}
+
 /// A person who enters a held invoice in Coupa by hand while its job is
 /// rebuilding it wins: the rebuild finds the invoice changed, and nothing is
 /// posted. Brightpearl answers the rebuild's fetch slowly, so the person

@@ -164,7 +164,7 @@ pub fn retry_rejection(record: &InvoiceRecord, slug: &str) -> Option<String> {
             "the Brightpearl invoice changed after Coupa accepted it; make the change in Coupa by hand, then run `pobridge invoices {slug} confirm {number}`"
         ),
         InvoiceStatus::Superseded => {
-            "superseded: Brightpearl no longer carries this invoice, so there is nothing to send; an invoice Brightpearl issued in its place is sent on its own".to_owned()
+            "superseded: Brightpearl no longer carries this invoice, so there is nothing to send; any invoice Brightpearl issues in its place is sent on its own".to_owned()
         }
     };
     Some(reason)

@@ -16,8 +16,8 @@ use pobridge_store::{
 use rust_decimal::Decimal;
 
 use crate::invoicing::{
-    build_invoice, check, invoice_date, missing_for_coupa, BuildInput, BuiltInvoice,
-    BuyerCredentials, BuyerInvoicing,
+    build_invoice, check, invoice_date, invoiced_lines, missing_for_coupa, BuildInput,
+    BuiltInvoice, BuyerCredentials, BuyerInvoicing,
 };
 use crate::products::pick_mapping;
 use crate::Engine;
@@ -116,7 +116,11 @@ impl Engine {
                         sources.reasons.push(missing);
                     }
                 }
-                let content = unbuilt_content(order, &number, &sources, timestamp);
+                let mut content = unbuilt_content(order, &number, &sources, timestamp);
+                // NOTE: when a row matches no PO line the invoice keeps no
+                // lines, so a person who enters it in Coupa by hand leaves
+                // its quantities out of the over-invoicing check.
+                content.lines = invoiced_lines(&input).unwrap_or_default();
                 (content, Vec::new())
             }
         };
@@ -340,7 +344,8 @@ fn time_zone(account: &Account, reasons: &mut Vec<String>) -> Tz {
 }
 
 /// Returns the content of an invoice that could not be built: held, without a
-/// document or lines, with Brightpearl's figures. Its date is the tax date's
+/// document or lines (the caller adds those it can), with Brightpearl's
+/// figures. Its date is the tax date's
 /// day in the account's zone, as a built invoice's is, or `now` when the
 /// order has none.
 fn unbuilt_content(

@@ -267,7 +267,8 @@ impl Engine {
             ""
         };
         let reason = format!(
-            "gave up after retrying for {hours} hours; the last attempt: {reason}.{check_first}"
+            "gave up after retrying for {hours} hours, so it is not sent again unless a person \
+             retries it; the last attempt: {reason}.{check_first}"
         );
         let update = InvoiceUpdate {
             status: InvoiceStatus::NeedsAttention,

@@ -145,6 +145,15 @@ pub fn build_invoice(input: &BuildInput) -> Result<BuiltInvoice, Vec<String>> {
     })
 }
 
+/// Returns the PO-line quantities the order's rows bill, or `None` when a
+/// row matches no PO line. It needs no invoicing setting, so an invoice held
+/// for a setting still records what it bills: a person who enters it in
+/// Coupa by hand makes those quantities count as invoiced.
+pub fn invoiced_lines(input: &BuildInput) -> Option<Vec<InvoicedLine>> {
+    let rows = read_rows(input);
+    rows.errors.is_empty().then_some(rows.invoiced)
+}
+
 /// The parts of an invoice read from the input, each checked.
 struct Parts {
     header: Header,

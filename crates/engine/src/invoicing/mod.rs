@@ -9,7 +9,7 @@ mod rows;
 mod settings;
 mod tax;
 
-pub use build::{build_invoice, invoice_date, BuildInput, BuiltInvoice};
+pub use build::{build_invoice, invoice_date, invoiced_lines, BuildInput, BuiltInvoice};
 pub use preflight::check;
 pub use rows::line_kind;
 pub use settings::{

@@ -152,8 +152,10 @@ fn over_invoiced(line: u32, ordered: Decimal, billed: Billed, quantity: Decimal)
     (total > ordered).then(|| {
         format!(
             "PO line {line} would be invoiced {} of the {} ordered ({} already invoiced net \
-             of credits, {} on this invoice): check for an invoice sent twice, or ask the \
-             buyer to raise the PO quantity",
+             of credits, {} on this invoice): check for an invoice sent twice, ask the \
+             buyer to raise the PO quantity, or, when an earlier invoice for these goods \
+             was cancelled in Coupa, raise a sales credit for it in Brightpearl so the \
+             credit is sent and the quantity is free again",
             total.normalize(),
             ordered.normalize(),
             billed.net.normalize(),
