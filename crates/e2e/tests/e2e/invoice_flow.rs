@@ -816,7 +816,7 @@ async fn hand_entered_invoice_counts_as_invoiced() {
 
 /// A person who enters a held invoice in Coupa by hand while its job is
 /// rebuilding it wins: the rebuild finds the invoice changed, and nothing is
-/// posted. Brightpearl answers the rebuild's fetch slowly, so the person
+/// posted. Brightpearl responds slowly to the rebuild's fetch, so the person
 /// acts during it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hand_entry_during_rebuild_is_not_posted() {
