@@ -159,9 +159,15 @@ async fn scenario(engine: &Engine) {
     let attention = InvoiceStatus::NeedsAttention;
     acme.invoice(synced, "INV-3", attention, None, "2024-04-10T12:00:00Z")
         .await;
-    let held = InvoiceStatus::Held;
-    acme.invoice(synced, "INV-4", held, Some(HELD), "2024-05-09T12:00:00Z")
-        .await;
+    let held_status = InvoiceStatus::Held;
+    acme.invoice(
+        synced,
+        "INV-4",
+        held_status,
+        Some(HELD),
+        "2024-05-09T12:00:00Z",
+    )
+    .await;
     // Superseded: neither failed nor waiting for anyone.
     let superseded = InvoiceStatus::Superseded;
     let renumbered = "Brightpearl order 100 was invoiced again as INV-6";
@@ -323,10 +329,10 @@ async fn london_days_count_from_london_midnight(backend: Backend) {
         ("INV-4", InvoiceStatus::Held, "PO-1"),
     ];
     assert_eq!(invoices, expected);
-    let held = &board.waiting_invoices[1];
-    assert_eq!(held.buyer, "coupa");
-    assert_eq!(held.reason.as_deref(), Some(HELD));
-    assert_eq!(held.since, utc("2024-05-09T12:00:00Z"));
+    let held_row = &board.waiting_invoices[1];
+    assert_eq!(held_row.buyer, "coupa");
+    assert_eq!(held_row.reason.as_deref(), Some(HELD));
+    assert_eq!(held_row.since, utc("2024-05-09T12:00:00Z"));
     assert_eq!(board.waiting_invoices_total, 2);
 }
 

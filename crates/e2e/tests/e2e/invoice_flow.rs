@@ -788,9 +788,12 @@ async fn sales_credit_is_sent_as_credit() {
 async fn hand_entered_invoice_counts_as_invoiced() {
     let flow = synced(NO_SECRET, Backend::Sqlite).await;
     let first = invoice_in_brightpearl(&flow).await;
-    let held = only_invoice(&flow).await;
-    assert_eq!(held.status, InvoiceStatus::Held);
-    assert!(!held.lines.is_empty(), "a held invoice records its lines");
+    let held_invoice = only_invoice(&flow).await;
+    assert_eq!(held_invoice.status, InvoiceStatus::Held);
+    assert!(
+        !held_invoice.lines.is_empty(),
+        "a held invoice records its lines"
+    );
     let slug = flow.app.account.slug.as_str();
     confirm_invoice(&flow.app.engine, slug, &first, None)
         .await
@@ -865,7 +868,7 @@ fn row_product(flow: &Flow, row_id: i64) -> i64 {
 }
 
 /// A credit that refunds only a row the row rules skip has no PO line to
-/// credit, and Coupa wants one. It is held with what to do, and a person
+/// credit, and Coupa requires one. It is held with what to do, and a person
 /// records entering it in Coupa by hand, after which it is never sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skipped_rows_credit_entered_by_hand() {

@@ -693,8 +693,8 @@ async fn held_invoice_entered_by_hand() {
     let path = scenario.invoice_path("PO-2002").await;
     client.get(&path).await.unwrap();
     client.post(&format!("{path}/retry"), &[]).await.unwrap();
-    let held = scenario.invoice_of("PO-2002").await;
-    assert_eq!(held.status, InvoiceStatus::Held);
+    let held_invoice = scenario.invoice_of("PO-2002").await;
+    assert_eq!(held_invoice.status, InvoiceStatus::Held);
 
     let page = client.get(&path).await.unwrap();
     let answer = client.post(&format!("{path}/confirm"), &[]).await.unwrap();
@@ -702,12 +702,12 @@ async fn held_invoice_entered_by_hand() {
     assert!(page.body.contains(">Retry</button>"), "{}", page.body);
     assert!(page.body.contains(">Entered in Coupa by hand</button>"));
     assert_redirect(&answer, &path);
-    let shown = client.follow(&answer).await.unwrap();
+    let notice_page = client.follow(&answer).await.unwrap();
     let notice = format!(
         "Invoice {} is recorded as entered in Coupa by hand.",
-        held.invoice_number
+        held_invoice.invoice_number
     );
-    assert!(shown.body.contains(&notice), "{}", shown.body);
+    assert!(notice_page.body.contains(&notice), "{}", notice_page.body);
     let entered = scenario.invoice_of("PO-2002").await;
     assert_eq!(entered.status, InvoiceStatus::Sent);
     let reason = entered.reason.unwrap_or_default();
@@ -726,7 +726,10 @@ async fn held_invoice_entered_by_hand() {
         .into_iter()
         .map(|invoice| invoice.invoice_id)
         .collect();
-    assert!(!accepted.contains(&held.invoice_number), "{accepted:?}");
+    assert!(
+        !accepted.contains(&held_invoice.invoice_number),
+        "{accepted:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,8 +195,7 @@ async fn requeue(
     // fails, the invoice stays held without a job until `retry` runs again.
     // One store call that does both would close this gap.
     let marked_held = engine
-        .store
-        .update_invoice_from(account.id, record.id, record.status, &update, now)
+        .update_read_invoice(account.id, record, &update)
         .await?;
     if !marked_held {
         return Ok(false);
@@ -289,11 +288,11 @@ pub async fn confirm_invoice(
         // the time a person confirmed it is recorded instead.
         sent_at: record.sent_at.is_none().then_some(now),
     };
-    // Written only while the invoice is as the person saw it. A send job
-    // that has since marked it `sending` keeps it, and the person is told.
+    // Written only while the invoice still has the status the person saw.
+    // A send job that has since marked it `sending` keeps it, and the
+    // request fails with the new status.
     let confirmed = engine
-        .store
-        .update_invoice_from(account.id, record.id, record.status, &update, now)
+        .update_read_invoice(account.id, &record, &update)
         .await?;
     if !confirmed {
         let current = engine.store.invoice(account.id, record.id).await?;

@@ -24,11 +24,32 @@ pub mod send;
 
 use pobridge_core::{AccountId, PoId};
 use pobridge_cxml::OrderRequest;
-use pobridge_store::{PoStatusUpdate, PurchaseOrder, StoreError};
+use pobridge_store::{InvoiceRecord, InvoiceUpdate, PoStatusUpdate, PurchaseOrder, StoreError};
 
 use crate::Engine;
 
 impl Engine {
+    /// Applies `update` to `invoice` only while it still has the status it
+    /// was read with, and returns whether it did. Sends, polls and people
+    /// act on what they read earlier, so none of them undoes another's
+    /// change.
+    pub(crate) async fn update_read_invoice(
+        &self,
+        account: AccountId,
+        invoice: &InvoiceRecord,
+        update: &InvoiceUpdate,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .update_invoice_from(
+                account,
+                invoice.id,
+                invoice.status,
+                update,
+                self.clock.now(),
+            )
+            .await
+    }
+
     /// Loads the purchase order revision that `po`'s sales order was created
     /// from, or its latest revision when none is synced yet.
     pub(crate) async fn synced_order(

@@ -124,8 +124,7 @@ impl Engine {
         };
         let now = self.clock.now();
         let requeued = self
-            .store
-            .update_invoice_from(account.id, existing.id, existing.status, &update, now)
+            .update_read_invoice(account.id, existing, &update)
             .await?;
         if !requeued {
             // Changed since it was read, such as by a person, so the next
@@ -222,14 +221,7 @@ impl Engine {
             ..unchanged(invoice, status)
         };
         let applied = self
-            .store
-            .update_invoice_from(
-                account.id,
-                invoice.id,
-                invoice.status,
-                &update,
-                self.clock.now(),
-            )
+            .update_read_invoice(account.id, invoice, &update)
             .await?;
         if !applied {
             return Ok(false);

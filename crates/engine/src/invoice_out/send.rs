@@ -120,18 +120,11 @@ impl Engine {
             outcome_unknown: earlier_unknown.then_some(true),
             ..unchanged(&invoice, InvoiceStatus::Sending)
         };
-        // Written only while the invoice is as this job read it. A person
-        // who entered it in Coupa by hand, or a poll that superseded it,
-        // changed it since, and then nothing is posted.
+        // Written only while the invoice still has the status this job
+        // read. If a person entered it in Coupa by hand since, or a poll
+        // superseded it, nothing is posted.
         let marked = self
-            .store
-            .update_invoice_from(
-                account.id,
-                invoice.id,
-                invoice.status,
-                &sending,
-                self.clock.now(),
-            )
+            .update_read_invoice(account.id, &invoice, &sending)
             .await?;
         if !marked {
             tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, read_status = invoice.status.as_str(), "invoice changed before it was posted, so it is not sent");
@@ -320,14 +313,7 @@ impl Engine {
             }
         };
         let applied = self
-            .store
-            .update_invoice_from(
-                account.id,
-                current.id,
-                current.status,
-                &update,
-                self.clock.now(),
-            )
+            .update_read_invoice(account.id, current, &update)
             .await?;
         if !applied {
             // Changed again since it was read, so the later change is kept.
@@ -532,14 +518,7 @@ impl Engine {
             ..unchanged(invoice, InvoiceStatus::Held)
         };
         let kept_back = self
-            .store
-            .update_invoice_from(
-                account.id,
-                invoice.id,
-                invoice.status,
-                &update,
-                self.clock.now(),
-            )
+            .update_read_invoice(account.id, invoice, &update)
             .await?;
         if !kept_back {
             tracing::info!(tenant.id = %account.id, invoice.id = %invoice.id, invoice.number = %invoice.invoice_number, "invoice changed while its job ran, so it is not held");

@@ -335,13 +335,13 @@ pub async fn conditional_update_needs_expected_status(store: &dyn Store) {
     let account_id = account(store, "acme").await;
     let buyer_id = buyer(store, account_id, "initech").await;
     let po = order(store, account_id, buyer_id, "PO-1").await;
-    let held = with_status(
+    let held_invoice = with_status(
         new_invoice(po, buyer_id, "INV-1", &[(1, "1")]),
         InvoiceKind::Invoice,
         InvoiceStatus::Held,
     );
     let id = store
-        .create_invoice(account_id, &held, None, at(1))
+        .create_invoice(account_id, &held_invoice, None, at(1))
         .await
         .unwrap()
         .id;
